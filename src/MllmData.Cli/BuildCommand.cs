@@ -1,0 +1,178 @@
+using System.CommandLine;
+using MllmData.Adapters;
+using MllmData.Pipeline;
+using MllmData.Recipes;
+using MllmData.Templates;
+
+namespace MllmData.Cli;
+
+/// <summary><c>mllmdata build</c>: one source from flags, or a recipe with any number of sources.</summary>
+public static class BuildCommand
+{
+    public static Command Create()
+    {
+        var recipe = new Option<string?>("--recipe") { Description = "Recipe file (YAML or JSON); flags given beside it override its top-level settings" };
+        var adapter = new Option<string?>("--adapter") { Description = "Source adapter (see `mllmdata sources`)" };
+        var input = new Option<string[]>("--input") { Description = "Input file as NAME=FILE (repeatable), e.g. questions=v2_..._questions.json" };
+        var imageRoot = new Option<string?>("--image-root") { Description = "Folder the images are resolved and checked under" };
+        var imagePrefix = new Option<string?>("--image-prefix") { Description = "Prefix put before image paths in the output, e.g. coco/train2014/" };
+        var format = new Option<string?>("--format") { Description = "Output format: llava or template" };
+        var output = new Option<string?>("--out") { Description = "Output folder (default with --recipe: out/<name>)" };
+        var seed = new Option<long?>("--seed") { Description = "Run seed for template selection (default 0)" };
+        var shardRecords = new Option<long?>("--shard-records") { Description = "Records per shard (default 100000)" };
+        var shardBytes = new Option<long?>("--shard-bytes") { Description = "Bytes per shard, 0 for no bound (default 0)" };
+        var name = new Option<string?>("--name") { Description = "Dataset name used in shard file names (default: data)" };
+        var sourceName = new Option<string?>("--source-name") { Description = "Source name used in record ids (default: the adapter name)" };
+        var templates = new Option<string?>("--templates") { Description = "Template pack id or YAML file (default: the adapter's pack)" };
+        var templateTags = new Option<string[]>("--template-tags") { Description = "Use only templates with these tags, e.g. brief", AllowMultipleArgumentsPerToken = true };
+        var suffix = new Option<string?>("--suffix") { Description = "Response-format suffix id of the pack, default, or none" };
+        var suffixTurns = new Option<string?>("--suffix-turns") { Description = "Put the suffix on the first turn or every turn (default every)" };
+        suffixTurns.AcceptOnlyFromAmong("first", "every");
+        var strict = new Option<bool>("--strict") { Description = "Any reject stops the build (exit 2) and leaves no shard" };
+        var noMeta = new Option<bool>("--no-meta") { Description = "Leave out the meta (provenance) object in records" };
+        var bos = new Option<string?>("--bos") { Description = "Begin token of the template format (default <BOS>)" };
+        var eos = new Option<string?>("--eos") { Description = "End token of the template format (default <EOS>)" };
+        var imageToken = new Option<string?>("--image-token") { Description = "Image placeholder (default <image>)" };
+
+        // Adapter options: every adapter's option is a flag; only those of the chosen adapter are allowed.
+        var adapterOptions = AdapterRegistry.All.SelectMany(a => a.Options).Select(o => o.Name).Distinct().Order(StringComparer.Ordinal)
+            .Select(n => new Option<string?>("--" + n)
+            {
+                Description = string.Join(" | ", AdapterRegistry.All.Where(a => a.Options.Any(o => o.Name == n)).Select(a => $"{a.Name}: {a.Options.First(o => o.Name == n).Description}")),
+                Arity = ArgumentArity.ZeroOrOne,
+            })
+            .ToList();
+
+        var command = new Command("build", "Build instruction-tuning shards from a benchmark")
+        {
+            recipe, adapter, input, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
+            templates, templateTags, suffix, suffixTurns, strict, noMeta, bos, eos, imageToken,
+        };
+        foreach (var o in adapterOptions)
+        {
+            command.Options.Add(o);
+        }
+
+        command.SetAction((parse, ct) => CliApp.RunAsync(parse, async log =>
+        {
+            Recipe r;
+            var recipePath = parse.GetValue(recipe);
+            if (recipePath is not null)
+            {
+                if (parse.GetValue(adapter) is not null || (parse.GetValue(input)?.Length ?? 0) > 0)
+                {
+                    throw new UsageException("--recipe and --adapter/--input do not go together: put the source in the recipe");
+                }
+
+                r = RecipeLoader.Load(recipePath);
+            }
+            else
+            {
+                var adapterName = parse.GetValue(adapter) ?? throw new UsageException("give --adapter NAME with --input NAME=FILE, or --recipe FILE");
+                var spec = new SourceSpec
+                {
+                    Adapter = adapterName,
+                    Name = parse.GetValue(sourceName),
+                    Inputs = ParseInputs(parse.GetValue(input) ?? []),
+                    ImageRoot = parse.GetValue(imageRoot),
+                    ImagePrefix = parse.GetValue(imagePrefix),
+                    Templates = parse.GetValue(templates),
+                    TemplateTags = [.. parse.GetValue(templateTags) ?? []],
+                    Suffix = parse.GetValue(suffix) ?? "default",
+                    SuffixTurns = parse.GetValue(suffixTurns) ?? "every",
+                };
+                foreach (var o in adapterOptions)
+                {
+                    var given = parse.GetResult(o);
+                    if (given is not null)
+                    {
+                        // A bare flag (--per-image) means true.
+                        spec.Options[o.Name.TrimStart('-')] = parse.GetValue(o) ?? "true";
+                    }
+                }
+
+                r = new Recipe { Sources = [spec] };
+            }
+
+            if (parse.GetValue(format) is { } f)
+            {
+                r.Format = f;
+            }
+
+            if (parse.GetValue(seed) is { } s)
+            {
+                r.Seed = s;
+            }
+
+            if (parse.GetValue(shardRecords) is { } sr)
+            {
+                r.ShardRecords = sr;
+            }
+
+            if (parse.GetValue(shardBytes) is { } sb)
+            {
+                r.ShardBytes = sb;
+            }
+
+            if (parse.GetValue(name) is { } n)
+            {
+                r.Name = n;
+            }
+
+            if (parse.GetValue(strict))
+            {
+                r.Strict = true;
+            }
+
+            if (parse.GetValue(noMeta))
+            {
+                r.Meta = false;
+            }
+
+            r.Tokens.Bos = parse.GetValue(bos) ?? r.Tokens.Bos;
+            r.Tokens.Eos = parse.GetValue(eos) ?? r.Tokens.Eos;
+            r.Tokens.Image = parse.GetValue(imageToken) ?? r.Tokens.Image;
+
+            var outDir = parse.GetValue(output) ?? (recipePath is not null ? Path.Combine("out", r.Name) : throw new UsageException("give --out DIR"));
+            var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(CliApp.TemplatesDir)));
+            var progress = new ProgressCounter();
+            var pipeline = new BuildPipeline(library, log);
+            BuildResult result;
+            using (new ProgressDisplay(progress, parse.InvocationConfiguration.Error))
+            {
+                result = await pipeline.RunAsync(r, outDir, progress, ct).ConfigureAwait(false);
+            }
+
+            log.Information(
+                "wrote {Records} records in {Shards} shards to {Out}; {Rejects} rejects{Reasons}",
+                result.Records,
+                result.Shards.Count,
+                outDir,
+                result.Rejects,
+                result.Rejects == 0 ? string.Empty : " (" + string.Join(", ", result.RejectsByReason.Select(kv => $"{kv.Key}: {kv.Value}")) + ")");
+            await parse.InvocationConfiguration.Output.WriteLineAsync(result.ManifestPath).ConfigureAwait(false);
+            return CliApp.Ok;
+        }));
+        return command;
+    }
+
+    private static SortedDictionary<string, string> ParseInputs(string[] values)
+    {
+        var inputs = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var v in values)
+        {
+            var eq = v.IndexOf('=', StringComparison.Ordinal);
+            if (eq <= 0 || eq == v.Length - 1)
+            {
+                throw new UsageException($"--input takes NAME=FILE, got '{v}'");
+            }
+
+            if (!inputs.TryAdd(v[..eq], v[(eq + 1)..]))
+            {
+                throw new UsageException($"--input {v[..eq]} given twice");
+            }
+        }
+
+        return inputs;
+    }
+}

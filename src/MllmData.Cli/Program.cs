@@ -1,0 +1,3 @@
+using MllmData.Cli;
+
+return await CliApp.CreateRoot().Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using MllmData.Templates;
+
+namespace MllmData.Cli;
+
+/// <summary><c>mllmdata templates list|show|lint</c>.</summary>
+public static class TemplatesCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("templates", "Inspect and lint template packs");
+
+        var list = new Command("list", "List template packs");
+        list.SetAction((parse, ct) => CliApp.RunAsync(parse, async _ =>
+        {
+            var lib = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(CliApp.TemplatesDir)));
+            foreach (var p in lib.Packs)
+            {
+                await parse.InvocationConfiguration.Output.WriteLineAsync(
+                    $"{p.Id}\ttask={p.Task}\ttemplates={p.Templates.Count}\tsuffixes={p.Suffixes.Count}\t{p.Description}").ConfigureAwait(false);
+            }
+
+            return CliApp.Ok;
+        }));
+
+        var packArg = new Argument<string>("pack") { Description = "Pack id or YAML file" };
+        var show = new Command("show", "Show the templates of a pack") { packArg };
+        show.SetAction((parse, ct) => CliApp.RunAsync(parse, async _ =>
+        {
+            var lib = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(CliApp.TemplatesDir)));
+            var p = lib.Get(parse.GetValue(packArg)!);
+            var o = parse.InvocationConfiguration.Output;
+            await o.WriteLineAsync($"{p.Id} (task {p.Task}, placeholders: {string.Join(", ", p.Placeholders)}) from {p.Path}").ConfigureAwait(false);
+            foreach (var t in p.Templates)
+            {
+                var tags = t.Tags.Count > 0 ? $" [{string.Join(",", t.Tags)}]" : string.Empty;
+                await o.WriteLineAsync($"  {t.Id}{tags}: {t.Text.Replace("\n", "\\n", StringComparison.Ordinal)}").ConfigureAwait(false);
+            }
+
+            foreach (var s in p.Suffixes)
+            {
+                var mark = s.Id == p.DefaultSuffix ? " (default)" : string.Empty;
+                await o.WriteLineAsync($"  suffix {s.Id}{mark}: {s.Text}").ConfigureAwait(false);
+            }
+
+            return CliApp.Ok;
+        }));
+
+        var packsArg = new Argument<string[]>("packs") { Description = "Pack ids or YAML files (default: all packs)", Arity = ArgumentArity.ZeroOrMore };
+        var lint = new Command("lint", "Find duplicate, empty or near-identical templates and unknown placeholders; exit 2 when any") { packsArg };
+        lint.SetAction((parse, ct) => CliApp.RunAsync(parse, async _ =>
+        {
+            var lib = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(CliApp.TemplatesDir)));
+            var names = parse.GetValue(packsArg) ?? [];
+            var packs = names.Length == 0 ? lib.Packs.ToList() : names.Select(lib.Get).ToList();
+            var o = parse.InvocationConfiguration.Output;
+            var total = 0;
+            foreach (var p in packs)
+            {
+                var findings = TemplateLinter.Lint(p);
+                total += findings.Count;
+                foreach (var f in findings)
+                {
+                    await o.WriteLineAsync($"{p.Path}: {f.TemplateId}: {f.Code}: {f.Message}").ConfigureAwait(false);
+                }
+            }
+
+            await o.WriteLineAsync($"{packs.Count} packs, {packs.Sum(p => p.Templates.Count)} templates, {total} findings").ConfigureAwait(false);
+            return total == 0 ? CliApp.Ok : CliApp.DataError;
+        }));
+
+        command.Subcommands.Add(list);
+        command.Subcommands.Add(show);
+        command.Subcommands.Add(lint);
+        return command;
+    }
+}

@@ -1,0 +1,426 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MllmData.Json;
+using MllmData.Model;
+
+namespace MllmData.Adapters;
+
+/// <summary>VQAv2 (and files in its layout): questions joined to annotations by <c>question_id</c>.</summary>
+/// <remarks>
+/// The official files list questions and annotations in the same order, so the join walks both files
+/// in lockstep and holds almost nothing; out-of-order files still join correctly, holding only the
+/// unmatched entries until their partner arrives.
+/// </remarks>
+public class VqaV2Adapter : ISourceAdapter
+{
+    public virtual string Name => "vqav2";
+
+    public virtual string Description => "VQAv2 questions + annotations (v2_OpenEnded_mscoco_<split>_questions.json, v2_mscoco_<split>_annotations.json)";
+
+    public IReadOnlyList<AdapterInput> Inputs { get; } =
+    [
+        new("questions", true, "the questions file: {questions:[{image_id, question, question_id}]}"),
+        new("annotations", false, "the annotations file: {annotations:[{question_id, multiple_choice_answer, answers[...]}]}; without it see --unanswered"),
+    ];
+
+    public IReadOnlyList<AdapterOption> Options { get; } =
+    [
+        new("answer", "mc = multiple_choice_answer; majority = most common of the ten answers after VQA normalisation", "mc"),
+        new("group-by-image", "merge the questions of one image into one multi-turn conversation", "false"),
+        new("max-turns", "cap on turns per conversation with --group-by-image; longer ones are split", "10"),
+        new("image-pattern", "image file name for an image id; <split> and %012d / %d / %s are filled in", "COCO_<split>_%012d.jpg"),
+        new("split", "split used in the image pattern (default: data_subtype of the file, else from its name)", null),
+        new("unanswered", "without annotations: error = stop with a message; eval = build question-only evaluation records", "error"),
+    ];
+
+    public string DefaultTemplatePack => "vqa-short";
+
+    protected virtual string DefaultImagePattern => "COCO_<split>_%012d.jpg";
+
+    public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var questionsPath = context.RequireInput("questions");
+        var annotationsPath = context.Input("annotations");
+        var answerMode = context.Choice("answer", "mc", "mc", "majority");
+        var unanswered = context.Choice("unanswered", "error", "error", "eval");
+        var group = context.Flag("group-by-image");
+        var maxTurns = context.IntOption("max-turns", 10);
+        if (annotationsPath is null && unanswered == "error")
+        {
+            throw new UsageException(
+                $"source '{context.SourceName}': {questionsPath} has questions but no --input annotations=FILE was given, so there are no answers. " +
+                "Pass the annotations file, or --unanswered eval to build question-only evaluation records.");
+        }
+
+        var joined = annotationsPath is null
+            ? QuestionsOnly(context, questionsPath, cancellationToken)
+            : Join(context, questionsPath, annotationsPath, answerMode, cancellationToken);
+        var items = group ? GroupByImage(context, joined, maxTurns) : joined;
+        await foreach (var item in items.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return item;
+        }
+    }
+
+    private sealed record Question(string QuestionId, string ImageId, string Text, long Position, int Index);
+
+    private sealed record Answered(Question Question, string? Answer, string? Raw, VqaAnnotationDto? Annotation);
+
+    /// <summary>Opens the file and positions the cursor inside the named top-level array, noting the split on the way.</summary>
+    private static StreamingJsonReader OpenArray(SourceContext context, string path, string arrayName, out string? dataSubtype)
+    {
+        dataSubtype = null;
+        var reader = new StreamingJsonReader(context.Files.Open(path, context.Progress), path);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", $"expected a JSON object with a \"{arrayName}\" array");
+            }
+
+            while (reader.Read())
+            {
+                if (reader.Depth == 0 && reader.TokenType == JsonTokenType.EndObject)
+                {
+                    break;
+                }
+
+                if (reader.TokenType != JsonTokenType.PropertyName || reader.Depth != 1)
+                {
+                    continue;
+                }
+
+                if (reader.Text == arrayName)
+                {
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+                    {
+                        throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", $"\"{arrayName}\" is not an array");
+                    }
+
+                    return reader;
+                }
+
+                if (reader.Text == "data_subtype" && reader.Read() && reader.TokenType == JsonTokenType.String)
+                {
+                    dataSubtype = reader.Text;
+                    continue;
+                }
+
+                reader.SkipValue();
+            }
+
+            throw new InputDataException(path, "-", "unknown-layout", $"no top-level \"{arrayName}\" array: not a file in the VQA layout");
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    private ImagePattern Pattern(SourceContext context, string questionsPath, string? dataSubtype)
+    {
+        var split = context.Option("split") ?? dataSubtype ?? ImagePattern.SplitFromFileName(questionsPath) ?? string.Empty;
+        return new ImagePattern(context.Option("image-pattern") ?? DefaultImagePattern, split);
+    }
+
+    /// <summary>Reads the next well-formed question, yielding rejects for malformed ones on the way.</summary>
+    private static bool NextQuestion(StreamingJsonReader reader, SourceContext context, string path, ref int index, List<SourceItem> rejects, out Question? question)
+    {
+        while (reader.TryReadValue(SourceJsonContext.Default.VqaQuestionDto, out var dto, out var pos, out var error))
+        {
+            var i = index++;
+            var at = $"questions[{i}] (byte {pos})";
+            if (error is not null)
+            {
+                rejects.Add(Rejected(context, path, at, RejectReasons.WrongType, error));
+                continue;
+            }
+
+            if (dto!.QuestionId is null || dto.ImageId is null || dto.Question is null)
+            {
+                var missing = dto.QuestionId is null ? "question_id" : dto.ImageId is null ? "image_id" : "question";
+                rejects.Add(Rejected(context, path, at, RejectReasons.MissingField, $"no \"{missing}\""));
+                continue;
+            }
+
+            question = new Question(dto.QuestionId, dto.ImageId, dto.Question, pos, i);
+            return true;
+        }
+
+        question = null;
+        return false;
+    }
+
+    private static bool NextAnnotation(StreamingJsonReader reader, SourceContext context, string path, ref int index, List<SourceItem> rejects, out VqaAnnotationDto? annotation, out string? at)
+    {
+        while (reader.TryReadValue(SourceJsonContext.Default.VqaAnnotationDto, out var dto, out var pos, out var error))
+        {
+            var i = index++;
+            at = $"annotations[{i}] (byte {pos})";
+            if (error is not null)
+            {
+                rejects.Add(Rejected(context, path, at, RejectReasons.WrongType, error));
+                continue;
+            }
+
+            if (dto!.QuestionId is null)
+            {
+                rejects.Add(Rejected(context, path, at, RejectReasons.MissingField, "no \"question_id\""));
+                continue;
+            }
+
+            annotation = dto;
+            return true;
+        }
+
+        annotation = null;
+        at = null;
+        return false;
+    }
+
+    private static SourceItem Rejected(SourceContext context, string file, string position, string reason, string detail) =>
+        SourceItem.Rejected(new Reject(context.SourceName, file, position, reason, detail));
+
+    private async IAsyncEnumerable<SourceItem> QuestionsOnly(SourceContext context, string questionsPath, [EnumeratorCancellation] CancellationToken ct)
+    {
+        using var reader = OpenArray(context, questionsPath, "questions", out var subtype);
+        var pattern = Pattern(context, questionsPath, subtype);
+        var rejects = new List<SourceItem>();
+        var index = 0;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var more = NextQuestion(reader, context, questionsPath, ref index, rejects, out var q);
+            foreach (var r in rejects)
+            {
+                yield return r;
+            }
+
+            rejects.Clear();
+            if (!more)
+            {
+                break;
+            }
+
+            yield return MakeRecord(context, questionsPath, pattern, new Answered(q!, null, null, null));
+        }
+
+        reader.Drain();
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private async IAsyncEnumerable<SourceItem> Join(SourceContext context, string questionsPath, string annotationsPath, string answerMode, [EnumeratorCancellation] CancellationToken ct)
+    {
+        using var questions = OpenArray(context, questionsPath, "questions", out var subtype);
+        using var annotations = OpenArray(context, annotationsPath, "annotations", out _);
+        var pattern = Pattern(context, questionsPath, subtype);
+        var pendingQuestions = new Dictionary<string, Question>(StringComparer.Ordinal);
+        var pendingAnnotations = new Dictionary<string, (VqaAnnotationDto Dto, string At)>(StringComparer.Ordinal);
+        var rejects = new List<SourceItem>();
+        var matched = new List<Answered>(2);
+        int qIndex = 0, aIndex = 0;
+        bool qMore = true, aMore = true;
+        while (qMore || aMore)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (qMore && (qMore = NextQuestion(questions, context, questionsPath, ref qIndex, rejects, out var q)))
+            {
+                if (pendingAnnotations.Remove(q!.QuestionId, out var a))
+                {
+                    matched.Add(Answer(q, a.Dto, answerMode));
+                }
+                else if (!pendingQuestions.TryAdd(q.QuestionId, q))
+                {
+                    rejects.Add(Rejected(context, questionsPath, $"questions[{q.Index}] (byte {q.Position})", RejectReasons.DuplicateId, $"question_id {q.QuestionId} appears twice"));
+                }
+            }
+
+            if (aMore && (aMore = NextAnnotation(annotations, context, annotationsPath, ref aIndex, rejects, out var ann, out var at)))
+            {
+                if (pendingQuestions.Remove(ann!.QuestionId!, out var pq))
+                {
+                    matched.Add(Answer(pq, ann, answerMode));
+                }
+                else if (!pendingAnnotations.TryAdd(ann.QuestionId!, (ann, at!)))
+                {
+                    rejects.Add(Rejected(context, annotationsPath, at!, RejectReasons.DuplicateId, $"question_id {ann.QuestionId} has two annotations"));
+                }
+            }
+
+            foreach (var r in rejects)
+            {
+                yield return r;
+            }
+
+            rejects.Clear();
+            foreach (var m in matched)
+            {
+                yield return m.Answer is null
+                    ? Rejected(context, annotationsPath, $"question_id {m.Question.QuestionId}", RejectReasons.EmptyAnswer, "the annotation has no usable answer")
+                    : MakeRecord(context, questionsPath, pattern, m);
+            }
+
+            matched.Clear();
+        }
+
+        questions.Drain();
+        annotations.Drain();
+
+        // Whatever is left never met its partner; report in file order so the rejects file is deterministic.
+        foreach (var q in pendingQuestions.Values.OrderBy(q => q.Index))
+        {
+            yield return Rejected(context, questionsPath, $"questions[{q.Index}] (byte {q.Position})", RejectReasons.NoAnnotation, $"question_id {q.QuestionId} has no annotation in {annotationsPath}");
+        }
+
+        foreach (var (id, a) in pendingAnnotations)
+        {
+            yield return Rejected(context, annotationsPath, a.At, RejectReasons.NoQuestion, $"question_id {id} has no question in {questionsPath}");
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private static Answered Answer(Question q, VqaAnnotationDto a, string mode)
+    {
+        string? raw = a.MultipleChoiceAnswer;
+        string? answer;
+        if (mode == "majority" && a.Answers is { Count: > 0 })
+        {
+            answer = VqaAnswers.MajorityVote(a.Answers.Select(x => x.Answer));
+            raw = answer;
+        }
+        else
+        {
+            answer = string.IsNullOrWhiteSpace(a.MultipleChoiceAnswer)
+                ? VqaAnswers.MajorityVote(a.Answers?.Select(x => x.Answer) ?? [])
+                : a.MultipleChoiceAnswer.Trim();
+            raw ??= answer;
+        }
+
+        return new Answered(q, answer, raw, a);
+    }
+
+    private InstructionRecord MakeRecordCore(SourceContext context, string questionsPath, ImagePattern pattern, Answered m, out string? image)
+    {
+        image = pattern.Format(m.Question.ImageId);
+        var ids = new List<KeyValuePair<string, string>>
+        {
+            new("question_id", m.Question.QuestionId),
+            new("image_id", m.Question.ImageId),
+        };
+        JsonObject? extra = null;
+        if (m.Annotation is { } a)
+        {
+            extra = [];
+            if (a.AnswerType is not null)
+            {
+                extra["answer_type"] = a.AnswerType;
+            }
+
+            if (a.QuestionType is not null)
+            {
+                extra["question_type"] = a.QuestionType;
+            }
+
+            if (a.Answers is { Count: > 0 })
+            {
+                extra["answers"] = new JsonArray([.. a.Answers.Select(x => (JsonNode?)JsonValue.Create(x.Answer))]);
+            }
+        }
+
+        return new InstructionRecord
+        {
+            Id = $"{context.SourceName}-q{m.Question.QuestionId}",
+            Source = context.SourceName,
+            Task = "vqa",
+            Images = image is null ? [] : [new ImageRef(image)],
+            Turns =
+            [
+                new Turn
+                {
+                    Slots = new Dictionary<string, string>(1) { ["question"] = m.Question.Text.Trim() },
+                    Output = m.Answer,
+                    RawAnswer = m.Raw,
+                },
+            ],
+            Provenance = new Provenance { Adapter = Name, File = questionsPath, Ids = ids, Extra = extra },
+        };
+    }
+
+    private SourceItem MakeRecord(SourceContext context, string questionsPath, ImagePattern pattern, Answered m)
+    {
+        var record = MakeRecordCore(context, questionsPath, pattern, m, out var image);
+        return image is null
+            ? Rejected(context, questionsPath, $"questions[{m.Question.Index}] (byte {m.Question.Position})", RejectReasons.UnknownImage,
+                $"image_id '{m.Question.ImageId}' does not fit the numeric image pattern '{pattern.Pattern}'; pass --image-pattern with %s")
+            : SourceItem.Of(record);
+    }
+
+    /// <summary>Merges consecutive records of one image (the official files keep them together) into conversations.</summary>
+    private static async IAsyncEnumerable<SourceItem> GroupByImage(SourceContext context, IAsyncEnumerable<SourceItem> items, int maxTurns)
+    {
+        var run = new List<InstructionRecord>();
+        var seenRuns = new Dictionary<string, int>(StringComparer.Ordinal);
+        await foreach (var item in items.ConfigureAwait(false))
+        {
+            if (item.Record is not { } r)
+            {
+                yield return item;
+                continue;
+            }
+
+            if (run.Count > 0 && ImageIdOf(run[0]) != ImageIdOf(r))
+            {
+                foreach (var g in Flush(context, run, maxTurns, seenRuns))
+                {
+                    yield return SourceItem.Of(g);
+                }
+
+                run.Clear();
+            }
+
+            run.Add(r);
+        }
+
+        foreach (var g in Flush(context, run, maxTurns, seenRuns))
+        {
+            yield return SourceItem.Of(g);
+        }
+    }
+
+    private static string ImageIdOf(InstructionRecord r) => r.Provenance.Ids[1].Value;
+
+    private static IEnumerable<InstructionRecord> Flush(SourceContext context, List<InstructionRecord> run, int maxTurns, Dictionary<string, int> seenRuns)
+    {
+        if (run.Count == 0)
+        {
+            yield break;
+        }
+
+        var imageId = ImageIdOf(run[0]);
+
+        // An image whose questions are not contiguous gets a numbered id per run, so ids stay unique.
+        var runNo = seenRuns.TryGetValue(imageId, out var n) ? n + 1 : 0;
+        seenRuns[imageId] = runNo;
+        var baseId = $"{context.SourceName}-img{imageId}" + (runNo > 0 ? $"-r{runNo}" : string.Empty);
+        var chunks = run.Chunk(maxTurns).ToList();
+        for (var c = 0; c < chunks.Count; c++)
+        {
+            var part = chunks[c];
+            var first = part[0];
+            var extra = new JsonObject
+            {
+                ["question_ids"] = new JsonArray([.. part.Select(p => (JsonNode?)JsonValue.Create(p.Provenance.Ids[0].Value))]),
+                ["turns"] = new JsonArray([.. part.Select(p => (JsonNode?)p.Provenance.Extra?.DeepClone())]),
+            };
+            yield return first with
+            {
+                Id = chunks.Count > 1 ? $"{baseId}-p{c}" : baseId,
+                Turns = [.. part.Select(p => p.Turns[0])],
+                Provenance = first.Provenance with { Ids = [new("image_id", imageId)], Extra = extra },
+            };
+        }
+    }
+}

@@ -1,0 +1,270 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace MllmData.Json;
+
+/// <summary>Reads a JSON file token by token with a bounded buffer, materialising only the values asked for.</summary>
+/// <remarks>
+/// Utf8JsonReader is a ref struct, so it cannot live across awaits or in a field; this type keeps its
+/// state (<see cref="JsonReaderState"/>) and the buffer between calls and rebuilds a reader for each step.
+/// The buffer grows only to hold the largest single value that is materialised, never the whole file.
+/// </remarks>
+public sealed class StreamingJsonReader : IDisposable
+{
+    private readonly Stream _stream;
+    private readonly string _file;
+    private byte[] _buffer;
+    private int _start;
+    private int _end;
+    private bool _eof;
+    private long _bufferBase;
+    private JsonReaderState _state;
+
+    public StreamingJsonReader(Stream stream, string file, int initialBufferSize = 1 << 16)
+    {
+        _stream = stream;
+        _file = file;
+        _buffer = ArrayPool<byte>.Shared.Rent(initialBufferSize);
+        _state = new JsonReaderState(new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+    }
+
+    /// <summary>The type of the token most recently read by <see cref="Read"/>.</summary>
+    public JsonTokenType TokenType { get; private set; } = JsonTokenType.None;
+
+    /// <summary>Depth of the current token (0 for the top-level value).</summary>
+    public int Depth { get; private set; }
+
+    /// <summary>The property name when <see cref="TokenType"/> is a property name, or a string value's text.</summary>
+    public string? Text { get; private set; }
+
+    /// <summary>Byte offset in the file of the current token.</summary>
+    public long TokenPosition { get; private set; }
+
+    /// <summary>Bytes consumed from the file so far.</summary>
+    public long BytesConsumed => _bufferBase + _start;
+
+    /// <summary>Advances to the next token. Returns false at the end of the document.</summary>
+    public bool Read()
+    {
+        while (true)
+        {
+            var reader = new Utf8JsonReader(_buffer.AsSpan(_start, _end - _start), _eof, _state);
+            bool ok;
+            try
+            {
+                ok = reader.Read();
+            }
+            catch (JsonException ex)
+            {
+                throw Malformed(ex, reader.BytesConsumed);
+            }
+
+            if (ok)
+            {
+                TokenType = reader.TokenType;
+                Depth = reader.CurrentDepth;
+                TokenPosition = _bufferBase + _start + reader.TokenStartIndex;
+                Text = reader.TokenType is JsonTokenType.PropertyName or JsonTokenType.String ? reader.GetString() : null;
+                _start += (int)reader.BytesConsumed;
+                _state = reader.CurrentState;
+                return true;
+            }
+
+            if (_eof)
+            {
+                // A final-block reader throws on an incomplete document, so this is a clean end.
+                return false;
+            }
+
+            Refill();
+        }
+    }
+
+    /// <summary>Skips the value that follows the current property name or array position, streaming.</summary>
+    public void SkipValue()
+    {
+        if (!Read())
+        {
+            throw new InputDataException(_file, $"byte {BytesConsumed}", "truncated-json", "expected a value, found the end of the file");
+        }
+
+        if (TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+        {
+            var depth = Depth;
+            while (Read())
+            {
+                if (Depth == depth && TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray)
+                {
+                    return;
+                }
+            }
+
+            throw new InputDataException(_file, $"byte {BytesConsumed}", "truncated-json", "the file ends inside a JSON value (truncated?)");
+        }
+    }
+
+    /// <summary>
+    /// Reads the next value (an array element or a property's value) and deserialises it. Returns false
+    /// when the enclosing array or object ends instead. A syntactically complete value of the wrong shape
+    /// yields <paramref name="error"/> instead of throwing, so the caller can reject it and go on.
+    /// </summary>
+    public bool TryReadValue<T>(JsonTypeInfo<T> typeInfo, out T? value, out long position, out string? error)
+    {
+        value = default;
+        error = null;
+        while (true)
+        {
+            var reader = new Utf8JsonReader(_buffer.AsSpan(_start, _end - _start), _eof, _state);
+            bool ok;
+            try
+            {
+                ok = reader.Read();
+            }
+            catch (JsonException ex)
+            {
+                throw Malformed(ex, reader.BytesConsumed);
+            }
+
+            if (!ok)
+            {
+                if (_eof)
+                {
+                    throw new InputDataException(_file, $"byte {BytesConsumed}", "truncated-json", "the file ends inside a JSON array (truncated?)");
+                }
+
+                Refill();
+                continue;
+            }
+
+            position = _bufferBase + _start + reader.TokenStartIndex;
+            if (reader.TokenType is JsonTokenType.EndArray or JsonTokenType.EndObject)
+            {
+                TokenType = reader.TokenType;
+                Depth = reader.CurrentDepth;
+                TokenPosition = position;
+                _start += (int)reader.BytesConsumed;
+                _state = reader.CurrentState;
+                return false;
+            }
+
+            var atValue = reader;
+            bool complete;
+            try
+            {
+                complete = reader.TrySkip();
+            }
+            catch (JsonException ex)
+            {
+                throw Malformed(ex, reader.BytesConsumed);
+            }
+
+            if (!complete)
+            {
+                if (_eof)
+                {
+                    throw new InputDataException(_file, $"byte {position}", "truncated-json", "the file ends inside a JSON value (truncated?)");
+                }
+
+                Refill();
+                continue;
+            }
+
+            try
+            {
+                value = JsonSerializer.Deserialize(ref atValue, typeInfo);
+                if (value is null)
+                {
+                    error = "null where an object was expected";
+                }
+            }
+            catch (JsonException ex)
+            {
+                error = ex.Message;
+            }
+            catch (InvalidOperationException ex)
+            {
+                error = ex.Message;
+            }
+
+            TokenType = reader.TokenType;
+            Depth = reader.CurrentDepth;
+            TokenPosition = position;
+            _start += (int)reader.BytesConsumed;
+            _state = reader.CurrentState;
+            return true;
+        }
+    }
+
+    /// <summary>Reads tokens until a property with the given name at the given depth; false if the object ends first.</summary>
+    public bool SeekProperty(string name, int depth)
+    {
+        while (Read())
+        {
+            if (TokenType == JsonTokenType.PropertyName && Depth == depth && Text == name)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Reads to the end of the document so that a hashing stream underneath sees every byte.</summary>
+    public void Drain()
+    {
+        while (Read())
+        {
+        }
+
+        Span<byte> scratch = stackalloc byte[4096];
+        while (_stream.Read(scratch) > 0)
+        {
+        }
+    }
+
+    private InputDataException Malformed(JsonException ex, long consumedInBuffer)
+    {
+        var at = _bufferBase + _start + consumedInBuffer;
+        var reason = _eof && _start + consumedInBuffer >= _end ? "truncated-json" : "malformed-json";
+        return new InputDataException(_file, $"byte {at}", reason, $"invalid JSON: {ex.Message}");
+    }
+
+    private void Refill()
+    {
+        var remaining = _end - _start;
+        if (_start == 0 && remaining == _buffer.Length)
+        {
+            // One value is larger than the buffer: grow, keeping what is there.
+            var bigger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+            Buffer.BlockCopy(_buffer, 0, bigger, 0, remaining);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = bigger;
+        }
+        else if (remaining > 0)
+        {
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, remaining);
+        }
+
+        _bufferBase += _start;
+        _start = 0;
+        _end = remaining;
+        while (_end < _buffer.Length)
+        {
+            var n = _stream.Read(_buffer, _end, _buffer.Length - _end);
+            if (n == 0)
+            {
+                _eof = true;
+                break;
+            }
+
+            _end += n;
+        }
+    }
+
+    public void Dispose()
+    {
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = [];
+    }
+}

@@ -1,0 +1,84 @@
+using System.Text.Json.Nodes;
+
+namespace MllmData.Model;
+
+/// <summary>The canonical training sample every adapter produces and every renderer consumes.</summary>
+public sealed record InstructionRecord
+{
+    /// <summary>Stable id, unique within a build (adapter-specific, derived from the source's own ids).</summary>
+    public required string Id { get; init; }
+
+    /// <summary>Name of the source in the recipe (defaults to the adapter name).</summary>
+    public required string Source { get; init; }
+
+    /// <summary>Task kind, e.g. <c>vqa</c>, <c>caption</c>; decides the default template pack.</summary>
+    public required string Task { get; init; }
+
+    public IReadOnlyList<ImageRef> Images { get; init; } = [];
+
+    public required IReadOnlyList<Turn> Turns { get; init; }
+
+    public required Provenance Provenance { get; init; }
+}
+
+/// <summary>An image of a record, by its path relative to the image root as written to the output.</summary>
+public sealed record ImageRef(string Path)
+{
+    public int? Width { get; init; }
+
+    public int? Height { get; init; }
+
+    public string? Sha256 { get; init; }
+
+    public string? Format { get; init; }
+}
+
+/// <summary>One exchange: an instruction (and optional input text) and the expected output.</summary>
+public sealed record Turn
+{
+    /// <summary>Instruction text after templating; null until the template engine has run.</summary>
+    public string? Instruction { get; init; }
+
+    /// <summary>Input text not embedded in the instruction (e.g. the question when the template has no {question}).</summary>
+    public string? Input { get; init; }
+
+    /// <summary>Expected output; null for question-only evaluation records.</summary>
+    public string? Output { get; init; }
+
+    /// <summary>Values for template placeholders, e.g. <c>question</c>, <c>options</c>.</summary>
+    public IReadOnlyDictionary<string, string> Slots { get; init; } = EmptySlots;
+
+    /// <summary>The template that produced <see cref="Instruction"/>.</summary>
+    public string? TemplateId { get; init; }
+
+    /// <summary>The answer exactly as the source gave it, kept beside any rewrite.</summary>
+    public string? RawAnswer { get; init; }
+
+    public static readonly IReadOnlyDictionary<string, string> EmptySlots = new Dictionary<string, string>();
+
+    /// <summary>The user-side text: the instruction followed by any separate input.</summary>
+    public string UserText => (Instruction, Input) switch
+    {
+        (null or "", null or "") => string.Empty,
+        (null or "", _) => Input!,
+        (_, null or "") => Instruction!,
+        _ => Instruction + "\n" + Input,
+    };
+}
+
+/// <summary>Where a record came from and how it was made.</summary>
+public sealed record Provenance
+{
+    public required string Adapter { get; init; }
+
+    public required string File { get; init; }
+
+    /// <summary>The source's own ids, e.g. <c>question_id</c>, <c>image_id</c>, in a fixed order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Ids { get; init; } = [];
+
+    /// <summary>Run seed used for template selection.</summary>
+    public long? Seed { get; init; }
+
+    /// <summary>Adapter-specific details (other captions, answer votes, ...), in insertion order.</summary>
+    public JsonObject? Extra { get; init; }
+}

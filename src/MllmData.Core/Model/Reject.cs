@@ -1,0 +1,27 @@
+namespace MllmData.Model;
+
+/// <summary>An input that did not become a record, and why.</summary>
+public sealed record Reject(string Source, string File, string Position, string Reason, string Detail);
+
+/// <summary>Stable reason codes written to <c>rejects.jsonl</c>.</summary>
+public static class RejectReasons
+{
+    public const string WrongType = "wrong-type";
+    public const string MissingField = "missing-field";
+    public const string NoAnnotation = "no-annotation";
+    public const string NoQuestion = "no-question";
+    public const string DuplicateId = "duplicate-id";
+    public const string EmptyAnswer = "empty-answer";
+    public const string UnknownImage = "unknown-image";
+    public const string MissingImage = "missing-image";
+    public const string ImageOutsideRoot = "image-outside-root";
+    public const string LiteralImageToken = "literal-image-token";
+}
+
+/// <summary>What an adapter yields: a record, or a reject in its place.</summary>
+public readonly record struct SourceItem(InstructionRecord? Record, Reject? Reject)
+{
+    public static SourceItem Of(InstructionRecord record) => new(record, null);
+
+    public static SourceItem Rejected(Reject reject) => new(null, reject);
+}

@@ -1,0 +1,76 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace MllmData.Output;
+
+/// <summary>Describes a build: every shard with its checksum, the inputs with theirs, and what decided the output.</summary>
+public sealed class Manifest
+{
+    public required string Name { get; init; }
+
+    public required string Format { get; init; }
+
+    public required string ToolVersion { get; init; }
+
+    public long Seed { get; init; }
+
+    public required string RecipeSha256 { get; init; }
+
+    public long Records { get; init; }
+
+    public required IReadOnlyList<ShardInfo> Shards { get; init; }
+
+    public long Rejects { get; init; }
+
+    public IReadOnlyDictionary<string, long> RejectsByReason { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>Input files by path as given, with sha256.</summary>
+    public IReadOnlyDictionary<string, string> Inputs { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Written with sorted inputs and no timestamps, so identical builds give identical bytes.</summary>
+    public void WriteTo(Stream stream)
+    {
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        w.WriteStartObject();
+        w.WriteString("name", Name);
+        w.WriteString("format", Format);
+        w.WriteString("tool_version", ToolVersion);
+        w.WriteNumber("seed", Seed);
+        w.WriteString("recipe_sha256", RecipeSha256);
+        w.WriteNumber("records", Records);
+        w.WriteStartArray("shards");
+        foreach (var s in Shards)
+        {
+            w.WriteStartObject();
+            w.WriteString("path", s.Path);
+            w.WriteNumber("records", s.Records);
+            w.WriteNumber("bytes", s.Bytes);
+            w.WriteString("sha256", s.Sha256);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteNumber("rejects", Rejects);
+        w.WriteStartObject("rejects_by_reason");
+        foreach (var (reason, n) in RejectsByReason.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            w.WriteNumber(reason, n);
+        }
+
+        w.WriteEndObject();
+        w.WriteString("rejects_file", "rejects.jsonl");
+        w.WriteStartArray("inputs");
+        foreach (var (path, sha) in Inputs.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            w.WriteStartObject();
+            w.WriteString("path", path);
+            w.WriteString("sha256", sha);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.Flush();
+        stream.WriteByte((byte)'\n');
+    }
+}

@@ -1,0 +1,157 @@
+using System.Buffers;
+using System.Reflection;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using MllmData.Adapters;
+using MllmData.Model;
+using MllmData.Output;
+using MllmData.Recipes;
+using MllmData.Rendering;
+using MllmData.Templates;
+using Serilog;
+
+namespace MllmData.Pipeline;
+
+/// <summary>What a finished build produced.</summary>
+public sealed record BuildResult(long Records, long Rejects, IReadOnlyList<ShardInfo> Shards, string ManifestPath, IReadOnlyDictionary<string, long> RejectsByReason);
+
+/// <summary>A reject under <c>--strict</c>: the build stops and leaves no shard behind.</summary>
+public sealed class StrictRejectException(Reject reject)
+    : Exception($"--strict: {reject.File}: {reject.Position}: {reject.Reason}: {reject.Detail}")
+{
+    public Reject Reject { get; } = reject;
+}
+
+/// <summary>Adapter → templates → checks → renderer → shards, streaming, in input order.</summary>
+public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
+{
+    public static string ToolVersion { get; } =
+        typeof(BuildPipeline).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    public async Task<BuildResult> RunAsync(Recipe recipe, string outDir, ProgressCounter progress, CancellationToken ct)
+    {
+        RecipeLoader.Validate(recipe);
+        var renderOptions = new RenderOptions
+        {
+            Bos = recipe.Tokens.Bos,
+            Eos = recipe.Tokens.Eos,
+            ImageToken = recipe.Tokens.Image,
+            IncludeMeta = recipe.Meta,
+        };
+        var renderer = RendererRegistry.Create(recipe.Format, renderOptions);
+
+        // Resolve every source's pieces before writing anything, so usage errors leave no files.
+        var plans = recipe.Sources.Select(s =>
+        {
+            var adapter = AdapterRegistry.Get(s.Adapter);
+            var pack = templates.Get(s.Templates ?? adapter.DefaultTemplatePack);
+            var engine = new TemplateEngine(pack, recipe.Seed, s.TemplateTags, s.Suffix, s.SuffixTurns == "first" ? SuffixTurns.First : SuffixTurns.Every);
+            return (Spec: s, Adapter: adapter, Engine: engine, Name: s.Name ?? adapter.Name);
+        }).ToList();
+
+        var files = new InputFiles();
+        using var shards = new ShardWriter(outDir, recipe.Name, recipe.ShardRecords, recipe.ShardBytes);
+        using var rejects = new RejectWriter(outDir);
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+        void Reject(Reject r)
+        {
+            rejects.Write(r);
+            progress.AddReject();
+            log.Debug("reject {Reason} {File} {Position}: {Detail}", r.Reason, r.File, r.Position, r.Detail);
+            if (recipe.Strict)
+            {
+                throw new StrictRejectException(r);
+            }
+        }
+
+        foreach (var plan in plans)
+        {
+            log.Information("source {Source}: adapter {Adapter}, templates {Pack}", plan.Name, plan.Adapter.Name, plan.Engine.Pack.Id);
+            var context = new SourceContext
+            {
+                SourceName = plan.Name,
+                Inputs = plan.Spec.Inputs,
+                Options = plan.Spec.Options,
+                ImageRoot = plan.Spec.ImageRoot,
+                Files = files,
+                Progress = progress,
+            };
+            var images = plan.Spec.ImageRoot is null ? null : new ImageRootCheck(plan.Spec.ImageRoot);
+            long before = shards.Records;
+            await foreach (var item in plan.Adapter.ReadAsync(context, ct).ConfigureAwait(false))
+            {
+                if (item.Reject is { } rejected)
+                {
+                    Reject(rejected);
+                    continue;
+                }
+
+                var record = item.Record!;
+                if (images?.Check(record) is { } imageReject)
+                {
+                    Reject(imageReject);
+                    continue;
+                }
+
+                if (LiteralToken(record, renderOptions.ImageToken) is { } tokenReject)
+                {
+                    Reject(tokenReject);
+                    continue;
+                }
+
+                record = plan.Engine.Apply(record);
+                if (plan.Spec.ImagePrefix is { Length: > 0 } prefix)
+                {
+                    record = record with { Images = [.. record.Images.Select(i => i with { Path = prefix + i.Path })] };
+                }
+
+                buffer.ResetWrittenCount();
+                json.Reset();
+                renderer.Render(record, json);
+                json.Flush();
+                shards.WriteLine(buffer.WrittenSpan);
+                progress.AddRecord();
+            }
+
+            log.Information("source {Source}: {Records} records", plan.Name, shards.Records - before);
+        }
+
+        var shardInfos = shards.Complete();
+        rejects.Complete();
+        var manifest = new Manifest
+        {
+            Name = recipe.Name,
+            Format = recipe.Format,
+            ToolVersion = ToolVersion,
+            Seed = recipe.Seed,
+            RecipeSha256 = RecipeLoader.Sha256(recipe),
+            Records = shards.Records,
+            Shards = shardInfos,
+            Rejects = rejects.Count,
+            RejectsByReason = rejects.ByReason,
+            Inputs = files.Hashes,
+        };
+        var manifestPath = Path.Combine(outDir, "manifest.json");
+        AtomicFile.Write(manifestPath, manifest.WriteTo);
+        return new BuildResult(shards.Records, rejects.Count, shardInfos, manifestPath, rejects.ByReason);
+    }
+
+    /// <summary>A literal image placeholder inside dataset text would be miscounted by every trainer.</summary>
+    private static Reject? LiteralToken(InstructionRecord record, string token)
+    {
+        foreach (var turn in record.Turns)
+        {
+            var hit = turn.Slots.Values.FirstOrDefault(v => v.Contains(token, StringComparison.Ordinal))
+                ?? (turn.Output?.Contains(token, StringComparison.Ordinal) == true ? turn.Output : null)
+                ?? (turn.Input?.Contains(token, StringComparison.Ordinal) == true ? turn.Input : null);
+            if (hit is not null)
+            {
+                return new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.LiteralImageToken, $"dataset text contains the image placeholder {token}");
+            }
+        }
+
+        return null;
+    }
+}

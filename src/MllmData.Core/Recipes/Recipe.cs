@@ -1,0 +1,94 @@
+using System.Text.Json.Serialization;
+
+namespace MllmData.Recipes;
+
+/// <summary>A build: one or more sources and the settings that decide the output. Same recipe + seed + inputs = same bytes.</summary>
+public sealed class Recipe
+{
+    /// <summary>Dataset name; shards are named <c>&lt;name&gt;-00000-of-00004.jsonl</c>.</summary>
+    [JsonPropertyName("name")]
+    public string Name { get; set; } = "data";
+
+    [JsonPropertyName("seed")]
+    public long Seed { get; set; }
+
+    [JsonPropertyName("format")]
+    public string Format { get; set; } = "llava";
+
+    [JsonPropertyName("shard_records")]
+    public long ShardRecords { get; set; } = 100_000;
+
+    /// <summary>0 = no byte bound.</summary>
+    [JsonPropertyName("shard_bytes")]
+    public long ShardBytes { get; set; }
+
+    [JsonPropertyName("strict")]
+    public bool Strict { get; set; }
+
+    /// <summary>Write a <c>meta</c> object with provenance in every record.</summary>
+    [JsonPropertyName("meta")]
+    public bool Meta { get; set; } = true;
+
+    [JsonPropertyName("tokens")]
+    public TokenSettings Tokens { get; set; } = new();
+
+    [JsonPropertyName("sources")]
+    public List<SourceSpec> Sources { get; set; } = [];
+}
+
+/// <summary>Special tokens of the flat template form and the image placeholder.</summary>
+public sealed class TokenSettings
+{
+    [JsonPropertyName("bos")]
+    public string Bos { get; set; } = "<BOS>";
+
+    [JsonPropertyName("eos")]
+    public string Eos { get; set; } = "<EOS>";
+
+    [JsonPropertyName("image")]
+    public string Image { get; set; } = "<image>";
+}
+
+/// <summary>One source of a recipe: an adapter, its input files and settings.</summary>
+public sealed class SourceSpec
+{
+    /// <summary>Name used in record ids and provenance; defaults to the adapter name.</summary>
+    [JsonPropertyName("name")]
+    public string? Name { get; set; }
+
+    [JsonPropertyName("adapter")]
+    public string Adapter { get; set; } = string.Empty;
+
+    [JsonPropertyName("inputs")]
+    public SortedDictionary<string, string> Inputs { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonPropertyName("image_root")]
+    public string? ImageRoot { get; set; }
+
+    /// <summary>Prefix put before every image path in the output (e.g. <c>coco/train2014/</c>).</summary>
+    [JsonPropertyName("image_prefix")]
+    public string? ImagePrefix { get; set; }
+
+    /// <summary>Template pack id or file; defaults to the adapter's pack.</summary>
+    [JsonPropertyName("templates")]
+    public string? Templates { get; set; }
+
+    /// <summary>Use only templates carrying all of these tags (e.g. <c>brief</c>).</summary>
+    [JsonPropertyName("template_tags")]
+    public List<string> TemplateTags { get; set; } = [];
+
+    /// <summary>Response-format suffix id of the pack, <c>default</c> or <c>none</c>.</summary>
+    [JsonPropertyName("suffix")]
+    public string Suffix { get; set; } = "default";
+
+    /// <summary><c>first</c> or <c>every</c> turn.</summary>
+    [JsonPropertyName("suffix_turns")]
+    public string SuffixTurns { get; set; } = "every";
+
+    [JsonPropertyName("options")]
+    public SortedDictionary<string, string> Options { get; set; } = new(StringComparer.Ordinal);
+}
+
+[JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(Recipe))]
+internal sealed partial class RecipeJsonContext : JsonSerializerContext;

@@ -1,0 +1,140 @@
+using MllmData.Adapters;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace MllmData.Templates;
+
+/// <summary>Loads template packs from a folder of YAML files (one pack per file, searched recursively).</summary>
+public sealed class TemplateLibrary
+{
+    private readonly Dictionary<string, TemplatePack> _packs;
+
+    private TemplateLibrary(string root, Dictionary<string, TemplatePack> packs)
+    {
+        Root = root;
+        _packs = packs;
+    }
+
+    public string Root { get; }
+
+    public IEnumerable<TemplatePack> Packs => _packs.Values.OrderBy(p => p.Id, StringComparer.Ordinal);
+
+    /// <summary>
+    /// The templates folder: an explicit path, else <c>MLLMDATA_TEMPLATES</c>, else <c>templates/</c> beside the
+    /// executable (where the tool package puts it), else <c>templates/</c> in the current folder.
+    /// </summary>
+    public static string LocateRoot(string? explicitRoot)
+    {
+        if (!string.IsNullOrEmpty(explicitRoot))
+        {
+            return explicitRoot;
+        }
+
+        var env = Environment.GetEnvironmentVariable("MLLMDATA_TEMPLATES");
+        if (!string.IsNullOrEmpty(env))
+        {
+            return env;
+        }
+
+        var beside = Path.Combine(AppContext.BaseDirectory, "templates");
+        return Directory.Exists(beside) ? beside : Path.GetFullPath("templates");
+    }
+
+    public static TemplateLibrary Load(string root)
+    {
+        if (!Directory.Exists(root))
+        {
+            throw new UsageException($"templates folder '{root}' does not exist");
+        }
+
+        var packs = new Dictionary<string, TemplatePack>(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(root, "*.yaml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            var pack = LoadFile(file);
+            if (!packs.TryAdd(pack.Id, pack))
+            {
+                throw new UsageException($"template pack id '{pack.Id}' is defined in both {packs[pack.Id].Path} and {file}");
+            }
+        }
+
+        return new TemplateLibrary(root, packs);
+    }
+
+    /// <summary>A pack by id, or by path to a YAML file.</summary>
+    public TemplatePack Get(string idOrPath)
+    {
+        if (_packs.TryGetValue(idOrPath, out var pack))
+        {
+            return pack;
+        }
+
+        if (File.Exists(idOrPath))
+        {
+            return LoadFile(idOrPath);
+        }
+
+        throw new UsageException($"unknown template pack '{idOrPath}'; known: {string.Join(", ", _packs.Keys.Order(StringComparer.Ordinal))}");
+    }
+
+    public static TemplatePack LoadFile(string file)
+    {
+        PackFile? dto;
+        try
+        {
+            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
+            using var reader = new StreamReader(file);
+            dto = deserializer.Deserialize<PackFile>(reader);
+        }
+        catch (YamlException ex)
+        {
+            throw new UsageException($"{file}: line {ex.Start.Line}: {ex.Message}");
+        }
+
+        if (dto?.Id is null || dto.Task is null || dto.Templates is null)
+        {
+            throw new UsageException($"{file}: a template pack needs id, task and templates");
+        }
+
+        static InstructionTemplate Convert(TemplateEntry t, string file) =>
+            new(t.Id ?? throw new UsageException($"{file}: a template has no id"), t.Text ?? string.Empty, t.Tags ?? []);
+
+        return new TemplatePack
+        {
+            Id = dto.Id,
+            Task = dto.Task,
+            Description = dto.Description ?? string.Empty,
+            Placeholders = dto.Placeholders ?? [],
+            Templates = [.. dto.Templates.Select(t => Convert(t, file))],
+            Suffixes = [.. (dto.Suffixes ?? []).Select(t => Convert(t, file))],
+            DefaultSuffix = dto.DefaultSuffix,
+            Path = file,
+        };
+    }
+
+    private sealed class PackFile
+    {
+        public string? Id { get; set; }
+
+        public string? Task { get; set; }
+
+        public string? Description { get; set; }
+
+        public List<string>? Placeholders { get; set; }
+
+        public List<TemplateEntry>? Templates { get; set; }
+
+        public List<TemplateEntry>? Suffixes { get; set; }
+
+        public string? DefaultSuffix { get; set; }
+    }
+
+    private sealed class TemplateEntry
+    {
+        public string? Id { get; set; }
+
+        public string? Text { get; set; }
+
+        public List<string>? Tags { get; set; }
+    }
+}
