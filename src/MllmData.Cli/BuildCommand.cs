@@ -9,7 +9,7 @@ namespace MllmData.Cli;
 /// <summary><c>mllmdata build</c>: one source from flags, or a recipe with any number of sources.</summary>
 public static class BuildCommand
 {
-    public static Command Create()
+    public static Command Create(GlobalOptions globals)
     {
         var recipe = new Option<string?>("--recipe") { Description = "Recipe file (YAML or JSON); flags given beside it override its top-level settings" };
         var adapter = new Option<string?>("--adapter") { Description = "Source adapter (see `mllmdata sources`)" };
@@ -53,7 +53,7 @@ public static class BuildCommand
             command.Options.Add(o);
         }
 
-        command.SetAction((parse, ct) => CliApp.RunAsync(parse, async log =>
+        command.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async log =>
         {
             Recipe r;
             var recipePath = parse.GetValue(recipe);
@@ -134,7 +134,7 @@ public static class BuildCommand
             r.Tokens.Image = parse.GetValue(imageToken) ?? r.Tokens.Image;
 
             var outDir = parse.GetValue(output) ?? (recipePath is not null ? Path.Combine("out", r.Name) : throw new UsageException("give --out DIR"));
-            var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(CliApp.TemplatesDir)));
+            var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
             var progress = new ProgressCounter();
             var pipeline = new BuildPipeline(library, log);
             BuildResult result;

@@ -14,36 +14,24 @@ public static class CliApp
     public const int UsageError = 1;
     public const int DataError = 2;
 
-    public static readonly Option<string> Verbosity = new("--verbosity", "-v")
-    {
-        Description = "Log detail on stderr: quiet, minimal, normal, detailed or diagnostic",
-        DefaultValueFactory = _ => "normal",
-        Recursive = true,
-    };
-
-    public static readonly Option<string?> TemplatesDir = new("--templates-dir")
-    {
-        Description = "Folder of template packs (default: MLLMDATA_TEMPLATES, else templates/ beside the tool)",
-        Recursive = true,
-    };
-
+    /// <summary>A fresh command tree; each call builds new option objects, so trees can be used side by side.</summary>
     public static RootCommand CreateRoot()
     {
-        Verbosity.AcceptOnlyFromAmong("quiet", "minimal", "normal", "detailed", "diagnostic");
+        var globals = new GlobalOptions();
         var root = new RootCommand("mllmdata: build multimodal instruction-tuning datasets from vision-language benchmarks")
         {
-            Verbosity,
-            TemplatesDir,
+            globals.Verbosity,
+            globals.TemplatesDir,
         };
-        root.Subcommands.Add(BuildCommand.Create());
+        root.Subcommands.Add(BuildCommand.Create(globals));
         root.Subcommands.Add(SourcesCommand.Create());
-        root.Subcommands.Add(TemplatesCommand.Create());
+        root.Subcommands.Add(TemplatesCommand.Create(globals));
         return root;
     }
 
-    public static Serilog.Core.Logger CreateLogger(ParseResult parse)
+    public static Serilog.Core.Logger CreateLogger(ParseResult parse, GlobalOptions globals)
     {
-        var level = parse.GetValue(Verbosity) switch
+        var level = parse.GetValue(globals.Verbosity) switch
         {
             "quiet" => LogEventLevel.Error,
             "minimal" => LogEventLevel.Warning,
@@ -61,9 +49,9 @@ public static class CliApp
     }
 
     /// <summary>Runs a command body, turning the tool's exceptions into messages and exit codes.</summary>
-    public static async Task<int> RunAsync(ParseResult parse, Func<ILogger, Task<int>> body)
+    public static async Task<int> RunAsync(ParseResult parse, GlobalOptions globals, Func<ILogger, Task<int>> body)
     {
-        using var log = CreateLogger(parse);
+        using var log = CreateLogger(parse, globals);
         var error = parse.InvocationConfiguration.Error;
         try
         {
@@ -90,4 +78,26 @@ public static class CliApp
             return 130;
         }
     }
+}
+
+/// <summary>Options every command accepts.</summary>
+public sealed class GlobalOptions
+{
+    public GlobalOptions()
+    {
+        Verbosity.AcceptOnlyFromAmong("quiet", "minimal", "normal", "detailed", "diagnostic");
+    }
+
+    public Option<string> Verbosity { get; } = new("--verbosity", "-v")
+    {
+        Description = "Log detail on stderr: quiet, minimal, normal, detailed or diagnostic",
+        DefaultValueFactory = _ => "normal",
+        Recursive = true,
+    };
+
+    public Option<string?> TemplatesDir { get; } = new("--templates-dir")
+    {
+        Description = "Folder of template packs (default: MLLMDATA_TEMPLATES, else templates/ beside the tool)",
+        Recursive = true,
+    };
 }

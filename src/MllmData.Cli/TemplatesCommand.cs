@@ -6,14 +6,14 @@ namespace MllmData.Cli;
 /// <summary><c>mllmdata templates list|show|lint</c>.</summary>
 public static class TemplatesCommand
 {
-    public static Command Create()
+    public static Command Create(GlobalOptions globals)
     {
         var command = new Command("templates", "Inspect and lint template packs");
 
         var list = new Command("list", "List template packs");
-        list.SetAction((parse, ct) => CliApp.RunAsync(parse, async _ =>
+        list.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async _ =>
         {
-            var lib = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(CliApp.TemplatesDir)));
+            var lib = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
             foreach (var p in lib.Packs)
             {
                 await parse.InvocationConfiguration.Output.WriteLineAsync(
@@ -25,9 +25,9 @@ public static class TemplatesCommand
 
         var packArg = new Argument<string>("pack") { Description = "Pack id or YAML file" };
         var show = new Command("show", "Show the templates of a pack") { packArg };
-        show.SetAction((parse, ct) => CliApp.RunAsync(parse, async _ =>
+        show.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async _ =>
         {
-            var lib = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(CliApp.TemplatesDir)));
+            var lib = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
             var p = lib.Get(parse.GetValue(packArg)!);
             var o = parse.InvocationConfiguration.Output;
             await o.WriteLineAsync($"{p.Id} (task {p.Task}, placeholders: {string.Join(", ", p.Placeholders)}) from {p.Path}").ConfigureAwait(false);
@@ -48,9 +48,9 @@ public static class TemplatesCommand
 
         var packsArg = new Argument<string[]>("packs") { Description = "Pack ids or YAML files (default: all packs)", Arity = ArgumentArity.ZeroOrMore };
         var lint = new Command("lint", "Find duplicate, empty or near-identical templates and unknown placeholders; exit 2 when any") { packsArg };
-        lint.SetAction((parse, ct) => CliApp.RunAsync(parse, async _ =>
+        lint.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async _ =>
         {
-            var lib = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(CliApp.TemplatesDir)));
+            var lib = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
             var names = parse.GetValue(packsArg) ?? [];
             var packs = names.Length == 0 ? lib.Packs.ToList() : names.Select(lib.Get).ToList();
             var o = parse.InvocationConfiguration.Output;

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using MllmData.Cli;
+
+namespace MllmData.Tests;
+
+/// <summary>Locations of the repository, the shared real fixtures and scratch folders.</summary>
+internal static class TestPaths
+{
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>The real benchmark files, read in place from ../shared/fixtures/real (never copied here).</summary>
+    public static string Real { get; } = Environment.GetEnvironmentVariable("MLLMDATA_FIXTURES")
+        ?? Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared", "fixtures", "real"));
+
+    public static string RealFile(params string[] parts) => Path.Combine([Real, .. parts]);
+
+    private static string FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "MllmData.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("MllmData.sln not found above the test binaries");
+    }
+
+    public static string NewTempDir()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "mllmdata-tests", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+}
+
+/// <summary>Runs the command line in process, capturing what it prints.</summary>
+internal static class CliRunner
+{
+    public sealed record Result(int ExitCode, string Output, string Error);
+
+    public static async Task<Result> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await CliApp.CreateRoot().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+        return new Result(code, output.ToString(), error.ToString());
+    }
+}
