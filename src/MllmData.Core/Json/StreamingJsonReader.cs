@@ -226,7 +226,13 @@ public sealed class StreamingJsonReader : IDisposable
     private InputDataException Malformed(JsonException ex, long consumedInBuffer)
     {
         var at = _bufferBase + _start + consumedInBuffer;
-        var reason = _eof && _start + consumedInBuffer >= _end ? "truncated-json" : "malformed-json";
+
+        // Truncation shows as running out of data, or as a last fragment with no closing bracket after it.
+        var rest = _buffer.AsSpan((int)Math.Min(_start + consumedInBuffer, _end), _end - (int)Math.Min(_start + consumedInBuffer, _end));
+        var truncated = _eof && (ex.Message.Contains("end of data", StringComparison.Ordinal)
+            || ex.Message.Contains("zero at the end", StringComparison.Ordinal)
+            || (rest.IndexOfAny((byte)'}', (byte)']') < 0));
+        var reason = truncated ? "truncated-json" : "malformed-json";
         return new InputDataException(_file, $"byte {at}", reason, $"invalid JSON: {ex.Message}");
     }
 

@@ -1,0 +1,243 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace MllmData.Tests.Adapters;
+
+public class TheVqaV2Adapter
+{
+    /// <summary>Writes a questions file and an annotations file in the official layout.</summary>
+    private static (string Questions, string Annotations, string Dir) WriteVqa(JsonArray questions, JsonArray annotations, string split = "val2014")
+    {
+        var dir = TestPaths.NewTempDir();
+        var q = Path.Combine(dir, $"v2_OpenEnded_mscoco_{split}_questions.json");
+        var a = Path.Combine(dir, $"v2_mscoco_{split}_annotations.json");
+        File.WriteAllText(q, new JsonObject { ["info"] = new JsonObject { ["year"] = 2017 }, ["data_subtype"] = split, ["questions"] = questions }.ToJsonString());
+        File.WriteAllText(a, new JsonObject { ["info"] = new JsonObject(), ["annotations"] = annotations }.ToJsonString());
+        return (q, a, dir);
+    }
+
+    private static JsonObject Q(JsonNode imageId, string question, JsonNode qid) => new() { ["image_id"] = imageId, ["question"] = question, ["question_id"] = qid };
+
+    private static JsonObject A(JsonNode qid, JsonNode imageId, string mc, string[] answers, bool withAnswerId = true)
+    {
+        var list = new JsonArray();
+        for (var i = 0; i < answers.Length; i++)
+        {
+            var ans = new JsonObject { ["answer"] = answers[i], ["answer_confidence"] = "yes" };
+            if (withAnswerId)
+            {
+                ans["answer_id"] = i + 1;
+            }
+
+            list.Add(ans);
+        }
+
+        return new JsonObject
+        {
+            ["question_id"] = qid, ["image_id"] = imageId, ["question_type"] = "what", ["answer_type"] = "other",
+            ["multiple_choice_answer"] = mc, ["answers"] = list,
+        };
+    }
+
+    private static List<JsonElement> Records(string dir) =>
+        [.. Directory.GetFiles(dir, "*-of-*.jsonl").Order(StringComparer.Ordinal).SelectMany(File.ReadLines).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+
+    private static List<JsonElement> Rejects(string dir) =>
+        [.. File.ReadLines(Path.Combine(dir, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+
+    [Fact]
+    public async Task Should_Join_String_Image_Ids_And_Answers_Without_Answer_Id()
+    {
+        var (q, a, _) = WriteVqa(
+            [Q("9", "What is on the plate?", "90"), Q("n578564", "What animal is this?", 91)],
+            [A("90", "9", "pizza", ["pizza", "pizza", "pizza slice"], withAnswerId: false), A(91, "n578564", "dog", ["dog", "dog", "puppy"], withAnswerId: false)]);
+        var outDir = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--image-pattern", "images/%s.jpg", "--format", "llava", "--out", outDir, "--seed", "3");
+
+        Assert.Equal(0, r.ExitCode);
+        var recs = Records(outDir);
+        Assert.Equal(2, recs.Count);
+        Assert.Equal("vqav2-q90", recs[0].GetProperty("id").GetString());
+        Assert.Equal("images/9.jpg", recs[0].GetProperty("image").GetString());
+        Assert.Equal("pizza", recs[0].GetProperty("conversations")[1].GetProperty("value").GetString());
+        Assert.Equal("images/n578564.jpg", recs[1].GetProperty("image").GetString());
+        Assert.Contains("What animal is this?", recs[1].GetProperty("conversations")[0].GetProperty("value").GetString(), StringComparison.Ordinal);
+        Assert.Empty(Rejects(outDir));
+    }
+
+    [Fact]
+    public async Task Should_Use_The_Default_Coco_Image_Pattern_With_The_Split_Of_The_File()
+    {
+        var (q, a, _) = WriteVqa([Q(458752, "Is it raining?", 458752000)], [A(458752000, 458752, "no", ["no", "no"])], "train2014");
+        var outDir = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--format", "llava", "--out", outDir)).ExitCode);
+        Assert.Equal("COCO_train2014_000000458752.jpg", Records(outDir).Single().GetProperty("image").GetString());
+    }
+
+    [Fact]
+    public async Task Should_Take_The_Majority_Of_Normalised_Answers_When_Asked()
+    {
+        var (q, a, _) = WriteVqa(
+            [Q(1, "How many dogs?", 10)],
+            [A(10, 1, "2", ["two", "Two", "2", "3", "three", "3 ", "2.", "three", "3", "four"])]);
+        var mc = TestPaths.NewTempDir();
+        var majority = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--format", "template", "--out", mc)).ExitCode);
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--answer", "majority", "--format", "template", "--out", majority)).ExitCode);
+
+        Assert.EndsWith(" 2 <EOS>", Records(mc).Single().GetProperty("text").GetString(), StringComparison.Ordinal);
+
+        // Normalised: "two","Two","2","2." -> 2 (4 votes); "3","three","3 ","three","3" -> 3 (5 votes).
+        Assert.EndsWith(" 3 <EOS>", Records(majority).Single().GetProperty("text").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_Join_Files_Whose_Order_Differs()
+    {
+        var (q, a, _) = WriteVqa(
+            [Q(1, "q one?", 1), Q(2, "q two?", 2), Q(3, "q three?", 3), Q(4, "q four?", 4)],
+            [A(4, 4, "d", ["d"]), A(2, 2, "b", ["b"]), A(3, 3, "c", ["c"]), A(1, 1, "a", ["a"])]);
+        var outDir = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--format", "llava", "--out", outDir)).ExitCode);
+        var byId = Records(outDir).ToDictionary(r => r.GetProperty("id").GetString()!, r => r.GetProperty("conversations")[1].GetProperty("value").GetString());
+        Assert.Equal(new Dictionary<string, string?> { ["vqav2-q1"] = "a", ["vqav2-q2"] = "b", ["vqav2-q3"] = "c", ["vqav2-q4"] = "d" }, byId);
+    }
+
+    [Fact]
+    public async Task Should_Reject_Questions_Without_Annotation_And_Records_Of_The_Wrong_Type_Naming_File_And_Position()
+    {
+        var (q, a, _) = WriteVqa(
+            [Q(1, "fine?", 1), Q(2, "no annotation?", 2), new JsonObject { ["image_id"] = 3, ["question"] = new JsonArray(1, 2), ["question_id"] = 3 }, new JsonObject { ["image_id"] = 4, ["question"] = "no id?" }],
+            [A(1, 1, "yes", ["yes"]), A(3, 3, "x", ["x"])]);
+        var outDir = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--format", "llava", "--out", outDir);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Single(Records(outDir));
+        var rejects = Rejects(outDir);
+        Assert.Equal(["wrong-type", "missing-field", "no-annotation", "no-question"], rejects.Select(x => x.GetProperty("reason").GetString()));
+        Assert.Equal(q, rejects[0].GetProperty("file").GetString());
+        Assert.StartsWith("questions[2] (byte ", rejects[0].GetProperty("position").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("questions[3] (byte ", rejects[1].GetProperty("position").GetString(), StringComparison.Ordinal);
+        Assert.StartsWith("questions[1] (byte ", rejects[2].GetProperty("position").GetString(), StringComparison.Ordinal);
+        Assert.Equal(a, rejects[3].GetProperty("file").GetString());
+        Assert.All(rejects, x => Assert.Equal("vqav2", x.GetProperty("source").GetString()));
+
+        var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "manifest.json"))).RootElement;
+        Assert.Equal(4, manifest.GetProperty("rejects").GetInt64());
+        Assert.Equal(1, manifest.GetProperty("rejects_by_reason").GetProperty("no-annotation").GetInt64());
+    }
+
+    [Fact]
+    public async Task Should_Stop_With_Exit_2_On_Truncated_Json_And_Leave_No_Shard()
+    {
+        var (q, a, dir) = WriteVqa([Q(1, "one?", 1), Q(2, "two?", 2), Q(3, "three?", 3)], [A(1, 1, "a", ["a"]), A(2, 2, "b", ["b"]), A(3, 3, "c", ["c"])]);
+        var text = File.ReadAllText(a);
+        File.WriteAllText(a, text[..(text.Length * 2 / 3)]);
+        var outDir = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--format", "llava", "--out", outDir, "--shard-records", "1");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(a, r.Error, StringComparison.Ordinal);
+        Assert.Contains("truncated-json", r.Error, StringComparison.Ordinal);
+        Assert.Contains("byte ", r.Error, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(outDir, "*", SearchOption.AllDirectories));
+        _ = dir;
+    }
+
+    [Fact]
+    public async Task Should_Stop_With_Exit_2_On_Malformed_Json_Naming_The_Byte()
+    {
+        var (q, a, _) = WriteVqa([Q(1, "one?", 1)], [A(1, 1, "a", ["a"])]);
+        File.WriteAllText(q, "{\"questions\": [{\"image_id\": 1, \"question\": \"one?\", \"question_id\": 1}, {oops}]}");
+        var outDir = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--format", "llava", "--out", outDir);
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{q}: byte ", r.Error, StringComparison.Ordinal);
+        Assert.Contains("malformed-json", r.Error, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(outDir));
+    }
+
+    [Fact]
+    public async Task Should_Stop_With_Exit_2_On_A_Missing_File()
+    {
+        var (q, _, dir) = WriteVqa([Q(1, "one?", 1)], []);
+        var outDir = TestPaths.NewTempDir();
+        var missing = Path.Combine(dir, "no_such_annotations.json");
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={missing}", "--format", "llava", "--out", outDir);
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{missing}: -: missing-file: no such file", r.Error, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(outDir));
+    }
+
+    [Fact]
+    public async Task Should_Stop_On_The_First_Reject_Under_Strict_And_Leave_No_Shard()
+    {
+        var (q, a, _) = WriteVqa([Q(1, "one?", 1), Q(2, "two?", 2), Q(3, "three?", 3)], [A(1, 1, "a", ["a"]), A(3, 3, "c", ["c"])]);
+        var outDir = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--format", "llava", "--out", outDir, "--strict", "--shard-records", "1");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("no-annotation", r.Error, StringComparison.Ordinal);
+        Assert.Contains("question_id 2", r.Error, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(outDir, "*", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public async Task Should_Merge_Questions_Of_An_Image_Into_Conversations_Capped_By_Max_Turns()
+    {
+        var questions = new JsonArray();
+        var annotations = new JsonArray();
+        for (var i = 0; i < 5; i++)
+        {
+            questions.Add(Q(7, $"question {i}?", 70 + i));
+            annotations.Add(A(70 + i, 7, $"answer {i}", [$"answer {i}"]));
+        }
+
+        questions.Add(Q(8, "other image?", 80));
+        annotations.Add(A(80, 8, "yes", ["yes"]));
+        var (q, a, _) = WriteVqa(questions, annotations);
+        var outDir = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--group-by-image", "--max-turns", "3", "--suffix-turns", "first", "--format", "llava", "--out", outDir);
+
+        Assert.Equal(0, r.ExitCode);
+        var recs = Records(outDir);
+        Assert.Equal(["vqav2-img7-p0", "vqav2-img7-p1", "vqav2-img8"], recs.Select(x => x.GetProperty("id").GetString()));
+        var conv = recs[0].GetProperty("conversations");
+        Assert.Equal(6, conv.GetArrayLength());
+        Assert.Equal(["human", "gpt", "human", "gpt", "human", "gpt"], conv.EnumerateArray().Select(t => t.GetProperty("from").GetString()));
+        Assert.Equal(["answer 0", "answer 1", "answer 2"], conv.EnumerateArray().Where(t => t.GetProperty("from").GetString() == "gpt").Select(t => t.GetProperty("value").GetString()));
+
+        // Only the first human turn carries the image placeholder.
+        Assert.Equal(1, conv.EnumerateArray().Count(t => t.GetProperty("value").GetString()!.Contains("<image>", StringComparison.Ordinal)));
+        Assert.Equal(4, recs[1].GetProperty("conversations").GetArrayLength());
+        Assert.Equal(["73", "74"], recs[1].GetProperty("meta").GetProperty("extra").GetProperty("question_ids").EnumerateArray().Select(x => x.GetString()));
+    }
+
+    [Fact]
+    public async Task Should_Reject_A_Literal_Image_Placeholder_In_Dataset_Text()
+    {
+        var (q, a, _) = WriteVqa([Q(1, "What does <image> mean here?", 1), Q(2, "fine?", 2)], [A(1, 1, "a", ["a"]), A(2, 2, "b", ["b"])]);
+        var outDir = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--format", "llava", "--out", outDir)).ExitCode);
+        Assert.Equal(["vqav2-q2"], Records(outDir).Select(x => x.GetProperty("id").GetString()));
+        Assert.Equal("literal-image-token", Rejects(outDir).Single().GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task Should_Reject_Images_Missing_Under_The_Image_Root()
+    {
+        var (q, a, dir) = WriteVqa([Q(1, "one?", 1), Q(2, "two?", 2)], [A(1, 1, "a", ["a"]), A(2, 2, "b", ["b"])]);
+        var images = Path.Combine(dir, "images");
+        Directory.CreateDirectory(images);
+        File.WriteAllBytes(Path.Combine(images, "COCO_val2014_000000000001.jpg"), [0xFF, 0xD8, 0xFF]);
+        var outDir = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--image-root", images, "--format", "llava", "--out", outDir)).ExitCode);
+        Assert.Equal(["vqav2-q1"], Records(outDir).Select(x => x.GetProperty("id").GetString()));
+        var reject = Rejects(outDir).Single();
+        Assert.Equal("missing-image", reject.GetProperty("reason").GetString());
+        Assert.Equal("vqav2-q2", reject.GetProperty("position").GetString());
+    }
+}
