@@ -46,7 +46,7 @@ public class CocoCaptionsAdapter : ISourceAdapter
         using var reader = OpenArray(context, path, "annotations");
         var byImage = perImage ? new Dictionary<string, List<(string Id, string Caption)>>(StringComparer.Ordinal) : null;
         var index = 0;
-        while (reader.TryReadValue(SourceJsonContext.Default.CocoCaptionDto, out var dto, out var pos, out var error))
+        while (reader.TryReadValue<CocoCaptionDto>(RecordParsers.CocoCaption, out var dto, out var pos, out var error))
         {
             cancellationToken.ThrowIfCancellationRequested();
             var at = $"annotations[{index++}] (byte {pos})";
@@ -146,7 +146,7 @@ public class CocoCaptionsAdapter : ISourceAdapter
         var images = new Dictionary<string, ImageInfo>(StringComparer.Ordinal);
         using var reader = OpenArray(context, path, "images");
         var index = 0;
-        while (reader.TryReadValue(SourceJsonContext.Default.CocoImageDto, out var dto, out var pos, out var error))
+        while (reader.TryReadValue<CocoImageDto>(RecordParsers.CocoImage, out var dto, out var pos, out var error))
         {
             var at = $"images[{index}] (byte {pos})";
             if (error is not null)

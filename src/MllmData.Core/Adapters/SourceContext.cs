@@ -22,6 +22,9 @@ public sealed class SourceContext
 
     public ProgressCounter Progress { get; init; } = new();
 
+    /// <summary>Whether provenance details (answer lists, other captions) will be written; adapters may skip building them.</summary>
+    public bool IncludeDetail { get; init; } = true;
+
     public string? Input(string name) => Inputs.TryGetValue(name, out var v) ? v : null;
 
     public string RequireInput(string name) =>

@@ -128,7 +128,7 @@ public class VqaV2Adapter : ISourceAdapter
     /// <summary>Reads the next well-formed question, yielding rejects for malformed ones on the way.</summary>
     private static bool NextQuestion(StreamingJsonReader reader, SourceContext context, string path, ref int index, List<SourceItem> rejects, out Question? question)
     {
-        while (reader.TryReadValue(SourceJsonContext.Default.VqaQuestionDto, out var dto, out var pos, out var error))
+        while (reader.TryReadValue<VqaQuestionDto>(RecordParsers.VqaQuestion, out var dto, out var pos, out var error))
         {
             var i = index++;
             var at = $"questions[{i}] (byte {pos})";
@@ -155,7 +155,7 @@ public class VqaV2Adapter : ISourceAdapter
 
     private static bool NextAnnotation(StreamingJsonReader reader, SourceContext context, string path, ref int index, List<SourceItem> rejects, out VqaAnnotationDto? annotation, out string? at)
     {
-        while (reader.TryReadValue(SourceJsonContext.Default.VqaAnnotationDto, out var dto, out var pos, out var error))
+        while (reader.TryReadValue<VqaAnnotationDto>(RecordParsers.VqaAnnotation, out var dto, out var pos, out var error))
         {
             var i = index++;
             at = $"annotations[{i}] (byte {pos})";
@@ -311,7 +311,7 @@ public class VqaV2Adapter : ISourceAdapter
             new("image_id", m.Question.ImageId),
         };
         JsonObject? extra = null;
-        if (m.Annotation is { } a)
+        if (m.Annotation is { } a && context.IncludeDetail)
         {
             extra = [];
             if (a.AnswerType is not null)

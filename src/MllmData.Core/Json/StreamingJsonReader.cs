@@ -4,6 +4,16 @@ using System.Text.Json.Serialization.Metadata;
 
 namespace MllmData.Json;
 
+/// <summary>Whether a one-pass parser finished its value or ran out of buffered data.</summary>
+public enum ParseStatus
+{
+    Ok,
+    NeedMoreData,
+}
+
+/// <summary>Parses one value starting at the reader's current (start) token; must consume exactly that value.</summary>
+public delegate ParseStatus ValueParser<T>(ref Utf8JsonReader reader, out T? value, out string? error);
+
 /// <summary>Reads a JSON file token by token with a bounded buffer, materialising only the values asked for.</summary>
 /// <remarks>
 /// Utf8JsonReader is a ref struct, so it cannot live across awaits or in a field; this type keeps its
@@ -185,6 +195,76 @@ public sealed class StreamingJsonReader : IDisposable
             catch (InvalidOperationException ex)
             {
                 error = ex.Message;
+            }
+
+            TokenType = reader.TokenType;
+            Depth = reader.CurrentDepth;
+            TokenPosition = position;
+            _start += (int)reader.BytesConsumed;
+            _state = reader.CurrentState;
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Like the serializer overload, but parses with a hand-written one-pass <paramref name="parser"/>: the
+    /// value is read once instead of being skipped and then deserialised.
+    /// </summary>
+    public bool TryReadValue<T>(ValueParser<T> parser, out T? value, out long position, out string? error)
+        where T : class
+    {
+        while (true)
+        {
+            var reader = new Utf8JsonReader(_buffer.AsSpan(_start, _end - _start), _eof, _state);
+            ParseStatus status;
+            value = null;
+            error = null;
+            try
+            {
+                if (!reader.Read())
+                {
+                    if (_eof)
+                    {
+                        throw new InputDataException(_file, $"byte {BytesConsumed}", "truncated-json", "the file ends inside a JSON array (truncated?)");
+                    }
+
+                    Refill();
+                    position = 0;
+                    continue;
+                }
+
+                position = _bufferBase + _start + reader.TokenStartIndex;
+                if (reader.TokenType is JsonTokenType.EndArray or JsonTokenType.EndObject)
+                {
+                    TokenType = reader.TokenType;
+                    Depth = reader.CurrentDepth;
+                    TokenPosition = position;
+                    _start += (int)reader.BytesConsumed;
+                    _state = reader.CurrentState;
+                    return false;
+                }
+
+                status = parser(ref reader, out value, out error);
+            }
+            catch (JsonException ex)
+            {
+                throw Malformed(ex, reader.BytesConsumed);
+            }
+
+            if (status == ParseStatus.NeedMoreData)
+            {
+                if (_eof)
+                {
+                    throw new InputDataException(_file, $"byte {position}", "truncated-json", "the file ends inside a JSON value (truncated?)");
+                }
+
+                Refill();
+                continue;
+            }
+
+            if (value is null && error is null)
+            {
+                error = "null where an object was expected";
             }
 
             TokenType = reader.TokenType;

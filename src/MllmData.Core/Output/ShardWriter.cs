@@ -50,10 +50,10 @@ public sealed partial class ShardWriter : IDisposable
 
     public long Records { get; private set; }
 
-    /// <summary>Appends one line (the newline is added here).</summary>
+    /// <summary>Appends one line, which must end with its newline.</summary>
     public void WriteLine(ReadOnlySpan<byte> line)
     {
-        var size = line.Length + 1;
+        var size = line.Length;
         if (_current is not null && (_records >= _maxRecords || (_maxBytes > 0 && _records > 0 && _bytes + size > _maxBytes)))
         {
             CloseCurrent();
@@ -67,9 +67,7 @@ public sealed partial class ShardWriter : IDisposable
         }
 
         _current.Write(line);
-        _current.WriteByte((byte)'\n');
         _hash!.AppendData(line);
-        _hash.AppendData("\n"u8);
         _records++;
         _bytes += size;
         Records++;

@@ -77,6 +77,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 ImageRoot = plan.Spec.ImageRoot,
                 Files = files,
                 Progress = progress,
+                IncludeDetail = recipe.Meta,
             };
             var images = plan.Spec.ImageRoot is null ? null : new ImageRootCheck(plan.Spec.ImageRoot);
             long before = shards.Records;
@@ -111,6 +112,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 json.Reset();
                 renderer.Render(record, json);
                 json.Flush();
+                buffer.Write("\n"u8);
                 shards.WriteLine(buffer.WrittenSpan);
                 progress.AddRecord();
             }
@@ -131,7 +133,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             Shards = shardInfos,
             Rejects = rejects.Count,
             RejectsByReason = rejects.ByReason,
-            Inputs = files.Hashes,
+            Inputs = await files.HashesAsync().ConfigureAwait(false),
         };
         var manifestPath = Path.Combine(outDir, "manifest.json");
         AtomicFile.Write(manifestPath, manifest.WriteTo);

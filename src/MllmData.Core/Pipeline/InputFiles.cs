@@ -4,13 +4,14 @@ using MllmData.Json;
 
 namespace MllmData.Pipeline;
 
-/// <summary>Opens input files for reading and records the sha256 of every file read to its end.</summary>
+/// <summary>Opens input files for reading, and hashes each file once, on a background task, for the manifest.</summary>
+/// <remarks>
+/// Hashing reads the file a second time (from the page cache) on the other core, so it overlaps with
+/// parsing instead of adding to it.
+/// </remarks>
 public sealed class InputFiles
 {
-    private readonly ConcurrentDictionary<string, string> _hashes = new(StringComparer.Ordinal);
-
-    /// <summary>Files read completely, by path as given, with their sha256 (lowercase hex).</summary>
-    public IReadOnlyDictionary<string, string> Hashes => _hashes;
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _hashes = new(StringComparer.Ordinal);
 
     /// <summary>Progress is reported against the sum of the sizes of opened files.</summary>
     public Stream Open(string path, ProgressCounter? progress = null)
@@ -30,15 +31,31 @@ public sealed class InputFiles
             throw new InputDataException(path, "-", "unreadable-file", ex.Message);
         }
 
+        _ = _hashes.GetOrAdd(path, p => new Lazy<Task<string>>(() => Task.Run(() => HashFile(p)))).Value;
         progress?.AddTotal(inner.Length);
-        return new HashingReadStream(inner, hash => _hashes[path] = hash, progress);
+        return progress is null ? inner : new CountingReadStream(inner, progress);
     }
 
-    private sealed class HashingReadStream(FileStream inner, Action<string> onComplete, ProgressCounter? progress) : Stream
+    /// <summary>sha256 (lowercase hex) of every file opened, by path as given.</summary>
+    public async Task<IReadOnlyDictionary<string, string>> HashesAsync()
     {
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        private bool _done;
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (path, task) in _hashes)
+        {
+            result[path] = await task.Value.ConfigureAwait(false);
+        }
 
+        return result;
+    }
+
+    private static async Task<string> HashFile(string path)
+    {
+        await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan | FileOptions.Asynchronous);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(fs).ConfigureAwait(false));
+    }
+
+    private sealed class CountingReadStream(FileStream inner, ProgressCounter progress) : Stream
+    {
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -58,17 +75,7 @@ public sealed class InputFiles
         public override int Read(Span<byte> buffer)
         {
             var n = inner.Read(buffer);
-            if (n > 0)
-            {
-                _hash.AppendData(buffer[..n]);
-                progress?.AddDone(n);
-            }
-            else if (!_done)
-            {
-                _done = true;
-                onComplete(Convert.ToHexStringLower(_hash.GetHashAndReset()));
-            }
-
+            progress.AddDone(n);
             return n;
         }
 
@@ -86,7 +93,6 @@ public sealed class InputFiles
         {
             if (disposing)
             {
-                _hash.Dispose();
                 inner.Dispose();
             }
 

@@ -15,8 +15,20 @@ public static class SeededChoice
             return 0;
         }
 
-        var key = string.Create(CultureInfo.InvariantCulture, $"{seed}\u001f{sampleId}\u001f{turn}\u001f{purpose}");
-        var hash = XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(key));
+        // seed, id, turn and purpose joined by unit separators, hashed as UTF-8 without a string in between.
+        var max = 48 + Encoding.UTF8.GetMaxByteCount(sampleId.Length + purpose.Length);
+        Span<byte> key = max <= 1024 ? stackalloc byte[max] : new byte[max];
+        var n = 0;
+        seed.TryFormat(key, out var w, default, CultureInfo.InvariantCulture);
+        n += w;
+        key[n++] = 0x1f;
+        n += Encoding.UTF8.GetBytes(sampleId, key[n..]);
+        key[n++] = 0x1f;
+        turn.TryFormat(key[n..], out w, default, CultureInfo.InvariantCulture);
+        n += w;
+        key[n++] = 0x1f;
+        n += Encoding.UTF8.GetBytes(purpose, key[n..]);
+        var hash = XxHash3.HashToUInt64(key[..n]);
         return (int)(hash % (ulong)count);
     }
 }

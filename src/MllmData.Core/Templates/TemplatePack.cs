@@ -27,43 +27,82 @@ public sealed record TemplatePack
 }
 
 /// <summary>One template: an id, text with <c>{name}</c> placeholders (<c>{{</c> and <c>}}</c> for braces), and tags.</summary>
-public sealed partial record InstructionTemplate(string Id, string Text, IReadOnlyList<string> Tags)
+public sealed partial record InstructionTemplate
 {
+    // Parsed once: literal text and placeholder names alternate, so rendering needs no regex.
+    private readonly (string Text, bool IsSlot)[] _parts;
+    private readonly string[] _names;
+
+    public InstructionTemplate(string id, string text, IReadOnlyList<string> tags)
+    {
+        Id = id;
+        Text = text;
+        Tags = tags;
+        var parts = new List<(string, bool)>();
+        var names = new List<string>();
+        var last = 0;
+        var literal = new StringBuilder();
+        foreach (Match m in PlaceholderRegex().Matches(text))
+        {
+            literal.Append(text, last, m.Index - last);
+            if (m.Groups[1].Success)
+            {
+                if (literal.Length > 0)
+                {
+                    parts.Add((literal.ToString(), false));
+                    literal.Clear();
+                }
+
+                parts.Add((m.Groups[1].Value, true));
+                if (!names.Contains(m.Groups[1].Value))
+                {
+                    names.Add(m.Groups[1].Value);
+                }
+            }
+            else
+            {
+                literal.Append(m.Value[0]);
+            }
+
+            last = m.Index + m.Length;
+        }
+
+        literal.Append(text, last, text.Length - last);
+        if (literal.Length > 0)
+        {
+            parts.Add((literal.ToString(), false));
+        }
+
+        _parts = [.. parts];
+        _names = [.. names];
+    }
+
+    public string Id { get; init; }
+
+    public string Text { get; init; }
+
+    public IReadOnlyList<string> Tags { get; init; }
+
     [GeneratedRegex(@"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")]
     private static partial Regex PlaceholderRegex();
 
     /// <summary>Names of the placeholders used in the text, in order of first use.</summary>
-    public IReadOnlyList<string> PlaceholderNames()
-    {
-        var names = new List<string>();
-        foreach (Match m in PlaceholderRegex().Matches(Text))
-        {
-            if (m.Groups[1].Success && !names.Contains(m.Groups[1].Value))
-            {
-                names.Add(m.Groups[1].Value);
-            }
-        }
-
-        return names;
-    }
+    public IReadOnlyList<string> PlaceholderNames() => _names;
 
     /// <summary>Fills placeholders from <paramref name="slots"/>; a placeholder without a value renders empty.</summary>
     public string Render(IReadOnlyDictionary<string, string> slots)
     {
-        var sb = new StringBuilder(Text.Length + 64);
-        var last = 0;
-        foreach (Match m in PlaceholderRegex().Matches(Text))
+        if (_parts.Length == 1 && !_parts[0].IsSlot)
         {
-            sb.Append(Text, last, m.Index - last);
-            sb.Append(m.Value switch
-            {
-                "{{" => "{",
-                "}}" => "}",
-                _ => slots.TryGetValue(m.Groups[1].Value, out var v) ? v : string.Empty,
-            });
-            last = m.Index + m.Length;
+            return _parts[0].Text;
         }
 
-        return sb.Append(Text, last, Text.Length - last).ToString();
+        var sb = new StringBuilder(Text.Length + 64);
+        foreach (var (part, isSlot) in _parts)
+        {
+            sb.Append(isSlot ? (slots.TryGetValue(part, out var v) ? v : string.Empty) : part);
+        }
+
+        return sb.ToString();
     }
 }

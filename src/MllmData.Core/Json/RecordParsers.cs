@@ -1,0 +1,457 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace MllmData.Json;
+
+/// <summary>
+/// One-pass Utf8JsonReader parsers for the hot record shapes (VQA questions and annotations, COCO
+/// images and captions). A field of the wrong type becomes an error message, and the rest of the value
+/// is still consumed, so the caller can reject the record and read on.
+/// </summary>
+public static class RecordParsers
+{
+    private const ParseStatus Ok = ParseStatus.Ok;
+    private const ParseStatus More = ParseStatus.NeedMoreData;
+
+    public static ParseStatus VqaQuestion(ref Utf8JsonReader r, out VqaQuestionDto? value, out string? error)
+    {
+        value = null;
+        error = null;
+        if (r.TokenType != JsonTokenType.StartObject)
+        {
+            return NotAnObject(ref r, ref error);
+        }
+
+        var dto = new VqaQuestionDto();
+        while (true)
+        {
+            if (!r.Read())
+            {
+                return More;
+            }
+
+            if (r.TokenType == JsonTokenType.EndObject)
+            {
+                break;
+            }
+
+            ParseStatus s;
+            if (r.ValueTextEquals("question_id"u8))
+            {
+                s = Id(ref r, "question_id", out var v, ref error);
+                dto.QuestionId = v;
+            }
+            else if (r.ValueTextEquals("image_id"u8))
+            {
+                s = Id(ref r, "image_id", out var v, ref error);
+                dto.ImageId = v;
+            }
+            else if (r.ValueTextEquals("question"u8))
+            {
+                s = Str(ref r, "question", out var v, ref error);
+                dto.Question = v;
+            }
+            else
+            {
+                s = Skip(ref r);
+            }
+
+            if (s == More)
+            {
+                return More;
+            }
+        }
+
+        value = dto;
+        return Ok;
+    }
+
+    public static ParseStatus VqaAnnotation(ref Utf8JsonReader r, out VqaAnnotationDto? value, out string? error)
+    {
+        value = null;
+        error = null;
+        if (r.TokenType != JsonTokenType.StartObject)
+        {
+            return NotAnObject(ref r, ref error);
+        }
+
+        var dto = new VqaAnnotationDto();
+        while (true)
+        {
+            if (!r.Read())
+            {
+                return More;
+            }
+
+            if (r.TokenType == JsonTokenType.EndObject)
+            {
+                break;
+            }
+
+            ParseStatus s;
+            if (r.ValueTextEquals("question_id"u8))
+            {
+                s = Id(ref r, "question_id", out var v, ref error);
+                dto.QuestionId = v;
+            }
+            else if (r.ValueTextEquals("image_id"u8))
+            {
+                s = Id(ref r, "image_id", out var v, ref error);
+                dto.ImageId = v;
+            }
+            else if (r.ValueTextEquals("multiple_choice_answer"u8))
+            {
+                s = Str(ref r, "multiple_choice_answer", out var v, ref error);
+                dto.MultipleChoiceAnswer = v;
+            }
+            else if (r.ValueTextEquals("answer_type"u8))
+            {
+                s = Str(ref r, "answer_type", out var v, ref error);
+                dto.AnswerType = v;
+            }
+            else if (r.ValueTextEquals("question_type"u8))
+            {
+                s = Str(ref r, "question_type", out var v, ref error);
+                dto.QuestionType = v;
+            }
+            else if (r.ValueTextEquals("answers"u8))
+            {
+                s = Answers(ref r, out var v, ref error);
+                dto.Answers = v;
+            }
+            else
+            {
+                s = Skip(ref r);
+            }
+
+            if (s == More)
+            {
+                return More;
+            }
+        }
+
+        value = dto;
+        return Ok;
+    }
+
+    private static ParseStatus Answers(ref Utf8JsonReader r, out List<VqaAnswerDto>? answers, ref string? error)
+    {
+        answers = null;
+        if (!r.Read())
+        {
+            return More;
+        }
+
+        if (r.TokenType == JsonTokenType.Null)
+        {
+            return Ok;
+        }
+
+        if (r.TokenType != JsonTokenType.StartArray)
+        {
+            error ??= $"\"answers\" is {Describe(r.TokenType)}, expected an array";
+            return SkipCurrent(ref r);
+        }
+
+        answers = new List<VqaAnswerDto>(10);
+        while (true)
+        {
+            if (!r.Read())
+            {
+                return More;
+            }
+
+            if (r.TokenType == JsonTokenType.EndArray)
+            {
+                return Ok;
+            }
+
+            if (r.TokenType == JsonTokenType.String)
+            {
+                // Some third-party files list answers as plain strings.
+                answers.Add(new VqaAnswerDto { Answer = r.GetString() });
+                continue;
+            }
+
+            if (r.TokenType != JsonTokenType.StartObject)
+            {
+                error ??= $"an element of \"answers\" is {Describe(r.TokenType)}, expected an object";
+                if (SkipCurrent(ref r) == More)
+                {
+                    return More;
+                }
+
+                continue;
+            }
+
+            var a = new VqaAnswerDto();
+            while (true)
+            {
+                if (!r.Read())
+                {
+                    return More;
+                }
+
+                if (r.TokenType == JsonTokenType.EndObject)
+                {
+                    break;
+                }
+
+                ParseStatus s;
+                if (r.ValueTextEquals("answer"u8))
+                {
+                    s = Str(ref r, "answer", out var v, ref error);
+                    a.Answer = v;
+                }
+                else if (r.ValueTextEquals("answer_confidence"u8))
+                {
+                    s = Str(ref r, "answer_confidence", out var v, ref error);
+                    a.AnswerConfidence = v;
+                }
+                else if (r.ValueTextEquals("answer_id"u8))
+                {
+                    s = Id(ref r, "answer_id", out var v, ref error);
+                    a.AnswerId = v;
+                }
+                else if (r.ValueTextEquals("raw_answer"u8))
+                {
+                    s = Str(ref r, "raw_answer", out var v, ref error);
+                    a.RawAnswer = v;
+                }
+                else
+                {
+                    s = Skip(ref r);
+                }
+
+                if (s == More)
+                {
+                    return More;
+                }
+            }
+
+            answers.Add(a);
+        }
+    }
+
+    public static ParseStatus CocoImage(ref Utf8JsonReader r, out CocoImageDto? value, out string? error)
+    {
+        value = null;
+        error = null;
+        if (r.TokenType != JsonTokenType.StartObject)
+        {
+            return NotAnObject(ref r, ref error);
+        }
+
+        var dto = new CocoImageDto();
+        while (true)
+        {
+            if (!r.Read())
+            {
+                return More;
+            }
+
+            if (r.TokenType == JsonTokenType.EndObject)
+            {
+                break;
+            }
+
+            ParseStatus s;
+            if (r.ValueTextEquals("id"u8))
+            {
+                s = Id(ref r, "id", out var v, ref error);
+                dto.Id = v;
+            }
+            else if (r.ValueTextEquals("file_name"u8))
+            {
+                s = Str(ref r, "file_name", out var v, ref error);
+                dto.FileName = v;
+            }
+            else if (r.ValueTextEquals("width"u8))
+            {
+                s = Int(ref r, "width", out var v, ref error);
+                dto.Width = v;
+            }
+            else if (r.ValueTextEquals("height"u8))
+            {
+                s = Int(ref r, "height", out var v, ref error);
+                dto.Height = v;
+            }
+            else
+            {
+                s = Skip(ref r);
+            }
+
+            if (s == More)
+            {
+                return More;
+            }
+        }
+
+        value = dto;
+        return Ok;
+    }
+
+    public static ParseStatus CocoCaption(ref Utf8JsonReader r, out CocoCaptionDto? value, out string? error)
+    {
+        value = null;
+        error = null;
+        if (r.TokenType != JsonTokenType.StartObject)
+        {
+            return NotAnObject(ref r, ref error);
+        }
+
+        var dto = new CocoCaptionDto();
+        while (true)
+        {
+            if (!r.Read())
+            {
+                return More;
+            }
+
+            if (r.TokenType == JsonTokenType.EndObject)
+            {
+                break;
+            }
+
+            ParseStatus s;
+            if (r.ValueTextEquals("id"u8))
+            {
+                s = Id(ref r, "id", out var v, ref error);
+                dto.Id = v;
+            }
+            else if (r.ValueTextEquals("image_id"u8))
+            {
+                s = Id(ref r, "image_id", out var v, ref error);
+                dto.ImageId = v;
+            }
+            else if (r.ValueTextEquals("caption"u8))
+            {
+                s = Str(ref r, "caption", out var v, ref error);
+                dto.Caption = v;
+            }
+            else
+            {
+                s = Skip(ref r);
+            }
+
+            if (s == More)
+            {
+                return More;
+            }
+        }
+
+        value = dto;
+        return Ok;
+    }
+
+    private static ParseStatus NotAnObject(ref Utf8JsonReader r, ref string? error)
+    {
+        error = r.TokenType == JsonTokenType.Null ? "null where an object was expected" : $"{Describe(r.TokenType)} where an object was expected";
+        return SkipCurrent(ref r);
+    }
+
+    /// <summary>Reads the value after a property name and skips it.</summary>
+    private static ParseStatus Skip(ref Utf8JsonReader r) => !r.Read() ? More : SkipCurrent(ref r);
+
+    private static ParseStatus SkipCurrent(ref Utf8JsonReader r) =>
+        r.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && !r.TrySkip() ? More : Ok;
+
+    private static ParseStatus Str(ref Utf8JsonReader r, string field, out string? value, ref string? error)
+    {
+        value = null;
+        if (!r.Read())
+        {
+            return More;
+        }
+
+        switch (r.TokenType)
+        {
+            case JsonTokenType.String:
+                value = r.GetString();
+                return Ok;
+            case JsonTokenType.Null:
+                return Ok;
+            default:
+                error ??= $"\"{field}\" is {Describe(r.TokenType)}, expected a string";
+                return SkipCurrent(ref r);
+        }
+    }
+
+    private static ParseStatus Id(ref Utf8JsonReader r, string field, out string? value, ref string? error)
+    {
+        value = null;
+        if (!r.Read())
+        {
+            return More;
+        }
+
+        switch (r.TokenType)
+        {
+            case JsonTokenType.String:
+                value = r.GetString();
+                return Ok;
+            case JsonTokenType.Number:
+                value = NumberText(ref r);
+                return Ok;
+            case JsonTokenType.Null:
+                return Ok;
+            default:
+                error ??= $"\"{field}\" is {Describe(r.TokenType)}, expected a number or string id";
+                return SkipCurrent(ref r);
+        }
+    }
+
+    private static ParseStatus Int(ref Utf8JsonReader r, string field, out int? value, ref string? error)
+    {
+        value = null;
+        if (!r.Read())
+        {
+            return More;
+        }
+
+        if (r.TokenType == JsonTokenType.Number && r.TryGetInt32(out var n))
+        {
+            value = n;
+            return Ok;
+        }
+
+        if (r.TokenType == JsonTokenType.Null)
+        {
+            return Ok;
+        }
+
+        error ??= $"\"{field}\" is {Describe(r.TokenType)}, expected an integer";
+        return SkipCurrent(ref r);
+    }
+
+    /// <summary>An integral number as its digits (9.0 → "9"), else the number's text.</summary>
+    private static string NumberText(ref Utf8JsonReader r)
+    {
+        if (r.TryGetInt64(out var l))
+        {
+            return l.ToString(CultureInfo.InvariantCulture);
+        }
+
+        var span = r.HasValueSequence ? r.ValueSequence.ToArray() : r.ValueSpan.ToArray();
+        if (Utf8Parser.TryParse(span, out double d, out var used) && used == span.Length && d == Math.Floor(d) && Math.Abs(d) < 1e15)
+        {
+            return ((long)d).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return Encoding.UTF8.GetString(span);
+    }
+
+    private static string Describe(JsonTokenType t) => t switch
+    {
+        JsonTokenType.StartObject => "an object",
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        _ => t.ToString(),
+    };
+}
