@@ -16,7 +16,10 @@ public static class BuildCommand
         var input = new Option<string[]>("--input") { Description = "Input file as NAME=FILE (repeatable), e.g. questions=v2_..._questions.json" };
         var imageRoot = new Option<string?>("--image-root") { Description = "Folder the images are resolved and checked under" };
         var imagePrefix = new Option<string?>("--image-prefix") { Description = "Prefix put before image paths in the output, e.g. coco/train2014/" };
-        var format = new Option<string?>("--format") { Description = "Output format: llava or template" };
+        var format = new Option<string?>("--format") { Description = "Output format: llava, sharegpt, swift, openai, template or m3it" };
+        var imageUrlPrefix = new Option<string?>("--image-url-prefix") { Description = "openai: image URLs under this prefix instead of embedded base64 data URLs" };
+        var systemPrompt = new Option<string?>("--system-prompt") { Description = "openai: a system message put first in every example" };
+        var meta = new Option<bool>("--meta") { Description = "Write the meta (provenance) object (default for llava and template)" };
         var output = new Option<string?>("--out") { Description = "Output folder (default with --recipe: out/<name>)" };
         var seed = new Option<long?>("--seed") { Description = "Run seed for template selection (default 0)" };
         var shardRecords = new Option<long?>("--shard-records") { Description = "Records per shard (default 100000)" };
@@ -46,7 +49,7 @@ public static class BuildCommand
         var command = new Command("build", "Build instruction-tuning shards from a benchmark")
         {
             recipe, adapter, input, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
-            templates, templateTags, suffix, suffixTurns, strict, noMeta, bos, eos, imageToken,
+            templates, templateTags, suffix, suffixTurns, strict, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
         };
         foreach (var o in adapterOptions)
         {
@@ -128,6 +131,13 @@ public static class BuildCommand
             {
                 r.Meta = false;
             }
+            else if (parse.GetValue(meta))
+            {
+                r.Meta = true;
+            }
+
+            r.ImageUrlPrefix = parse.GetValue(imageUrlPrefix) ?? r.ImageUrlPrefix;
+            r.SystemPrompt = parse.GetValue(systemPrompt) ?? r.SystemPrompt;
 
             r.Tokens.Bos = parse.GetValue(bos) ?? r.Tokens.Bos;
             r.Tokens.Eos = parse.GetValue(eos) ?? r.Tokens.Eos;

@@ -26,6 +26,7 @@ public static class CliApp
         root.Subcommands.Add(BuildCommand.Create(globals));
         root.Subcommands.Add(SourcesCommand.Create());
         root.Subcommands.Add(TemplatesCommand.Create(globals));
+        root.Subcommands.Add(ValidateCommand.Create(globals));
         return root;
     }
 

@@ -31,6 +31,12 @@ public sealed record ImageRef(string Path)
     public string? Sha256 { get; init; }
 
     public string? Format { get; init; }
+
+    /// <summary>The file's bytes, loaded only for formats that embed images (openai, m3it).</summary>
+    public byte[]? Bytes { get; init; }
+
+    /// <summary>Media type of <see cref="Bytes"/>, e.g. <c>image/jpeg</c>.</summary>
+    public string? MediaType { get; init; }
 }
 
 /// <summary>One exchange: an instruction (and optional input text) and the expected output.</summary>

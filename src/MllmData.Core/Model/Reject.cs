@@ -16,6 +16,9 @@ public static class RejectReasons
     public const string MissingImage = "missing-image";
     public const string ImageOutsideRoot = "image-outside-root";
     public const string LiteralImageToken = "literal-image-token";
+    public const string ImageTooLarge = "image-too-large";
+    public const string BadImageType = "bad-image-type";
+    public const string Unsupported = "unsupported-shape";
 }
 
 /// <summary>What an adapter yields: a record, or a reject in its place.</summary>

@@ -8,6 +8,7 @@ using MllmData.Output;
 using MllmData.Recipes;
 using MllmData.Rendering;
 using MllmData.Templates;
+using MllmData.Validation;
 using Serilog;
 
 namespace MllmData.Pipeline;
@@ -36,14 +37,24 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             Bos = recipe.Tokens.Bos,
             Eos = recipe.Tokens.Eos,
             ImageToken = recipe.Tokens.Image,
-            IncludeMeta = recipe.Meta,
+            IncludeMeta = recipe.Meta ?? RendererRegistry.MetaByDefault(recipe.Format),
+            ImageUrlPrefix = recipe.ImageUrlPrefix,
+            SystemPrompt = recipe.SystemPrompt,
         };
         var renderer = RendererRegistry.Create(recipe.Format, renderOptions);
+        var validator = ValidatorRegistry.Create(recipe.Format, renderOptions);
+        var embed = RendererRegistry.EmbedsImages(recipe.Format, renderOptions);
+        var findings = new List<Finding>();
 
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
         var plans = recipe.Sources.Select(s =>
         {
             var adapter = AdapterRegistry.Get(s.Adapter);
+            if (embed && s.ImageRoot is null)
+            {
+                throw new UsageException($"format {recipe.Format} embeds the images: source '{s.Name ?? adapter.Name}' needs --image-root" + (recipe.Format == "openai" ? " (or give --image-url-prefix)" : string.Empty));
+            }
+
             var pack = templates.Get(s.Templates ?? adapter.DefaultTemplatePack);
             var engine = new TemplateEngine(pack, recipe.Seed, s.TemplateTags, s.Suffix, s.SuffixTurns == "first" ? SuffixTurns.First : SuffixTurns.Every);
             return (Spec: s, Adapter: adapter, Engine: engine, Name: s.Name ?? adapter.Name);
@@ -77,7 +88,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 ImageRoot = plan.Spec.ImageRoot,
                 Files = files,
                 Progress = progress,
-                IncludeDetail = recipe.Meta,
+                IncludeDetail = renderOptions.IncludeMeta,
             };
             var images = plan.Spec.ImageRoot is null ? null : new ImageRootCheck(plan.Spec.ImageRoot);
             long before = shards.Records;
@@ -103,6 +114,24 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 }
 
                 record = plan.Engine.Apply(record);
+                if (recipe.Format == "m3it" && record.Turns.Count > 1)
+                {
+                    Reject(new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.Unsupported, "m3it holds single-turn records; build without --group-by-image"));
+                    continue;
+                }
+
+                if (embed)
+                {
+                    var (loaded, embedReject) = ImageEmbedder.Load(record, plan.Spec.ImageRoot!);
+                    if (embedReject is not null)
+                    {
+                        Reject(embedReject);
+                        continue;
+                    }
+
+                    record = loaded;
+                }
+
                 if (plan.Spec.ImagePrefix is { Length: > 0 } prefix)
                 {
                     record = record with { Images = [.. record.Images.Select(i => i with { Path = prefix + i.Path })] };
@@ -112,6 +141,26 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 json.Reset();
                 renderer.Render(record, json);
                 json.Flush();
+
+                // Every record passes its format's validator before it is written.
+                findings.Clear();
+                using (var doc = JsonDocument.Parse(buffer.WrittenMemory))
+                {
+                    validator.Validate(doc.RootElement, findings);
+                }
+
+                // Question-only evaluation records have no answer by design.
+                if (record.Turns.All(t => t.Output is null))
+                {
+                    findings.RemoveAll(f => f.Code == FindingCodes.MissingAssistant);
+                }
+
+                if (findings.Count > 0)
+                {
+                    Reject(new Reject(record.Source, record.Provenance.File, record.Id, findings[0].Code, string.Join("; ", findings.Select(f => f.Message))));
+                    continue;
+                }
+
                 buffer.Write("\n"u8);
                 shards.WriteLine(buffer.WrittenSpan);
                 progress.AddRecord();
@@ -122,6 +171,10 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
 
         var shardInfos = shards.Complete();
         rejects.Complete();
+        if (recipe.Format == "sharegpt")
+        {
+            AtomicFile.Write(Path.Combine(outDir, "dataset_info.json"), stream => DatasetInfo.Write(stream, recipe.Name, shardInfos));
+        }
         var manifest = new Manifest
         {
             Name = recipe.Name,

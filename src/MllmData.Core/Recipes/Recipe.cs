@@ -25,9 +25,17 @@ public sealed class Recipe
     [JsonPropertyName("strict")]
     public bool Strict { get; set; }
 
-    /// <summary>Write a <c>meta</c> object with provenance in every record.</summary>
+    /// <summary>Write a <c>meta</c> object with provenance in every record; null = the format's default (llava, template: yes).</summary>
     [JsonPropertyName("meta")]
-    public bool Meta { get; set; } = true;
+    public bool? Meta { get; set; }
+
+    /// <summary>openai format: image URLs under this prefix instead of embedded base64 data URLs.</summary>
+    [JsonPropertyName("image_url_prefix")]
+    public string? ImageUrlPrefix { get; set; }
+
+    /// <summary>openai format: a system message put first in every example.</summary>
+    [JsonPropertyName("system_prompt")]
+    public string? SystemPrompt { get; set; }
 
     [JsonPropertyName("tokens")]
     public TokenSettings Tokens { get; set; } = new();

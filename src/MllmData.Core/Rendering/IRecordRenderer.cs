@@ -23,4 +23,10 @@ public sealed record RenderOptions
 
     /// <summary>Write a <c>meta</c> object with provenance beside the format's own keys.</summary>
     public bool IncludeMeta { get; init; } = true;
+
+    /// <summary>Optional system message (openai format).</summary>
+    public string? SystemPrompt { get; init; }
+
+    /// <summary>openai: images as URLs under this prefix instead of embedded data URLs.</summary>
+    public string? ImageUrlPrefix { get; init; }
 }
