@@ -26,7 +26,8 @@ public sealed class LlavaValidator(string imageToken = "<image>") : IFormatValid
         var gpt = 0;
         foreach (var turn in conv.EnumerateArray())
         {
-            var from = turn.TryGetProperty("from", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
+            var from = !turn.TryGetProperty("from", out var f) || f.ValueKind != JsonValueKind.String ? null
+                : f.ValueEquals("human") ? "human" : f.ValueEquals("gpt") ? "gpt" : f.GetString();
             var value = turn.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
             var expected = i % 2 == 0 ? "human" : "gpt";
             if (from != expected)
