@@ -150,11 +150,7 @@ public sealed class StreamingJsonReader : IDisposable
             position = _bufferBase + _start + reader.TokenStartIndex;
             if (reader.TokenType is JsonTokenType.EndArray or JsonTokenType.EndObject)
             {
-                TokenType = reader.TokenType;
-                Depth = reader.CurrentDepth;
-                TokenPosition = position;
-                _start += (int)reader.BytesConsumed;
-                _state = reader.CurrentState;
+                Commit(ref reader, position);
                 return false;
             }
 
@@ -197,11 +193,7 @@ public sealed class StreamingJsonReader : IDisposable
                 error = ex.Message;
             }
 
-            TokenType = reader.TokenType;
-            Depth = reader.CurrentDepth;
-            TokenPosition = position;
-            _start += (int)reader.BytesConsumed;
-            _state = reader.CurrentState;
+            Commit(ref reader, position);
             return true;
         }
     }
@@ -267,13 +259,19 @@ public sealed class StreamingJsonReader : IDisposable
                 error = "null where an object was expected";
             }
 
-            TokenType = reader.TokenType;
-            Depth = reader.CurrentDepth;
-            TokenPosition = position;
-            _start += (int)reader.BytesConsumed;
-            _state = reader.CurrentState;
+            Commit(ref reader, position);
             return true;
         }
+    }
+
+    /// <summary>Keeps what the reader consumed: its position and state carry over to the next call.</summary>
+    private void Commit(ref Utf8JsonReader reader, long position)
+    {
+        TokenType = reader.TokenType;
+        Depth = reader.CurrentDepth;
+        TokenPosition = position;
+        _start += (int)reader.BytesConsumed;
+        _state = reader.CurrentState;
     }
 
     /// <summary>Reads tokens until a property with the given name at the given depth; false if the object ends first.</summary>
