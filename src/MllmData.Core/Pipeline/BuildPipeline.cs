@@ -122,7 +122,8 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
 
                 if (embed)
                 {
-                    var (loaded, embedReject) = ImageEmbedder.Load(record, plan.Spec.ImageRoot!);
+                    // The image root was required above for embedding formats, and Check has resolved every path.
+                    var (loaded, embedReject) = ImageEmbedder.Load(record, images!);
                     if (embedReject is not null)
                     {
                         Reject(embedReject);

@@ -8,6 +8,8 @@ public sealed class ImageRootCheck(string root)
     private readonly string _root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)) + Path.DirectorySeparatorChar;
     private string? _lastOk;
 
+    public string Root => root;
+
     public Reject? Check(InstructionRecord record)
     {
         foreach (var image in record.Images)
@@ -18,25 +20,34 @@ public sealed class ImageRootCheck(string root)
                 continue;
             }
 
-            if (Path.IsPathRooted(image.Path))
+            if (Resolve(record, image, out _) is { } reject)
             {
-                return new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.ImageOutsideRoot, $"image path '{image.Path}' is absolute");
-            }
-
-            var full = Path.GetFullPath(Path.Combine(_root, image.Path));
-            if (!full.StartsWith(_root, StringComparison.Ordinal))
-            {
-                return new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.ImageOutsideRoot, $"image path '{image.Path}' leaves the image root");
-            }
-
-            if (!File.Exists(full))
-            {
-                return new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.MissingImage, $"no file {image.Path} under {root}");
+                return reject;
             }
 
             _lastOk = image.Path;
         }
 
         return null;
+    }
+
+    /// <summary>The image's full path under the root, or the reject that says why there is none.</summary>
+    public Reject? Resolve(InstructionRecord record, ImageRef image, out string full)
+    {
+        full = string.Empty;
+        if (Path.IsPathRooted(image.Path))
+        {
+            return new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.ImageOutsideRoot, $"image path '{image.Path}' is absolute");
+        }
+
+        full = Path.GetFullPath(Path.Combine(_root, image.Path));
+        if (!full.StartsWith(_root, StringComparison.Ordinal))
+        {
+            return new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.ImageOutsideRoot, $"image path '{image.Path}' leaves the image root");
+        }
+
+        return File.Exists(full)
+            ? null
+            : new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.MissingImage, $"no file {image.Path} under {root}");
     }
 }
