@@ -11,9 +11,8 @@ public static class ValidatorRegistry
         var o = options ?? new RenderOptions();
         return format switch
         {
-            "llava" => new LlavaValidator(o.ImageToken),
-            "sharegpt" => new ShareGptValidator("sharegpt", o.ImageToken),
-            "swift" => new ShareGptValidator("swift", o.ImageToken),
+            "llava" => new ConversationValidator(ConversationValidator.Llava, o.ImageToken),
+            "sharegpt" or "swift" => new ConversationValidator(ConversationValidator.ShareGpt(format), o.ImageToken),
             "openai" => new OpenAiChatValidator(),
             "template" => new TemplateFormValidator(o.Bos, o.Eos, o.ImageToken),
             "m3it" => new M3itValidator(),
