@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using MllmData.Model;
 
@@ -22,41 +21,18 @@ public sealed class LlavaRenderer(RenderOptions options) : IRecordRenderer
         }
         else if (record.Images.Count > 1)
         {
-            w.WriteStartArray("image");
-            foreach (var image in record.Images)
-            {
-                w.WriteStringValue(image.Path);
-            }
-
-            w.WriteEndArray();
+            RenderParts.WriteImagePaths(w, "image", record.Images);
         }
 
         w.WriteStartArray("conversations");
         for (var i = 0; i < record.Turns.Count; i++)
         {
             var turn = record.Turns[i];
-            var human = turn.UserText;
-            if (i == 0 && record.Images.Count > 0)
-            {
-                var sb = new StringBuilder();
-                for (var k = 0; k < record.Images.Count; k++)
-                {
-                    sb.Append(options.ImageToken).Append('\n');
-                }
-
-                human = sb.Append(human).ToString();
-            }
-
-            w.WriteStartObject();
-            w.WriteString("from", "human");
-            w.WriteString("value", human);
-            w.WriteEndObject();
+            var human = RenderParts.WithImageTokens(turn.UserText, options.ImageToken, "\n", i == 0 ? record.Images.Count : 0);
+            RenderParts.WriteMessage(w, "human", human, "from", "value");
             if (turn.Output is not null)
             {
-                w.WriteStartObject();
-                w.WriteString("from", "gpt");
-                w.WriteString("value", turn.Output);
-                w.WriteEndObject();
+                RenderParts.WriteMessage(w, "gpt", turn.Output, "from", "value");
             }
         }
 

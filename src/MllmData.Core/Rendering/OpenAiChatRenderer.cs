@@ -20,10 +20,7 @@ public sealed class OpenAiChatRenderer(RenderOptions options, string? imageUrlPr
         w.WriteStartArray("messages");
         if (options.SystemPrompt is { Length: > 0 } system)
         {
-            w.WriteStartObject();
-            w.WriteString("role", "system");
-            w.WriteString("content", system);
-            w.WriteEndObject();
+            RenderParts.WriteMessage(w, "system", system);
         }
 
         for (var i = 0; i < record.Turns.Count; i++)
@@ -58,10 +55,7 @@ public sealed class OpenAiChatRenderer(RenderOptions options, string? imageUrlPr
             w.WriteEndObject();
             if (turn.Output is not null)
             {
-                w.WriteStartObject();
-                w.WriteString("role", "assistant");
-                w.WriteString("content", turn.Output);
-                w.WriteEndObject();
+                RenderParts.WriteMessage(w, "assistant", turn.Output);
             }
         }
 

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using MllmData.Model;
 
@@ -19,41 +18,17 @@ public sealed class ShareGptRenderer(RenderOptions options, string name = "share
         for (var i = 0; i < record.Turns.Count; i++)
         {
             var turn = record.Turns[i];
-            var text = turn.UserText;
-            if (i == 0 && record.Images.Count > 0)
-            {
-                var sb = new StringBuilder();
-                for (var k = 0; k < record.Images.Count; k++)
-                {
-                    sb.Append(options.ImageToken);
-                }
-
-                text = sb.Append(text).ToString();
-            }
-
-            w.WriteStartObject();
-            w.WriteString("role", "user");
-            w.WriteString("content", text);
-            w.WriteEndObject();
+            RenderParts.WriteMessage(w, "user", RenderParts.WithImageTokens(turn.UserText, options.ImageToken, string.Empty, i == 0 ? record.Images.Count : 0));
             if (turn.Output is not null)
             {
-                w.WriteStartObject();
-                w.WriteString("role", "assistant");
-                w.WriteString("content", turn.Output);
-                w.WriteEndObject();
+                RenderParts.WriteMessage(w, "assistant", turn.Output);
             }
         }
 
         w.WriteEndArray();
         if (record.Images.Count > 0)
         {
-            w.WriteStartArray("images");
-            foreach (var image in record.Images)
-            {
-                w.WriteStringValue(image.Path);
-            }
-
-            w.WriteEndArray();
+            RenderParts.WriteImagePaths(w, "images", record.Images);
         }
 
         if (options.IncludeMeta)

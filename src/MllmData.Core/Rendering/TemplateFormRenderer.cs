@@ -41,13 +41,7 @@ public sealed class TemplateFormRenderer(RenderOptions options) : IRecordRendere
         w.WriteStartObject();
         w.WriteString("id", record.Id);
         w.WriteString("text", text.ToString());
-        w.WriteStartArray("images");
-        foreach (var image in record.Images)
-        {
-            w.WriteStringValue(image.Path);
-        }
-
-        w.WriteEndArray();
+        RenderParts.WriteImagePaths(w, "images", record.Images);
         if (options.IncludeMeta)
         {
             MetaWriter.Write(record, w);

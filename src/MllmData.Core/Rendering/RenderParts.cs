@@ -1,0 +1,47 @@
+using System.Text;
+using System.Text.Json;
+using MllmData.Model;
+
+namespace MllmData.Rendering;
+
+/// <summary>Pieces every renderer writes the same way.</summary>
+internal static class RenderParts
+{
+    /// <summary><c>"name": ["a.jpg", ...]</c> with the images' output paths.</summary>
+    public static void WriteImagePaths(Utf8JsonWriter w, string name, IReadOnlyList<ImageRef> images)
+    {
+        w.WriteStartArray(name);
+        foreach (var image in images)
+        {
+            w.WriteStringValue(image.Path);
+        }
+
+        w.WriteEndArray();
+    }
+
+    /// <summary>One image placeholder per image, each followed by <paramref name="separator"/>, before <paramref name="text"/>.</summary>
+    public static string WithImageTokens(string text, string token, string separator, int images)
+    {
+        if (images == 0)
+        {
+            return text;
+        }
+
+        var sb = new StringBuilder(text.Length + (images * (token.Length + separator.Length)));
+        for (var k = 0; k < images; k++)
+        {
+            sb.Append(token).Append(separator);
+        }
+
+        return sb.Append(text).ToString();
+    }
+
+    /// <summary><c>{"role": role, "content": text}</c>, or with other key names.</summary>
+    public static void WriteMessage(Utf8JsonWriter w, string role, string text, string roleKey = "role", string contentKey = "content")
+    {
+        w.WriteStartObject();
+        w.WriteString(roleKey, role);
+        w.WriteString(contentKey, text);
+        w.WriteEndObject();
+    }
+}
