@@ -18,67 +18,41 @@ public static class RecordParsers
 
     public static ParseStatus VqaQuestion(ref Utf8JsonReader r, out VqaQuestionDto? value, out string? error)
     {
-        value = null;
         error = null;
-        if (r.TokenType != JsonTokenType.StartObject)
-        {
-            return NotAnObject(ref r, ref error);
-        }
-
-        var dto = new VqaQuestionDto();
-        while (true)
-        {
-            if (!r.Read())
-            {
-                return More;
-            }
-
-            if (r.TokenType == JsonTokenType.EndObject)
-            {
-                break;
-            }
-
-            ParseStatus s;
-            if (r.ValueTextEquals("question_id"u8))
-            {
-                s = Id(ref r, "question_id", out var v, ref error);
-                dto.QuestionId = v;
-            }
-            else if (r.ValueTextEquals("image_id"u8))
-            {
-                s = Id(ref r, "image_id", out var v, ref error);
-                dto.ImageId = v;
-            }
-            else if (r.ValueTextEquals("question"u8))
-            {
-                s = Str(ref r, "question", out var v, ref error);
-                dto.Question = v;
-            }
-            else
-            {
-                s = Skip(ref r);
-            }
-
-            if (s == More)
-            {
-                return More;
-            }
-        }
-
-        value = dto;
-        return Ok;
+        return Object(ref r, new VqaQuestionDto(), QuestionField, out value, ref error);
     }
 
     public static ParseStatus VqaAnnotation(ref Utf8JsonReader r, out VqaAnnotationDto? value, out string? error)
     {
-        value = null;
         error = null;
+        return Object(ref r, new VqaAnnotationDto(), AnnotationField, out value, ref error);
+    }
+
+    public static ParseStatus CocoImage(ref Utf8JsonReader r, out CocoImageDto? value, out string? error)
+    {
+        error = null;
+        return Object(ref r, new CocoImageDto(), ImageField, out value, ref error);
+    }
+
+    public static ParseStatus CocoCaption(ref Utf8JsonReader r, out CocoCaptionDto? value, out string? error)
+    {
+        error = null;
+        return Object(ref r, new CocoCaptionDto(), CaptionField, out value, ref error);
+    }
+
+    /// <summary>Reads the property name the reader is on and its value into the record.</summary>
+    private delegate ParseStatus FieldReader<in T>(ref Utf8JsonReader r, T record, ref string? error);
+
+    /// <summary>Walks an object's properties, handing each to <paramref name="field"/>; the one loop all record shapes share.</summary>
+    private static ParseStatus Object<T>(ref Utf8JsonReader r, T record, FieldReader<T> field, out T? value, ref string? error)
+        where T : class
+    {
+        value = null;
         if (r.TokenType != JsonTokenType.StartObject)
         {
             return NotAnObject(ref r, ref error);
         }
 
-        var dto = new VqaAnnotationDto();
         while (true)
         {
             if (!r.Read())
@@ -88,53 +62,174 @@ public static class RecordParsers
 
             if (r.TokenType == JsonTokenType.EndObject)
             {
-                break;
+                value = record;
+                return Ok;
             }
 
-            ParseStatus s;
-            if (r.ValueTextEquals("question_id"u8))
-            {
-                s = Id(ref r, "question_id", out var v, ref error);
-                dto.QuestionId = v;
-            }
-            else if (r.ValueTextEquals("image_id"u8))
-            {
-                s = Id(ref r, "image_id", out var v, ref error);
-                dto.ImageId = v;
-            }
-            else if (r.ValueTextEquals("multiple_choice_answer"u8))
-            {
-                s = Str(ref r, "multiple_choice_answer", out var v, ref error);
-                dto.MultipleChoiceAnswer = v;
-            }
-            else if (r.ValueTextEquals("answer_type"u8))
-            {
-                s = Str(ref r, "answer_type", out var v, ref error);
-                dto.AnswerType = v;
-            }
-            else if (r.ValueTextEquals("question_type"u8))
-            {
-                s = Str(ref r, "question_type", out var v, ref error);
-                dto.QuestionType = v;
-            }
-            else if (r.ValueTextEquals("answers"u8))
-            {
-                s = Answers(ref r, out var v, ref error);
-                dto.Answers = v;
-            }
-            else
-            {
-                s = Skip(ref r);
-            }
-
-            if (s == More)
+            if (field(ref r, record, ref error) == More)
             {
                 return More;
             }
         }
+    }
 
-        value = dto;
-        return Ok;
+    private static ParseStatus QuestionField(ref Utf8JsonReader r, VqaQuestionDto d, ref string? error)
+    {
+        ParseStatus s;
+        string? v;
+        if (r.ValueTextEquals("question_id"u8))
+        {
+            s = Id(ref r, "question_id", out v, ref error);
+            d.QuestionId = v;
+        }
+        else if (r.ValueTextEquals("image_id"u8))
+        {
+            s = Id(ref r, "image_id", out v, ref error);
+            d.ImageId = v;
+        }
+        else if (r.ValueTextEquals("question"u8))
+        {
+            s = Str(ref r, "question", out v, ref error);
+            d.Question = v;
+        }
+        else
+        {
+            s = Skip(ref r);
+        }
+
+        return s;
+    }
+
+    private static ParseStatus AnnotationField(ref Utf8JsonReader r, VqaAnnotationDto d, ref string? error)
+    {
+        ParseStatus s;
+        string? v;
+        if (r.ValueTextEquals("question_id"u8))
+        {
+            s = Id(ref r, "question_id", out v, ref error);
+            d.QuestionId = v;
+        }
+        else if (r.ValueTextEquals("image_id"u8))
+        {
+            s = Id(ref r, "image_id", out v, ref error);
+            d.ImageId = v;
+        }
+        else if (r.ValueTextEquals("multiple_choice_answer"u8))
+        {
+            s = Str(ref r, "multiple_choice_answer", out v, ref error);
+            d.MultipleChoiceAnswer = v;
+        }
+        else if (r.ValueTextEquals("answer_type"u8))
+        {
+            s = Str(ref r, "answer_type", out v, ref error);
+            d.AnswerType = v;
+        }
+        else if (r.ValueTextEquals("question_type"u8))
+        {
+            s = Str(ref r, "question_type", out v, ref error);
+            d.QuestionType = v;
+        }
+        else if (r.ValueTextEquals("answers"u8))
+        {
+            s = Answers(ref r, out var answers, ref error);
+            d.Answers = answers;
+        }
+        else
+        {
+            s = Skip(ref r);
+        }
+
+        return s;
+    }
+
+    private static ParseStatus AnswerField(ref Utf8JsonReader r, VqaAnswerDto a, ref string? error)
+    {
+        ParseStatus s;
+        string? v;
+        if (r.ValueTextEquals("answer"u8))
+        {
+            s = Str(ref r, "answer", out v, ref error);
+            a.Answer = v;
+        }
+        else if (r.ValueTextEquals("answer_confidence"u8))
+        {
+            s = Str(ref r, "answer_confidence", out v, ref error);
+            a.AnswerConfidence = v;
+        }
+        else if (r.ValueTextEquals("answer_id"u8))
+        {
+            s = Id(ref r, "answer_id", out v, ref error);
+            a.AnswerId = v;
+        }
+        else if (r.ValueTextEquals("raw_answer"u8))
+        {
+            s = Str(ref r, "raw_answer", out v, ref error);
+            a.RawAnswer = v;
+        }
+        else
+        {
+            s = Skip(ref r);
+        }
+
+        return s;
+    }
+
+    private static ParseStatus ImageField(ref Utf8JsonReader r, CocoImageDto d, ref string? error)
+    {
+        ParseStatus s;
+        if (r.ValueTextEquals("id"u8))
+        {
+            s = Id(ref r, "id", out var v, ref error);
+            d.Id = v;
+        }
+        else if (r.ValueTextEquals("file_name"u8))
+        {
+            s = Str(ref r, "file_name", out var v, ref error);
+            d.FileName = v;
+        }
+        else if (r.ValueTextEquals("width"u8))
+        {
+            s = Int(ref r, "width", out var n, ref error);
+            d.Width = n;
+        }
+        else if (r.ValueTextEquals("height"u8))
+        {
+            s = Int(ref r, "height", out var n, ref error);
+            d.Height = n;
+        }
+        else
+        {
+            s = Skip(ref r);
+        }
+
+        return s;
+    }
+
+    private static ParseStatus CaptionField(ref Utf8JsonReader r, CocoCaptionDto d, ref string? error)
+    {
+        ParseStatus s;
+        string? v;
+        if (r.ValueTextEquals("id"u8))
+        {
+            s = Id(ref r, "id", out v, ref error);
+            d.Id = v;
+        }
+        else if (r.ValueTextEquals("image_id"u8))
+        {
+            s = Id(ref r, "image_id", out v, ref error);
+            d.ImageId = v;
+        }
+        else if (r.ValueTextEquals("caption"u8))
+        {
+            s = Str(ref r, "caption", out v, ref error);
+            d.Caption = v;
+        }
+        else
+        {
+            s = Skip(ref r);
+        }
+
+        return s;
     }
 
     private static ParseStatus Answers(ref Utf8JsonReader r, out List<VqaAnswerDto>? answers, ref string? error)
@@ -187,164 +282,13 @@ public static class RecordParsers
                 continue;
             }
 
-            var a = new VqaAnswerDto();
-            while (true)
-            {
-                if (!r.Read())
-                {
-                    return More;
-                }
-
-                if (r.TokenType == JsonTokenType.EndObject)
-                {
-                    break;
-                }
-
-                ParseStatus s;
-                if (r.ValueTextEquals("answer"u8))
-                {
-                    s = Str(ref r, "answer", out var v, ref error);
-                    a.Answer = v;
-                }
-                else if (r.ValueTextEquals("answer_confidence"u8))
-                {
-                    s = Str(ref r, "answer_confidence", out var v, ref error);
-                    a.AnswerConfidence = v;
-                }
-                else if (r.ValueTextEquals("answer_id"u8))
-                {
-                    s = Id(ref r, "answer_id", out var v, ref error);
-                    a.AnswerId = v;
-                }
-                else if (r.ValueTextEquals("raw_answer"u8))
-                {
-                    s = Str(ref r, "raw_answer", out var v, ref error);
-                    a.RawAnswer = v;
-                }
-                else
-                {
-                    s = Skip(ref r);
-                }
-
-                if (s == More)
-                {
-                    return More;
-                }
-            }
-
-            answers.Add(a);
-        }
-    }
-
-    public static ParseStatus CocoImage(ref Utf8JsonReader r, out CocoImageDto? value, out string? error)
-    {
-        value = null;
-        error = null;
-        if (r.TokenType != JsonTokenType.StartObject)
-        {
-            return NotAnObject(ref r, ref error);
-        }
-
-        var dto = new CocoImageDto();
-        while (true)
-        {
-            if (!r.Read())
+            if (Object(ref r, new VqaAnswerDto(), AnswerField, out var answer, ref error) == More)
             {
                 return More;
             }
 
-            if (r.TokenType == JsonTokenType.EndObject)
-            {
-                break;
-            }
-
-            ParseStatus s;
-            if (r.ValueTextEquals("id"u8))
-            {
-                s = Id(ref r, "id", out var v, ref error);
-                dto.Id = v;
-            }
-            else if (r.ValueTextEquals("file_name"u8))
-            {
-                s = Str(ref r, "file_name", out var v, ref error);
-                dto.FileName = v;
-            }
-            else if (r.ValueTextEquals("width"u8))
-            {
-                s = Int(ref r, "width", out var v, ref error);
-                dto.Width = v;
-            }
-            else if (r.ValueTextEquals("height"u8))
-            {
-                s = Int(ref r, "height", out var v, ref error);
-                dto.Height = v;
-            }
-            else
-            {
-                s = Skip(ref r);
-            }
-
-            if (s == More)
-            {
-                return More;
-            }
+            answers.Add(answer!);
         }
-
-        value = dto;
-        return Ok;
-    }
-
-    public static ParseStatus CocoCaption(ref Utf8JsonReader r, out CocoCaptionDto? value, out string? error)
-    {
-        value = null;
-        error = null;
-        if (r.TokenType != JsonTokenType.StartObject)
-        {
-            return NotAnObject(ref r, ref error);
-        }
-
-        var dto = new CocoCaptionDto();
-        while (true)
-        {
-            if (!r.Read())
-            {
-                return More;
-            }
-
-            if (r.TokenType == JsonTokenType.EndObject)
-            {
-                break;
-            }
-
-            ParseStatus s;
-            if (r.ValueTextEquals("id"u8))
-            {
-                s = Id(ref r, "id", out var v, ref error);
-                dto.Id = v;
-            }
-            else if (r.ValueTextEquals("image_id"u8))
-            {
-                s = Id(ref r, "image_id", out var v, ref error);
-                dto.ImageId = v;
-            }
-            else if (r.ValueTextEquals("caption"u8))
-            {
-                s = Str(ref r, "caption", out var v, ref error);
-                dto.Caption = v;
-            }
-            else
-            {
-                s = Skip(ref r);
-            }
-
-            if (s == More)
-            {
-                return More;
-            }
-        }
-
-        value = dto;
-        return Ok;
     }
 
     private static ParseStatus NotAnObject(ref Utf8JsonReader r, ref string? error)
