@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MllmData.Model;
 
 namespace MllmData.Validation;
 
@@ -13,21 +14,21 @@ public interface IFormatValidator
     void Validate(JsonElement record, List<Finding> findings);
 }
 
-/// <summary>Stable reason codes reported by validators and written to rejects.</summary>
+/// <summary>Stable reason codes reported by validators and written to rejects; codes shared with adapters come from <see cref="RejectReasons"/>.</summary>
 public static class FindingCodes
 {
     public const string NotJson = "not-json";
     public const string NotObject = "not-object";
-    public const string MissingField = "missing-field";
-    public const string WrongType = "wrong-type";
+    public const string MissingField = RejectReasons.MissingField;
+    public const string WrongType = RejectReasons.WrongType;
     public const string WrongRoleOrder = "wrong-role-order";
     public const string PlaceholderMismatch = "placeholder-mismatch";
     public const string MissingAssistant = "missing-assistant";
     public const string EmptyContent = "empty-content";
     public const string TooManyImages = "too-many-images";
-    public const string ImageTooLarge = "image-too-large";
-    public const string BadImageType = "bad-image-type";
+    public const string ImageTooLarge = RejectReasons.ImageTooLarge;
+    public const string BadImageType = RejectReasons.BadImageType;
     public const string BadBase64 = "bad-base64";
-    public const string LiteralImageToken = "literal-image-token";
+    public const string LiteralImageToken = RejectReasons.LiteralImageToken;
     public const string UnbalancedTokens = "unbalanced-tokens";
 }
