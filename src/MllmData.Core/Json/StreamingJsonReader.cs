@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 
 namespace MllmData.Json;
 
@@ -115,92 +114,9 @@ public sealed class StreamingJsonReader : IDisposable
     }
 
     /// <summary>
-    /// Reads the next value (an array element or a property's value) and deserialises it. Returns false
-    /// when the enclosing array or object ends instead. A syntactically complete value of the wrong shape
-    /// yields <paramref name="error"/> instead of throwing, so the caller can reject it and go on.
-    /// </summary>
-    public bool TryReadValue<T>(JsonTypeInfo<T> typeInfo, out T? value, out long position, out string? error)
-    {
-        value = default;
-        error = null;
-        while (true)
-        {
-            var reader = new Utf8JsonReader(_buffer.AsSpan(_start, _end - _start), _eof, _state);
-            bool ok;
-            try
-            {
-                ok = reader.Read();
-            }
-            catch (JsonException ex)
-            {
-                throw Malformed(ex, reader.BytesConsumed);
-            }
-
-            if (!ok)
-            {
-                if (_eof)
-                {
-                    throw new InputDataException(_file, $"byte {BytesConsumed}", "truncated-json", "the file ends inside a JSON array (truncated?)");
-                }
-
-                Refill();
-                continue;
-            }
-
-            position = _bufferBase + _start + reader.TokenStartIndex;
-            if (reader.TokenType is JsonTokenType.EndArray or JsonTokenType.EndObject)
-            {
-                Commit(ref reader, position);
-                return false;
-            }
-
-            var atValue = reader;
-            bool complete;
-            try
-            {
-                complete = reader.TrySkip();
-            }
-            catch (JsonException ex)
-            {
-                throw Malformed(ex, reader.BytesConsumed);
-            }
-
-            if (!complete)
-            {
-                if (_eof)
-                {
-                    throw new InputDataException(_file, $"byte {position}", "truncated-json", "the file ends inside a JSON value (truncated?)");
-                }
-
-                Refill();
-                continue;
-            }
-
-            try
-            {
-                value = JsonSerializer.Deserialize(ref atValue, typeInfo);
-                if (value is null)
-                {
-                    error = "null where an object was expected";
-                }
-            }
-            catch (JsonException ex)
-            {
-                error = ex.Message;
-            }
-            catch (InvalidOperationException ex)
-            {
-                error = ex.Message;
-            }
-
-            Commit(ref reader, position);
-            return true;
-        }
-    }
-
-    /// <summary>
-    /// Like the serializer overload, but parses with a hand-written one-pass <paramref name="parser"/>: the
-    /// value is read once instead of being skipped and then deserialised.
+    /// Reads the next value (an array element or a property's value) with a one-pass <paramref name="parser"/>.
+    /// Returns false when the enclosing array or object ends instead. A complete value of the wrong shape
+    /// yields <paramref name="error"/> instead of throwing, so the caller can reject it and read on.
     /// </summary>
     public bool TryReadValue<T>(ValueParser<T> parser, out T? value, out long position, out string? error)
         where T : class

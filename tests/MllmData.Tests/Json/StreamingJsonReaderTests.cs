@@ -20,15 +20,15 @@ public class TheStreamingJsonReader
         Assert.True(reader.Read());
         Assert.Equal(JsonTokenType.StartArray, reader.TokenType);
 
-        Assert.True(reader.TryReadValue(SourceJsonContext.Default.VqaQuestionDto, out var first, out var pos1, out var err1));
+        Assert.True(reader.TryReadValue<VqaQuestionDto>(RecordParsers.VqaQuestion, out var first, out var pos1, out var err1));
         Assert.Null(err1);
         Assert.Equal("1", first!.QuestionId);
         Assert.Equal(5000, first.Question!.Length);
         Assert.Equal(json.IndexOf("{\"question_id\": 1", StringComparison.Ordinal), pos1);
 
-        Assert.True(reader.TryReadValue(SourceJsonContext.Default.VqaQuestionDto, out var second, out _, out _));
+        Assert.True(reader.TryReadValue<VqaQuestionDto>(RecordParsers.VqaQuestion, out var second, out _, out _));
         Assert.Equal(("2", "8", "short"), (second!.QuestionId, second.ImageId, second.Question));
-        Assert.False(reader.TryReadValue(SourceJsonContext.Default.VqaQuestionDto, out _, out _, out _));
+        Assert.False(reader.TryReadValue<VqaQuestionDto>(RecordParsers.VqaQuestion, out _, out _, out _));
     }
 
     [Fact]
@@ -36,9 +36,9 @@ public class TheStreamingJsonReader
     {
         using var reader = Over("""[{"question_id": {"nested": true}}, {"question_id": 5, "image_id": 1, "question": "ok"}]""", 8);
         Assert.True(reader.Read());
-        Assert.True(reader.TryReadValue(SourceJsonContext.Default.VqaQuestionDto, out _, out _, out var error));
+        Assert.True(reader.TryReadValue<VqaQuestionDto>(RecordParsers.VqaQuestion, out _, out _, out var error));
         Assert.NotNull(error);
-        Assert.True(reader.TryReadValue(SourceJsonContext.Default.VqaQuestionDto, out var ok, out _, out var none));
+        Assert.True(reader.TryReadValue<VqaQuestionDto>(RecordParsers.VqaQuestion, out var ok, out _, out var none));
         Assert.Null(none);
         Assert.Equal("5", ok!.QuestionId);
     }
@@ -48,7 +48,7 @@ public class TheStreamingJsonReader
     {
         using var reader = Over("""[{"question_id": 9.0, "image_id": 12, "question": "q"}]""", 64);
         Assert.True(reader.Read());
-        Assert.True(reader.TryReadValue(SourceJsonContext.Default.VqaQuestionDto, out var q, out _, out _));
+        Assert.True(reader.TryReadValue<VqaQuestionDto>(RecordParsers.VqaQuestion, out var q, out _, out _));
         Assert.Equal("9", q!.QuestionId);
     }
 }

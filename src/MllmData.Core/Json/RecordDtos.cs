@@ -1,0 +1,61 @@
+namespace MllmData.Json;
+
+/// <summary>A VQA question as read by <see cref="RecordParsers"/>.</summary>
+public sealed class VqaQuestionDto
+{
+    public string? QuestionId { get; set; }
+
+    public string? ImageId { get; set; }
+
+    public string? Question { get; set; }
+}
+
+/// <summary>One of a VQA annotation's answers.</summary>
+public sealed class VqaAnswerDto
+{
+    public string? Answer { get; set; }
+
+    public string? RawAnswer { get; set; }
+
+    public string? AnswerConfidence { get; set; }
+
+    public string? AnswerId { get; set; }
+}
+
+/// <summary>A VQA annotation.</summary>
+public sealed class VqaAnnotationDto
+{
+    public string? QuestionId { get; set; }
+
+    public string? ImageId { get; set; }
+
+    public string? QuestionType { get; set; }
+
+    public string? AnswerType { get; set; }
+
+    public string? MultipleChoiceAnswer { get; set; }
+
+    public List<VqaAnswerDto>? Answers { get; set; }
+}
+
+/// <summary>An entry of a COCO file's images array.</summary>
+public sealed class CocoImageDto
+{
+    public string? Id { get; set; }
+
+    public string? FileName { get; set; }
+
+    public int? Width { get; set; }
+
+    public int? Height { get; set; }
+}
+
+/// <summary>A COCO caption annotation.</summary>
+public sealed class CocoCaptionDto
+{
+    public string? Id { get; set; }
+
+    public string? ImageId { get; set; }
+
+    public string? Caption { get; set; }
+}
