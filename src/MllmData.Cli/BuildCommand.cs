@@ -14,6 +14,7 @@ public static class BuildCommand
         var recipe = new Option<string?>("--recipe") { Description = "Recipe file (YAML or JSON); flags given beside it override its top-level settings" };
         var adapter = new Option<string?>("--adapter") { Description = "Source adapter (see `mllmdata sources`)" };
         var input = new Option<string[]>("--input") { Description = "Input file as NAME=FILE (repeatable), e.g. questions=v2_..._questions.json" };
+        var map = new Option<string[]>("--map") { Description = "csv/jsonl: FIELD=COLUMN (repeatable); fields image, question, answer, choices, id" };
         var imageRoot = new Option<string?>("--image-root") { Description = "Folder the images are resolved and checked under" };
         var imagePrefix = new Option<string?>("--image-prefix") { Description = "Prefix put before image paths in the output, e.g. coco/train2014/" };
         var format = new Option<string?>("--format") { Description = "Output format: llava, sharegpt, swift, openai, template or m3it" };
@@ -48,7 +49,7 @@ public static class BuildCommand
 
         var command = new Command("build", "Build instruction-tuning shards from a benchmark")
         {
-            recipe, adapter, input, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
+            recipe, adapter, input, map, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
             templates, templateTags, suffix, suffixTurns, strict, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
         };
         foreach (var o in adapterOptions)
@@ -62,7 +63,7 @@ public static class BuildCommand
             var recipePath = parse.GetValue(recipe);
             if (recipePath is not null)
             {
-                if (parse.GetValue(adapter) is not null || (parse.GetValue(input)?.Length ?? 0) > 0)
+                if (parse.GetValue(adapter) is not null || (parse.GetValue(input)?.Length ?? 0) > 0 || (parse.GetValue(map)?.Length ?? 0) > 0)
                 {
                     throw new UsageException("--recipe and --adapter/--input do not go together: put the source in the recipe");
                 }
@@ -76,7 +77,8 @@ public static class BuildCommand
                 {
                     Adapter = adapterName,
                     Name = parse.GetValue(sourceName),
-                    Inputs = ParseInputs(parse.GetValue(input) ?? []),
+                    Inputs = ParsePairs("--input", parse.GetValue(input) ?? []),
+                    Map = ParsePairs("--map", parse.GetValue(map) ?? []),
                     ImageRoot = parse.GetValue(imageRoot),
                     ImagePrefix = parse.GetValue(imagePrefix),
                     Templates = parse.GetValue(templates),
@@ -166,7 +168,7 @@ public static class BuildCommand
         return command;
     }
 
-    private static SortedDictionary<string, string> ParseInputs(string[] values)
+    private static SortedDictionary<string, string> ParsePairs(string flag, string[] values)
     {
         var inputs = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var v in values)
@@ -174,12 +176,12 @@ public static class BuildCommand
             var eq = v.IndexOf('=', StringComparison.Ordinal);
             if (eq <= 0 || eq == v.Length - 1)
             {
-                throw new UsageException($"--input takes NAME=FILE, got '{v}'");
+                throw new UsageException($"{flag} takes NAME=VALUE, got '{v}'");
             }
 
             if (!inputs.TryAdd(v[..eq], v[(eq + 1)..]))
             {
-                throw new UsageException($"--input {v[..eq]} given twice");
+                throw new UsageException($"{flag} {v[..eq]} given twice");
             }
         }
 

@@ -7,6 +7,18 @@ public static class AdapterRegistry
     [
         new VqaV2Adapter(),
         new CocoCaptionsAdapter(),
+        new OkVqaAdapter(),
+        new AOkVqaAdapter(),
+        new GqaAdapter(),
+        new TextVqaAdapter(),
+        new VizWizAdapter(),
+        new ScienceQaAdapter(),
+        new KarpathyAdapter(),
+        new TextCapsAdapter(),
+        new NoCapsAdapter(),
+        new CsvAdapter(),
+        new JsonlAdapter(),
+        new InstructionsAdapter(),
     ];
 
     public static ISourceAdapter Get(string name) =>

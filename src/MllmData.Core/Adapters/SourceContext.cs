@@ -14,6 +14,9 @@ public sealed class SourceContext
     /// <summary>Adapter options by name; values are strings as written in a recipe.</summary>
     public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Field mapping of the generic csv/jsonl adapters: canonical field (image, question, answer, choices, id) to column.</summary>
+    public IReadOnlyDictionary<string, string> Map { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Folder that image paths are resolved under; null when images are not checked.</summary>
     public string? ImageRoot { get; init; }
 

@@ -57,6 +57,9 @@ public sealed record Turn
     /// <summary>The template that produced <see cref="Instruction"/>.</summary>
     public string? TemplateId { get; init; }
 
+    /// <summary>A suffix id the adapter suggests for this turn (e.g. ScienceQA's chain-of-thought outputs), used when the recipe asks for the default.</summary>
+    public string? SuffixHint { get; init; }
+
     /// <summary>The answer exactly as the source gave it, kept beside any rewrite.</summary>
     public string? RawAnswer { get; init; }
 

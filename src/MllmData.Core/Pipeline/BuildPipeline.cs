@@ -55,9 +55,27 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 throw new UsageException($"format {recipe.Format} embeds the images: source '{s.Name ?? adapter.Name}' needs --image-root" + (recipe.Format == "openai" ? " (or give --image-url-prefix)" : string.Empty));
             }
 
-            var pack = templates.Get(s.Templates ?? adapter.DefaultTemplatePack);
-            var engine = new TemplateEngine(pack, recipe.Seed, s.TemplateTags, s.Suffix, s.SuffixTurns == "first" ? SuffixTurns.First : SuffixTurns.Every);
-            return (Spec: s, Adapter: adapter, Engine: engine, Name: s.Name ?? adapter.Name);
+            // A named pack serves every record; otherwise each task gets its own pack, made when first needed.
+            var suffixTurns = s.SuffixTurns == "first" ? SuffixTurns.First : SuffixTurns.Every;
+            var engines = new Dictionary<string, TemplateEngine>(StringComparer.Ordinal);
+            TemplateEngine Engine(string task)
+            {
+                var key = s.Templates is null ? task : string.Empty;
+                if (!engines.TryGetValue(key, out var engine))
+                {
+                    var packId = s.Templates ?? TaskPacks.For(task) ?? throw new UsageException($"no template pack for task '{task}'; give --templates");
+                    engines[key] = engine = new TemplateEngine(templates.Get(packId), recipe.Seed, s.TemplateTags, s.Suffix, suffixTurns);
+                }
+
+                return engine;
+            }
+
+            if (s.Templates is not null)
+            {
+                _ = Engine(string.Empty);
+            }
+
+            return (Spec: s, Adapter: adapter, Engine: (Func<string, TemplateEngine>)Engine, Name: s.Name ?? adapter.Name);
         }).ToList();
 
         var files = new InputFiles();
@@ -79,12 +97,13 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
 
         foreach (var plan in plans)
         {
-            log.Information("source {Source}: adapter {Adapter}, templates {Pack}", plan.Name, plan.Adapter.Name, plan.Engine.Pack.Id);
+            log.Information("source {Source}: adapter {Adapter}, templates {Pack}", plan.Name, plan.Adapter.Name, plan.Spec.Templates ?? "by task");
             var context = new SourceContext
             {
                 SourceName = plan.Name,
                 Inputs = plan.Spec.Inputs,
                 Options = plan.Spec.Options,
+                Map = plan.Spec.Map,
                 ImageRoot = plan.Spec.ImageRoot,
                 Files = files,
                 Progress = progress,
@@ -113,7 +132,10 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                     continue;
                 }
 
-                record = plan.Engine.Apply(record);
+                if (!TemplateEngine.IsInstructed(record))
+                {
+                    record = plan.Engine(record.Task).Apply(record);
+                }
                 if (recipe.Format == "m3it" && record.Turns.Count > 1)
                 {
                     Reject(new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.Unsupported, "m3it holds single-turn records; build without --group-by-image"));

@@ -95,6 +95,10 @@ public sealed class SourceSpec
 
     [JsonPropertyName("options")]
     public SortedDictionary<string, string> Options { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>csv/jsonl field mapping: image, question, answer, choices, id → column or key.</summary>
+    [JsonPropertyName("map")]
+    public SortedDictionary<string, string> Map { get; set; } = new(StringComparer.Ordinal);
 }
 
 [JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]

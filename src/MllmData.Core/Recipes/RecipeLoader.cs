@@ -116,6 +116,11 @@ public static class RecipeLoader
                 throw new UsageException($"adapter '{adapter.Name}' has no option '{key}'; options: {string.Join(", ", adapter.Options.Select(o => o.Name))}");
             }
 
+            if (s.Map.Count > 0 && adapter.Name is not ("csv" or "jsonl"))
+            {
+                throw new UsageException($"--map is for the csv and jsonl adapters, not '{adapter.Name}'");
+            }
+
             if (s.SuffixTurns is not ("first" or "every"))
             {
                 throw new UsageException($"suffix_turns must be first or every, got '{s.SuffixTurns}'");

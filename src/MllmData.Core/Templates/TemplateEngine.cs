@@ -16,6 +16,7 @@ public sealed class TemplateEngine
     private readonly TemplatePack _pack;
     private readonly IReadOnlyList<InstructionTemplate> _candidates;
     private readonly InstructionTemplate? _suffix;
+    private readonly bool _defaultSuffix;
     private readonly SuffixTurns _suffixTurns;
     private readonly long _seed;
 
@@ -39,6 +40,7 @@ public sealed class TemplateEngine
             throw new UsageException($"template pack '{pack.Id}' uses unknown placeholders: {string.Join(", ", unknown)} (run `mllmdata templates lint`)");
         }
 
+        _defaultSuffix = suffix == "default";
         var suffixId = suffix == "default" ? pack.DefaultSuffix : suffix == "none" ? null : suffix;
         _suffix = suffixId is null
             ? null
@@ -55,14 +57,24 @@ public sealed class TemplateEngine
         for (var i = 0; i < turns.Length; i++)
         {
             var turn = record.Turns[i];
+            if (turn.Instruction is not null)
+            {
+                // Instruction data read back from a built file keeps its own wording.
+                turns[i] = turn;
+                continue;
+            }
+
             var template = _candidates[SeededChoice.Pick(_seed, record.Id, i, _pack.Id, _candidates.Count)];
             var instruction = template.Render(turn.Slots);
             var usesQuestion = template.PlaceholderNames().Contains("question");
 
+            // The adapter may suggest a suffix (ScienceQA's chain-of-thought outputs) where the recipe takes the default.
+            var suffix = _defaultSuffix && turn.SuffixHint is { } hint ? _pack.Suffixes.FirstOrDefault(s => s.Id == hint) ?? _suffix : _suffix;
+
             // A template that already asks for brevity needs no response-format suffix.
-            if (_suffix is not null && !template.Tags.Contains("brief") && (i == 0 || _suffixTurns == SuffixTurns.Every))
+            if (suffix is not null && !template.Tags.Contains("brief") && (i == 0 || _suffixTurns == SuffixTurns.Every))
             {
-                instruction = instruction.Length == 0 ? _suffix.Text : instruction + "\n" + _suffix.Text;
+                instruction = instruction.Length == 0 ? suffix.Text : instruction + "\n" + suffix.Text;
             }
 
             turns[i] = turn with
@@ -74,5 +86,19 @@ public sealed class TemplateEngine
         }
 
         return record with { Turns = turns, Provenance = record.Provenance with { Seed = _seed } };
+    }
+
+    /// <summary>True when every turn already has its instruction, so no template is needed.</summary>
+    public static bool IsInstructed(InstructionRecord record)
+    {
+        foreach (var t in record.Turns)
+        {
+            if (t.Instruction is null)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }

@@ -9,12 +9,59 @@ namespace MllmData.Validation;
 /// </summary>
 public static class InstructionLineReader
 {
+    /// <summary>The format of a line: <c>conversations</c> means llava; content parts mean openai; else sharegpt.</summary>
+    public static string Detect(JsonElement line)
+    {
+        if (line.TryGetProperty("conversations", out _))
+        {
+            return "llava";
+        }
+
+        // LLaVA's evaluation question files: {"question_id", "image", "text", "category"}.
+        if (line.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String && line.TryGetProperty("question_id", out _))
+        {
+            return "llava-question";
+        }
+
+        if (line.TryGetProperty("messages", out var m) && m.ValueKind == JsonValueKind.Array
+            && m.EnumerateArray().Any(x => x.ValueKind == JsonValueKind.Object && x.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.Array)
+            && !line.TryGetProperty("images", out _))
+        {
+            return "openai";
+        }
+
+        return "sharegpt";
+    }
+
+    /// <summary>A path or URL as it stands; a base64 data URL keeps its bytes.</summary>
+    private static ImageRef Image(string pathOrUrl)
+    {
+        if (!pathOrUrl.StartsWith("data:", StringComparison.Ordinal) || pathOrUrl.IndexOf(',', StringComparison.Ordinal) is var comma && comma < 0)
+        {
+            return new ImageRef(pathOrUrl);
+        }
+
+        var bytes = Convert.FromBase64String(pathOrUrl[(comma + 1)..]);
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+        return new ImageRef($"inline/{sha}") { Bytes = bytes, MediaType = pathOrUrl[5..pathOrUrl.IndexOf(';', StringComparison.Ordinal)], Sha256 = sha };
+    }
+
     public static InstructionRecord Read(JsonElement line, string format, string file, long lineNo, string imageToken = "<image>")
     {
         List<string> images = [];
         List<(string Role, string Text)> messages = [];
         string id;
-        if (format == "llava")
+        if (format == "llava-question")
+        {
+            id = line.GetProperty("question_id").ToString();
+            if (line.TryGetProperty("image", out var qi) && qi.ValueKind == JsonValueKind.String)
+            {
+                images = [qi.GetString()!];
+            }
+
+            messages = [("user", line.GetProperty("text").GetString()!)];
+        }
+        else if (format == "llava")
         {
             id = line.TryGetProperty("id", out var i) ? i.ToString() : $"line{lineNo}";
             if (line.TryGetProperty("image", out var img))
@@ -23,6 +70,39 @@ public static class InstructionLineReader
             }
 
             messages = [.. line.GetProperty("conversations").EnumerateArray().Select(t => (t.GetProperty("from").GetString() == "human" ? "user" : "assistant", t.GetProperty("value").GetString()!))];
+        }
+        else if (format == "openai")
+        {
+            id = $"line{lineNo}";
+            foreach (var m in line.GetProperty("messages").EnumerateArray())
+            {
+                var role = m.GetProperty("role").GetString()!;
+                if (!m.TryGetProperty("content", out var content))
+                {
+                    continue;
+                }
+
+                if (content.ValueKind == JsonValueKind.String)
+                {
+                    messages.Add((role, content.GetString()!));
+                    continue;
+                }
+
+                var texts = new List<string>();
+                foreach (var part in content.EnumerateArray())
+                {
+                    if (part.GetProperty("type").GetString() == "text")
+                    {
+                        texts.Add(part.GetProperty("text").GetString()!);
+                    }
+                    else if (part.TryGetProperty("image_url", out var url))
+                    {
+                        images.Add(url.GetProperty("url").GetString()!);
+                    }
+                }
+
+                messages.Add((role, string.Join("\n", texts)));
+            }
         }
         else
         {
@@ -45,17 +125,15 @@ public static class InstructionLineReader
                 continue;
             }
 
-            if (turns.Count == 0)
+            // Placeholders become the record's images; the renderer puts them back where its format wants them.
+            if (separator.Length > 0)
             {
-                // The renderer put one placeholder per image before the first user text.
-                for (var n = 0; n < images.Count && text.StartsWith(imageToken + separator, StringComparison.Ordinal); n++)
-                {
-                    text = text[(imageToken.Length + separator.Length)..];
-                }
+                text = text.Replace(imageToken + separator, string.Empty, StringComparison.Ordinal);
             }
 
+            text = text.Replace(imageToken, string.Empty, StringComparison.Ordinal);
             var output = k + 1 < messages.Count && messages[k + 1].Role == "assistant" ? messages[k + 1].Text : null;
-            turns.Add(new Turn { Instruction = text, Output = output });
+            turns.Add(new Turn { Instruction = text, Output = output, RawAnswer = output });
         }
 
         return new InstructionRecord
@@ -63,7 +141,7 @@ public static class InstructionLineReader
             Id = id,
             Source = "instructions",
             Task = "instructions",
-            Images = [.. images.Select(p => new ImageRef(p))],
+            Images = [.. images.Select(Image)],
             Turns = turns,
             Provenance = new Provenance { Adapter = "instructions", File = file, Ids = [new("line", lineNo.ToString(System.Globalization.CultureInfo.InvariantCulture))] },
         };

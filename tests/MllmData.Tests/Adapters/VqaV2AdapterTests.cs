@@ -45,19 +45,21 @@ public class TheVqaV2Adapter
     private static List<JsonElement> Rejects(string dir) =>
         [.. File.ReadLines(Path.Combine(dir, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
-    [Fact]
-    public async Task Should_Join_String_Image_Ids_And_Answers_Without_Answer_Id()
+    [Theory]
+    [InlineData("vqav2")]
+    [InlineData("okvqa")]
+    public async Task Should_Join_String_Image_Ids_And_Answers_Without_Answer_Id(string adapter)
     {
         var (q, a, _) = WriteVqa(
             [Q("9", "What is on the plate?", "90"), Q("n578564", "What animal is this?", 91)],
             [A("90", "9", "pizza", ["pizza", "pizza", "pizza slice"], withAnswerId: false), A(91, "n578564", "dog", ["dog", "dog", "puppy"], withAnswerId: false)]);
         var outDir = TestPaths.NewTempDir();
-        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--image-pattern", "images/%s.jpg", "--format", "llava", "--out", outDir, "--seed", "3");
+        var r = await CliRunner.RunAsync("build", "--adapter", adapter, "--input", $"questions={q}", "--input", $"annotations={a}", "--image-pattern", "images/%s.jpg", "--format", "llava", "--out", outDir, "--seed", "3");
 
         Assert.Equal(0, r.ExitCode);
         var recs = Records(outDir);
         Assert.Equal(2, recs.Count);
-        Assert.Equal("vqav2-q90", recs[0].GetProperty("id").GetString());
+        Assert.Equal($"{adapter}-q90", recs[0].GetProperty("id").GetString());
         Assert.Equal("images/9.jpg", recs[0].GetProperty("image").GetString());
         Assert.Equal("pizza", recs[0].GetProperty("conversations")[1].GetProperty("value").GetString());
         Assert.Equal("images/n578564.jpg", recs[1].GetProperty("image").GetString());

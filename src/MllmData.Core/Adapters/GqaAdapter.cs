@@ -1,0 +1,67 @@
+using System.Runtime.CompilerServices;
+using MllmData.Json;
+using MllmData.Model;
+
+namespace MllmData.Adapters;
+
+/// <summary>GQA (<c>&lt;split&gt;_balanced_questions.json</c>: an object keyed by question id).</summary>
+public sealed class GqaAdapter : ISourceAdapter
+{
+    public string Name => "gqa";
+
+    public string Description => "GQA (<split>_balanced_questions.json: {qid: {imageId, question, answer, fullAnswer}})";
+
+    public IReadOnlyList<AdapterInput> Inputs { get; } = [new("questions", true, "the <split>_balanced_questions.json object")];
+
+    public IReadOnlyList<AdapterOption> Options { get; } =
+    [
+        new("answer", "short = the one-word answer; full = fullAnswer, a natural sentence", "short"),
+        new("image-pattern", "image file for an imageId (ids may be non-numeric, e.g. n578564)", "images/%s.jpg"),
+        Sample.Unanswered,
+    ];
+
+    public string DefaultTemplatePack => "vqa-short";
+
+    public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var path = context.RequireInput("questions");
+        var full = context.Choice("answer", "short", "short", "full") == "full";
+        var pattern = new ImagePattern(context.Option("image-pattern") ?? "images/%s.jpg", string.Empty);
+        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.KeyedObject))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using (item)
+            {
+                var where = item.Where("questions");
+                if (item.Error is { } error)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
+                    continue;
+                }
+
+                var e = item.Element;
+                var imageId = e.Id("imageId");
+                var question = e.Str("question");
+                if (imageId is null || question is null)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, imageId is null ? "no \"imageId\"" : "no \"question\"");
+                    continue;
+                }
+
+                var answer = full ? e.Str("fullAnswer") : e.Str("answer");
+                if (answer is null)
+                {
+                    Sample.NoAnswer(context, path, where);
+                }
+
+                yield return SourceItem.Of(Sample.Make(
+                    context, Name, path, $"q{item.Key}", full ? "vqa-long" : "vqa", [new ImageRef(pattern.Format(imageId)!)],
+                    [Sample.Question(question, answer, e.Str("answer"))],
+                    [new("question_id", item.Key!), new("image_id", imageId)],
+                    new() { ["full_answer"] = e.Str("fullAnswer"), ["short_answer"] = e.Str("answer") }));
+            }
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}

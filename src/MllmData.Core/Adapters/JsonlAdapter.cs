@@ -1,0 +1,72 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.Json;
+using MllmData.Json;
+using MllmData.Model;
+
+namespace MllmData.Adapters;
+
+/// <summary>Any JSONL file with a field mapping (<c>--map image=KEY --map question=KEY --map answer=KEY --map choices=KEY</c>).</summary>
+public sealed class JsonlAdapter : ISourceAdapter
+{
+    public string Name => "jsonl";
+
+    public string Description => "any JSONL file, one object per line, read through --map image=KEY --map question=KEY --map answer=KEY [--map choices=KEY --map id=KEY]";
+
+    public IReadOnlyList<AdapterInput> Inputs { get; } = [new("file", true, "the JSONL file (blank lines are skipped)")];
+
+    public IReadOnlyList<AdapterOption> Options { get; } = [Sample.Unanswered];
+
+    public string DefaultTemplatePack => "vqa-short";
+
+    public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var path = context.RequireInput("file");
+        MappedRow.CheckMap(context);
+        using var reader = new StreamReader(context.Files.Open(path, context.Progress), Encoding.UTF8);
+        long lineNo = 0;
+        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        {
+            lineNo++;
+            if (string.IsNullOrWhiteSpace(line))
+            {
+                continue;
+            }
+
+            var where = string.Create(CultureInfo.InvariantCulture, $"line {lineNo}");
+            JsonDocument? doc = null;
+            string? parseError = null;
+            try
+            {
+                doc = JsonDocument.Parse(line);
+            }
+            catch (JsonException ex)
+            {
+                parseError = ex.Message;
+            }
+
+            if (doc is null)
+            {
+                yield return Sample.Reject(context, path, where, "not-json", parseError!);
+                continue;
+            }
+
+            using (doc)
+            {
+                var e = doc.RootElement;
+                if (e.ValueKind != JsonValueKind.Object)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, "the line is not a JSON object");
+                    continue;
+                }
+
+                var (record, reason, detail) = MappedRow.Make(
+                    context, Name, path, $"l{lineNo}",
+                    key => MappedRow.JsonText(e, key),
+                    key => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Array ? e.Strings(key, "answer") : null);
+                yield return record is null ? Sample.Reject(context, path, where, reason!, detail!) : SourceItem.Of(record);
+            }
+        }
+    }
+}

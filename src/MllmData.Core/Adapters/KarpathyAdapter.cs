@@ -1,0 +1,86 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using MllmData.Json;
+using MllmData.Model;
+
+namespace MllmData.Adapters;
+
+/// <summary>Karpathy splits (<c>dataset_{coco,flickr8k,flickr30k}.json</c>): captions by split, including <c>restval</c>.</summary>
+public sealed class KarpathyAdapter : ISourceAdapter
+{
+    public string Name => "karpathy";
+
+    public string Description => "Karpathy splits (dataset_{coco,flickr8k,flickr30k}.json: images[{filepath?, filename, imgid, split, sentences[{raw}]}])";
+
+    public IReadOnlyList<AdapterInput> Inputs { get; } = [new("dataset", true, "dataset_coco.json, dataset_flickr8k.json or dataset_flickr30k.json")];
+
+    public IReadOnlyList<AdapterOption> Options { get; } =
+    [
+        new("splits", "comma-separated splits to keep: train, val, test, restval (LLaVA-style training uses train,restval)", "train,restval"),
+        new("per-image", "one record per image (first sentence as the output, the others in provenance) instead of one per sentence", "false"),
+    ];
+
+    public string DefaultTemplatePack => "caption-brief";
+
+    public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var path = context.RequireInput("dataset");
+        var splits = (context.Option("splits") ?? "train,restval").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var perImage = context.Flag("per-image");
+        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "images"))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using (item)
+            {
+                var where = item.Where("images");
+                if (item.Error is { } error)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
+                    continue;
+                }
+
+                var e = item.Element;
+                if (e.Str("split") is not { } split || !splits.Contains(split))
+                {
+                    continue;
+                }
+
+                var filename = e.Str("filename");
+                var imgid = e.Id("imgid") ?? e.Id("cocoid") ?? filename;
+                var sentences = e.TryGetProperty("sentences", out var s) && s.ValueKind == JsonValueKind.Array
+                    ? s.EnumerateArray().Select(x => (Id: x.Id("sentid"), Raw: x.Str("raw")?.Trim())).Where(x => !string.IsNullOrEmpty(x.Raw)).ToList()
+                    : [];
+                if (filename is null || sentences.Count == 0)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, filename is null ? "no \"filename\"" : "no sentences with \"raw\" text");
+                    continue;
+                }
+
+                var image = new ImageRef(e.Str("filepath") is { Length: > 0 } folder ? $"{folder}/{filename}" : filename);
+                var ids = new List<KeyValuePair<string, string>> { new("imgid", imgid!) };
+                if (e.Id("cocoid") is { } cocoid)
+                {
+                    ids.Add(new("cocoid", cocoid));
+                }
+
+                if (perImage)
+                {
+                    yield return SourceItem.Of(Sample.Make(
+                        context, Name, path, $"img{imgid}", "caption", [image], [new Turn { Output = sentences[0].Raw, RawAnswer = sentences[0].Raw }], ids,
+                        new() { ["split"] = split, ["other_captions"] = Sample.Array(sentences.Skip(1).Select(x => x.Raw!)) }));
+                    continue;
+                }
+
+                for (var k = 0; k < sentences.Count; k++)
+                {
+                    var sentId = sentences[k].Id ?? $"{imgid}_{k}";
+                    yield return SourceItem.Of(Sample.Make(
+                        context, Name, path, $"s{sentId}", "caption", [image], [new Turn { Output = sentences[k].Raw, RawAnswer = sentences[k].Raw }],
+                        [.. ids, new("sentid", sentId)], new() { ["split"] = split }));
+                }
+            }
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}

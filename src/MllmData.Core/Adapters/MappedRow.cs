@@ -1,0 +1,90 @@
+using System.Text.Json;
+using MllmData.Model;
+
+namespace MllmData.Adapters;
+
+/// <summary>
+/// Turns a row of a generic file (CSV or JSONL) into a record through the field mapping: image, question,
+/// answer (a list means a majority vote), choices (multiple choice: the answer may be the index or the text), id.
+/// </summary>
+internal static class MappedRow
+{
+    public static readonly string[] Fields = ["image", "question", "answer", "choices", "id"];
+
+    public static void CheckMap(SourceContext context)
+    {
+        foreach (var key in context.Map.Keys.Where(k => !Fields.Contains(k)))
+        {
+            throw new UsageException($"--map {key}=...: known fields are {string.Join(", ", Fields)}");
+        }
+
+        if (!context.Map.ContainsKey("answer") && !context.Map.ContainsKey("question"))
+        {
+            throw new UsageException($"source '{context.SourceName}' needs --map answer=COLUMN (and question=COLUMN for VQA rows)");
+        }
+    }
+
+    /// <summary>Builds the record, or returns the reason the row cannot be one.</summary>
+    public static (InstructionRecord? Record, string? Reason, string? Detail) Make(
+        SourceContext context, string adapter, string file, string rowId, Func<string, string?> text, Func<string, List<string>?> list)
+    {
+        string? Column(string field) => context.Map.TryGetValue(field, out var c) ? c : null;
+        var image = Column("image") is { } ic ? text(ic) : null;
+        var question = Column("question") is { } qc ? text(qc) : null;
+        var answers = Column("answer") is { } ac ? list(ac) ?? (text(ac) is { } one ? [one] : null) : null;
+        var choices = Column("choices") is { } cc ? list(cc) : null;
+        var id = (Column("id") is { } idc ? text(idc) : null) ?? rowId;
+        if (Column("question") is not null && string.IsNullOrWhiteSpace(question))
+        {
+            return (null, RejectReasons.MissingField, $"no value in question column '{Column("question")}'");
+        }
+
+        if (Column("image") is not null && string.IsNullOrWhiteSpace(image))
+        {
+            return (null, RejectReasons.MissingField, $"no value in image column '{Column("image")}'");
+        }
+
+        var answer = answers is { Count: > 1 } ? VqaAnswers.MajorityVote(answers) : answers?.FirstOrDefault()?.Trim();
+        if (string.IsNullOrEmpty(answer))
+        {
+            Sample.NoAnswer(context, file, rowId);
+            answer = null;
+        }
+
+        string task;
+        Turn turn;
+        if (choices is { Count: > 1 } && question is not null)
+        {
+            var index = answer is null ? -1 : int.TryParse(answer, out var n) && n >= 0 && n < choices.Count ? n : choices.FindIndex(c => c.Trim() == answer);
+            if (answer is not null && index < 0)
+            {
+                return (null, RejectReasons.WrongType, $"answer '{answer}' is neither an index nor one of the {choices.Count} choices");
+            }
+
+            task = "multiple-choice";
+            turn = Sample.Question(question, index < 0 ? null : Sample.Letter(index), answer, new Dictionary<string, string> { ["options"] = Sample.Options(choices) });
+        }
+        else if (question is not null)
+        {
+            task = "vqa";
+            turn = Sample.Question(question, answer);
+        }
+        else
+        {
+            task = "caption";
+            turn = new Turn { Output = answer, RawAnswer = answer };
+        }
+
+        IReadOnlyList<ImageRef> images = image is null ? [] : [new ImageRef(image.Trim())];
+        return (Sample.Make(context, adapter, file, id, task, images, [turn], [new("row", rowId)]), null, null);
+    }
+
+    /// <summary>A JSON field as text (numbers and booleans by their JSON text).</summary>
+    public static string? JsonText(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) ? v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
+            _ => null,
+        } : null;
+}

@@ -1,0 +1,116 @@
+using System.Runtime.CompilerServices;
+using MllmData.Json;
+using MllmData.Model;
+
+namespace MllmData.Adapters;
+
+/// <summary>
+/// NoCaps (COCO-style <c>nocaps_&lt;split&gt;_image_info.json</c> / captions file): images carry <c>domain</c>
+/// and <c>open_images_id</c>; one record per image, filtered by domain. Test captions are withheld.
+/// </summary>
+public sealed class NoCapsAdapter : ISourceAdapter
+{
+    public string Name => "nocaps";
+
+    public string Description => "NoCaps (COCO-style: images[{id, file_name, open_images_id, domain}], annotations[{image_id, caption}] except for test)";
+
+    public IReadOnlyList<AdapterInput> Inputs { get; } = [new("captions", true, "the NoCaps captions / image-info file")];
+
+    public IReadOnlyList<AdapterOption> Options { get; } =
+    [
+        new("domain", "comma-separated domains to keep: in-domain, near-domain, out-domain (default all)", null),
+        Sample.Unanswered,
+    ];
+
+    public string DefaultTemplatePack => "caption-brief";
+
+    public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var path = context.RequireInput("captions");
+        var domains = context.Option("domain")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        var images = new List<(string Id, string File, string? Domain, string? OpenImagesId, int? W, int? H, string Where)>();
+        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "images"))
+        {
+            using (item)
+            {
+                var where = item.Where("images");
+                if (item.Error is { } error)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
+                    continue;
+                }
+
+                var e = item.Element;
+                if (e.Id("id") is not { } id || e.Str("file_name") is not { } file)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, "no \"id\" or \"file_name\"");
+                    continue;
+                }
+
+                var domain = e.Str("domain");
+                if (domains is null || (domain is not null && domains.Contains(domain)))
+                {
+                    images.Add((id, file, domain, e.Str("open_images_id"), e.Int("width"), e.Int("height"), where));
+                }
+            }
+        }
+
+        // The annotations array is absent from test files; read it only if it is there.
+        var captions = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var wanted = images.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var item in Optional(JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "annotations")))
+        {
+            using (item)
+            {
+                if (item.Error is null && item.Element.Id("image_id") is { } imageId && wanted.Contains(imageId) && item.Element.Str("caption") is { Length: > 0 } caption)
+                {
+                    (captions.TryGetValue(imageId, out var list) ? list : captions[imageId] = []).Add(caption.Trim());
+                }
+            }
+        }
+
+        foreach (var image in images)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var list = captions.TryGetValue(image.Id, out var l) ? l : [];
+            if (list.Count == 0)
+            {
+                Sample.NoAnswer(context, path, image.Where);
+            }
+
+            var output = list.Count > 0 ? list[0] : null;
+            yield return SourceItem.Of(Sample.Make(
+                context, Name, path, $"img{image.Id}", "caption", [new ImageRef(image.File) { Width = image.W, Height = image.H }],
+                [new Turn { Output = output, RawAnswer = output }],
+                [new("image_id", image.Id), new("open_images_id", image.OpenImagesId ?? string.Empty)],
+                new() { ["domain"] = image.Domain, ["other_captions"] = Sample.Array(list.Skip(1)) }));
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    /// <summary>The items of an array that may be missing altogether (test files): no array, no items.</summary>
+    private static IEnumerable<JsonItem> Optional(IEnumerable<JsonItem> items)
+    {
+        using var e = items.GetEnumerator();
+        while (true)
+        {
+            bool more;
+            try
+            {
+                more = e.MoveNext();
+            }
+            catch (InputDataException ex) when (ex.Reason == "unknown-layout")
+            {
+                more = false;
+            }
+
+            if (!more)
+            {
+                yield break;
+            }
+
+            yield return e.Current;
+        }
+    }
+}

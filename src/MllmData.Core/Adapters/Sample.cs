@@ -1,0 +1,58 @@
+using System.Text.Json.Nodes;
+using MllmData.Model;
+
+namespace MllmData.Adapters;
+
+/// <summary>Shared ways to make records and rejects, and the options several adapters take.</summary>
+public static class Sample
+{
+    public static readonly AdapterOption Unanswered =
+        new("unanswered", "records without answers (test splits): error = stop with a message; eval = build question-only evaluation records", "error");
+
+    public static SourceItem Reject(SourceContext c, string file, string where, string reason, string detail) =>
+        SourceItem.Rejected(new Reject(c.SourceName, file, where, reason, detail));
+
+    public static InstructionRecord Make(
+        SourceContext c,
+        string adapter,
+        string file,
+        string id,
+        string task,
+        IReadOnlyList<ImageRef> images,
+        IReadOnlyList<Turn> turns,
+        IReadOnlyList<KeyValuePair<string, string>> ids,
+        JsonObject? extra = null) => new()
+        {
+            Id = $"{c.SourceName}-{id}",
+            Source = c.SourceName,
+            Task = task,
+            Images = images,
+            Turns = turns,
+            Provenance = new Provenance { Adapter = adapter, File = file, Ids = ids, Extra = c.IncludeDetail ? extra : null },
+        };
+
+    public static Turn Question(string question, string? answer, string? raw = null, IReadOnlyDictionary<string, string>? slots = null)
+    {
+        var s = slots is null ? new Dictionary<string, string>() : new Dictionary<string, string>(slots);
+        s["question"] = question.Trim();
+        return new Turn { Slots = s, Output = answer, RawAnswer = raw ?? answer };
+    }
+
+    public static JsonArray Array(IEnumerable<string> values) => new([.. values.Select(v => (JsonNode?)JsonValue.Create(v))]);
+
+    /// <summary>What to do with a record that has no answer: null = build it as an eval record; otherwise throws.</summary>
+    public static void NoAnswer(SourceContext c, string file, string where)
+    {
+        if (c.Choice("unanswered", "error", "error", "eval") == "error")
+        {
+            throw new Json.InputDataException(file, where, "no-answers",
+                "this record has no answers (a test split?); pass --unanswered eval to build question-only evaluation records");
+        }
+    }
+
+    /// <summary>"A. first\nB. second" for the <c>{options}</c> placeholder.</summary>
+    public static string Options(IReadOnlyList<string> choices) =>
+        string.Join("\n", choices.Select((c, i) => $"{Letter(i)}. {c.Trim()}"));
+
+    public static string Letter(int index) => ((char)('A' + index)).ToString();
+}

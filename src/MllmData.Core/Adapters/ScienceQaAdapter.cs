@@ -1,0 +1,151 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using MllmData.Json;
+using MllmData.Model;
+
+namespace MllmData.Adapters;
+
+/// <summary>
+/// ScienceQA (<c>problems.json</c> keyed by pid, <c>pid_splits.json</c>, optional <c>captions.json</c>): multiple
+/// choice with context, and chain-of-thought outputs (A, LEA = lecture, explanation, answer; ALE). Problems
+/// without an image become text-only records.
+/// </summary>
+public sealed class ScienceQaAdapter : ISourceAdapter
+{
+    public string Name => "scienceqa";
+
+    public string Description => "ScienceQA (problems.json {pid: {question, choices, answer, hint, image, lecture, solution}} + pid_splits.json + optional captions.json)";
+
+    public IReadOnlyList<AdapterInput> Inputs { get; } =
+    [
+        new("problems", true, "problems.json"),
+        new("splits", false, "pid_splits.json; without it every problem whose own split matches is used"),
+        new("captions", false, "captions.json {captions: {pid: text}}, added to the context of image problems"),
+    ];
+
+    public IReadOnlyList<AdapterOption> Options { get; } =
+    [
+        new("split", "train, val, test, trainval, minitrain, minival or minitest", "train"),
+        new("cot", "output: A = the answer letter; LEA = lecture, explanation, then the answer; ALE = the answer, then lecture and explanation", "A"),
+        new("image-pattern", "image file of a problem with an image; <split> is the problem's split", "<split>/%s/image.png"),
+    ];
+
+    public string DefaultTemplatePack => "scienceqa";
+
+    public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var path = context.RequireInput("problems");
+        var split = context.Option("split") ?? "train";
+        var cot = context.Choice("cot", "A", "A", "LEA", "ALE");
+        var pattern = context.Option("image-pattern") ?? "<split>/%s/image.png";
+        var pids = context.Input("splits") is { } splitsPath ? ReadSplit(context, splitsPath, split) : null;
+        var captions = context.Input("captions") is { } captionsPath ? ReadCaptions(context, captionsPath) : null;
+        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.KeyedObject))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using (item)
+            {
+                var pid = item.Key!;
+                var where = item.Where("problems");
+                if (item.Error is { } error)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
+                    continue;
+                }
+
+                var e = item.Element;
+                var ownSplit = e.Str("split");
+                if (pids is null ? ownSplit != split && !(split == "trainval" && ownSplit is "train" or "val") : !pids.Contains(pid))
+                {
+                    continue;
+                }
+
+                var question = e.Str("question");
+                var choices = e.Strings("choices");
+                var answerIndex = e.Int("answer");
+                if (question is null || choices is not { Count: > 1 } || answerIndex is null || answerIndex < 0 || answerIndex >= choices.Count)
+                {
+                    var why = question is null ? "no \"question\"" : choices is not { Count: > 1 } ? "fewer than two \"choices\"" : "no \"answer\" index within the choices";
+                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, why);
+                    continue;
+                }
+
+                var hasImage = e.Str("image") is { Length: > 0 };
+                var contextParts = new List<string>();
+                if (e.Str("hint") is { Length: > 0 } hint)
+                {
+                    contextParts.Add(hint.Trim());
+                }
+
+                if (hasImage && captions is not null && captions.TryGetValue(pid, out var caption))
+                {
+                    contextParts.Add(caption.Trim());
+                }
+
+                var letter = Sample.Letter(answerIndex.Value);
+                var reasoning = string.Join("\n", new[] { e.Str("lecture"), e.Str("solution") }.Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s!.Trim()));
+                var output = cot switch
+                {
+                    "LEA" when reasoning.Length > 0 => $"{reasoning}\nThe answer is {letter}.",
+                    "ALE" when reasoning.Length > 0 => $"The answer is {letter}.\n{reasoning}",
+                    "A" => letter,
+                    _ => $"The answer is {letter}.",
+                };
+                var slots = new Dictionary<string, string>
+                {
+                    ["options"] = Sample.Options(choices),
+                    ["context"] = contextParts.Count > 0 ? string.Join(" ", contextParts) : "none",
+                };
+                var turn = Sample.Question(question, output, letter, slots) with { SuffixHint = cot == "A" ? null : "explain-" + cot.ToLowerInvariant() };
+                IReadOnlyList<ImageRef> images = hasImage ? [new ImageRef(new ImagePattern(pattern, ownSplit ?? split).Format(pid)!)] : [];
+                yield return SourceItem.Of(Sample.Make(
+                    context, Name, path, pid, "scienceqa", images, [turn], [new("pid", pid)],
+                    new() { ["subject"] = e.Str("subject"), ["grade"] = e.Str("grade"), ["skill"] = e.Str("skill"), ["answer"] = choices[answerIndex.Value] }));
+            }
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private static HashSet<string> ReadSplit(SourceContext context, string path, string split)
+    {
+        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.KeyedObject))
+        {
+            using (item)
+            {
+                if (item.Key == split && item.Element.ValueKind == JsonValueKind.Array)
+                {
+                    return [.. item.Element.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number ? x.GetRawText() : x.GetString() ?? string.Empty)];
+                }
+            }
+        }
+
+        throw new UsageException($"{path} has no split '{split}'");
+    }
+
+    private static Dictionary<string, string> ReadCaptions(SourceContext context, string path)
+    {
+        var captions = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var reader = new StreamingJsonReader(context.Files.Open(path, context.Progress), path);
+        if (!reader.Read() || !reader.SeekProperty("captions", 1) || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw new InputDataException(path, "-", "unknown-layout", "expected {\"captions\": {pid: text}}");
+        }
+
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var pid = reader.Text!;
+            if (reader.Read() && reader.TokenType == JsonTokenType.String)
+            {
+                captions[pid] = reader.Text!;
+            }
+            else if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            {
+                throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", $"caption of {pid} is not a string");
+            }
+        }
+
+        reader.Drain();
+        return captions;
+    }
+}

@@ -1,0 +1,106 @@
+using System.Runtime.CompilerServices;
+using MllmData.Json;
+using MllmData.Model;
+
+namespace MllmData.Adapters;
+
+/// <summary>
+/// TextVQA 0.5.1 (<c>TextVQA_0.5.1_&lt;split&gt;.json</c>, records under <c>data</c>) with optional Rosetta OCR
+/// tokens (<c>TextVQA_Rosetta_OCR_v0.2_&lt;split&gt;.json</c>); also the older layout whose records name an <c>image</c>.
+/// </summary>
+public sealed class TextVqaAdapter : ISourceAdapter
+{
+    public string Name => "textvqa";
+
+    public string Description => "TextVQA 0.5.1 (TextVQA_0.5.1_<split>.json: data[{question_id, question, image_id, answers[10], set_name}]) + optional Rosetta OCR";
+
+    public IReadOnlyList<AdapterInput> Inputs { get; } =
+    [
+        new("questions", true, "the TextVQA_0.5.1_<split>.json file"),
+        new("ocr", false, "TextVQA_Rosetta_OCR_v0.2_<split>.json: data[{image_id, ocr_tokens}]"),
+    ];
+
+    public IReadOnlyList<AdapterOption> Options { get; } =
+    [
+        new("ocr-hint", "put the image's OCR tokens in the instruction (record tokens, else the ocr file)", "false"),
+        new("image-pattern", "image file for an image id; <split> is train_images for train/val, test_images for test", "<split>/%s.jpg"),
+        Sample.Unanswered,
+    ];
+
+    public string DefaultTemplatePack => "vqa-short";
+
+    public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var path = context.RequireInput("questions");
+        var hint = context.Flag("ocr-hint");
+        var pattern = context.Option("image-pattern") ?? "<split>/%s.jpg";
+
+        // OCR tokens are per image (a few hundred bytes each): read them first, by image id.
+        var ocr = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        if (context.Input("ocr") is { } ocrPath)
+        {
+            foreach (var item in JsonElements.Read(context.Files.Open(ocrPath, context.Progress), ocrPath, JsonLayout.ArrayProperty, "data"))
+            {
+                using (item)
+                {
+                    if (item.Error is null && item.Element.Id("image_id") is { } id && item.Element.Strings("ocr_tokens") is { } tokens)
+                    {
+                        ocr[id] = tokens;
+                    }
+                }
+            }
+        }
+
+        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "data"))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using (item)
+            {
+                var where = item.Where("data");
+                if (item.Error is { } error)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
+                    continue;
+                }
+
+                var e = item.Element;
+                var qid = e.Id("question_id");
+                var question = e.Str("question");
+
+                // The older layout names the image file instead of giving an id.
+                var imageId = e.Id("image_id") ?? (e.Str("image") is { } file ? Path.GetFileNameWithoutExtension(file) : null);
+                if (qid is null || question is null || imageId is null)
+                {
+                    var missing = qid is null ? "question_id" : question is null ? "question" : "image_id";
+                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, $"no \"{missing}\"");
+                    continue;
+                }
+
+                var setName = e.Str("set_name") ?? e.Str("flickr_300k_split") ?? string.Empty;
+                var folder = setName == "test" ? "test_images" : "train_images";
+                var image = e.Str("image") is { } named && e.Id("image_id") is null ? named : new ImagePattern(pattern, folder).Format(imageId)!;
+                var answers = e.Strings("answers");
+                var answer = answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null;
+                if (answer is null)
+                {
+                    Sample.NoAnswer(context, path, where);
+                }
+
+                var slots = new Dictionary<string, string>();
+                var tokens = e.Strings("ocr_tokens") ?? (ocr.TryGetValue(imageId, out var t) ? t : null);
+                if (hint)
+                {
+                    slots["ocr_tokens"] = tokens is { Count: > 0 } ? string.Join(", ", tokens) : "none";
+                }
+
+                yield return SourceItem.Of(Sample.Make(
+                    context, Name, path, $"q{qid}", hint ? "vqa-ocr" : "vqa", [new ImageRef(image) { Width = e.Int("image_width"), Height = e.Int("image_height") }],
+                    [Sample.Question(question, answer, answer, slots)],
+                    [new("question_id", qid), new("image_id", imageId)],
+                    new() { ["answers"] = Sample.Array(answers ?? []), ["set_name"] = setName }));
+            }
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using MllmData.Json;
+using MllmData.Model;
+
+namespace MllmData.Adapters;
+
+/// <summary>VizWiz VQA (<c>&lt;split&gt;.json</c>: a list of {image, question, answers, answer_type, answerable}).</summary>
+public sealed class VizWizAdapter : ISourceAdapter
+{
+    public string Name => "vizwiz";
+
+    public string Description => "VizWiz (<split>.json: [{image, question, answers[10x{answer, answer_confidence}], answer_type, answerable}])";
+
+    public IReadOnlyList<AdapterInput> Inputs { get; } = [new("questions", true, "the <split>.json list")];
+
+    public IReadOnlyList<AdapterOption> Options { get; } =
+    [
+        new("unanswerable", "keep = answer unanswerable questions with an explicit response; drop = reject them (reason unanswerable)", "keep"),
+        new("unanswerable-response", "the response given to unanswerable questions", "The question cannot be answered from this image."),
+        new("image-pattern", "image file for the record's image name", "%s"),
+        Sample.Unanswered,
+    ];
+
+    public string DefaultTemplatePack => "vqa-short";
+
+    public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var path = context.RequireInput("questions");
+        var keep = context.Choice("unanswerable", "keep", "keep", "drop") == "keep";
+        var response = context.Option("unanswerable-response") ?? "The question cannot be answered from this image.";
+        var pattern = new ImagePattern(context.Option("image-pattern") ?? "%s", string.Empty);
+        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.TopLevelArray))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using (item)
+            {
+                var where = item.Where("questions");
+                if (item.Error is { } error)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
+                    continue;
+                }
+
+                var e = item.Element;
+                var image = e.Str("image");
+                var question = e.Str("question");
+                if (image is null || question is null)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, image is null ? "no \"image\"" : "no \"question\"");
+                    continue;
+                }
+
+                var answers = e.Strings("answers", "answer");
+                var answer = answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null;
+                var unanswerable = e.Str("answer_type") == "unanswerable" || (e.Int("answerable") == 0 && answers is { Count: > 0 }) || answer == "unanswerable";
+                if (answers is not { Count: > 0 })
+                {
+                    Sample.NoAnswer(context, path, where);
+                }
+                else if (unanswerable)
+                {
+                    if (!keep)
+                    {
+                        yield return Sample.Reject(context, path, where, "unanswerable", "the question is marked unanswerable (--unanswerable drop)");
+                        continue;
+                    }
+
+                    answer = response;
+                }
+
+                var id = Path.GetFileNameWithoutExtension(image);
+                yield return SourceItem.Of(Sample.Make(
+                    context, Name, path, id, "vqa", [new ImageRef(pattern.Format(image)!)],
+                    [Sample.Question(question, answer, answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null)],
+                    [new("image", image)],
+                    new() { ["answer_type"] = e.Str("answer_type"), ["answers"] = Sample.Array(answers ?? []) }));
+            }
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+    }
+}

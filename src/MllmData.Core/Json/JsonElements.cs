@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace MllmData.Json;
+
+/// <summary>Where the records of a benchmark file sit.</summary>
+public enum JsonLayout
+{
+    /// <summary>The file is a JSON list of records.</summary>
+    TopLevelArray,
+
+    /// <summary>The records are an array under a top-level property, e.g. <c>{"data": [...]}</c>.</summary>
+    ArrayProperty,
+
+    /// <summary>The file is an object whose values are the records, keyed by id, e.g. GQA and ScienceQA.</summary>
+    KeyedObject,
+}
+
+/// <summary>One record of a file: parsed (or the reason it is not), where it is, and its key in a keyed object.</summary>
+public sealed class JsonItem(JsonDocument? document, string? key, int index, long position, string? error) : IDisposable
+{
+    public JsonElement Element => document!.RootElement;
+
+    public bool IsObject => document is not null && document.RootElement.ValueKind == JsonValueKind.Object;
+
+    public string? Key => key;
+
+    public int Index => index;
+
+    public long Position => position;
+
+    public string? Error => error ?? (IsObject ? null : "not a JSON object");
+
+    /// <summary>Position text for rejects: <c>data[3] (byte 120)</c> or <c>["n123"] (byte 120)</c>.</summary>
+    public string Where(string arrayName) => key is null
+        ? string.Create(CultureInfo.InvariantCulture, $"{arrayName}[{index}] (byte {position})")
+        : string.Create(CultureInfo.InvariantCulture, $"[\"{key}\"] (byte {position})");
+
+    public void Dispose() => document?.Dispose();
+}
+
+/// <summary>Streams the records of a JSON benchmark file one parsed element at a time.</summary>
+public static class JsonElements
+{
+    public static IEnumerable<JsonItem> Read(Stream stream, string path, JsonLayout layout, string? arrayProperty = null)
+    {
+        using var reader = new StreamingJsonReader(stream, path);
+        if (!reader.Read())
+        {
+            throw new InputDataException(path, "byte 0", "unknown-layout", "the file is empty");
+        }
+
+        switch (layout)
+        {
+            case JsonLayout.TopLevelArray when reader.TokenType != JsonTokenType.StartArray:
+                throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", "expected a JSON list of records");
+            case JsonLayout.ArrayProperty or JsonLayout.KeyedObject when reader.TokenType != JsonTokenType.StartObject:
+                throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", arrayProperty is null ? "expected a JSON object keyed by id" : $"expected a JSON object with a \"{arrayProperty}\" array");
+        }
+
+        if (layout == JsonLayout.ArrayProperty)
+        {
+            if (!reader.SeekProperty(arrayProperty!, 1))
+            {
+                throw new InputDataException(path, "-", "unknown-layout", $"no top-level \"{arrayProperty}\" array");
+            }
+
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
+            {
+                throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", $"\"{arrayProperty}\" is not an array");
+            }
+        }
+
+        var index = 0;
+        if (layout == JsonLayout.KeyedObject)
+        {
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var key = reader.Text!;
+                if (!reader.TryReadValue<JsonDocument>(ParseDocument, out var doc, out var pos, out var error))
+                {
+                    throw new InputDataException(path, $"byte {reader.TokenPosition}", "malformed-json", $"property \"{key}\" has no value");
+                }
+
+                yield return new JsonItem(doc, key, index++, pos, error);
+            }
+        }
+        else
+        {
+            while (reader.TryReadValue<JsonDocument>(ParseDocument, out var doc, out var pos, out var error))
+            {
+                yield return new JsonItem(doc, null, index++, pos, error);
+            }
+        }
+
+        reader.Drain();
+    }
+
+    private static ParseStatus ParseDocument(ref Utf8JsonReader reader, out JsonDocument? value, out string? error)
+    {
+        error = null;
+        return JsonDocument.TryParseValue(ref reader, out value) ? ParseStatus.Ok : ParseStatus.NeedMoreData;
+    }
+}
+
+/// <summary>Tolerant field access on benchmark records: missing, null and wrong-typed fields read as absent.</summary>
+public static class JsonFields
+{
+    public static string? Str(this JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
+    /// <summary>An id written as a number or a string; integral numbers keep no decimal point.</summary>
+    public static string? Id(this JsonElement e, string name)
+    {
+        if (!e.TryGetProperty(name, out var v))
+        {
+            return null;
+        }
+
+        return v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Number when v.TryGetInt64(out var l) => l.ToString(CultureInfo.InvariantCulture),
+            JsonValueKind.Number when v.TryGetDouble(out var d) && d == Math.Floor(d) => ((long)d).ToString(CultureInfo.InvariantCulture),
+            JsonValueKind.Number => v.GetRawText(),
+            _ => null,
+        };
+    }
+
+    public static int? Int(this JsonElement e, string name) =>
+        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) ? n : null;
+
+    /// <summary>Strings of an array field; objects in it contribute their <paramref name="objectField"/> (e.g. <c>answer</c>).</summary>
+    public static List<string>? Strings(this JsonElement e, string name, string? objectField = null)
+    {
+        if (!e.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        var list = new List<string>(v.GetArrayLength());
+        foreach (var x in v.EnumerateArray())
+        {
+            if (x.ValueKind == JsonValueKind.String)
+            {
+                list.Add(x.GetString()!);
+            }
+            else if (objectField is not null && x.ValueKind == JsonValueKind.Object && x.Str(objectField) is { } s)
+            {
+                list.Add(s);
+            }
+        }
+
+        return list;
+    }
+
+    public static bool Has(this JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
+}
