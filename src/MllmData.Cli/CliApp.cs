@@ -27,6 +27,7 @@ public static class CliApp
         root.Subcommands.Add(SourcesCommand.Create());
         root.Subcommands.Add(TemplatesCommand.Create(globals));
         root.Subcommands.Add(ValidateCommand.Create(globals));
+        root.Subcommands.Add(RewriteCommand.Create(globals));
         return root;
     }
 
@@ -69,6 +70,11 @@ public static class CliApp
             return DataError;
         }
         catch (StrictRejectException ex)
+        {
+            await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return DataError;
+        }
+        catch (Models.BudgetExceededException ex)
         {
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return DataError;

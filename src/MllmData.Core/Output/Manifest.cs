@@ -27,6 +27,9 @@ public sealed class Manifest
     /// <summary>Input files by path as given, with sha256.</summary>
     public IReadOnlyDictionary<string, string> Inputs { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Further sections (e.g. the rewrite summary), written after the standard ones.</summary>
+    public Action<Utf8JsonWriter>? WriteExtra { get; init; }
+
     /// <summary>Written with sorted inputs and no timestamps, so identical builds give identical bytes.</summary>
     public void WriteTo(Stream stream)
     {
@@ -69,6 +72,7 @@ public sealed class Manifest
         }
 
         w.WriteEndArray();
+        WriteExtra?.Invoke(w);
         w.WriteEndObject();
         w.Flush();
         stream.WriteByte((byte)'\n');

@@ -108,6 +108,8 @@ public sealed class TemplateLibrary
             Templates = [.. dto.Templates.Select(t => Convert(t, file))],
             Suffixes = [.. (dto.Suffixes ?? []).Select(t => Convert(t, file))],
             DefaultSuffix = dto.DefaultSuffix,
+            System = dto.System ?? string.Empty,
+            Kind = dto.Kind ?? "instructions",
             Path = file,
         };
     }
@@ -127,6 +129,10 @@ public sealed class TemplateLibrary
         public List<TemplateEntry>? Suffixes { get; set; }
 
         public string? DefaultSuffix { get; set; }
+
+        public string? System { get; set; }
+
+        public string? Kind { get; set; }
     }
 
     private sealed class TemplateEntry

@@ -18,12 +18,17 @@ public static class TemplateLinter
     {
         var findings = new List<LintFinding>();
         var all = pack.Templates.Concat(pack.Suffixes).ToList();
+        if (pack.Kind == "prompt" && string.IsNullOrWhiteSpace(pack.System))
+        {
+            findings.Add(new(pack.Id, "-", "empty", "a prompt pack needs a system message"));
+        }
         foreach (var dup in all.GroupBy(t => t.Id).Where(g => g.Count() > 1))
         {
             findings.Add(new(pack.Id, dup.Key, "duplicate-id", $"id used {dup.Count()} times"));
         }
 
-        if (pack.Templates.Count < MinimumTemplates)
+        // Prompt packs hold a few model prompts chosen by id, not a pool of paraphrases.
+        if (pack.Kind != "prompt" && pack.Templates.Count < MinimumTemplates)
         {
             findings.Add(new(pack.Id, "-", "too-few", $"{pack.Templates.Count} templates; at least {MinimumTemplates} are needed for variety"));
         }

@@ -22,6 +22,12 @@ public sealed record TemplatePack
     /// <summary>The suffix used when the recipe says <c>default</c>; null for none.</summary>
     public string? DefaultSuffix { get; init; }
 
+    /// <summary>System message of a prompt pack (rewrite, self-instruct); empty for instruction packs.</summary>
+    public string System { get; init; } = string.Empty;
+
+    /// <summary><c>instructions</c> (a pool of paraphrases) or <c>prompt</c> (model prompts, chosen by id).</summary>
+    public string Kind { get; init; } = "instructions";
+
     /// <summary>File the pack was loaded from.</summary>
     public string Path { get; init; } = string.Empty;
 }

@@ -1,0 +1,345 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MllmData.Adapters;
+using MllmData.Json;
+using MllmData.Model;
+using MllmData.Models;
+using MllmData.Output;
+using MllmData.Templates;
+using Serilog;
+
+namespace MllmData.Generation;
+
+/// <summary>Settings of a rewrite run.</summary>
+public sealed record RewriteOptions
+{
+    /// <summary><c>short</c>: only answers of at most <see cref="MaxAnswerWords"/> words; <c>all</c>: every answer.</summary>
+    public string Select { get; init; } = "short";
+
+    public int MaxAnswerWords { get; init; } = 3;
+
+    /// <summary>Keep the raw answer when the rewrite fails or is inconsistent, instead of rejecting the record.</summary>
+    public bool KeepRawOnFailure { get; init; }
+
+    public int MaxOutputTokens { get; init; } = 120;
+
+    public float Temperature { get; init; }
+
+    public string? ImageRoot { get; init; }
+
+    /// <summary>Captions by image file name, for the with-captions prompt.</summary>
+    public IReadOnlyDictionary<string, List<string>>? Captions { get; init; }
+
+    public string ImageToken { get; init; } = "<image>";
+
+    /// <summary>Records handled together; their calls run concurrently, their output is written in order.</summary>
+    public int Window { get; init; } = 64;
+}
+
+/// <summary>What a rewrite run did.</summary>
+public sealed record RewriteResult(long Records, long Rewritten, long Rejects, bool Capped, string? CapReason, IReadOnlyDictionary<string, long> RejectsByReason);
+
+/// <summary>Dry-run totals: what a run would send, and what it would cost.</summary>
+public sealed record DryRunTotals(long Requests, long CacheHits, long PromptTokens, long MaxOutputTokens, decimal? EstimatedCost);
+
+/// <summary>
+/// Lengthens short answers of a built dataset through the model call path, keeping the raw answer beside
+/// the rewrite and rejecting rewrites that drop or contradict it.
+/// </summary>
+public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger log)
+{
+    private static readonly JsonSerializerOptions LineOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>The pack's identity in cache keys: its id and a hash of its wording, so edited prompts are asked afresh.</summary>
+    public string PromptVersion { get; } = $"{pack.Id}@{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(pack.System + "\u001f" + string.Join("\u001f", pack.Templates.Select(t => t.Text)))))[..12]}";
+
+    private sealed record Input(string Format, string Name, List<string> Shards);
+
+    private sealed record Pending(JsonObject Line, string Shard, long LineNo, List<(Exchange Exchange, ChatRequest Request)> Calls);
+
+    public static string InputFormat(string inDir) => ReadInput(inDir).Format;
+
+    private static Input ReadInput(string inDir)
+    {
+        var manifestPath = Path.Combine(inDir, "manifest.json");
+        if (!File.Exists(manifestPath))
+        {
+            throw new UsageException($"{inDir} has no manifest.json: give the output folder of `mllmdata build`");
+        }
+
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(manifestPath));
+        var root = doc.RootElement;
+        return new Input(
+            root.Str("format") ?? throw new InputDataException(manifestPath, "-", "unknown-layout", "no \"format\""),
+            root.Str("name") ?? "data",
+            [.. root.GetProperty("shards").EnumerateArray().Select(s => Path.Combine(inDir, s.Str("path")!))]);
+    }
+
+    /// <summary>Every request the run would make, with the line it belongs to, in input order.</summary>
+    private IEnumerable<Pending> Plan(Input input)
+    {
+        foreach (var shard in input.Shards)
+        {
+            long lineNo = 0;
+            foreach (var text in File.ReadLines(shard))
+            {
+                lineNo++;
+                if (string.IsNullOrWhiteSpace(text))
+                {
+                    continue;
+                }
+
+                var line = JsonNode.Parse(text) as JsonObject ?? throw new InputDataException(shard, $"line {lineNo}", "not-object", "a shard line is not a JSON object");
+                var images = ConversationView.Images(line, input.Format);
+                var calls = new List<(Exchange, ChatRequest)>();
+                foreach (var exchange in ConversationView.Exchanges(line, input.Format, options.ImageToken))
+                {
+                    if (options.Select == "short" && exchange.Answer.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > options.MaxAnswerWords)
+                    {
+                        continue;
+                    }
+
+                    calls.Add((exchange, Request(exchange, images)));
+                }
+
+                yield return new Pending(line, shard, lineNo, calls);
+            }
+        }
+    }
+
+    private ChatRequest Request(Exchange exchange, IReadOnlyList<string> images)
+    {
+        var slots = new Dictionary<string, string> { ["question"] = exchange.Question, ["answer"] = exchange.Answer };
+        if (pack.Placeholders.Contains("captions"))
+        {
+            var captions = images.SelectMany(i => options.Captions is not null && options.Captions.TryGetValue(Path.GetFileName(i), out var c) ? c : []).ToList();
+            slots["captions"] = captions.Count > 0 ? string.Join("\n", captions.Select(c => "- " + c)) : "(none)";
+        }
+
+        var user = new ChatMessage("user", pack.Templates[0].Render(slots));
+        if (pack.Id.Contains("image", StringComparison.Ordinal))
+        {
+            user = user with { Images = [.. images.Select(LoadImage)] };
+        }
+
+        return new ChatRequest([new ChatMessage("system", pack.System.Trim()), user], options.MaxOutputTokens, options.Temperature, PromptVersion);
+    }
+
+    private ChatImage LoadImage(string pathOrUrl)
+    {
+        if (pathOrUrl.StartsWith("data:", StringComparison.Ordinal))
+        {
+            var comma = pathOrUrl.IndexOf(',', StringComparison.Ordinal);
+            return new ChatImage(Convert.FromBase64String(pathOrUrl[(comma + 1)..]), pathOrUrl[5..pathOrUrl.IndexOf(';', StringComparison.Ordinal)], 0, 0);
+        }
+
+        var root = options.ImageRoot ?? throw new UsageException("the with-image prompt needs --image-root to read the images");
+        var rootFull = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)) + Path.DirectorySeparatorChar;
+        var full = Path.GetFullPath(Path.Combine(rootFull, pathOrUrl));
+        if (!full.StartsWith(rootFull, StringComparison.Ordinal) || !File.Exists(full))
+        {
+            throw new InputDataException(pathOrUrl, "-", "missing-image", $"no image {pathOrUrl} under {root}");
+        }
+
+        var bytes = File.ReadAllBytes(full);
+        return new ChatImage(bytes, Rendering.ImageMedia.Sniff(bytes) ?? "image/jpeg", 0, 0);
+    }
+
+    /// <summary>Counts what a run would send without calling anything; cached requests are free.</summary>
+    public DryRunTotals DryRun(string inDir, string identity, ResponseCache? cache, PriceTable prices, string model)
+    {
+        long requests = 0, hits = 0, prompt = 0, output = 0;
+        foreach (var pending in Plan(ReadInput(inDir)))
+        {
+            foreach (var (_, request) in pending.Calls)
+            {
+                if (cache?.Get(ResponseCache.Key(identity, request)) is not null)
+                {
+                    hits++;
+                    continue;
+                }
+
+                requests++;
+                prompt += TokenCounter.Prompt(request);
+                output += request.MaxOutputTokens;
+            }
+        }
+
+        return new DryRunTotals(requests, hits, prompt, output, prices.Cost(model, prompt, output));
+    }
+
+    public async Task<RewriteResult> RunAsync(string inDir, string outDir, ModelCallPath calls, CancellationToken ct)
+    {
+        var input = ReadInput(inDir);
+        if (Path.GetFullPath(inDir) == Path.GetFullPath(outDir))
+        {
+            throw new UsageException("--in and --out must be different folders");
+        }
+
+        using var shards = new ShardWriter(outDir, input.Name, 100_000);
+        using var rejects = new RejectWriter(outDir);
+        long records = 0, rewritten = 0;
+        string? capReason = null;
+        var window = new List<Pending>(options.Window);
+        using var plan = Plan(input).GetEnumerator();
+        var more = true;
+        while (more && capReason is null)
+        {
+            window.Clear();
+            while (window.Count < options.Window && (more = plan.MoveNext()))
+            {
+                window.Add(plan.Current);
+            }
+
+            // Start every call of the window (the call path bounds concurrency), then finish records in order.
+            var tasks = window.Select(p => p.Calls.Select(c => Call(calls, c.Request, ct)).ToList()).ToList();
+            for (var i = 0; i < window.Count; i++)
+            {
+                var pending = window[i];
+                var outcomes = new List<(Exchange Exchange, ChatResult? Result, string? Reason, string? Detail)>();
+                foreach (var (call, task) in pending.Calls.Zip(tasks[i]))
+                {
+                    var (result, failure) = await task.ConfigureAwait(false);
+                    if (failure is BudgetExceededException budget)
+                    {
+                        capReason ??= budget.Message;
+                        break;
+                    }
+
+                    if (failure is ModelCallException mce)
+                    {
+                        outcomes.Add((call.Exchange, null, mce.ReasonCode, mce.Message));
+                        continue;
+                    }
+
+                    var check = RewriteCheck.Check(call.Exchange.Answer, result!.Text);
+                    outcomes.Add((call.Exchange, result, check, check is null ? null : $"rewrite \"{Shorten(result.Text)}\" does not keep the answer \"{call.Exchange.Answer}\""));
+                }
+
+                if (capReason is not null)
+                {
+                    // Records from here on are left for a later run; what is written stays whole.
+                    foreach (var rest in tasks.Skip(i).SelectMany(t => t))
+                    {
+                        await rest.ConfigureAwait(false);
+                    }
+
+                    break;
+                }
+
+                var failed = outcomes.FirstOrDefault(o => o.Reason is not null);
+                if (failed.Reason is not null && !options.KeepRawOnFailure)
+                {
+                    rejects.Write(new Reject("rewrite", pending.Shard, $"line {pending.LineNo}", failed.Reason, failed.Detail!));
+                    log.Debug("rewrite reject {Reason} {Shard} line {Line}: {Detail}", failed.Reason, pending.Shard, pending.LineNo, failed.Detail);
+                    continue;
+                }
+
+                var raw = new JsonArray();
+                foreach (var (exchange, result, reason, _) in outcomes)
+                {
+                    raw.Add(exchange.Answer);
+                    if (reason is null && result is not null)
+                    {
+                        exchange.SetAnswer(result.Text);
+                        rewritten++;
+                    }
+                }
+
+                if (outcomes.Count > 0 && pending.Line["meta"] is JsonObject meta)
+                {
+                    meta["rewrite"] = new JsonObject
+                    {
+                        ["model"] = calls.ModelName,
+                        ["prompt_version"] = PromptVersion,
+                        ["raw_answers"] = raw,
+                        ["kept_raw"] = new JsonArray([.. outcomes.Select(o => (JsonNode?)JsonValue.Create(o.Reason is not null))]),
+                    };
+                }
+
+                shards.WriteLine(Encoding.UTF8.GetBytes(pending.Line.ToJsonString(LineOptions) + "\n"));
+                records++;
+            }
+        }
+
+        var shardInfos = shards.Complete();
+        rejects.Complete();
+        var usage = calls.Usage;
+        var cost = calls.EstimatedCost;
+        var manifest = new Manifest
+        {
+            Name = input.Name,
+            Format = input.Format,
+            ToolVersion = Pipeline.BuildPipeline.ToolVersion,
+            RecipeSha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"rewrite|{PromptVersion}|{calls.ModelName}|{options}"))),
+            Records = records,
+            Shards = shardInfos,
+            Rejects = rejects.Count,
+            RejectsByReason = rejects.ByReason,
+            Inputs = input.Shards.ToDictionary(s => s, HashFile),
+            WriteExtra = w =>
+            {
+                w.WriteStartObject("rewrite");
+                w.WriteString("model", calls.ModelName);
+                w.WriteString("prompt_version", PromptVersion);
+                w.WriteBoolean("capped", capReason is not null);
+                if (capReason is not null)
+                {
+                    w.WriteString("cap", capReason);
+                }
+
+                w.WriteNumber("rewritten_answers", rewritten);
+                w.WriteEndObject();
+                w.WriteStartObject("usage");
+                w.WriteNumber("requests", usage.Requests);
+                w.WriteNumber("cache_hits", usage.CacheHits);
+                w.WriteNumber("retries", usage.Retries);
+                w.WriteNumber("rate_limited", usage.RateLimited);
+                w.WriteNumber("failures", usage.Failures);
+                w.WriteNumber("input_tokens", usage.InputTokens);
+                w.WriteNumber("output_tokens", usage.OutputTokens);
+                if (cost is { } c)
+                {
+                    w.WriteNumber("estimated_cost_usd", decimal.Round(c, 6));
+                }
+                else
+                {
+                    w.WriteNull("estimated_cost_usd");
+                }
+
+                w.WriteEndObject();
+            },
+        };
+        AtomicFile.Write(Path.Combine(outDir, "manifest.json"), manifest.WriteTo);
+        log.Information(
+            "rewrite: {Records} records, {Rewritten} answers rewritten, {Rejects} rejects; {Requests} requests, {Hits} cache hits, {Retries} retries, {RateLimited} rate-limited, {In} tokens in, {Out} tokens out, estimated cost {Cost}{Capped}",
+            records, rewritten, rejects.Count, usage.Requests, usage.CacheHits, usage.Retries, usage.RateLimited, usage.InputTokens, usage.OutputTokens,
+            cost is null ? "unknown (model not in the price table)" : string.Create(CultureInfo.InvariantCulture, $"${cost:0.####}"),
+            capReason is null ? string.Empty : $"; capped: {capReason}");
+        return new RewriteResult(records, rewritten, rejects.Count, capReason is not null, capReason, rejects.ByReason);
+    }
+
+    private static async Task<(ChatResult? Result, Exception? Failure)> Call(ModelCallPath calls, ChatRequest request, CancellationToken ct)
+    {
+        try
+        {
+            return (await calls.CompleteAsync(request, ct).ConfigureAwait(false), null);
+        }
+        catch (Exception ex) when (ex is ModelCallException or BudgetExceededException)
+        {
+            return (null, ex);
+        }
+    }
+
+    private static string HashFile(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";
+}

@@ -1,0 +1,101 @@
+namespace MllmData.Models;
+
+/// <summary>One message of a chat request; images are sent as bytes (data URLs) after the text.</summary>
+public sealed record ChatMessage(string Role, string Text)
+{
+    public IReadOnlyList<ChatImage> Images { get; init; } = [];
+}
+
+/// <summary>An image sent to the model.</summary>
+public sealed record ChatImage(byte[] Bytes, string MediaType, int Width, int Height);
+
+/// <summary>A request: messages and generation parameters, plus the version of the prompt that made it.</summary>
+public sealed record ChatRequest(IReadOnlyList<ChatMessage> Messages, int MaxOutputTokens, float Temperature, string PromptVersion);
+
+/// <summary>A model's answer with the tokens it cost.</summary>
+public sealed record ChatResult(string Text, int InputTokens, int OutputTokens, bool FromCache);
+
+/// <summary>What went wrong with a model call; retryable kinds are retried with backoff.</summary>
+public enum ModelFailure
+{
+    RateLimited,
+    ServerError,
+    ClientError,
+    Timeout,
+    Transport,
+    Malformed,
+    EmptyAnswer,
+}
+
+/// <summary>A typed model-call failure. Its message never holds credentials.</summary>
+public sealed class ModelCallException : Exception
+{
+    public ModelCallException(ModelFailure kind, string message, TimeSpan? retryAfter = null, int? status = null, Exception? inner = null)
+        : base(message, inner)
+    {
+        Kind = kind;
+        RetryAfter = retryAfter;
+        Status = status;
+    }
+
+    public ModelCallException()
+    {
+    }
+
+    public ModelCallException(string message)
+        : base(message)
+    {
+    }
+
+    public ModelCallException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public ModelFailure Kind { get; }
+
+    /// <summary>The server's requested wait (Retry-After or retry-after-ms), when it gave one.</summary>
+    public TimeSpan? RetryAfter { get; }
+
+    public int? Status { get; }
+
+    public bool Retryable => Kind is ModelFailure.RateLimited or ModelFailure.ServerError or ModelFailure.Timeout or ModelFailure.Transport or ModelFailure.Malformed;
+
+    /// <summary>The reject reason code, e.g. <c>model-rate-limited</c>.</summary>
+    public string ReasonCode => Kind switch
+    {
+        ModelFailure.RateLimited => "model-rate-limited",
+        ModelFailure.ServerError => "model-server-error",
+        ModelFailure.ClientError => "model-client-error",
+        ModelFailure.Timeout => "model-timeout",
+        ModelFailure.Transport => "model-transport",
+        ModelFailure.Malformed => "model-malformed-response",
+        _ => "model-empty-answer",
+    };
+}
+
+/// <summary>A cap on requests, tokens or cost was reached: the run stops taking new work.</summary>
+public sealed class BudgetExceededException(string message) : Exception(message)
+{
+    public BudgetExceededException()
+        : this("budget exceeded")
+    {
+    }
+
+    public BudgetExceededException(string message, Exception innerException)
+        : this(message + ": " + innerException.Message)
+    {
+    }
+}
+
+/// <summary>The model behind the call path.</summary>
+public interface IChatModel
+{
+    /// <summary>Identifies the endpoint kind and model for cache keys, e.g. <c>azure|gpt-4o-mini</c>; never the key.</summary>
+    string Identity { get; }
+
+    string Model { get; }
+
+    /// <summary>One attempt: no retries here; failures are <see cref="ModelCallException"/>.</summary>
+    Task<ChatResult> CompleteAsync(ChatRequest request, CancellationToken cancellationToken);
+}

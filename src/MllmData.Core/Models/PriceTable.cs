@@ -1,0 +1,42 @@
+using System.Text.Json;
+using MllmData.Adapters;
+
+namespace MllmData.Models;
+
+/// <summary>US dollars per million input and output tokens, by model name (longest matching prefix wins).</summary>
+public sealed class PriceTable
+{
+    private readonly List<(string Prefix, decimal Input, decimal Output)> _prices;
+
+    private PriceTable(List<(string, decimal, decimal)> prices) => _prices = prices;
+
+    /// <summary>The table shipped in the tool (Models/prices.json), or a JSON file of the same shape.</summary>
+    public static PriceTable Load(string? path = null)
+    {
+        using var stream = path is null
+            ? typeof(PriceTable).Assembly.GetManifestResourceStream("MllmData.Models.prices.json")!
+            : File.Exists(path) ? File.OpenRead(path) : throw new UsageException($"price table '{path}' does not exist");
+        using var doc = JsonDocument.Parse(stream);
+        var prices = new List<(string, decimal, decimal)>();
+        foreach (var model in doc.RootElement.GetProperty("models").EnumerateObject())
+        {
+            prices.Add((model.Name, model.Value.GetProperty("input_per_million").GetDecimal(), model.Value.GetProperty("output_per_million").GetDecimal()));
+        }
+
+        return new PriceTable([.. prices.OrderByDescending(p => p.Item1.Length)]);
+    }
+
+    /// <summary>Estimated cost; null when the model is not in the table.</summary>
+    public decimal? Cost(string model, long inputTokens, long outputTokens)
+    {
+        foreach (var (prefix, input, output) in _prices)
+        {
+            if (model.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            {
+                return ((inputTokens * input) + (outputTokens * output)) / 1_000_000m;
+            }
+        }
+
+        return null;
+    }
+}
