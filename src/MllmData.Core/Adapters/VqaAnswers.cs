@@ -40,7 +40,7 @@ public static partial class VqaAnswers
     [GeneratedRegex(@"(\d)(,)(\d)")]
     private static partial Regex DigitComma();
 
-    [GeneratedRegex(@"(?<!\d)\.(?!\d)")]
+    [GeneratedRegex(@"\.(?!\d)")]
     private static partial Regex BarePeriod();
 
     /// <summary>Normalises an answer the way the VQA evaluation compares answers.</summary>
@@ -57,6 +57,7 @@ public static partial class VqaAnswers
             }
 
             // Punctuation next to a space, or inside a number such as 1,000, disappears; elsewhere it splits words.
+            // (A period goes unless a digit follows it, as in the official evaluation, so "1." is "1" and 3.5 stays.)
             var glued = s.Contains(p + " ", StringComparison.Ordinal) || s.Contains(" " + p, StringComparison.Ordinal) || DigitComma().IsMatch(s);
             sb.Clear().Append(s.Replace(p.ToString(), glued ? string.Empty : " ", StringComparison.Ordinal));
         }

@@ -11,6 +11,7 @@ public class TheVqaAnswerNormalisation
     [InlineData("dont know", "don't know")]
     [InlineData("1,000", "1000")]
     [InlineData("3.5", "3.5")]
+    [InlineData("the answer is 1.", "answer is 1")]
     [InlineData("yes!", "yes")]
     [InlineData("black/white", "black white")]
     [InlineData("  Tennis\tracket ", "tennis racket")]

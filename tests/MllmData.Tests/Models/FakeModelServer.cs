@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace MllmData.Tests.Models;
+
+/// <summary>A request as the fake model server saw it.</summary>
+public sealed record SeenRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers, JsonObject? Body, double AtSeconds)
+{
+    /// <summary>The text of the last user message (text parts joined).</summary>
+    public string UserText => Body?["messages"] is JsonArray m && m.LastOrDefault() is JsonObject last
+        ? last["content"] switch
+        {
+            JsonValue v => (string)v!,
+            JsonArray parts => string.Join("\n", parts.OfType<JsonObject>().Where(p => (string?)p["type"] == "text").Select(p => (string)p["text"]!)),
+            _ => string.Empty,
+        }
+        : string.Empty;
+}
+
+/// <summary>What the fake sends back.</summary>
+public sealed record FakeReply(int Status, string Body, IReadOnlyDictionary<string, string>? Headers = null, TimeSpan Delay = default)
+{
+    public static FakeReply Chat(string content, TimeSpan delay = default) => new(200, new JsonObject
+    {
+        ["id"] = "chatcmpl-fake",
+        ["object"] = "chat.completion",
+        ["created"] = 1700000000,
+        ["model"] = "gpt-4o-mini",
+        ["choices"] = new JsonArray(new JsonObject
+        {
+            ["index"] = 0,
+            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = content },
+            ["finish_reason"] = "stop",
+        }),
+        ["usage"] = new JsonObject { ["prompt_tokens"] = 50, ["completion_tokens"] = 12, ["total_tokens"] = 62 },
+    }.ToJsonString(), null, delay);
+
+    public static FakeReply Error(int status, string message, IReadOnlyDictionary<string, string>? headers = null) =>
+        new(status, new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = "fake_error" } }.ToJsonString(), headers);
+}
+
+/// <summary>
+/// An OpenAI/Azure-compatible chat server on 127.0.0.1 for tests and benchmarks: counts requests, records
+/// what it saw, and answers through a handler that can fail, stall or send malformed bodies.
+/// </summary>
+public sealed class FakeModelServer : IDisposable
+{
+    private readonly HttpListener _listener = new();
+    private readonly Func<SeenRequest, FakeReply> _handler;
+    private readonly ConcurrentQueue<SeenRequest> _seen = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly CancellationTokenSource _stop = new();
+    private int _served;
+
+    public FakeModelServer(Func<SeenRequest, FakeReply> handler)
+    {
+        _handler = handler;
+        Port = FreePort();
+        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
+        _listener.Start();
+        _ = Task.Run(LoopAsync);
+    }
+
+    public int Port { get; }
+
+    public string OpenAiBaseUrl => $"http://127.0.0.1:{Port}/v1";
+
+    public string AzureEndpoint => $"http://127.0.0.1:{Port}/";
+
+    public int Requests => _seen.Count;
+
+    /// <summary>Responses fully sent.</summary>
+    public int Served => Volatile.Read(ref _served);
+
+    public IReadOnlyList<SeenRequest> Seen => [.. _seen];
+
+    /// <summary>A faithful rewrite of the prompt's short answer, so consistency checks pass.</summary>
+    public static FakeReply Faithful(SeenRequest r, TimeSpan delay = default)
+    {
+        var answer = r.UserText.Split('\n').FirstOrDefault(l => l.StartsWith("Short answer: ", StringComparison.Ordinal))?["Short answer: ".Length..] ?? "unknown";
+        return FakeReply.Chat($"Looking at the image, the answer is {answer}.", delay);
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    private async Task LoopAsync()
+    {
+        while (!_stop.IsCancellationRequested)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await _listener.GetContextAsync().ConfigureAwait(false);
+            }
+            catch (Exception) when (_stop.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (HttpListenerException)
+            {
+                return;
+            }
+
+            _ = Task.Run(() => HandleAsync(context));
+        }
+    }
+
+    private async Task HandleAsync(HttpListenerContext context)
+    {
+        try
+        {
+            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+            var text = await reader.ReadToEndAsync().ConfigureAwait(false);
+            JsonObject? body = null;
+            try
+            {
+                body = JsonNode.Parse(text) as JsonObject;
+            }
+            catch (JsonException)
+            {
+            }
+
+            var headers = context.Request.Headers.AllKeys.Where(k => k is not null).ToDictionary(k => k!.ToLowerInvariant(), k => context.Request.Headers[k]!);
+            var seen = new SeenRequest(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Url.Query, headers, body, _clock.Elapsed.TotalSeconds);
+            _seen.Enqueue(seen);
+            var reply = _handler(seen);
+            if (reply.Delay > TimeSpan.Zero)
+            {
+                await Task.Delay(reply.Delay, _stop.Token).ConfigureAwait(false);
+            }
+
+            context.Response.StatusCode = reply.Status;
+            context.Response.ContentType = "application/json";
+            foreach (var (k, v) in reply.Headers ?? new Dictionary<string, string>())
+            {
+                context.Response.Headers[k] = v;
+            }
+
+            var bytes = Encoding.UTF8.GetBytes(reply.Body);
+            context.Response.ContentLength64 = bytes.Length;
+            await context.Response.OutputStream.WriteAsync(bytes).ConfigureAwait(false);
+            context.Response.Close();
+            Interlocked.Increment(ref _served);
+        }
+        catch (Exception) when (_stop.IsCancellationRequested)
+        {
+        }
+        catch (HttpListenerException)
+        {
+            // The client went away (a timeout on its side, or a killed process).
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _listener.Close();
+        _stop.Dispose();
+    }
+}
