@@ -63,6 +63,7 @@ public static class RewriteCommand
                 ImageRoot = parse.GetValue(imageRoot),
                 Captions = captionsPath is null ? null : CocoCaptions.ByFileName(captionsPath),
                 Window = Math.Max(16, parse.GetValue(concurrency) * 4),
+                SuffixLines = library.Packs.SelectMany(p => p.Suffixes).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
             };
             var rewriter = new Rewriter(pack, options, log);
             var inDir = parse.GetValue(input)!;

@@ -9,9 +9,15 @@ public sealed record Exchange(string Question, string Answer, Action<string> Set
 /// <summary>Reads and edits the exchanges and images of a rendered line, per format, keeping every other key as it is.</summary>
 public static class ConversationView
 {
-    public static IReadOnlyList<Exchange> Exchanges(JsonObject line, string format, string imageToken = "<image>")
+    /// <summary>The exchanges of a line; <paramref name="dropLines"/> (response-format suffixes) are taken out of the questions.</summary>
+    public static IReadOnlyList<Exchange> Exchanges(JsonObject line, string format, string imageToken = "<image>", IReadOnlySet<string>? dropLines = null)
     {
-        string Clean(string s) => s.Replace(imageToken + "\n", string.Empty, StringComparison.Ordinal).Replace(imageToken, string.Empty, StringComparison.Ordinal).Trim();
+        string Clean(string s)
+        {
+            var text = s.Replace(imageToken + "\n", string.Empty, StringComparison.Ordinal).Replace(imageToken, string.Empty, StringComparison.Ordinal);
+            return string.Join("\n", text.Split('\n').Where(l => dropLines is null || !dropLines.Contains(l.Trim()))).Trim();
+        }
+
         var result = new List<Exchange>();
         switch (format)
         {

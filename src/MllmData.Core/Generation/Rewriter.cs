@@ -36,6 +36,9 @@ public sealed record RewriteOptions
 
     public string ImageToken { get; init; } = "<image>";
 
+    /// <summary>Lines taken out of questions before they reach the model: the response-format suffixes ("Reply with one word...").</summary>
+    public IReadOnlySet<string> SuffixLines { get; init; } = new HashSet<string>();
+
     /// <summary>Records handled together; their calls run concurrently, their output is written in order.</summary>
     public int Window { get; init; } = 64;
 }
@@ -96,7 +99,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 var line = JsonNode.Parse(text) as JsonObject ?? throw new InputDataException(shard, $"line {lineNo}", "not-object", "a shard line is not a JSON object");
                 var images = ConversationView.Images(line, input.Format);
                 var calls = new List<(Exchange, ChatRequest)>();
-                foreach (var exchange in ConversationView.Exchanges(line, input.Format, options.ImageToken))
+                foreach (var exchange in ConversationView.Exchanges(line, input.Format, options.ImageToken, options.SuffixLines))
                 {
                     if (options.Select == "short" && exchange.Answer.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > options.MaxAnswerWords)
                     {
