@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MllmData.Adapters;
+using MllmData.Generation;
 using MllmData.Pipeline;
 using MllmData.Recipes;
 using MllmData.Templates;
@@ -150,9 +151,20 @@ public static class BuildCommand
             var progress = new ProgressCounter();
             var pipeline = new BuildPipeline(library, log);
             BuildResult result;
+
+            // With a rewrite section the plain build is kept beside the result, in <out>/build.
+            var buildDir = r.Rewrite is null ? outDir : Path.Combine(outDir, "build");
             using (new ProgressDisplay(progress, parse.InvocationConfiguration.Error))
             {
-                result = await pipeline.RunAsync(r, outDir, progress, ct).ConfigureAwait(false);
+                result = await pipeline.RunAsync(r, buildDir, progress, ct).ConfigureAwait(false);
+            }
+
+            if (r.Rewrite is { } rewrite)
+            {
+                log.Information("built {Records} records in {Dir}; rewriting short answers", result.Records, buildDir);
+                await RewriteRunner.RunAsync(rewrite, buildDir, outDir, library, log, ct).ConfigureAwait(false);
+                await parse.InvocationConfiguration.Output.WriteLineAsync(Path.Combine(outDir, "manifest.json")).ConfigureAwait(false);
+                return CliApp.Ok;
             }
 
             log.Information(

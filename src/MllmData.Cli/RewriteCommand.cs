@@ -1,8 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using MllmData.Adapters;
 using MllmData.Generation;
-using MllmData.Models;
+using MllmData.Recipes;
 using MllmData.Templates;
 
 namespace MllmData.Cli;
@@ -46,94 +45,50 @@ public static class RewriteCommand
         command.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async log =>
         {
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
-            var promptName = parse.GetValue(prompt)!;
-            var pack = library.Get(promptName.EndsWith(".yaml", StringComparison.Ordinal) ? promptName : "rewrite-" + promptName);
-            var captionsPath = parse.GetValue(captions);
-            if (pack.Placeholders.Contains("captions") && captionsPath is null)
+            var settings = new RewriteSettings
             {
-                throw new UsageException("the with-captions prompt needs --captions FILE (COCO captions)");
-            }
-
-            var options = new RewriteOptions
-            {
+                Endpoint = parse.GetValue(endpoint),
+                Model = parse.GetValue(model)!,
+                Prompt = parse.GetValue(prompt)!,
+                Captions = parse.GetValue(captions),
+                ImageRoot = parse.GetValue(imageRoot),
                 Select = parse.GetValue(select)!,
                 MaxAnswerWords = parse.GetValue(maxWords),
-                KeepRawOnFailure = parse.GetValue(keepRaw),
+                Concurrency = parse.GetValue(concurrency),
+                RequestsPerMinute = parse.GetValue(rpm),
+                TokensPerMinute = parse.GetValue(tpm),
+                MaxRetries = parse.GetValue(retries),
+                Timeout = parse.GetValue(timeout),
+                Deadline = parse.GetValue(deadline),
+                Backoff = parse.GetValue(backoff),
+                MaxRequests = parse.GetValue(maxRequests),
+                MaxTokens = parse.GetValue(maxTokens),
+                MaxCost = parse.GetValue(maxCost),
                 MaxOutputTokens = parse.GetValue(maxOut),
-                ImageRoot = parse.GetValue(imageRoot),
-                Captions = captionsPath is null ? null : CocoCaptions.ByFileName(captionsPath),
-                Window = Math.Max(16, parse.GetValue(concurrency) * 4),
-                SuffixLines = library.Packs.SelectMany(p => p.Suffixes).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
+                KeepRawOnFailure = parse.GetValue(keepRaw),
+                Cache = parse.GetValue(cache),
+                PriceTable = parse.GetValue(prices),
             };
-            var rewriter = new Rewriter(pack, options, log);
             var inDir = parse.GetValue(input)!;
-            var priceTable = PriceTable.Load(parse.GetValue(prices));
-            var modelName = parse.GetValue(model)!;
-            var endpointKind = parse.GetValue(endpoint) ?? (Environment.GetEnvironmentVariable("AZURE_OPENAI_ENDPOINT") is { Length: > 0 } ? "azure" : "openai");
-            var cachePath = parse.GetValue(cache) ?? Environment.GetEnvironmentVariable("MLLMDATA_CACHE") ?? Path.Combine(".mllmdata-cache", "responses.db");
+            var outDir = parse.GetValue(output)!;
             var o = parse.InvocationConfiguration.Output;
             if (parse.GetValue(dryRun))
             {
-                var identity = Identity(endpointKind, modelName);
-                using var dryCache = File.Exists(cachePath) ? new ResponseCache(cachePath) : null;
-                var totals = rewriter.DryRun(inDir, identity, dryCache, priceTable, modelName);
+                var totals = RewriteRunner.DryRun(settings, inDir, library, log);
                 await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"requests: {totals.Requests}")).ConfigureAwait(false);
                 await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"cache hits: {totals.CacheHits}")).ConfigureAwait(false);
                 await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"prompt tokens: {totals.PromptTokens}")).ConfigureAwait(false);
                 await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"max output tokens: {totals.MaxOutputTokens}")).ConfigureAwait(false);
                 await o.WriteLineAsync(totals.EstimatedCost is { } c
-                    ? string.Create(CultureInfo.InvariantCulture, $"estimated cost: ${c:0.######} ({modelName}, at most)")
-                    : $"estimated cost: unknown ({modelName} is not in the price table)").ConfigureAwait(false);
+                    ? string.Create(CultureInfo.InvariantCulture, $"estimated cost: ${c:0.######} ({settings.Model}, at most)")
+                    : $"estimated cost: unknown ({settings.Model} is not in the price table)").ConfigureAwait(false);
                 return CliApp.Ok;
             }
 
-            var settings = new CallSettings
-            {
-                Concurrency = parse.GetValue(concurrency),
-                RequestsPerMinute = parse.GetValue(rpm),
-                TokensPerMinute = parse.GetValue(tpm),
-                MaxRetries = parse.GetValue(retries),
-                PerTryTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
-                Deadline = TimeSpan.FromSeconds(parse.GetValue(deadline)),
-                BaseDelay = TimeSpan.FromSeconds(parse.GetValue(backoff)),
-                MaxRequests = parse.GetValue(maxRequests),
-                MaxTokens = parse.GetValue(maxTokens),
-                MaxCost = parse.GetValue(maxCost),
-            };
-            var chatModel = CreateModel(endpointKind, modelName, settings.PerTryTimeout);
-            using var responseCache = new ResponseCache(cachePath);
-            using var calls = new ModelCallPath(chatModel, responseCache, settings, priceTable);
-            _ = await rewriter.RunAsync(inDir, parse.GetValue(output)!, calls, ct).ConfigureAwait(false);
-            await o.WriteLineAsync(Path.Combine(parse.GetValue(output)!, "manifest.json")).ConfigureAwait(false);
+            await RewriteRunner.RunAsync(settings, inDir, outDir, library, log, ct).ConfigureAwait(false);
+            await o.WriteLineAsync(Path.Combine(outDir, "manifest.json")).ConfigureAwait(false);
             return CliApp.Ok;
         }));
         return command;
-    }
-
-    private static string Identity(string kind, string model)
-    {
-        var endpoint = kind == "azure" ? Environment.GetEnvironmentVariable("AZURE_OPENAI_ENDPOINT") : Environment.GetEnvironmentVariable("OPENAI_BASE_URL");
-        return endpoint is { Length: > 0 } && Uri.TryCreate(endpoint, UriKind.Absolute, out var uri)
-            ? kind == "azure" ? $"azure|{uri.Host}:{uri.Port}|{model}" : $"openai|{uri.Host}:{uri.Port}{uri.AbsolutePath}|{model}"
-            : $"{kind}|unset|{model}";
-    }
-
-    /// <summary>Endpoints and keys come from the environment only; a key is never printed, not even its length.</summary>
-    private static OpenAiChatModel CreateModel(string kind, string model, TimeSpan timeout)
-    {
-        string Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
-            ? v
-            : throw new UsageException($"set {name} in the environment (keys are never taken from the command line)");
-        Uri Url(string name)
-        {
-            var value = Env(name);
-            return Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
-                ? uri
-                : throw new UsageException($"{name} is not an http(s) URL");
-        }
-
-        return kind == "azure"
-            ? OpenAiChatModel.Azure(Url("AZURE_OPENAI_ENDPOINT"), model, Env("AZURE_OPENAI_API_KEY"), timeout)
-            : OpenAiChatModel.Compatible(Url("OPENAI_BASE_URL"), model, Env("OPENAI_API_KEY"), timeout);
     }
 }

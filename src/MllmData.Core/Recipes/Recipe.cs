@@ -42,6 +42,10 @@ public sealed class Recipe
 
     [JsonPropertyName("sources")]
     public List<SourceSpec> Sources { get; set; } = [];
+
+    /// <summary>When present, the build goes to <c>&lt;out&gt;/build</c> and its short answers are rewritten into <c>&lt;out&gt;</c>.</summary>
+    [JsonPropertyName("rewrite")]
+    public RewriteSettings? Rewrite { get; set; }
 }
 
 /// <summary>Special tokens of the flat template form and the image placeholder.</summary>

@@ -56,6 +56,13 @@ public static class RecipeLoader
             source.Options = Normalise(source.Options);
         }
 
+        if (recipe.Rewrite is { } rewrite)
+        {
+            rewrite.Captions = rewrite.Captions is null ? null : Resolve(baseDir, rewrite.Captions);
+            rewrite.ImageRoot = rewrite.ImageRoot is null ? null : Resolve(baseDir, rewrite.ImageRoot);
+            rewrite.PriceTable = rewrite.PriceTable is null ? null : Resolve(baseDir, rewrite.PriceTable);
+        }
+
         return recipe;
     }
 

@@ -284,6 +284,23 @@ public class TheRewriter
     }
 
     [Fact]
+    public async Task Should_Build_And_Rewrite_From_A_Recipe_With_A_Rewrite_Section()
+    {
+        using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));
+        var output = TestPaths.NewTempDir();
+        var env = OpenAi(server);
+        env["MLLMDATA_CACHE"] = Path.Combine(TestPaths.NewTempDir(), "c.db");
+        var run = await ChildCli.RunAsync(env, ["build", "--recipe", Path.Combine(TestPaths.RepoRoot, "samples", "recipe-rewrite.yaml"), "--out", output]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Equal(7, server.Requests);
+        Assert.Equal(3, Manifest(Path.Combine(output, "build")).GetProperty("records").GetInt64());
+        var manifest = Manifest(output);
+        Assert.Equal(3, manifest.GetProperty("records").GetInt64());
+        Assert.Equal(7, manifest.GetProperty("rewrite").GetProperty("rewritten_answers").GetInt64());
+        Assert.Contains("the answer is moon.", Shards(output), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Should_Count_Requests_Tokens_And_Cost_Of_The_Coco_Mini_Build_Without_Calling()
     {
         using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));

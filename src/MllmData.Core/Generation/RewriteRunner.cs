@@ -1,0 +1,73 @@
+using MllmData.Adapters;
+using MllmData.Models;
+using MllmData.Recipes;
+using MllmData.Templates;
+using Serilog;
+
+namespace MllmData.Generation;
+
+/// <summary>Wires a rewrite from its settings: prompt pack, endpoint and key from the environment, cache, limits.</summary>
+public static class RewriteRunner
+{
+    public static Rewriter Prepare(RewriteSettings s, TemplateLibrary library, ILogger log, out TemplatePack pack)
+    {
+        pack = library.Get(s.Prompt.EndsWith(".yaml", StringComparison.Ordinal) ? s.Prompt : "rewrite-" + s.Prompt);
+        if (pack.Placeholders.Contains("captions") && s.Captions is null)
+        {
+            throw new UsageException("the with-captions prompt needs captions (--captions FILE, a COCO captions file)");
+        }
+
+        if (s.Select is not ("short" or "all"))
+        {
+            throw new UsageException($"select must be short or all, got '{s.Select}'");
+        }
+
+        return new Rewriter(pack, new RewriteOptions
+        {
+            Select = s.Select,
+            MaxAnswerWords = s.MaxAnswerWords,
+            KeepRawOnFailure = s.KeepRawOnFailure,
+            MaxOutputTokens = s.MaxOutputTokens,
+            ImageRoot = s.ImageRoot,
+            Captions = s.Captions is null ? null : CocoCaptions.ByFileName(s.Captions),
+            Window = Math.Max(16, s.Concurrency * 4),
+            SuffixLines = library.Packs.SelectMany(p => p.Suffixes).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
+        }, log);
+    }
+
+    public static string EndpointKind(RewriteSettings s) =>
+        s.Endpoint ?? (Environment.GetEnvironmentVariable("AZURE_OPENAI_ENDPOINT") is { Length: > 0 } ? "azure" : "openai");
+
+    public static string CachePath(RewriteSettings s) =>
+        s.Cache ?? Environment.GetEnvironmentVariable("MLLMDATA_CACHE") ?? Path.Combine(".mllmdata-cache", "responses.db");
+
+    public static DryRunTotals DryRun(RewriteSettings s, string inDir, TemplateLibrary library, ILogger log)
+    {
+        var rewriter = Prepare(s, library, log, out _);
+        var cachePath = CachePath(s);
+        using var cache = File.Exists(cachePath) ? new ResponseCache(cachePath) : null;
+        return rewriter.DryRun(inDir, ModelEndpoints.Identity(EndpointKind(s), s.Model), cache, PriceTable.Load(s.PriceTable), s.Model);
+    }
+
+    public static async Task<RewriteResult> RunAsync(RewriteSettings s, string inDir, string outDir, TemplateLibrary library, ILogger log, CancellationToken ct)
+    {
+        var rewriter = Prepare(s, library, log, out _);
+        var settings = new CallSettings
+        {
+            Concurrency = s.Concurrency,
+            RequestsPerMinute = s.RequestsPerMinute,
+            TokensPerMinute = s.TokensPerMinute,
+            MaxRetries = s.MaxRetries,
+            PerTryTimeout = TimeSpan.FromSeconds(s.Timeout),
+            Deadline = TimeSpan.FromSeconds(s.Deadline),
+            BaseDelay = TimeSpan.FromSeconds(s.Backoff),
+            MaxRequests = s.MaxRequests,
+            MaxTokens = s.MaxTokens,
+            MaxCost = s.MaxCost,
+        };
+        var model = ModelEndpoints.FromEnvironment(EndpointKind(s), s.Model, settings.PerTryTimeout);
+        using var cache = new ResponseCache(CachePath(s));
+        using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
+        return await rewriter.RunAsync(inDir, outDir, calls, ct).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,77 @@
+using System.Text.Json.Serialization;
+
+namespace MllmData.Recipes;
+
+/// <summary>How to rewrite answers: the <c>rewrite</c> section of a recipe, or the flags of <c>mllmdata rewrite</c>.</summary>
+public sealed class RewriteSettings
+{
+    /// <summary><c>azure</c> or <c>openai</c>; null = azure when AZURE_OPENAI_ENDPOINT is set.</summary>
+    [JsonPropertyName("endpoint")]
+    public string? Endpoint { get; set; }
+
+    /// <summary>Model name, or the deployment name on Azure.</summary>
+    [JsonPropertyName("model")]
+    public string Model { get; set; } = "gpt-4o-mini";
+
+    /// <summary><c>question-only</c>, <c>with-captions</c>, <c>with-image</c>, or a prompt pack file.</summary>
+    [JsonPropertyName("prompt")]
+    public string Prompt { get; set; } = "question-only";
+
+    [JsonPropertyName("captions")]
+    public string? Captions { get; set; }
+
+    [JsonPropertyName("image_root")]
+    public string? ImageRoot { get; set; }
+
+    [JsonPropertyName("select")]
+    public string Select { get; set; } = "short";
+
+    [JsonPropertyName("max_answer_words")]
+    public int MaxAnswerWords { get; set; } = 3;
+
+    [JsonPropertyName("concurrency")]
+    public int Concurrency { get; set; } = 8;
+
+    [JsonPropertyName("rpm")]
+    public int RequestsPerMinute { get; set; }
+
+    [JsonPropertyName("tpm")]
+    public int TokensPerMinute { get; set; }
+
+    [JsonPropertyName("max_retries")]
+    public int MaxRetries { get; set; } = 5;
+
+    /// <summary>Seconds per attempt.</summary>
+    [JsonPropertyName("timeout")]
+    public double Timeout { get; set; } = 60;
+
+    /// <summary>Seconds per request including retries.</summary>
+    [JsonPropertyName("deadline")]
+    public double Deadline { get; set; } = 600;
+
+    /// <summary>First retry delay in seconds.</summary>
+    [JsonPropertyName("backoff")]
+    public double Backoff { get; set; } = 1;
+
+    [JsonPropertyName("max_requests")]
+    public long? MaxRequests { get; set; }
+
+    [JsonPropertyName("max_tokens")]
+    public long? MaxTokens { get; set; }
+
+    [JsonPropertyName("max_cost")]
+    public decimal? MaxCost { get; set; }
+
+    [JsonPropertyName("max_output_tokens")]
+    public int MaxOutputTokens { get; set; } = 120;
+
+    [JsonPropertyName("keep_raw_on_failure")]
+    public bool KeepRawOnFailure { get; set; }
+
+    /// <summary>Response cache; null = MLLMDATA_CACHE or .mllmdata-cache/responses.db.</summary>
+    [JsonPropertyName("cache")]
+    public string? Cache { get; set; }
+
+    [JsonPropertyName("price_table")]
+    public string? PriceTable { get; set; }
+}
