@@ -1,14 +1,10 @@
-using System.Buffers;
 using System.Reflection;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 using MllmData.Adapters;
 using MllmData.Model;
 using MllmData.Output;
 using MllmData.Recipes;
 using MllmData.Rendering;
 using MllmData.Templates;
-using MllmData.Validation;
 using Serilog;
 
 namespace MllmData.Pipeline;
@@ -41,10 +37,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             ImageUrlPrefix = recipe.ImageUrlPrefix,
             SystemPrompt = recipe.SystemPrompt,
         };
-        var renderer = RendererRegistry.Create(recipe.Format, renderOptions);
-        var validator = ValidatorRegistry.Create(recipe.Format, renderOptions);
         var embed = RendererRegistry.EmbedsImages(recipe.Format, renderOptions);
-        var findings = new List<Finding>();
 
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
         var plans = recipe.Sources.Select(s =>
@@ -79,21 +72,8 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         }).ToList();
 
         var files = new InputFiles();
-        using var shards = new ShardWriter(outDir, recipe.Name, recipe.ShardRecords, recipe.ShardBytes);
-        using var rejects = new RejectWriter(outDir);
-        var buffer = new ArrayBufferWriter<byte>(4096);
-        using var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-
-        void Reject(Reject r)
-        {
-            rejects.Write(r);
-            progress.AddReject();
-            log.Debug("reject {Reason} {File} {Position}: {Detail}", r.Reason, r.File, r.Position, r.Detail);
-            if (recipe.Strict)
-            {
-                throw new StrictRejectException(r);
-            }
-        }
+        using var sink = new RecordSink(outDir, recipe.Name, recipe.Format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict, log, progress);
+        void Reject(Reject r) => sink.Reject(r);
 
         foreach (var plan in plans)
         {
@@ -110,7 +90,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 IncludeDetail = renderOptions.IncludeMeta,
             };
             var images = plan.Spec.ImageRoot is null ? null : new ImageRootCheck(plan.Spec.ImageRoot);
-            long before = shards.Records;
+            long before = sink.Records;
             await foreach (var item in plan.Adapter.ReadAsync(context, ct).ConfigureAwait(false))
             {
                 if (item.Reject is { } rejected)
@@ -160,44 +140,13 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                     record = record with { Images = [.. record.Images.Select(i => i with { Path = prefix + i.Path })] };
                 }
 
-                buffer.ResetWrittenCount();
-                json.Reset();
-                renderer.Render(record, json);
-                json.Flush();
-
-                // Every record passes its format's validator before it is written.
-                findings.Clear();
-                using (var doc = JsonDocument.Parse(buffer.WrittenMemory))
-                {
-                    validator.Validate(doc.RootElement, findings);
-                }
-
-                // Question-only evaluation records have no answer by design.
-                if (record.Turns.All(t => t.Output is null))
-                {
-                    findings.RemoveAll(f => f.Code == FindingCodes.MissingAssistant);
-                }
-
-                if (findings.Count > 0)
-                {
-                    Reject(new Reject(record.Source, record.Provenance.File, record.Id, findings[0].Code, string.Join("; ", findings.Select(f => f.Message))));
-                    continue;
-                }
-
-                buffer.Write("\n"u8);
-                shards.WriteLine(buffer.WrittenSpan);
-                progress.AddRecord();
+                sink.Write(record);
             }
 
-            log.Information("source {Source}: {Records} records", plan.Name, shards.Records - before);
+            log.Information("source {Source}: {Records} records", plan.Name, sink.Records - before);
         }
 
-        var shardInfos = shards.Complete();
-        rejects.Complete();
-        if (recipe.Format == "sharegpt")
-        {
-            AtomicFile.Write(Path.Combine(outDir, "dataset_info.json"), stream => DatasetInfo.Write(stream, recipe.Name, shardInfos));
-        }
+        var written = sink.Complete();
         var manifest = new Manifest
         {
             Name = recipe.Name,
@@ -205,15 +154,15 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             ToolVersion = ToolVersion,
             Seed = recipe.Seed,
             RecipeSha256 = RecipeLoader.Sha256(recipe),
-            Records = shards.Records,
-            Shards = shardInfos,
-            Rejects = rejects.Count,
-            RejectsByReason = rejects.ByReason,
+            Records = written.Records,
+            Shards = written.Shards,
+            Rejects = written.Rejects,
+            RejectsByReason = written.RejectsByReason,
             Inputs = await files.HashesAsync().ConfigureAwait(false),
         };
         var manifestPath = Path.Combine(outDir, "manifest.json");
         AtomicFile.Write(manifestPath, manifest.WriteTo);
-        return new BuildResult(shards.Records, rejects.Count, shardInfos, manifestPath, rejects.ByReason);
+        return new BuildResult(written.Records, written.Rejects, written.Shards, manifestPath, written.RejectsByReason);
     }
 
     /// <summary>A literal image placeholder inside dataset text would be miscounted by every trainer.</summary>
