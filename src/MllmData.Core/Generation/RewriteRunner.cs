@@ -35,38 +35,19 @@ public static class RewriteRunner
         }, log);
     }
 
-    public static string EndpointKind(RewriteSettings s) =>
-        s.Endpoint ?? (Environment.GetEnvironmentVariable("AZURE_OPENAI_ENDPOINT") is { Length: > 0 } ? "azure" : "openai");
-
-    public static string CachePath(RewriteSettings s) =>
-        s.Cache ?? Environment.GetEnvironmentVariable("MLLMDATA_CACHE") ?? Path.Combine(".mllmdata-cache", "responses.db");
-
     public static DryRunTotals DryRun(RewriteSettings s, string inDir, TemplateLibrary library, ILogger log)
     {
         var rewriter = Prepare(s, library, log, out _);
-        var cachePath = CachePath(s);
-        using var cache = File.Exists(cachePath) ? new ResponseCache(cachePath) : null;
-        return rewriter.DryRun(inDir, ModelEndpoints.Identity(EndpointKind(s), s.Model), cache, PriceTable.Load(s.PriceTable), s.Model);
+        using var cache = File.Exists(s.CachePath) ? new ResponseCache(s.CachePath) : null;
+        return rewriter.DryRun(inDir, ModelEndpoints.Identity(s.EndpointKind, s.Model), cache, PriceTable.Load(s.PriceTable), s.Model);
     }
 
     public static async Task<RewriteResult> RunAsync(RewriteSettings s, string inDir, string outDir, TemplateLibrary library, ILogger log, CancellationToken ct)
     {
         var rewriter = Prepare(s, library, log, out _);
-        var settings = new CallSettings
-        {
-            Concurrency = s.Concurrency,
-            RequestsPerMinute = s.RequestsPerMinute,
-            TokensPerMinute = s.TokensPerMinute,
-            MaxRetries = s.MaxRetries,
-            PerTryTimeout = TimeSpan.FromSeconds(s.Timeout),
-            Deadline = TimeSpan.FromSeconds(s.Deadline),
-            BaseDelay = TimeSpan.FromSeconds(s.Backoff),
-            MaxRequests = s.MaxRequests,
-            MaxTokens = s.MaxTokens,
-            MaxCost = s.MaxCost,
-        };
-        var model = ModelEndpoints.FromEnvironment(EndpointKind(s), s.Model, settings.PerTryTimeout);
-        using var cache = new ResponseCache(CachePath(s));
+        var settings = s.ToCallSettings();
+        var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout);
+        using var cache = new ResponseCache(s.CachePath);
         using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
         return await rewriter.RunAsync(inDir, outDir, calls, ct).ConfigureAwait(false);
     }

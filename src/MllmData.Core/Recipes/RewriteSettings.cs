@@ -2,8 +2,8 @@ using System.Text.Json.Serialization;
 
 namespace MllmData.Recipes;
 
-/// <summary>How to rewrite answers: the <c>rewrite</c> section of a recipe, or the flags of <c>mllmdata rewrite</c>.</summary>
-public sealed class RewriteSettings
+/// <summary>Which model to call and how: endpoint, limits, retries, caps and cache; shared by rewrite and self-instruct.</summary>
+public class ModelSettings
 {
     /// <summary><c>azure</c> or <c>openai</c>; null = azure when AZURE_OPENAI_ENDPOINT is set.</summary>
     [JsonPropertyName("endpoint")]
@@ -12,22 +12,6 @@ public sealed class RewriteSettings
     /// <summary>Model name, or the deployment name on Azure.</summary>
     [JsonPropertyName("model")]
     public string Model { get; set; } = "gpt-4o-mini";
-
-    /// <summary><c>question-only</c>, <c>with-captions</c>, <c>with-image</c>, or a prompt pack file.</summary>
-    [JsonPropertyName("prompt")]
-    public string Prompt { get; set; } = "question-only";
-
-    [JsonPropertyName("captions")]
-    public string? Captions { get; set; }
-
-    [JsonPropertyName("image_root")]
-    public string? ImageRoot { get; set; }
-
-    [JsonPropertyName("select")]
-    public string Select { get; set; } = "short";
-
-    [JsonPropertyName("max_answer_words")]
-    public int MaxAnswerWords { get; set; } = 3;
 
     [JsonPropertyName("concurrency")]
     public int Concurrency { get; set; } = 8;
@@ -65,13 +49,53 @@ public sealed class RewriteSettings
     [JsonPropertyName("max_output_tokens")]
     public int MaxOutputTokens { get; set; } = 120;
 
-    [JsonPropertyName("keep_raw_on_failure")]
-    public bool KeepRawOnFailure { get; set; }
-
     /// <summary>Response cache; null = MLLMDATA_CACHE or .mllmdata-cache/responses.db.</summary>
     [JsonPropertyName("cache")]
     public string? Cache { get; set; }
 
     [JsonPropertyName("price_table")]
     public string? PriceTable { get; set; }
+
+    public string EndpointKind =>
+        Endpoint ?? (Environment.GetEnvironmentVariable("AZURE_OPENAI_ENDPOINT") is { Length: > 0 } ? "azure" : "openai");
+
+    public string CachePath =>
+        Cache ?? Environment.GetEnvironmentVariable("MLLMDATA_CACHE") ?? Path.Combine(".mllmdata-cache", "responses.db");
+
+    public Models.CallSettings ToCallSettings() => new()
+    {
+        Concurrency = Concurrency,
+        RequestsPerMinute = RequestsPerMinute,
+        TokensPerMinute = TokensPerMinute,
+        MaxRetries = MaxRetries,
+        PerTryTimeout = TimeSpan.FromSeconds(Timeout),
+        Deadline = TimeSpan.FromSeconds(Deadline),
+        BaseDelay = TimeSpan.FromSeconds(Backoff),
+        MaxRequests = MaxRequests,
+        MaxTokens = MaxTokens,
+        MaxCost = MaxCost,
+    };
+}
+
+/// <summary>How to rewrite answers: the <c>rewrite</c> section of a recipe, or the flags of <c>mllmdata rewrite</c>.</summary>
+public sealed class RewriteSettings : ModelSettings
+{
+    /// <summary><c>question-only</c>, <c>with-captions</c>, <c>with-image</c>, or a prompt pack file.</summary>
+    [JsonPropertyName("prompt")]
+    public string Prompt { get; set; } = "question-only";
+
+    [JsonPropertyName("captions")]
+    public string? Captions { get; set; }
+
+    [JsonPropertyName("image_root")]
+    public string? ImageRoot { get; set; }
+
+    [JsonPropertyName("select")]
+    public string Select { get; set; } = "short";
+
+    [JsonPropertyName("max_answer_words")]
+    public int MaxAnswerWords { get; set; } = 3;
+
+    [JsonPropertyName("keep_raw_on_failure")]
+    public bool KeepRawOnFailure { get; set; }
 }

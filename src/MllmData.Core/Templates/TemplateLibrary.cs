@@ -109,6 +109,8 @@ public sealed class TemplateLibrary
             Suffixes = [.. (dto.Suffixes ?? []).Select(t => Convert(t, file))],
             DefaultSuffix = dto.DefaultSuffix,
             System = dto.System ?? string.Empty,
+            Examples = [.. (dto.Examples ?? []).Select(e => new FewShotExample(
+                e.Id ?? throw new UsageException($"{file}: an example has no id"), e.Context ?? string.Empty, e.Response ?? string.Empty))],
             Kind = dto.Kind ?? "instructions",
             Path = file,
         };
@@ -133,6 +135,17 @@ public sealed class TemplateLibrary
         public string? System { get; set; }
 
         public string? Kind { get; set; }
+
+        public List<ExampleEntry>? Examples { get; set; }
+    }
+
+    private sealed class ExampleEntry
+    {
+        public string? Id { get; set; }
+
+        public string? Context { get; set; }
+
+        public string? Response { get; set; }
     }
 
     private sealed class TemplateEntry

@@ -22,6 +22,11 @@ public static class TemplateLinter
         {
             findings.Add(new(pack.Id, "-", "empty", "a prompt pack needs a system message"));
         }
+        foreach (var e in pack.Examples.Where(e => string.IsNullOrWhiteSpace(e.Context) || string.IsNullOrWhiteSpace(e.Response)))
+        {
+            findings.Add(new(pack.Id, e.Id, "empty", "a few-shot example needs a context and a response"));
+        }
+
         foreach (var dup in all.GroupBy(t => t.Id).Where(g => g.Count() > 1))
         {
             findings.Add(new(pack.Id, dup.Key, "duplicate-id", $"id used {dup.Count()} times"));

@@ -28,9 +28,15 @@ public sealed record TemplatePack
     /// <summary><c>instructions</c> (a pool of paraphrases) or <c>prompt</c> (model prompts, chosen by id).</summary>
     public string Kind { get; init; } = "instructions";
 
+    /// <summary>Few-shot examples of a prompt pack: a context and the response a good model gives to it.</summary>
+    public IReadOnlyList<FewShotExample> Examples { get; init; } = [];
+
     /// <summary>File the pack was loaded from.</summary>
     public string Path { get; init; } = string.Empty;
 }
+
+/// <summary>A hand-written example for few-shot prompting.</summary>
+public sealed record FewShotExample(string Id, string Context, string Response);
 
 /// <summary>One template: an id, text with <c>{name}</c> placeholders (<c>{{</c> and <c>}}</c> for braces), and tags.</summary>
 public sealed partial record InstructionTemplate

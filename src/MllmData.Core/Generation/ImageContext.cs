@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Text;
+using MllmData.Json;
+
+namespace MllmData.Generation;
+
+/// <summary>An object of an image with its box normalised to 0–1 as [x1, y1, x2, y2].</summary>
+public sealed record NormalizedBox(string Category, double X1, double Y1, double X2, double Y2)
+{
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Category}: [{X1:0.000}, {Y1:0.000}, {X2:0.000}, {Y2:0.000}]");
+}
+
+/// <summary>The symbolic image a text-only model is given: captions plus objects with normalised boxes.</summary>
+public sealed record ImageContext(string ImageId, string FileName, int Width, int Height, IReadOnlyList<string> Captions, IReadOnlyList<NormalizedBox> Objects)
+{
+    public string Render()
+    {
+        var sb = new StringBuilder("Captions:\n");
+        foreach (var c in Captions)
+        {
+            sb.Append("- ").Append(c).Append('\n');
+        }
+
+        if (Objects.Count > 0)
+        {
+            sb.Append("Objects:\n");
+            foreach (var o in Objects)
+            {
+                sb.Append(o).Append('\n');
+            }
+        }
+
+        return sb.ToString().TrimEnd();
+    }
+
+    /// <summary>
+    /// Contexts from a COCO captions file and, optionally, its instances file (boxes [x, y, w, h] in pixels,
+    /// turned into [x1, y1, x2, y2] / image size, three decimals). Images come in the captions file's order.
+    /// </summary>
+    public static List<ImageContext> FromCoco(Stream captions, string captionsPath, Func<Stream>? openCaptionsAgain, Stream? instances, string? instancesPath)
+    {
+        var images = new List<(string Id, string File, int W, int H)>();
+        var captionLists = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var item in JsonElements.Read(captions, captionsPath, JsonLayout.ArrayProperty, "images"))
+        {
+            using (item)
+            {
+                if (item.Error is null && item.Element.Id("id") is { } id && item.Element.Str("file_name") is { } file)
+                {
+                    images.Add((id, file, item.Element.Int("width") ?? 0, item.Element.Int("height") ?? 0));
+                    captionLists[id] = [];
+                }
+            }
+        }
+
+        if (openCaptionsAgain is not null)
+        {
+            foreach (var item in JsonElements.Read(openCaptionsAgain(), captionsPath, JsonLayout.ArrayProperty, "annotations"))
+            {
+                using (item)
+                {
+                    if (item.Error is null && item.Element.Id("image_id") is { } id && captionLists.TryGetValue(id, out var list) && item.Element.Str("caption") is { } c)
+                    {
+                        list.Add(c.Trim());
+                    }
+                }
+            }
+        }
+
+        var boxes = new Dictionary<string, List<NormalizedBox>>(StringComparer.Ordinal);
+        if (instances is not null)
+        {
+            var sizes = images.ToDictionary(i => i.Id, i => (i.W, i.H), StringComparer.Ordinal);
+            var categories = new Dictionary<string, string>(StringComparer.Ordinal);
+            var pending = new List<(string ImageId, string CategoryId, double X, double Y, double W, double H)>();
+            foreach (var item in JsonElements.Read(instances, instancesPath!, JsonLayout.KeyedObject))
+            {
+                using (item)
+                {
+                    if (item.Key == "categories" && item.Element.ValueKind == System.Text.Json.JsonValueKind.Array)
+                    {
+                        foreach (var c in item.Element.EnumerateArray())
+                        {
+                            if (c.Id("id") is { } cid && c.Str("name") is { } name)
+                            {
+                                categories[cid] = name;
+                            }
+                        }
+                    }
+                    else if (item.Key == "annotations" && item.Element.ValueKind == System.Text.Json.JsonValueKind.Array)
+                    {
+                        foreach (var a in item.Element.EnumerateArray())
+                        {
+                            if (a.Id("image_id") is { } iid && a.Id("category_id") is { } cat && a.TryGetProperty("bbox", out var b) && b.GetArrayLength() == 4)
+                            {
+                                pending.Add((iid, cat, b[0].GetDouble(), b[1].GetDouble(), b[2].GetDouble(), b[3].GetDouble()));
+                            }
+                        }
+                    }
+                }
+            }
+
+            foreach (var (imageId, categoryId, x, y, w, h) in pending)
+            {
+                if (!sizes.TryGetValue(imageId, out var size) || size.W <= 0 || size.H <= 0)
+                {
+                    continue;
+                }
+
+                var box = Normalize(categories.TryGetValue(categoryId, out var n) ? n : categoryId, x, y, w, h, size.W, size.H);
+                (boxes.TryGetValue(imageId, out var list) ? list : boxes[imageId] = []).Add(box);
+            }
+        }
+
+        return [.. images.Select(i => new ImageContext(i.Id, i.File, i.W, i.H, captionLists[i.Id], boxes.TryGetValue(i.Id, out var b) ? b : []))];
+    }
+
+    /// <summary>[x, y, w, h] in pixels to [x1, y1, x2, y2] as fractions of the image, clamped to 0–1, three decimals.</summary>
+    public static NormalizedBox Normalize(string category, double x, double y, double w, double h, int width, int height)
+    {
+        static double R(double v) => Math.Round(Math.Clamp(v, 0, 1), 3, MidpointRounding.AwayFromZero);
+        return new NormalizedBox(category, R(x / width), R(y / height), R((x + w) / width), R((y + h) / height));
+    }
+}
