@@ -148,6 +148,13 @@ public static class BuildCommand
 
             var outDir = parse.GetValue(output) ?? (recipePath is not null ? Path.Combine("out", r.Name) : throw new UsageException("give --out DIR"));
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
+            if (r.SelfInstruct is { } generate)
+            {
+                await SelfInstructRunner.RunAsync(generate, r, outDir, library, log, ct).ConfigureAwait(false);
+                await parse.InvocationConfiguration.Output.WriteLineAsync(Path.Combine(outDir, "manifest.json")).ConfigureAwait(false);
+                return CliApp.Ok;
+            }
+
             var progress = new ProgressCounter();
             var pipeline = new BuildPipeline(library, log);
             BuildResult result;

@@ -28,6 +28,7 @@ public static class CliApp
         root.Subcommands.Add(TemplatesCommand.Create(globals));
         root.Subcommands.Add(ValidateCommand.Create(globals));
         root.Subcommands.Add(RewriteCommand.Create(globals));
+        root.Subcommands.Add(SelfInstructCommand.Create(globals));
         return root;
     }
 

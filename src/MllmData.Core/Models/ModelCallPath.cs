@@ -118,8 +118,10 @@ public sealed class ModelCallPath : IDisposable
             _tokenLimiter = Bucket(settings.TokensPerMinute);
         }
 
-        _pipeline = new ResiliencePipelineBuilder<ChatResult>()
-            .AddRetry(new RetryStrategyOptions<ChatResult>
+        var builder = new ResiliencePipelineBuilder<ChatResult>();
+        if (settings.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<ChatResult>
             {
                 ShouldHandle = new PredicateBuilder<ChatResult>().Handle<ModelCallException>(e => e.Retryable).Handle<TimeoutRejectedException>(),
                 MaxRetryAttempts = settings.MaxRetries,
@@ -135,9 +137,10 @@ public sealed class ModelCallPath : IDisposable
                     Usage.Retry(args.Outcome.Exception is ModelCallException { Kind: ModelFailure.RateLimited });
                     return ValueTask.CompletedTask;
                 },
-            })
-            .AddTimeout(settings.PerTryTimeout)
-            .Build();
+            });
+        }
+
+        _pipeline = builder.AddTimeout(settings.PerTryTimeout).Build();
     }
 
     public UsageCounters Usage { get; } = new();

@@ -46,6 +46,10 @@ public sealed class Recipe
     /// <summary>When present, the build goes to <c>&lt;out&gt;/build</c> and its short answers are rewritten into <c>&lt;out&gt;</c>.</summary>
     [JsonPropertyName("rewrite")]
     public RewriteSettings? Rewrite { get; set; }
+
+    /// <summary>When present (and there are no sources), the build generates samples with a model instead.</summary>
+    [JsonPropertyName("self_instruct")]
+    public SelfInstructSettings? SelfInstruct { get; set; }
 }
 
 /// <summary>Special tokens of the flat template form and the image placeholder.</summary>

@@ -33,9 +33,14 @@ public static class RecipeLoader
             throw new UsageException($"{path}: line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}{inner}");
         }
 
-        if (recipe is null || recipe.Sources.Count == 0)
+        if (recipe is null || (recipe.Sources.Count == 0 && recipe.SelfInstruct is null))
         {
-            throw new UsageException($"{path}: a recipe needs at least one entry under sources");
+            throw new UsageException($"{path}: a recipe needs at least one entry under sources, or a self_instruct section");
+        }
+
+        if (recipe.Sources.Count > 0 && recipe.SelfInstruct is not null)
+        {
+            throw new UsageException($"{path}: put self_instruct in a recipe of its own (without sources)");
         }
 
         // Paths in a recipe are relative to the recipe's folder, so a recipe works from any current folder.
@@ -54,6 +59,14 @@ public static class RecipeLoader
             }
 
             source.Options = Normalise(source.Options);
+        }
+
+        if (recipe.SelfInstruct is { } generate)
+        {
+            foreach (var key in generate.Inputs.Keys.ToList())
+            {
+                generate.Inputs[key] = Resolve(baseDir, generate.Inputs[key]);
+            }
         }
 
         if (recipe.Rewrite is { } rewrite)

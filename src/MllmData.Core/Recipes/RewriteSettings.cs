@@ -99,3 +99,31 @@ public sealed class RewriteSettings : ModelSettings
     [JsonPropertyName("keep_raw_on_failure")]
     public bool KeepRawOnFailure { get; set; }
 }
+
+/// <summary>Self-instruct generation: the <c>self_instruct</c> section of a recipe, or the flags of <c>mllmdata self-instruct</c>.</summary>
+public sealed class SelfInstructSettings : ModelSettings
+{
+    public SelfInstructSettings()
+    {
+        MaxOutputTokens = 700;
+    }
+
+    /// <summary>A caption adapter; <c>coco-captions</c> also takes an <c>instances</c> input for object boxes.</summary>
+    [JsonPropertyName("adapter")]
+    public string Adapter { get; set; } = "coco-captions";
+
+    [JsonPropertyName("inputs")]
+    public SortedDictionary<string, string> Inputs { get; set; } = new(StringComparer.Ordinal);
+
+    [JsonPropertyName("kinds")]
+    public List<string> Kinds { get; set; } = ["conversation", "detail", "complex"];
+
+    [JsonPropertyName("per_image")]
+    public int PerImage { get; set; } = 1;
+
+    [JsonPropertyName("few_shot")]
+    public int FewShot { get; set; } = 2;
+
+    [JsonPropertyName("temperature")]
+    public float Temperature { get; set; } = 0.7f;
+}

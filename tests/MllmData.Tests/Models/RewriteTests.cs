@@ -154,14 +154,14 @@ public class TheRewriter
             {
                 var t when t.Contains("color is the box", StringComparison.Ordinal) => FakeReply.Error(429, "wait", new Dictionary<string, string> { ["retry-after-ms"] = "700" }),
                 var t when t.Contains("sky blue", StringComparison.Ordinal) => FakeReply.Error(500, "oops"),
-                var t when t.Contains("How many boxes", StringComparison.Ordinal) => FakeReply.Chat("late", TimeSpan.FromSeconds(5)),
+                var t when t.Contains("How many boxes", StringComparison.Ordinal) => FakeReply.Chat("late", TimeSpan.FromSeconds(8)),
                 var t when t.Contains("tall shape", StringComparison.Ordinal) => new FakeReply(200, "{\"choices\": [ {\"message\": "),
                 _ => FakeModelServer.Faithful(r),
             };
         });
         var input = await BuildSamples();
         var output = TestPaths.NewTempDir();
-        var run = await ChildCli.RunAsync(OpenAi(server), Rewrite(input, output, Path.Combine(TestPaths.NewTempDir(), "c.db"), "--timeout", "1"));
+        var run = await ChildCli.RunAsync(OpenAi(server), Rewrite(input, output, Path.Combine(TestPaths.NewTempDir(), "c.db"), "--timeout", "2.5"));
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Empty(File.ReadAllText(Path.Combine(output, "rejects.jsonl")));
         var box = server.Seen.Where(s => s.UserText.Contains("color is the box", StringComparison.Ordinal)).OrderBy(s => s.AtSeconds).ToList();

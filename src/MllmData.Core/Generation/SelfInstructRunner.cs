@@ -1,0 +1,182 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using MllmData.Adapters;
+using MllmData.Models;
+using MllmData.Output;
+using MllmData.Pipeline;
+using MllmData.Recipes;
+using MllmData.Rendering;
+using MllmData.Templates;
+using Serilog;
+
+namespace MllmData.Generation;
+
+/// <summary>Runs self-instruct from its settings: contexts from the caption adapter, the call path, a record sink and a manifest.</summary>
+public static class SelfInstructRunner
+{
+    /// <summary>Symbolic image contexts: COCO captions (+ instances for boxes), or captions grouped by image from any caption adapter.</summary>
+    public static async Task<List<ImageContext>> LoadContextsAsync(SelfInstructSettings s, InputFiles files, CancellationToken ct)
+    {
+        var adapter = AdapterRegistry.Get(s.Adapter);
+        if (adapter is CocoCaptionsAdapter)
+        {
+            var captions = s.Inputs.TryGetValue("captions", out var c) ? c : throw new UsageException("self-instruct needs --input captions=FILE");
+            var instances = s.Inputs.TryGetValue("instances", out var i) ? i : null;
+            using var first = files.Open(captions);
+            using var boxes = instances is null ? null : files.Open(instances);
+            Stream? second = null;
+            try
+            {
+                return ImageContext.FromCoco(first, captions, () => second = files.Open(captions), boxes, instances);
+            }
+            finally
+            {
+                second?.Dispose();
+            }
+        }
+
+        if (s.Inputs.ContainsKey("instances"))
+        {
+            throw new UsageException("--input instances=FILE (object boxes) goes with the coco-captions adapter only");
+        }
+
+        // Any other caption adapter: captions grouped by image, in order of first appearance.
+        var byImage = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var order = new List<string>();
+        var context = new SourceContext { SourceName = adapter.Name, Inputs = s.Inputs, Files = files, IncludeDetail = true };
+        await foreach (var item in adapter.ReadAsync(context, ct).ConfigureAwait(false))
+        {
+            if (item.Record is not { Task: "caption" } r || r.Images.Count == 0)
+            {
+                continue;
+            }
+
+            var path = r.Images[0].Path;
+            if (!byImage.TryGetValue(path, out var list))
+            {
+                byImage[path] = list = [];
+                order.Add(path);
+            }
+
+            list.AddRange(r.Turns.Select(t => t.Output).OfType<string>());
+            if (r.Provenance.Extra?["other_captions"] is System.Text.Json.Nodes.JsonArray others)
+            {
+                list.AddRange(others.Select(o => (string)o!));
+            }
+        }
+
+        return [.. order.Select(p => new ImageContext(p, p, 0, 0, byImage[p], []))];
+    }
+
+    public static async Task<DryRunTotals> DryRunAsync(SelfInstructSettings s, TemplateLibrary library, ILogger log, long seed, CancellationToken ct)
+    {
+        var contexts = await LoadContextsAsync(s, new InputFiles(), ct).ConfigureAwait(false);
+        var generator = new SelfInstructor(library, Options(s, seed), log);
+        using var cache = File.Exists(s.CachePath) ? new ResponseCache(s.CachePath) : null;
+        return generator.DryRun(contexts, ModelEndpoints.Identity(s.EndpointKind, s.Model), cache, PriceTable.Load(s.PriceTable), s.Model);
+    }
+
+    private static SelfInstructOptions Options(SelfInstructSettings s, long seed) => new()
+    {
+        Kinds = s.Kinds,
+        PerImage = Math.Max(1, s.PerImage),
+        FewShot = s.FewShot,
+        Seed = seed,
+        MaxOutputTokens = s.MaxOutputTokens,
+        Temperature = s.Temperature,
+        File = s.Inputs.TryGetValue("captions", out var c) ? c : s.Inputs.Values.FirstOrDefault() ?? string.Empty,
+        Window = Math.Max(16, s.Concurrency * 4),
+    };
+
+    public static async Task<SelfInstructResult> RunAsync(SelfInstructSettings s, Recipe output, string outDir, TemplateLibrary library, ILogger log, CancellationToken ct)
+    {
+        var files = new InputFiles();
+        var contexts = await LoadContextsAsync(s, files, ct).ConfigureAwait(false);
+        var generator = new SelfInstructor(library, Options(s, output.Seed), log);
+        var options = new RenderOptions
+        {
+            Bos = output.Tokens.Bos,
+            Eos = output.Tokens.Eos,
+            ImageToken = output.Tokens.Image,
+            IncludeMeta = output.Meta ?? RendererRegistry.MetaByDefault(output.Format),
+            ImageUrlPrefix = output.ImageUrlPrefix,
+            SystemPrompt = output.SystemPrompt,
+        };
+        if (RendererRegistry.EmbedsImages(output.Format, options))
+        {
+            throw new UsageException($"self-instruct writes image paths; for {output.Format} give --image-url-prefix, or build llava/sharegpt and convert");
+        }
+
+        var settings = s.ToCallSettings();
+        var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout);
+        using var cache = new ResponseCache(s.CachePath);
+        using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
+        using var sink = new RecordSink(outDir, output.Name, output.Format, options, output.ShardRecords, output.ShardBytes, output.Strict, log, new ProgressCounter());
+        var result = await generator.RunAsync(contexts, sink, calls, ct).ConfigureAwait(false);
+        var written = sink.Complete();
+        var usage = calls.Usage;
+        var cost = calls.EstimatedCost;
+        var describe = JsonSerializer.Serialize(new { s.Adapter, s.Kinds, s.PerImage, s.FewShot, s.Temperature, s.MaxOutputTokens, s.Model, output.Format, output.Seed, generator.PromptVersions });
+        var manifest = new Manifest
+        {
+            Name = output.Name,
+            Format = output.Format,
+            ToolVersion = BuildPipeline.ToolVersion,
+            Seed = output.Seed,
+            RecipeSha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(describe))),
+            Records = written.Records,
+            Shards = written.Shards,
+            Rejects = written.Rejects,
+            RejectsByReason = written.RejectsByReason,
+            Inputs = await files.HashesAsync().ConfigureAwait(false),
+            WriteExtra = w =>
+            {
+                w.WriteStartObject("self_instruct");
+                w.WriteString("model", s.Model);
+                w.WriteStartObject("records_by_kind");
+                foreach (var (kind, n) in result.RecordsByKind)
+                {
+                    w.WriteNumber(kind, n);
+                }
+
+                w.WriteEndObject();
+                w.WriteStartObject("prompt_versions");
+                foreach (var (kind, v) in generator.PromptVersions)
+                {
+                    w.WriteString(kind, v);
+                }
+
+                w.WriteEndObject();
+                w.WriteBoolean("capped", result.Capped);
+                if (result.CapReason is { } cap)
+                {
+                    w.WriteString("cap", cap);
+                }
+
+                w.WriteNumber("max_kept_question_rouge_l", Math.Round(result.MaxKeptRougeL, 4));
+                w.WriteEndObject();
+                w.WriteStartObject("usage");
+                w.WriteNumber("requests", usage.Requests);
+                w.WriteNumber("cache_hits", usage.CacheHits);
+                w.WriteNumber("retries", usage.Retries);
+                w.WriteNumber("rate_limited", usage.RateLimited);
+                w.WriteNumber("failures", usage.Failures);
+                w.WriteNumber("input_tokens", usage.InputTokens);
+                w.WriteNumber("output_tokens", usage.OutputTokens);
+                if (cost is { } c)
+                {
+                    w.WriteNumber("estimated_cost_usd", decimal.Round(c, 6));
+                }
+                else
+                {
+                    w.WriteNull("estimated_cost_usd");
+                }
+
+                w.WriteEndObject();
+            },
+        };
+        AtomicFile.Write(Path.Combine(outDir, "manifest.json"), manifest.WriteTo);
+        return result;
+    }
+}

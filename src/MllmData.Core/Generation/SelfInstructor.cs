@@ -1,0 +1,329 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using MllmData.Adapters;
+using MllmData.Model;
+using MllmData.Models;
+using MllmData.Output;
+using MllmData.Templates;
+using Serilog;
+
+namespace MllmData.Generation;
+
+/// <summary>Settings of a self-instruct run.</summary>
+public sealed record SelfInstructOptions
+{
+    /// <summary>Any of <c>conversation</c>, <c>detail</c>, <c>complex</c>.</summary>
+    public IReadOnlyList<string> Kinds { get; init; } = ["conversation", "detail", "complex"];
+
+    public int PerImage { get; init; } = 1;
+
+    public long Seed { get; init; }
+
+    /// <summary>Few-shot examples per request, chosen per image from the pack's examples.</summary>
+    public int FewShot { get; init; } = 2;
+
+    public int MaxOutputTokens { get; init; } = 700;
+
+    public float Temperature { get; init; } = 0.7f;
+
+    public string SourceName { get; init; } = "self-instruct";
+
+    public string File { get; init; } = string.Empty;
+
+    /// <summary>Shortest answer, in words, for conversation turns, complex answers and detailed descriptions.</summary>
+    public int MinAnswerWords { get; init; } = 3;
+
+    public int MinComplexWords { get; init; } = 25;
+
+    public int MinDetailWords { get; init; } = 40;
+
+    public int MaxWords { get; init; } = 500;
+
+    public double DuplicateThreshold { get; init; } = 0.7;
+
+    public int Window { get; init; } = 64;
+}
+
+/// <summary>What a self-instruct run did.</summary>
+public sealed record SelfInstructResult(IReadOnlyDictionary<string, long> RecordsByKind, bool Capped, string? CapReason, double MaxKeptRougeL);
+
+/// <summary>
+/// Generates conversations, detailed descriptions and complex-reasoning samples from symbolic image
+/// contexts (captions and boxes) through the model call path, parses and filters them, and writes records.
+/// </summary>
+public sealed class SelfInstructor
+{
+    public const string PackPrefix = "self-instruct-";
+
+    private readonly Dictionary<string, TemplatePack> _packs;
+    private readonly TemplateEngine _detailInstructions;
+    private readonly SelfInstructOptions _options;
+    private readonly ILogger _log;
+
+    public SelfInstructor(TemplateLibrary library, SelfInstructOptions options, ILogger log)
+    {
+        _options = options;
+        _log = log;
+        _packs = options.Kinds.ToDictionary(k => k, k => k is "conversation" or "detail" or "complex"
+            ? library.Get(PackPrefix + k)
+            : throw new UsageException($"unknown kind '{k}'; kinds are conversation, detail and complex"));
+        foreach (var (kind, pack) in _packs.Where(p => p.Value.Examples.Count < options.FewShot))
+        {
+            throw new UsageException($"pack {pack.Id} has {pack.Examples.Count} examples; --few-shot {options.FewShot} needs that many");
+        }
+
+        _detailInstructions = new TemplateEngine(library.Get("caption-detailed"), options.Seed, suffix: "none");
+        PromptVersions = _packs.ToDictionary(p => p.Key, p => Version(p.Value));
+    }
+
+    /// <summary>Per kind: the pack id and a hash of its wording and examples.</summary>
+    public IReadOnlyDictionary<string, string> PromptVersions { get; }
+
+    private static string Version(TemplatePack pack)
+    {
+        var text = pack.System + "\u001f" + string.Join("\u001f", pack.Templates.Select(t => t.Text)) + "\u001f" + string.Join("\u001f", pack.Examples.Select(e => e.Id + "\u001e" + e.Context + "\u001e" + e.Response));
+        return $"{pack.Id}@{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12]}";
+    }
+
+    private sealed record Job(ImageContext Context, string Kind, int Index, IReadOnlyList<string> ExampleIds, ChatRequest Request);
+
+    /// <summary>Every request, in a fixed order: image by image, kind by kind, sample by sample.</summary>
+    private IEnumerable<Job> Plan(IEnumerable<ImageContext> contexts)
+    {
+        foreach (var context in contexts)
+        {
+            if (context.Captions.Count == 0 && context.Objects.Count == 0)
+            {
+                continue;
+            }
+
+            foreach (var kind in _options.Kinds)
+            {
+                for (var k = 0; k < _options.PerImage; k++)
+                {
+                    var pack = _packs[kind];
+                    var examples = PickExamples(pack, context.ImageId, kind, k);
+                    var messages = new List<ChatMessage> { new("system", pack.System.Trim()) };
+                    foreach (var e in examples)
+                    {
+                        messages.Add(new ChatMessage("user", pack.Templates[0].Render(new Dictionary<string, string> { ["context"] = e.Context.Trim() })));
+                        messages.Add(new ChatMessage("assistant", e.Response.Trim()));
+                    }
+
+                    messages.Add(new ChatMessage("user", pack.Templates[0].Render(new Dictionary<string, string> { ["context"] = context.Render() })));
+
+                    // The sample number is part of the prompt version, so N samples of one image are N cached answers.
+                    var version = _options.PerImage > 1 ? $"{PromptVersions[kind]}#{k}" : PromptVersions[kind];
+                    yield return new Job(context, kind, k, [.. examples.Select(e => e.Id)], new ChatRequest(messages, _options.MaxOutputTokens, _options.Temperature, version));
+                }
+            }
+        }
+    }
+
+    /// <summary>A seeded, recorded choice and order of few-shot examples for one image, kind and sample.</summary>
+    private List<FewShotExample> PickExamples(TemplatePack pack, string imageId, string kind, int k)
+    {
+        var pool = pack.Examples.ToList();
+        var chosen = new List<FewShotExample>();
+        for (var i = 0; i < _options.FewShot && pool.Count > 0; i++)
+        {
+            var pick = SeededChoice.Pick(_options.Seed, $"{imageId}|{k}", i, "few-shot:" + kind, pool.Count);
+            chosen.Add(pool[pick]);
+            pool.RemoveAt(pick);
+        }
+
+        return chosen;
+    }
+
+    public DryRunTotals DryRun(IEnumerable<ImageContext> contexts, string identity, ResponseCache? cache, PriceTable prices, string model)
+    {
+        long requests = 0, hits = 0, prompt = 0, output = 0;
+        foreach (var job in Plan(contexts))
+        {
+            if (cache?.Get(ResponseCache.Key(identity, job.Request)) is not null)
+            {
+                hits++;
+                continue;
+            }
+
+            requests++;
+            prompt += TokenCounter.Prompt(job.Request);
+            output += job.Request.MaxOutputTokens;
+        }
+
+        return new DryRunTotals(requests, hits, prompt, output, prices.Cost(model, prompt, output));
+    }
+
+    public async Task<SelfInstructResult> RunAsync(IEnumerable<ImageContext> contexts, RecordSink sink, ModelCallPath calls, CancellationToken ct)
+    {
+        var filter = new NearDuplicateFilter(_options.DuplicateThreshold);
+        var byKind = _options.Kinds.ToDictionary(k => k, _ => 0L);
+        string? capReason = null;
+        using var plan = Plan(contexts).GetEnumerator();
+        var window = new List<Job>(_options.Window);
+        var more = true;
+        while (more && capReason is null)
+        {
+            window.Clear();
+            while (window.Count < _options.Window && (more = plan.MoveNext()))
+            {
+                window.Add(plan.Current);
+            }
+
+            var tasks = window.Select(j => Call(calls, j.Request, ct)).ToList();
+            for (var i = 0; i < window.Count; i++)
+            {
+                var job = window[i];
+                var (result, failure) = await tasks[i].ConfigureAwait(false);
+                if (failure is BudgetExceededException budget)
+                {
+                    capReason = budget.Message;
+                    foreach (var rest in tasks.Skip(i + 1))
+                    {
+                        await rest.ConfigureAwait(false);
+                    }
+
+                    break;
+                }
+
+                var where = string.Create(CultureInfo.InvariantCulture, $"image {job.Context.ImageId} {job.Kind} #{job.Index}");
+                if (failure is ModelCallException mce)
+                {
+                    sink.Reject(new Reject(_options.SourceName, _options.File, where, mce.ReasonCode, mce.Message));
+                    continue;
+                }
+
+                var (turns, reason, detail) = Parse(job.Kind, job.Context, job.Index, result!.Text, filter);
+                if (reason is not null)
+                {
+                    sink.Reject(new Reject(_options.SourceName, _options.File, where, reason, detail!));
+                    continue;
+                }
+
+                var extra = new JsonObject
+                {
+                    ["kind"] = job.Kind,
+                    ["seed_examples"] = Sample.Array(job.ExampleIds),
+                    ["prompt_version"] = job.Request.PromptVersion,
+                    ["model"] = calls.ModelName,
+                    ["usage"] = new JsonObject { ["input_tokens"] = result.InputTokens, ["output_tokens"] = result.OutputTokens },
+                };
+                var record = new InstructionRecord
+                {
+                    Id = string.Create(CultureInfo.InvariantCulture, $"{_options.SourceName}-{job.Kind}-img{job.Context.ImageId}-{job.Index}"),
+                    Source = _options.SourceName,
+                    Task = "self-instruct-" + job.Kind,
+                    Images = [new ImageRef(job.Context.FileName) { Width = job.Context.Width > 0 ? job.Context.Width : null, Height = job.Context.Height > 0 ? job.Context.Height : null }],
+                    Turns = turns!,
+                    Provenance = new Provenance { Adapter = "self-instruct", File = _options.File, Ids = [new("image_id", job.Context.ImageId)], Seed = _options.Seed, Extra = extra },
+                };
+                if (job.Kind == "detail")
+                {
+                    record = _detailInstructions.Apply(record with { Turns = [new Turn { Output = turns![0].Output, RawAnswer = turns[0].Output }] });
+                }
+
+                if (sink.Write(record))
+                {
+                    byKind[job.Kind]++;
+                }
+            }
+        }
+
+        var maxKept = 0.0;
+        var pool = filter.Pool;
+        for (var a = 0; a < pool.Count; a++)
+        {
+            for (var b = 0; b < a; b++)
+            {
+                maxKept = Math.Max(maxKept, NearDuplicateFilter.RougeL(pool[a], pool[b]));
+            }
+        }
+
+        _log.Information(
+            "self-instruct: {Records}; {Requests} requests, {Hits} cache hits, {Retries} retries, {RateLimited} rate-limited, {In} tokens in, {Out} tokens out{Capped}",
+            string.Join(", ", byKind.Select(kv => $"{kv.Value} {kv.Key}")), calls.Usage.Requests, calls.Usage.CacheHits, calls.Usage.Retries,
+            calls.Usage.RateLimited, calls.Usage.InputTokens, calls.Usage.OutputTokens, capReason is null ? string.Empty : $"; capped: {capReason}");
+        return new SelfInstructResult(byKind, capReason is not null, capReason, maxKept);
+    }
+
+    /// <summary>Parses and filters one generation; the turns, or the reject reason and detail.</summary>
+    private (IReadOnlyList<Turn>? Turns, string? Reason, string? Detail) Parse(string kind, ImageContext context, int index, string text, NearDuplicateFilter filter)
+    {
+        List<(string Question, string Answer)> pairs;
+        if (kind == "detail")
+        {
+            var description = GenerationParser.Description(text);
+            if (description is null)
+            {
+                return (null, "unparsable", "no description in the response");
+            }
+
+            pairs = [(string.Empty, description)];
+        }
+        else
+        {
+            var turns = GenerationParser.Turns(text);
+            if (turns is null)
+            {
+                return (null, "unparsable", "no alternating question and answer blocks in the response");
+            }
+
+            pairs = kind == "complex" ? [turns[0]] : [.. turns];
+        }
+
+        foreach (var (q, a) in pairs)
+        {
+            var words = SampleFilters.Words(a);
+            var min = kind switch { "detail" => _options.MinDetailWords, "complex" => _options.MinComplexWords, _ => _options.MinAnswerWords };
+            if (words < min)
+            {
+                return (null, "too-short", $"an answer of {words} words; at least {min}");
+            }
+
+            if (words > _options.MaxWords || SampleFilters.Words(q) > 80)
+            {
+                return (null, "too-long", $"an answer of {words} words; at most {_options.MaxWords}");
+            }
+
+            if (SampleFilters.Leaks(a) || SampleFilters.Leaks(q))
+            {
+                return (null, "leak", "the text mentions captions, boxes or coordinates, which the image does not show");
+            }
+        }
+
+        if (kind != "detail")
+        {
+            // Against the whole pool so far, and against the other questions of this sample.
+            var local = new NearDuplicateFilter(_options.DuplicateThreshold);
+            foreach (var (q, _) in pairs)
+            {
+                var (score, _) = filter.Nearest(q);
+                if (score > _options.DuplicateThreshold || !local.TryAdd(q, out score))
+                {
+                    return (null, "near-duplicate", string.Create(CultureInfo.InvariantCulture, $"question \"{q}\" has ROUGE-L {score:0.00} against an earlier one"));
+                }
+            }
+
+            foreach (var (q, _) in pairs)
+            {
+                filter.TryAdd(q, out _);
+            }
+        }
+
+        return ([.. pairs.Select(p => new Turn { Instruction = p.Question, Output = p.Answer, RawAnswer = p.Answer })], null, null);
+    }
+
+    private static async Task<(ChatResult? Result, Exception? Failure)> Call(ModelCallPath calls, ChatRequest request, CancellationToken ct)
+    {
+        try
+        {
+            return (await calls.CompleteAsync(request, ct).ConfigureAwait(false), null);
+        }
+        catch (Exception ex) when (ex is ModelCallException or BudgetExceededException)
+        {
+            return (null, ex);
+        }
+    }
+}
