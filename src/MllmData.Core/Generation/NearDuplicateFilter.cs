@@ -4,90 +4,133 @@ namespace MllmData.Generation;
 
 /// <summary>
 /// Keeps a pool of questions and refuses any whose ROUGE-L F-measure against a pooled question is above the
-/// threshold. Candidates come from a prefix-filter index: two token sequences can only reach the threshold if
-/// they share enough tokens, and under one fixed token order such pairs always share a token among the first
-/// few of each, so only those short prefixes are indexed. Exact ROUGE-L runs on the few candidates.
+/// threshold. Every pooled question is indexed under all its tokens. A new question q can only pass the threshold
+/// against b if they share more than t/(2 - t)·|q| tokens, so any |q| - that + 1 of q's tokens must include a
+/// shared one: the lookup probes only that many, the rarest in the pool so far. Candidates whose token overlap
+/// (or length) rules them out are dropped before the exact ROUGE-L. No near-duplicate is missed.
 /// </summary>
-public sealed class NearDuplicateFilter(double threshold = 0.7)
+public sealed partial class NearDuplicateFilter(double threshold = 0.7)
 {
-    private static readonly HashSet<string> Common = new(StringComparer.Ordinal)
-    {
-        "the", "a", "an", "is", "are", "what", "of", "in", "on", "this", "that", "to", "and", "it", "there", "how", "many",
-        "does", "do", "which", "where", "who", "why", "image", "picture", "photo", "can", "you", "be", "with", "for", "at", "by",
-        "as", "or", "its", "their", "they", "he", "she", "was", "were", "any", "some", "these", "those", "from", "into", "about",
-    };
-
-    private readonly List<string[]> _pool = [];
-    private readonly Dictionary<string, List<int>> _index = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _vocabulary = new(StringComparer.Ordinal);
+    private readonly List<int[]> _pool = [];
+    private readonly Dictionary<long, List<int>> _index = [];
+    private readonly Dictionary<int, int> _queryCounts = [];
+    private readonly Dictionary<int, int> _seenCounts = [];
 
     public int Count => _pool.Count;
 
-    public IReadOnlyList<string[]> Pool => _pool;
-
     public long Comparisons { get; private set; }
 
-    public static string[] Tokens(string text) =>
-        [.. Regex.Split(text.ToLowerInvariant(), @"[^\p{L}\p{N}]+").Where(t => t.Length > 0)];
+    /// <summary>The highest exact ROUGE-L computed between a kept question and the pool before it (at most the threshold).</summary>
+    public double MaxKeptScore { get; private set; }
 
-    /// <summary>The highest ROUGE-L against the pool and the question it matched, without adding.</summary>
-    public (double Score, int Match) Nearest(string question) => Nearest(Tokens(question));
+    [GeneratedRegex(@"[^\p{L}\p{N}]+")]
+    private static partial Regex Separator();
+
+    public static string[] Tokens(string text) => [.. Separator().Split(text.ToLowerInvariant()).Where(t => t.Length > 0)];
+
+    /// <summary>The highest ROUGE-L against the pool, without adding.</summary>
+    public (double Score, int Match) Nearest(string question) => Nearest(Ids(Tokens(question), add: false));
 
     /// <summary>Adds the question unless it is a near-duplicate; returns the best score either way.</summary>
     public bool TryAdd(string question, out double score)
     {
-        var tokens = Tokens(question);
-        (score, _) = Nearest(tokens);
+        var ids = Ids(Tokens(question), add: true);
+        (score, _) = Nearest(ids);
         if (score > threshold)
         {
             return false;
         }
 
-        var id = _pool.Count;
-        _pool.Add(tokens);
-        foreach (var key in Prefix(tokens))
+        MaxKeptScore = Math.Max(MaxKeptScore, score);
+        var index = _pool.Count;
+        _pool.Add(ids);
+        foreach (var key in Keys(ids))
         {
-            (_index.TryGetValue(key, out var list) ? list : _index[key] = []).Add(id);
+            (_index.TryGetValue(key, out var list) ? list : _index[key] = []).Add(index);
         }
 
         return true;
     }
 
-    private (double Score, int Match) Nearest(string[] tokens)
+    private int[] Ids(string[] tokens, bool add)
     {
-        if (tokens.Length == 0)
+        var ids = new int[tokens.Length];
+        for (var i = 0; i < tokens.Length; i++)
+        {
+            if (!_vocabulary.TryGetValue(tokens[i], out var id))
+            {
+                if (!add)
+                {
+                    // A word the pool has never seen: a fresh id that matches nothing.
+                    ids[i] = -1 - i;
+                    continue;
+                }
+
+                _vocabulary[tokens[i]] = id = _vocabulary.Count;
+            }
+
+            ids[i] = id;
+        }
+
+        return ids;
+    }
+
+    /// <summary>Token ids tagged with their occurrence number, so a repeated word counts as often as it appears.</summary>
+    private static IEnumerable<long> Keys(int[] ids)
+    {
+        var counts = new Dictionary<int, int>();
+        foreach (var id in ids)
+        {
+            var n = counts[id] = counts.GetValueOrDefault(id) + 1;
+            yield return ((long)id << 16) | (uint)n;
+        }
+    }
+
+    private (double Score, int Match) Nearest(int[] q)
+    {
+        if (q.Length == 0 || _pool.Count == 0)
         {
             return (0, -1);
         }
 
+        var needed = (int)Math.Floor(threshold / (2 - threshold) * q.Length) + 1;
+        var probes = Keys(q).OrderBy(k => _index.TryGetValue(k, out var l) ? l.Count : 0).Take(Math.Max(1, q.Length - needed + 1));
+        _queryCounts.Clear();
+        foreach (var id in q)
+        {
+            _queryCounts[id] = _queryCounts.GetValueOrDefault(id) + 1;
+        }
+
         var best = (Score: 0.0, Match: -1);
         var seen = new HashSet<int>();
-        foreach (var key in Prefix(tokens))
+        foreach (var key in probes)
         {
-            if (!_index.TryGetValue(key, out var ids))
+            if (!_index.TryGetValue(key, out var candidates))
             {
                 continue;
             }
 
-            foreach (var id in ids)
+            foreach (var c in candidates)
             {
-                if (!seen.Add(id))
+                if (!seen.Add(c))
                 {
                     continue;
                 }
 
-                var other = _pool[id];
+                var b = _pool[c];
 
-                // Length bound: F = 2·LCS/(|a|+|b|) <= 2·min/(|a|+|b|).
-                if (2.0 * Math.Min(tokens.Length, other.Length) / (tokens.Length + other.Length) <= threshold)
+                // Bounds: F = 2·LCS/(|q|+|b|), and LCS is at most the shorter length and at most the token overlap.
+                if (2.0 * Math.Min(q.Length, b.Length) / (q.Length + b.Length) <= threshold || 2.0 * Overlap(b) / (q.Length + b.Length) <= threshold)
                 {
                     continue;
                 }
 
                 Comparisons++;
-                var f = RougeL(tokens, other);
+                var f = RougeL(q, b);
                 if (f > best.Score)
                 {
-                    best = (f, id);
+                    best = (f, c);
                 }
             }
         }
@@ -95,48 +138,55 @@ public sealed class NearDuplicateFilter(double threshold = 0.7)
         return best;
     }
 
-    /// <summary>
-    /// Index keys: each token tagged with its occurrence number (so repeats count), ordered rare-looking first;
-    /// the first |t| - ceil(m·|t|) + 1 of them, where m is the least share of its tokens a sequence must have
-    /// in common with another to pass the threshold (F > t needs common > t/(2 - t)·|b|).
-    /// </summary>
-    private IEnumerable<string> Prefix(string[] tokens)
+    /// <summary>Multiset overlap of b with the current query.</summary>
+    private int Overlap(int[] b)
     {
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        var keyed = tokens.Select(t => t + "#" + (counts[t] = counts.GetValueOrDefault(t) + 1)).ToList();
-        keyed.Sort((x, y) =>
+        _seenCounts.Clear();
+        var overlap = 0;
+        foreach (var id in b)
         {
-            var cx = Common.Contains(x[..x.LastIndexOf('#')]);
-            var cy = Common.Contains(y[..y.LastIndexOf('#')]);
-            return cx != cy ? (cx ? 1 : -1) : string.CompareOrdinal(x, y);
-        });
-        var share = threshold / (2 - threshold);
-        var needed = (int)Math.Floor(share * tokens.Length) + 1;
-        var prefix = Math.Max(1, tokens.Length - needed + 1);
-        return keyed.Take(prefix);
+            var used = _seenCounts[id] = _seenCounts.GetValueOrDefault(id) + 1;
+            if (used <= _queryCounts.GetValueOrDefault(id))
+            {
+                overlap++;
+            }
+        }
+
+        return overlap;
     }
 
     /// <summary>ROUGE-L F-measure (β = 1) of two token sequences.</summary>
     public static double RougeL(IReadOnlyList<string> a, IReadOnlyList<string> b)
     {
-        if (a.Count == 0 || b.Count == 0)
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        int Id(string s) => ids.TryGetValue(s, out var v) ? v : ids[s] = ids.Count;
+        return RougeL([.. a.Select(Id)], [.. b.Select(Id)]);
+    }
+
+    private static double RougeL(ReadOnlySpan<int> a, ReadOnlySpan<int> b)
+    {
+        if (a.Length == 0 || b.Length == 0)
         {
             return 0;
         }
 
-        var prev = new int[b.Count + 1];
-        var cur = new int[b.Count + 1];
-        for (var i = 1; i <= a.Count; i++)
+        Span<int> prev = b.Length < 256 ? stackalloc int[b.Length + 1] : new int[b.Length + 1];
+        Span<int> cur = b.Length < 256 ? stackalloc int[b.Length + 1] : new int[b.Length + 1];
+        prev.Clear();
+        cur.Clear();
+        for (var i = 1; i <= a.Length; i++)
         {
-            for (var j = 1; j <= b.Count; j++)
+            for (var j = 1; j <= b.Length; j++)
             {
-                cur[j] = string.Equals(a[i - 1], b[j - 1], StringComparison.Ordinal) ? prev[j - 1] + 1 : Math.Max(prev[j], cur[j - 1]);
+                cur[j] = a[i - 1] == b[j - 1] ? prev[j - 1] + 1 : Math.Max(prev[j], cur[j - 1]);
             }
 
-            (prev, cur) = (cur, prev);
+            var t = prev;
+            prev = cur;
+            cur = t;
         }
 
-        var lcs = prev[b.Count];
-        return lcs == 0 ? 0 : 2.0 * lcs / (a.Count + b.Count);
+        var lcs = prev[b.Length];
+        return lcs == 0 ? 0 : 2.0 * lcs / (a.Length + b.Length);
     }
 }

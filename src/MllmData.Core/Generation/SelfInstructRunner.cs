@@ -154,6 +154,7 @@ public static class SelfInstructRunner
                     w.WriteString("cap", cap);
                 }
 
+                w.WriteNumber("near_duplicate_threshold", 0.7);
                 w.WriteNumber("max_kept_question_rouge_l", Math.Round(result.MaxKeptRougeL, 4));
                 w.WriteEndObject();
                 w.WriteStartObject("usage");

@@ -47,6 +47,7 @@ public sealed record SelfInstructOptions
 }
 
 /// <summary>What a self-instruct run did.</summary>
+/// <remarks><c>MaxKeptRougeL</c> is the highest exact score the filter computed for a kept question; pairs it skipped are below the threshold by its bounds.</remarks>
 public sealed record SelfInstructResult(IReadOnlyDictionary<string, long> RecordsByKind, bool Capped, string? CapReason, double MaxKeptRougeL);
 
 /// <summary>
@@ -231,21 +232,11 @@ public sealed class SelfInstructor
             }
         }
 
-        var maxKept = 0.0;
-        var pool = filter.Pool;
-        for (var a = 0; a < pool.Count; a++)
-        {
-            for (var b = 0; b < a; b++)
-            {
-                maxKept = Math.Max(maxKept, NearDuplicateFilter.RougeL(pool[a], pool[b]));
-            }
-        }
-
         _log.Information(
             "self-instruct: {Records}; {Requests} requests, {Hits} cache hits, {Retries} retries, {RateLimited} rate-limited, {In} tokens in, {Out} tokens out{Capped}",
             string.Join(", ", byKind.Select(kv => $"{kv.Value} {kv.Key}")), calls.Usage.Requests, calls.Usage.CacheHits, calls.Usage.Retries,
             calls.Usage.RateLimited, calls.Usage.InputTokens, calls.Usage.OutputTokens, capReason is null ? string.Empty : $"; capped: {capReason}");
-        return new SelfInstructResult(byKind, capReason is not null, capReason, maxKept);
+        return new SelfInstructResult(byKind, capReason is not null, capReason, filter.MaxKeptScore);
     }
 
     /// <summary>Parses and filters one generation; the turns, or the reject reason and detail.</summary>
