@@ -204,6 +204,37 @@ public class TheSelfInstructor
     }
 
     [Fact]
+    public async Task Should_Run_From_A_Recipe_Self_Instruct_Section()
+    {
+        var model = new GeneratingModel();
+        using var server = new FakeModelServer(model.Reply);
+        var dir = TestPaths.NewTempDir();
+        var recipe = Path.Combine(dir, "recipe.yaml");
+        File.WriteAllText(recipe, $"""
+            name: mini-instruct
+            seed: 3
+            format: sharegpt
+            self_instruct:
+              adapter: coco-captions
+              inputs:
+                captions: {Captions}
+                instances: {Instances}
+              kinds: [complex]
+              cache: {Path.Combine(dir, "c.db")}
+              backoff: 0.05
+            """);
+        var output = Path.Combine(dir, "out");
+        var run = await ChildCli.RunAsync(Env(server), ["build", "--recipe", recipe, "--out", output]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Equal(79, server.Requests);
+        Assert.Equal(79, File.ReadAllLines(Path.Combine(output, "mini-instruct-00000-of-00001.jsonl")).Length);
+        Assert.True(File.Exists(Path.Combine(output, "dataset_info.json")));
+        var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "manifest.json"))).RootElement;
+        Assert.Equal(2, manifest.GetProperty("inputs").GetArrayLength());
+        Assert.Equal(79, manifest.GetProperty("self_instruct").GetProperty("records_by_kind").GetProperty("complex").GetInt64());
+    }
+
+    [Fact]
     public async Task Should_Count_Requests_Tokens_And_Cost_Without_Calling()
     {
         using var server = new FakeModelServer(r => FakeReply.Chat("unused"));
