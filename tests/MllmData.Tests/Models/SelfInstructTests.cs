@@ -247,6 +247,23 @@ public class TheSelfInstructor
         Assert.False(Directory.Exists(output));
     }
 
+    [Fact]
+    public async Task Should_Take_Captions_Alone_From_Any_Caption_Adapter()
+    {
+        var model = new GeneratingModel();
+        using var server = new FakeModelServer(model.Reply);
+        var output = TestPaths.NewTempDir();
+        var karpathy = Path.Combine(TestPaths.RepoRoot, "tests", "MllmData.Tests", "Fixtures", "dataset_flickr8k.json");
+        var run = await ChildCli.RunAsync(Env(server), ["self-instruct", "--adapter", "karpathy", "--input", $"dataset={karpathy}", "--kinds", "conversation", "--out", output, "--cache", Path.Combine(TestPaths.NewTempDir(), "c.db")]);
+        Assert.True(run.ExitCode == 0, run.Error);
+
+        // train and restval images with sentences: two images, their sentences as the captions, no objects.
+        Assert.Equal(2, server.Requests);
+        var context = server.Seen.Select(s => s.UserText).Single(t => t.Contains("A dog runs", StringComparison.Ordinal));
+        Assert.Equal("Captions:\n- A dog runs across the grass .\n- A brown dog is running .", context);
+        Assert.Equal(["1000268201_693b08cb0e.jpg", "1001773457_577c3a7d70.jpg"], Records(output).Select(r => r.GetProperty("image").GetString()).Order(StringComparer.Ordinal));
+    }
+
     [Theory]
     [InlineData("Q: What is it?\nA: A cat.", 1)]
     [InlineData("Sure, here you go.\n1. Question: What is it?\n   Answer: A cat\n   sitting on a mat.\n2. Question: Why?\n   Answer: It is tired.", 2)]
