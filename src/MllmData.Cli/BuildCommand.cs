@@ -21,6 +21,17 @@ public static class BuildCommand
         var format = new Option<string?>("--format") { Description = "Output format: llava, sharegpt, swift, openai, template or m3it" };
         var imageUrlPrefix = new Option<string?>("--image-url-prefix") { Description = "openai: image URLs under this prefix instead of embedded base64 data URLs" };
         var systemPrompt = new Option<string?>("--system-prompt") { Description = "openai: a system message put first in every example" };
+        var imagesMode = new Option<string?>("--images") { Description = "Image stage: reference (verify, record size and sha256), copy (into out/images by content hash) or embed (bytes in the record)" };
+        imagesMode.AcceptOnlyFromAmong("none", "reference", "copy", "embed");
+        var maxSide = new Option<int?>("--max-side") { Description = "copy/embed: resize so the longer side is at most N pixels, keeping the ratio" };
+        var centerCrop = new Option<int?>("--center-crop") { Description = "copy/embed: resize to cover an NxN square and crop its centre" };
+        var jpegQuality = new Option<int?>("--jpeg-quality") { Description = "JPEG quality when images are re-encoded (default 90)" };
+        var maxImageBytes = new Option<long?>("--max-image-bytes") { Description = "Largest image file accepted (default 50 MB)" };
+        var maxPixels = new Option<long?>("--max-pixels") { Description = "Most pixels an image may declare (default 40,000,000; 16,384 a side)" };
+        var decodeTimeout = new Option<double?>("--decode-timeout") { Description = "Seconds one image may take to decode and process (default 20)" };
+        var allocationLimit = new Option<int?>("--allocation-limit-mb") { Description = "Hard cap on what one decode may allocate (default 256 MB)" };
+        var dedupImages = new Option<bool>("--dedup-images") { Description = "Drop records whose image repeats an earlier one (same bytes, or a perceptual hash within the distance)" };
+        var nearDistance = new Option<int?>("--near-duplicate-distance") { Description = "Hamming distance of perceptual hashes that counts as a near duplicate (0-7, default 4)" };
         var meta = new Option<bool>("--meta") { Description = "Write the meta (provenance) object (default for llava and template)" };
         var output = new Option<string?>("--out") { Description = "Output folder (default with --recipe: out/<name>)" };
         var seed = new Option<long?>("--seed") { Description = "Run seed for template selection (default 0)" };
@@ -52,6 +63,7 @@ public static class BuildCommand
         {
             recipe, adapter, input, map, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
             templates, templateTags, suffix, suffixTurns, strict, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
+            imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance,
         };
         foreach (var o in adapterOptions)
         {
@@ -140,6 +152,17 @@ public static class BuildCommand
             }
 
             r.ImageUrlPrefix = parse.GetValue(imageUrlPrefix) ?? r.ImageUrlPrefix;
+            var img = r.Images;
+            img.Mode = parse.GetValue(imagesMode) ?? img.Mode;
+            img.MaxSide = parse.GetValue(maxSide) ?? img.MaxSide;
+            img.CenterCrop = parse.GetValue(centerCrop) ?? img.CenterCrop;
+            img.JpegQuality = parse.GetValue(jpegQuality) ?? img.JpegQuality;
+            img.MaxBytes = parse.GetValue(maxImageBytes) ?? img.MaxBytes;
+            img.MaxPixels = parse.GetValue(maxPixels) ?? img.MaxPixels;
+            img.DecodeTimeout = parse.GetValue(decodeTimeout) ?? img.DecodeTimeout;
+            img.AllocationLimitMegabytes = parse.GetValue(allocationLimit) ?? img.AllocationLimitMegabytes;
+            img.NearDuplicateDistance = parse.GetValue(nearDistance) ?? img.NearDuplicateDistance;
+            img.Dedup |= parse.GetValue(dedupImages);
             r.SystemPrompt = parse.GetValue(systemPrompt) ?? r.SystemPrompt;
 
             r.Tokens.Bos = parse.GetValue(bos) ?? r.Tokens.Bos;

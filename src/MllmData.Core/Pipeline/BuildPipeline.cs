@@ -1,5 +1,6 @@
 using System.Reflection;
 using MllmData.Adapters;
+using MllmData.Images;
 using MllmData.Model;
 using MllmData.Output;
 using MllmData.Recipes;
@@ -38,6 +39,20 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             SystemPrompt = recipe.SystemPrompt,
         };
         var embed = RendererRegistry.EmbedsImages(recipe.Format, renderOptions);
+        var imageSettings = recipe.Images;
+        if (embed && imageSettings.Mode is "none" or "reference" or "copy")
+        {
+            // Formats that carry the pixels embed them; the other checks of the stage come with it.
+            imageSettings = new ImageSettings
+            {
+                Mode = "embed", MaxSide = imageSettings.MaxSide, CenterCrop = imageSettings.CenterCrop, JpegQuality = imageSettings.JpegQuality,
+                MaxBytes = imageSettings.MaxBytes, MaxPixels = imageSettings.MaxPixels, MaxSidePixels = imageSettings.MaxSidePixels,
+                AllocationLimitMegabytes = imageSettings.AllocationLimitMegabytes, DecodeTimeout = imageSettings.DecodeTimeout, Dedup = imageSettings.Dedup,
+                NearDuplicateDistance = imageSettings.NearDuplicateDistance, AllowWebpGif = imageSettings.AllowWebpGif,
+            };
+        }
+
+        var imageSummaries = new List<ImageSummary>();
 
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
         var plans = recipe.Sources.Select(s =>
@@ -46,6 +61,11 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             if (embed && s.ImageRoot is null)
             {
                 throw new UsageException($"format {recipe.Format} embeds the images: source '{s.Name ?? adapter.Name}' needs --image-root" + (recipe.Format == "openai" ? " (or give --image-url-prefix)" : string.Empty));
+            }
+
+            if (imageSettings.Active && s.ImageRoot is null)
+            {
+                throw new UsageException($"--images {imageSettings.Mode}: source '{s.Name ?? adapter.Name}' needs --image-root");
             }
 
             // A named pack serves every record; otherwise each task gets its own pack, made when first needed.
@@ -89,7 +109,36 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 Progress = progress,
                 IncludeDetail = renderOptions.IncludeMeta,
             };
-            var images = plan.Spec.ImageRoot is null ? null : new ImageRootCheck(plan.Spec.ImageRoot);
+            var stage = imageSettings.Active ? new ImageStage(imageSettings, plan.Spec.ImageRoot!, outDir) : null;
+            var images = plan.Spec.ImageRoot is null || stage is not null ? null : new ImageRootCheck(plan.Spec.ImageRoot);
+            var pending = new List<InstructionRecord>(64);
+            void Write(InstructionRecord record)
+            {
+                if (plan.Spec.ImagePrefix is { Length: > 0 } prefix)
+                {
+                    record = record with { Images = [.. record.Images.Select(i => i with { Path = prefix + i.Path })] };
+                }
+
+                sink.Write(record);
+            }
+
+            async Task Flush()
+            {
+                foreach (var (done, rejected) in await stage!.ProcessAsync(pending, ct).ConfigureAwait(false))
+                {
+                    if (rejected is not null)
+                    {
+                        Reject(rejected);
+                    }
+                    else
+                    {
+                        Write(done!);
+                    }
+                }
+
+                pending.Clear();
+            }
+
             long before = sink.Records;
             await foreach (var item in plan.Adapter.ReadAsync(context, ct).ConfigureAwait(false))
             {
@@ -122,25 +171,27 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                     continue;
                 }
 
-                if (embed)
+                if (stage is null)
                 {
-                    // The image root was required above for embedding formats, and Check has resolved every path.
-                    var (loaded, embedReject) = ImageEmbedder.Load(record, images!);
-                    if (embedReject is not null)
-                    {
-                        Reject(embedReject);
-                        continue;
-                    }
-
-                    record = loaded;
+                    Write(record);
+                    continue;
                 }
 
-                if (plan.Spec.ImagePrefix is { Length: > 0 } prefix)
+                pending.Add(record);
+                if (pending.Count == 64)
                 {
-                    record = record with { Images = [.. record.Images.Select(i => i with { Path = prefix + i.Path })] };
+                    await Flush().ConfigureAwait(false);
                 }
+            }
 
-                sink.Write(record);
+            if (stage is not null)
+            {
+                await Flush().ConfigureAwait(false);
+                imageSummaries.Add(stage.Summary);
+                log.Information(
+                    "images of {Source}: {Checked} checked, {Exact} exact and {Near} near duplicates, rejected: {Rejected}",
+                    plan.Name, stage.Summary.Checked, stage.Summary.ExactDuplicates, stage.Summary.NearDuplicates,
+                    stage.Summary.Rejected.Count == 0 ? "none" : string.Join(", ", stage.Summary.Rejected.Select(kv => $"{kv.Key} {kv.Value}")));
             }
 
             log.Information("source {Source}: {Records} records", plan.Name, sink.Records - before);
@@ -159,6 +210,21 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             Rejects = written.Rejects,
             RejectsByReason = written.RejectsByReason,
             Inputs = await files.HashesAsync().ConfigureAwait(false),
+            WriteExtra = imageSummaries.Count == 0 ? null : w =>
+            {
+                var total = new ImageSummary
+                {
+                    Checked = imageSummaries.Sum(x => x.Checked),
+                    ExactDuplicates = imageSummaries.Sum(x => x.ExactDuplicates),
+                    NearDuplicates = imageSummaries.Sum(x => x.NearDuplicates),
+                };
+                foreach (var (k, v) in imageSummaries.SelectMany(x => x.Rejected))
+                {
+                    total.Rejected[k] = total.Rejected.GetValueOrDefault(k) + v;
+                }
+
+                total.WriteTo(w, imageSettings.Mode);
+            },
         };
         var manifestPath = Path.Combine(outDir, "manifest.json");
         AtomicFile.Write(manifestPath, manifest.WriteTo);

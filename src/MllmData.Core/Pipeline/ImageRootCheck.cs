@@ -32,22 +32,26 @@ public sealed class ImageRootCheck(string root)
     }
 
     /// <summary>The image's full path under the root, or the reject that says why there is none.</summary>
-    public Reject? Resolve(InstructionRecord record, ImageRef image, out string full)
+    public Reject? Resolve(InstructionRecord record, ImageRef image, out string full) =>
+        Resolve(image.Path, out full) is { } failure
+            ? new Reject(record.Source, record.Provenance.File, record.Id, failure.Reason, failure.Detail)
+            : null;
+
+    /// <summary>The full path of a dataset path under the root, or the reason and detail of the failure.</summary>
+    public (string Reason, string Detail)? Resolve(string path, out string full)
     {
         full = string.Empty;
-        if (Path.IsPathRooted(image.Path))
+        if (Path.IsPathRooted(path))
         {
-            return new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.ImageOutsideRoot, $"image path '{image.Path}' is absolute");
+            return (RejectReasons.ImageOutsideRoot, $"image path '{path}' is absolute");
         }
 
-        full = Path.GetFullPath(Path.Combine(_root, image.Path));
+        full = Path.GetFullPath(Path.Combine(_root, path));
         if (!full.StartsWith(_root, StringComparison.Ordinal))
         {
-            return new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.ImageOutsideRoot, $"image path '{image.Path}' leaves the image root");
+            return (RejectReasons.ImageOutsideRoot, $"image path '{path}' leaves the image root");
         }
 
-        return File.Exists(full)
-            ? null
-            : new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.MissingImage, $"no file {image.Path} under {root}");
+        return File.Exists(full) ? null : (RejectReasons.MissingImage, $"no file {path} under {root}");
     }
 }

@@ -37,6 +37,10 @@ public sealed class Recipe
     [JsonPropertyName("system_prompt")]
     public string? SystemPrompt { get; set; }
 
+    /// <summary>The image stage: verify, copy or embed, resize, deduplicate.</summary>
+    [JsonPropertyName("images")]
+    public Images.ImageSettings Images { get; set; } = new();
+
     [JsonPropertyName("tokens")]
     public TokenSettings Tokens { get; set; } = new();
 

@@ -111,6 +111,21 @@ public static class RecipeLoader
             throw new UsageException("shard_bytes must not be negative");
         }
 
+        if (recipe.Images.Mode is not ("none" or "reference" or "copy" or "embed"))
+        {
+            throw new UsageException($"images mode must be none, reference, copy or embed, got '{recipe.Images.Mode}'");
+        }
+
+        if (recipe.Images.NearDuplicateDistance is < 0 or > 7)
+        {
+            throw new UsageException("the near-duplicate distance must be between 0 and 7 bits");
+        }
+
+        if (recipe.Images.MaxSide is <= 0 || recipe.Images.CenterCrop is <= 0 || recipe.Images.JpegQuality is < 1 or > 100)
+        {
+            throw new UsageException("max side and centre crop must be positive, and JPEG quality between 1 and 100");
+        }
+
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var s in recipe.Sources)
         {

@@ -1,0 +1,226 @@
+using System.Security.Cryptography;
+using MllmData.Model;
+using MllmData.Pipeline;
+using MllmData.Rendering;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Webp;
+using SixLabors.ImageSharp.Memory;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace MllmData.Images;
+
+/// <summary>The result for one image: the image as written (or null), a reject reason, and its hashes for duplicate checks.</summary>
+public sealed record ImageOutcome(ImageRef? Image, string? Reason, string? Detail, string? SourceSha256, ulong? PerceptualHash)
+{
+    public static ImageOutcome Fail(string reason, string detail) => new(null, reason, detail, null, null);
+}
+
+/// <summary>
+/// Checks and prepares one image under ImageSharp's safe use: only the needed decoders, the header read and
+/// limits checked before any pixel is decoded, a hard allocation cap, and a time budget per image.
+/// </summary>
+public sealed class ImageProcessor
+{
+    public const string TooLarge = "too-large";
+    public const string EmptyFile = "empty-file";
+    public const string UnknownFormat = "unknown-format";
+    public const string Corrupt = "corrupt";
+    public const string Truncated = "truncated";
+    public const string TooManyPixels = "too-many-pixels";
+    public const string DecodeTimeout = "decode-timeout";
+
+    private readonly ImageSettings _settings;
+    private readonly Configuration _configuration;
+    private readonly ImageRootCheck _root;
+    private readonly string? _copyDir;
+
+    public ImageProcessor(ImageSettings settings, string imageRoot, string? outDir)
+    {
+        _settings = settings;
+        _root = new ImageRootCheck(imageRoot);
+        _copyDir = settings.Mode == "copy" ? Path.Combine(outDir ?? ".", "images") : null;
+        IConfigurationModule[] modules = settings.AllowWebpGif
+            ? [new JpegConfigurationModule(), new PngConfigurationModule(), new WebpConfigurationModule(), new GifConfigurationModule()]
+            : [new JpegConfigurationModule(), new PngConfigurationModule()];
+        _configuration = new Configuration(modules)
+        {
+            MemoryAllocator = MemoryAllocator.Create(new MemoryAllocatorOptions { AllocationLimitMegabytes = settings.AllocationLimitMegabytes }),
+        };
+    }
+
+    public async Task<ImageOutcome> ProcessAsync(ImageRef image)
+    {
+        if (_root.Resolve(image.Path, out var full) is { } missing)
+        {
+            return ImageOutcome.Fail(missing.Reason, missing.Detail);
+        }
+
+        var length = new FileInfo(full).Length;
+        if (length == 0)
+        {
+            return ImageOutcome.Fail(EmptyFile, $"{image.Path} is empty");
+        }
+
+        if (length > _settings.MaxBytes)
+        {
+            return ImageOutcome.Fail(TooLarge, $"{image.Path} is {length} bytes; at most {_settings.MaxBytes}");
+        }
+
+        var bytes = await File.ReadAllBytesAsync(full).ConfigureAwait(false);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+        // Header first: format and size, before a single pixel is decoded.
+        IImageInfo? info;
+        IImageFormat? format;
+        try
+        {
+            info = Image.Identify(_configuration, bytes, out format);
+        }
+        catch (Exception ex) when (ex is UnknownImageFormatException or NotSupportedException)
+        {
+            return ImageOutcome.Fail(UnknownFormat, $"{image.Path}: {ImageMedia.Sniff(bytes) ?? "not an image"} is not an accepted format");
+        }
+        catch (Exception ex) when (ex is InvalidImageContentException or ImageFormatException or InvalidOperationException)
+        {
+            return ImageOutcome.Fail(Corrupt, $"{image.Path}: unreadable header ({ex.GetType().Name})");
+        }
+
+        if (info is null || format is null)
+        {
+            return ImageOutcome.Fail(UnknownFormat, $"{image.Path}: {ImageMedia.Sniff(bytes) ?? "not an image"} is not an accepted format");
+        }
+
+        if (info.Width <= 0 || info.Height <= 0 || info.Width > _settings.MaxSidePixels || info.Height > _settings.MaxSidePixels || (long)info.Width * info.Height > _settings.MaxPixels)
+        {
+            return ImageOutcome.Fail(TooManyPixels, $"{image.Path} declares {info.Width}x{info.Height}; at most {_settings.MaxSidePixels} a side and {_settings.MaxPixels} pixels");
+        }
+
+        if (!Complete(bytes, format))
+        {
+            return ImageOutcome.Fail(Truncated, $"{image.Path}: the {format.Name} data ends before its end marker");
+        }
+
+        // The decoder does not watch a cancellation token, so the budget is a timer around it.
+        var work = Task.Run(() => Decode(image, bytes, format, sha));
+        try
+        {
+            return await work.WaitAsync(TimeSpan.FromSeconds(_settings.DecodeTimeout)).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return ImageOutcome.Fail(DecodeTimeout, $"{image.Path} took longer than {_settings.DecodeTimeout:0.#} s to decode");
+        }
+    }
+
+    private ImageOutcome Decode(ImageRef image, byte[] bytes, IImageFormat format, string sha)
+    {
+        Image<Rgb24> decoded;
+        try
+        {
+            decoded = Image.Load<Rgb24>(_configuration, bytes);
+        }
+        catch (Exception ex) when (ex is InvalidImageContentException or ImageFormatException or UnknownImageFormatException or NotSupportedException)
+        {
+            return ImageOutcome.Fail(Corrupt, $"{image.Path}: cannot be decoded ({ex.GetType().Name})");
+        }
+        catch (InvalidMemoryOperationException)
+        {
+            return ImageOutcome.Fail(TooManyPixels, $"{image.Path} needs more than {_settings.AllocationLimitMegabytes} MB to decode");
+        }
+
+        using (decoded)
+        {
+            var width = decoded.Width;
+            var height = decoded.Height;
+            var rotated = decoded.Metadata.ExifProfile?.GetValue(SixLabors.ImageSharp.Metadata.Profiles.Exif.ExifTag.Orientation) is { } o && o.Value > 1;
+            if (_settings.Mode == "reference")
+            {
+                decoded.Mutate(x => x.AutoOrient());
+                return new ImageOutcome(image with { Width = width, Height = height, Format = format.Name.ToLowerInvariant(), Sha256 = sha }, null, null, sha, PerceptualHash.Of(decoded));
+            }
+
+            byte[] output;
+            string mediaType;
+            if (!_settings.Transforms && !rotated)
+            {
+                // Nothing to change: the original bytes, untouched.
+                output = bytes;
+                mediaType = format.DefaultMimeType;
+            }
+            else
+            {
+                // EXIF orientation is applied whenever pixels are re-encoded, so the result is upright.
+                decoded.Mutate(x =>
+                {
+                    x.AutoOrient();
+                    if (_settings.CenterCrop is { } side)
+                    {
+                        x.Resize(new ResizeOptions { Size = new Size(side, side), Mode = ResizeMode.Crop, Position = AnchorPositionMode.Center });
+                    }
+                    else if (_settings.MaxSide is { } max && Math.Max(x.GetCurrentSize().Width, x.GetCurrentSize().Height) > max)
+                    {
+                        x.Resize(new ResizeOptions { Size = new Size(max, max), Mode = ResizeMode.Max });
+                    }
+                });
+                using var stream = new MemoryStream();
+                if (format is PngFormat)
+                {
+                    decoded.SaveAsPng(stream);
+                    mediaType = "image/png";
+                }
+                else
+                {
+                    decoded.SaveAsJpeg(stream, new JpegEncoder { Quality = _settings.JpegQuality });
+                    mediaType = "image/jpeg";
+                }
+
+                output = stream.ToArray();
+                width = decoded.Width;
+                height = decoded.Height;
+            }
+
+            var hash = PerceptualHash.Of(decoded);
+            var outSha = Convert.ToHexStringLower(SHA256.HashData(output));
+            var extension = mediaType == "image/png" ? ".png" : mediaType == "image/jpeg" ? ".jpg" : "." + format.FileExtensions.First();
+            var result = image with { Width = width, Height = height, Format = mediaType["image/".Length..], Sha256 = outSha };
+            if (_settings.Mode == "embed")
+            {
+                return output.Length > ImageMedia.MaxEmbeddedBytes
+                    ? ImageOutcome.Fail(RejectReasons.ImageTooLarge, $"{image.Path} is {output.Length} bytes after processing; embedded images may be at most {ImageMedia.MaxEmbeddedBytes}")
+                    : new ImageOutcome(result with { Bytes = output, MediaType = mediaType }, null, null, sha, hash);
+            }
+
+            var name = outSha + extension;
+            var target = Path.Combine(_copyDir!, name);
+            if (!File.Exists(target))
+            {
+                Directory.CreateDirectory(_copyDir!);
+                var temp = Path.Combine(_copyDir!, $".{name}.{Environment.CurrentManagedThreadId}.tmp");
+                File.WriteAllBytes(temp, output);
+                File.Move(temp, target, overwrite: true);
+            }
+
+            return new ImageOutcome(result with { Path = "images/" + name }, null, null, sha, hash);
+        }
+    }
+
+    /// <summary>
+    /// JPEG data must end with its EOI marker (FF D9 cannot occur inside entropy-coded data), PNG with its IEND
+    /// chunk; a little trailing padding after either is tolerated.
+    /// </summary>
+    private static bool Complete(byte[] bytes, IImageFormat format)
+    {
+        var tail = bytes.AsSpan(Math.Max(0, bytes.Length - 1024));
+        return format switch
+        {
+            JpegFormat => tail.IndexOf((ReadOnlySpan<byte>)[0xFF, 0xD9]) >= 0,
+            PngFormat => tail[Math.Max(0, tail.Length - 64)..].IndexOf("IEND"u8) >= 0,
+            _ => true,
+        };
+    }
+}

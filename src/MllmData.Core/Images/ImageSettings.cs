@@ -1,0 +1,56 @@
+using System.Text.Json.Serialization;
+
+namespace MllmData.Images;
+
+/// <summary>What the image stage does, and the limits it holds every image to.</summary>
+public sealed class ImageSettings
+{
+    /// <summary><c>none</c> (existence only), <c>reference</c> (verify and record), <c>copy</c> (into out/images by content hash), <c>embed</c> (bytes in the record).</summary>
+    [JsonPropertyName("mode")]
+    public string Mode { get; set; } = "none";
+
+    /// <summary>Resize so the longer side is at most this many pixels, keeping the ratio.</summary>
+    [JsonPropertyName("max_side")]
+    public int? MaxSide { get; set; }
+
+    /// <summary>Resize to cover a square of this side, then crop its centre.</summary>
+    [JsonPropertyName("center_crop")]
+    public int? CenterCrop { get; set; }
+
+    [JsonPropertyName("jpeg_quality")]
+    public int JpegQuality { get; set; } = 90;
+
+    /// <summary>Largest image file accepted.</summary>
+    [JsonPropertyName("max_bytes")]
+    public long MaxBytes { get; set; } = 50L * 1024 * 1024;
+
+    [JsonPropertyName("max_pixels")]
+    public long MaxPixels { get; set; } = 40_000_000;
+
+    [JsonPropertyName("max_side_pixels")]
+    public int MaxSidePixels { get; set; } = 16_384;
+
+    /// <summary>Hard cap on what one decode may allocate.</summary>
+    [JsonPropertyName("allocation_limit_mb")]
+    public int AllocationLimitMegabytes { get; set; } = 256;
+
+    /// <summary>Seconds one image may take to decode and process.</summary>
+    [JsonPropertyName("decode_timeout")]
+    public double DecodeTimeout { get; set; } = 20;
+
+    /// <summary>Drop repeated images (exact and near duplicates) with a reject reason.</summary>
+    [JsonPropertyName("dedup")]
+    public bool Dedup { get; set; }
+
+    /// <summary>Largest Hamming distance between 64-bit perceptual hashes that counts as a near duplicate.</summary>
+    [JsonPropertyName("near_duplicate_distance")]
+    public int NearDuplicateDistance { get; set; } = 4;
+
+    /// <summary>Also accept WebP and GIF (decoders off by default).</summary>
+    [JsonPropertyName("allow_webp_gif")]
+    public bool AllowWebpGif { get; set; }
+
+    public bool Active => Mode is "reference" or "copy" or "embed";
+
+    public bool Transforms => MaxSide is not null || CenterCrop is not null;
+}

@@ -1,0 +1,188 @@
+using System.Text.Json;
+using MllmData.Model;
+
+namespace MllmData.Images;
+
+/// <summary>Counts of a run's image work, for the log and the manifest.</summary>
+public sealed class ImageSummary
+{
+    public long Checked { get; set; }
+
+    public long ExactDuplicates { get; set; }
+
+    public long NearDuplicates { get; set; }
+
+    public Dictionary<string, long> Rejected { get; } = new(StringComparer.Ordinal);
+
+    public void WriteTo(Utf8JsonWriter w, string mode)
+    {
+        w.WriteStartObject("images");
+        w.WriteString("mode", mode);
+        w.WriteNumber("checked", Checked);
+        w.WriteNumber("exact_duplicates", ExactDuplicates);
+        w.WriteNumber("near_duplicates", NearDuplicates);
+        w.WriteStartObject("rejected");
+        foreach (var (k, v) in Rejected.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            w.WriteNumber(k, v);
+        }
+
+        w.WriteEndObject();
+        w.WriteEndObject();
+    }
+}
+
+/// <summary>
+/// The image stage between adapter and renderer: processes the images of a window of records in parallel on
+/// all cores, then decides duplicates and rejects in record order, so the output does not depend on timing.
+/// </summary>
+public sealed class ImageStage(ImageSettings settings, string imageRoot, string outDir)
+{
+    private readonly ImageProcessor _processor = new(settings, imageRoot, outDir);
+
+    // Several records often share an image (five captions, several questions): process each file once.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<ImageOutcome>>> _recent = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _seenExact = new(StringComparer.Ordinal);
+    private readonly NearHashIndex _seenNear = new();
+
+    public ImageSummary Summary { get; } = new();
+
+    public const string DuplicateImage = "duplicate-image";
+    public const string NearDuplicateImage = "near-duplicate-image";
+
+    /// <summary>The records with their images processed, or the reject that replaces each, in input order.</summary>
+    public async Task<List<(InstructionRecord? Record, Reject? Reject)>> ProcessAsync(IReadOnlyList<InstructionRecord> records, CancellationToken ct)
+    {
+        var outcomes = new ImageOutcome[records.Count][];
+        await Parallel.ForEachAsync(
+            Enumerable.Range(0, records.Count),
+            new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct },
+            async (i, _) =>
+            {
+                var images = records[i].Images;
+                var list = new ImageOutcome[images.Count];
+                for (var k = 0; k < images.Count; k++)
+                {
+                    var image = images[k];
+                    var outcome = await _recent.GetOrAdd(image.Path, _ => new Lazy<Task<ImageOutcome>>(() => _processor.ProcessAsync(image))).Value.ConfigureAwait(false);
+
+                    // The outcome keeps the record's own image entry (its width/height from the source, if any) where it can.
+                    list[k] = outcome;
+                }
+
+                if (_recent.Count > 4096)
+                {
+                    _recent.Clear();
+                }
+
+                outcomes[i] = list;
+            }).ConfigureAwait(false);
+
+        var results = new List<(InstructionRecord?, Reject?)>(records.Count);
+        for (var i = 0; i < records.Count; i++)
+        {
+            var record = records[i];
+            Reject? reject = null;
+            var images = new List<ImageRef>(record.Images.Count);
+            foreach (var outcome in outcomes[i])
+            {
+                Summary.Checked++;
+                if (outcome.Reason is { } reason)
+                {
+                    Summary.Rejected[reason] = Summary.Rejected.GetValueOrDefault(reason) + 1;
+                    reject ??= new Reject(record.Source, record.Provenance.File, record.Id, reason, outcome.Detail!);
+                    continue;
+                }
+
+                var duplicate = Duplicate(record, outcome);
+                if (duplicate is not null && settings.Dedup)
+                {
+                    reject ??= duplicate;
+                    continue;
+                }
+
+                images.Add(outcome.Image!);
+            }
+
+            results.Add(reject is null ? (record with { Images = images }, null) : (null, reject));
+        }
+
+        return results;
+    }
+
+    /// <summary>Counts the image as an exact or near repeat of an earlier one; the reject to use when dropping repeats.</summary>
+    private Reject? Duplicate(InstructionRecord record, ImageOutcome outcome)
+    {
+        if (outcome.SourceSha256 is { } sha)
+        {
+            if (_seenExact.TryGetValue(sha, out var first))
+            {
+                // The same file under several records (several questions on one image) is the dataset's shape,
+                // not a repeat; only a different path with the same bytes is one.
+                if (first != outcome.Image!.Path)
+                {
+                    Summary.ExactDuplicates++;
+                    return new Reject(record.Source, record.Provenance.File, record.Id, DuplicateImage, $"{outcome.Image.Path} has the same bytes as {first}");
+                }
+
+                return null;
+            }
+
+            _seenExact[sha] = outcome.Image!.Path;
+        }
+
+        if (outcome.PerceptualHash is { } hash)
+        {
+            if (_seenNear.Find(hash, settings.NearDuplicateDistance) is { } near)
+            {
+                Summary.NearDuplicates++;
+                return new Reject(record.Source, record.Provenance.File, record.Id, NearDuplicateImage, $"{outcome.Image!.Path} looks like {near} (perceptual hash within {settings.NearDuplicateDistance} bits)");
+            }
+
+            _seenNear.Add(hash, outcome.Image!.Path);
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// Finds a stored 64-bit hash within a Hamming distance: the hash is split into distance + 1 chunks, and any
+/// hash that close must match at least one chunk exactly, so only those buckets are compared.
+/// </summary>
+internal sealed class NearHashIndex
+{
+    private const int Chunks = 8;
+    private readonly Dictionary<(int Chunk, ulong Value), List<(ulong Hash, string Path)>> _buckets = [];
+
+    public void Add(ulong hash, string path)
+    {
+        for (var c = 0; c < Chunks; c++)
+        {
+            var key = (c, Part(hash, c));
+            (_buckets.TryGetValue(key, out var list) ? list : _buckets[key] = []).Add((hash, path));
+        }
+    }
+
+    /// <summary>An earlier image within <paramref name="distance"/> bits (up to 7), or null.</summary>
+    public string? Find(ulong hash, int distance)
+    {
+        for (var c = 0; c < Chunks; c++)
+        {
+            if (_buckets.TryGetValue((c, Part(hash, c)), out var list))
+            {
+                foreach (var (other, path) in list)
+                {
+                    if (PerceptualHash.Distance(hash, other) <= distance)
+                    {
+                        return path;
+                    }
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static ulong Part(ulong hash, int chunk) => (hash >> (chunk * 8)) & 0xFF;
+}
