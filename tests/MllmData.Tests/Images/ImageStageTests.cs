@@ -100,6 +100,20 @@ public class TheImageStage
     }
 
     [Fact]
+    public async Task Should_Reject_Files_Over_The_Byte_Limit_And_Decodes_Over_The_Time_Budget()
+    {
+        var root = Root();
+        var tooLarge = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync(Build(Rows("grey.jpg", "qjujW6d.png"), root, tooLarge, "--images", "reference", "--max-image-bytes", "200000"))).ExitCode);
+        var reject = Lines(Path.Combine(tooLarge, "rejects.jsonl")).Single();
+        Assert.Equal(("too-large", "jsonl-l2"), (reject.GetProperty("reason").GetString(), reject.GetProperty("position").GetString()));
+
+        var slow = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync(Build(Rows("waterview.jpg"), root, slow, "--images", "copy", "--max-side", "336", "--decode-timeout", "0.000001"))).ExitCode);
+        Assert.Equal("decode-timeout", Lines(Path.Combine(slow, "rejects.jsonl")).Single().GetProperty("reason").GetString());
+    }
+
+    [Fact]
     public async Task Should_Stay_Under_512_MB_While_Refusing_A_100000_By_100000_Header()
     {
         var root = Root();
