@@ -70,8 +70,14 @@ public sealed class RecordSink : IDisposable
 
         // Every record passes its format's validator before it is written.
         _findings.Clear();
-        using (var doc = JsonDocument.Parse(_buffer.WrittenMemory))
+        if (_validator is ConversationValidator direct)
         {
+            // The conversation formats are checked on the bytes, without building a document.
+            direct.Validate(_buffer.WrittenSpan, _findings);
+        }
+        else
+        {
+            using var doc = JsonDocument.Parse(_buffer.WrittenMemory);
             _validator.Validate(doc.RootElement, _findings);
         }
 

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace MllmData.Validation;
@@ -25,34 +26,172 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
 
     public static ConversationShape ShareGpt(string format) => new(format, "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);
 
+    private readonly byte[] _tokenUtf8 = System.Text.Encoding.UTF8.GetBytes(imageToken);
+
     public string Format => shape.Format;
 
-    public void Validate(JsonElement record, List<Finding> findings)
+    public void Validate(JsonElement record, List<Finding> findings) => Validate(JsonMarshal.GetRawUtf8Value(record), findings);
+
+    /// <summary>
+    /// The same checks straight on a record's UTF-8 bytes, one forward pass without a document; the build runs
+    /// this on every record it writes.
+    /// </summary>
+    public void Validate(ReadOnlySpan<byte> json, List<Finding> findings)
     {
-        var images = ValidationHelpers.ImageCount(record, shape.ImagesKey, findings);
-        if (!ValidationHelpers.TryArray(record, shape.TurnsKey, findings, out var turns))
+        var imageFindings = new List<Finding>();
+        var turnFindings = new List<Finding>();
+        var images = 0;
+        var sawTurns = false;
+        var placeholders = 0;
+        var state = new TurnState();
+        var reader = new Utf8JsonReader(json);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals(shape.ImagesKey))
+            {
+                reader.Read();
+                images = ImageCount(ref reader, imageFindings);
+            }
+            else if (reader.ValueTextEquals(shape.TurnsKey))
+            {
+                sawTurns = true;
+                reader.Read();
+                placeholders = Turns(ref reader, turnFindings, ref state);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        findings.AddRange(imageFindings);
+        if (!sawTurns)
+        {
+            findings.Add(new(FindingCodes.MissingField, $"no \"{shape.TurnsKey}\""));
+            return;
+        }
+
+        findings.AddRange(turnFindings);
+        if (turnFindings.Count > 0)
         {
             return;
         }
 
-        if (turns.GetArrayLength() == 0)
+        if (state.Answered == 0 || state.Last != shape.Assistant)
         {
-            findings.Add(new(FindingCodes.MissingField, $"\"{shape.TurnsKey}\" is empty"));
-            return;
+            findings.Add(new(FindingCodes.MissingAssistant, state.Answered == 0 ? $"no {shape.User} or {shape.Assistant} message" : $"the last {shape.User} message has no {shape.Assistant} answer"));
+        }
+
+        if (placeholders != images)
+        {
+            findings.Add(new(FindingCodes.PlaceholderMismatch, $"{placeholders} {imageToken} placeholders for {images} images"));
+        }
+    }
+
+    private struct TurnState
+    {
+        public int Answered;
+        public string Last;
+    }
+
+    /// <summary>Image count of an optional images value: a string is one, an array its length.</summary>
+    private int ImageCount(ref Utf8JsonReader reader, List<Finding> findings)
+    {
+        switch (reader.TokenType)
+        {
+            case JsonTokenType.Null:
+                return 0;
+            case JsonTokenType.String:
+                return 1;
+            case JsonTokenType.StartArray:
+                var n = 0;
+                var reported = false;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (!reported && (reader.TokenType != JsonTokenType.String || reader.ValueSpan.Length == 0))
+                    {
+                        findings.Add(new(FindingCodes.WrongType, $"\"{shape.ImagesKey}\" holds a non-string or empty entry"));
+                        reported = true;
+                    }
+
+                    reader.Skip();
+                    n++;
+                }
+
+                return n;
+            default:
+                findings.Add(new(FindingCodes.WrongType, $"\"{shape.ImagesKey}\" is {Kind(reader.TokenType)}, expected a string or an array"));
+                reader.Skip();
+                return 0;
+        }
+    }
+
+    /// <summary>Reads the turns array; returns the placeholder count; the first problem found stops the checks.</summary>
+    private int Turns(ref Utf8JsonReader reader, List<Finding> findings, ref TurnState state)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            findings.Add(new(FindingCodes.WrongType, $"\"{shape.TurnsKey}\" is {Kind(reader.TokenType)}, expected an array"));
+            reader.Skip();
+            return 0;
         }
 
         var placeholders = 0;
         var i = 0;
         var k = 0;
-        var last = string.Empty;
-        foreach (var turn in turns.EnumerateArray())
+        state.Last = string.Empty;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
-            var role = Role(turn);
-            if (!turn.TryGetProperty(shape.ContentKey, out var c) || c.ValueKind != JsonValueKind.String)
+            if (findings.Count > 0 || reader.TokenType != JsonTokenType.StartObject)
             {
-                var kind = turn.TryGetProperty(shape.ContentKey, out var cc) ? cc.ValueKind.ToString() : "missing";
-                findings.Add(new(shape.NonStringContentCode, $"message {k} {shape.ContentKey} is {kind}, expected a string"));
-                return;
+                if (findings.Count == 0)
+                {
+                    findings.Add(new(FindingCodes.WrongType, $"message {k} is {Kind(reader.TokenType)}, expected an object"));
+                }
+
+                reader.Skip();
+                continue;
+            }
+
+            string? role = null;
+            string contentKind = "missing";
+            var empty = true;
+            var count = 0;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals(shape.RoleKey))
+                {
+                    reader.Read();
+                    role = reader.TokenType != JsonTokenType.String ? null
+                        : reader.ValueTextEquals(shape.User) ? shape.User
+                        : reader.ValueTextEquals(shape.Assistant) ? shape.Assistant
+                        : reader.GetString();
+                    reader.Skip();
+                }
+                else if (reader.ValueTextEquals(shape.ContentKey))
+                {
+                    reader.Read();
+                    contentKind = reader.TokenType == JsonTokenType.String ? "String" : Kind(reader.TokenType);
+                    if (reader.TokenType == JsonTokenType.String)
+                    {
+                        (empty, count) = Scan(ref reader);
+                    }
+
+                    reader.Skip();
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+
+            if (contentKind != "String")
+            {
+                findings.Add(new(shape.NonStringContentCode, $"message {k} {shape.ContentKey} is {contentKind}, expected a string"));
+                continue;
             }
 
             if (k == 0 && shape.System is not null && role == shape.System)
@@ -65,48 +204,74 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
             if (role != expected)
             {
                 findings.Add(new(FindingCodes.WrongRoleOrder, $"message {k} is from '{role}', expected '{expected}'"));
-                return;
+                continue;
             }
 
-            var content = c.GetString()!;
-            if (string.IsNullOrWhiteSpace(content))
+            if (empty)
             {
                 findings.Add(new(FindingCodes.EmptyContent, $"message {k} is empty"));
-                return;
+                continue;
             }
 
-            var n = ValidationHelpers.Count(content, imageToken);
-            if (role == shape.Assistant && n > 0)
+            if (role == shape.Assistant && count > 0)
             {
                 findings.Add(new(FindingCodes.LiteralImageToken, $"message {k} ({role}) contains {imageToken}"));
-                return;
+                continue;
             }
 
-            placeholders += n;
-            last = role;
+            placeholders += count;
+            state.Last = role;
             i++;
             k++;
         }
 
-        if (i == 0 || last != shape.Assistant)
+        if (k == 0 && findings.Count == 0)
         {
-            findings.Add(new(FindingCodes.MissingAssistant, i == 0 ? $"no {shape.User} or {shape.Assistant} message" : $"the last {shape.User} message has no {shape.Assistant} answer"));
+            findings.Add(new(FindingCodes.MissingField, $"\"{shape.TurnsKey}\" is empty"));
         }
 
-        if (placeholders != images)
-        {
-            findings.Add(new(FindingCodes.PlaceholderMismatch, $"{placeholders} {imageToken} placeholders for {images} images"));
-        }
+        state.Answered = i;
+        return placeholders;
     }
 
-    /// <summary>The role name; the common ones are matched without allocating a string.</summary>
-    private string? Role(JsonElement turn)
+    /// <summary>
+    /// Whether a string value is blank, and how many placeholders it holds: unescaped text is read as raw UTF-8
+    /// without making a string; text with escapes is decoded first.
+    /// </summary>
+    private (bool Empty, int Placeholders) Scan(ref Utf8JsonReader reader)
     {
-        if (!turn.TryGetProperty(shape.RoleKey, out var r) || r.ValueKind != JsonValueKind.String)
+        if (reader.ValueIsEscaped || reader.HasValueSequence)
         {
-            return null;
+            var decoded = reader.GetString()!;
+            return (string.IsNullOrWhiteSpace(decoded), ValidationHelpers.Count(decoded, imageToken));
         }
 
-        return r.ValueEquals(shape.User) ? shape.User : r.ValueEquals(shape.Assistant) ? shape.Assistant : r.GetString();
+        var body = reader.ValueSpan;
+        var blank = body.IndexOfAnyExcept(" \t\r\n"u8) < 0;
+        var count = 0;
+        var token = _tokenUtf8.AsSpan();
+        if (token.Length > 0)
+        {
+            for (var at = body.IndexOf(token); at >= 0;)
+            {
+                count++;
+                var next = body[(at + token.Length)..].IndexOf(token);
+                at = next < 0 ? -1 : at + token.Length + next;
+            }
+        }
+
+        return (blank, count);
     }
+
+    private static string Kind(JsonTokenType t) => t switch
+    {
+        JsonTokenType.StartArray => "Array",
+        JsonTokenType.StartObject => "Object",
+        JsonTokenType.String => "String",
+        JsonTokenType.Number => "Number",
+        JsonTokenType.True => "True",
+        JsonTokenType.False => "False",
+        JsonTokenType.Null => "Null",
+        _ => t.ToString(),
+    };
 }
