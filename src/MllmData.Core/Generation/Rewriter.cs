@@ -297,24 +297,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
 
                 w.WriteNumber("rewritten_answers", rewritten);
                 w.WriteEndObject();
-                w.WriteStartObject("usage");
-                w.WriteNumber("requests", usage.Requests);
-                w.WriteNumber("cache_hits", usage.CacheHits);
-                w.WriteNumber("retries", usage.Retries);
-                w.WriteNumber("rate_limited", usage.RateLimited);
-                w.WriteNumber("failures", usage.Failures);
-                w.WriteNumber("input_tokens", usage.InputTokens);
-                w.WriteNumber("output_tokens", usage.OutputTokens);
-                if (cost is { } c)
-                {
-                    w.WriteNumber("estimated_cost_usd", decimal.Round(c, 6));
-                }
-                else
-                {
-                    w.WriteNull("estimated_cost_usd");
-                }
-
-                w.WriteEndObject();
+                usage.WriteTo(w, cost);
             },
         };
         AtomicFile.Write(Path.Combine(outDir, "manifest.json"), manifest.WriteTo);

@@ -157,24 +157,7 @@ public static class SelfInstructRunner
                 w.WriteNumber("near_duplicate_threshold", 0.7);
                 w.WriteNumber("max_kept_question_rouge_l", Math.Round(result.MaxKeptRougeL, 4));
                 w.WriteEndObject();
-                w.WriteStartObject("usage");
-                w.WriteNumber("requests", usage.Requests);
-                w.WriteNumber("cache_hits", usage.CacheHits);
-                w.WriteNumber("retries", usage.Retries);
-                w.WriteNumber("rate_limited", usage.RateLimited);
-                w.WriteNumber("failures", usage.Failures);
-                w.WriteNumber("input_tokens", usage.InputTokens);
-                w.WriteNumber("output_tokens", usage.OutputTokens);
-                if (cost is { } c)
-                {
-                    w.WriteNumber("estimated_cost_usd", decimal.Round(c, 6));
-                }
-                else
-                {
-                    w.WriteNull("estimated_cost_usd");
-                }
-
-                w.WriteEndObject();
+                usage.WriteTo(w, cost);
             },
         };
         AtomicFile.Write(Path.Combine(outDir, "manifest.json"), manifest.WriteTo);

@@ -79,6 +79,29 @@ public sealed class UsageCounters
         Interlocked.Add(ref _inputTokens, input);
         Interlocked.Add(ref _outputTokens, output);
     }
+
+    /// <summary>The <c>usage</c> section of a manifest.</summary>
+    public void WriteTo(System.Text.Json.Utf8JsonWriter w, decimal? estimatedCost)
+    {
+        w.WriteStartObject("usage");
+        w.WriteNumber("requests", Requests);
+        w.WriteNumber("cache_hits", CacheHits);
+        w.WriteNumber("retries", Retries);
+        w.WriteNumber("rate_limited", RateLimited);
+        w.WriteNumber("failures", Failures);
+        w.WriteNumber("input_tokens", InputTokens);
+        w.WriteNumber("output_tokens", OutputTokens);
+        if (estimatedCost is { } cost)
+        {
+            w.WriteNumber("estimated_cost_usd", decimal.Round(cost, 6));
+        }
+        else
+        {
+            w.WriteNull("estimated_cost_usd");
+        }
+
+        w.WriteEndObject();
+    }
 }
 
 /// <summary>
