@@ -66,43 +66,27 @@ public sealed class FileValidator(IFormatValidator validator)
 
     private FileSummary ValidateList(string path, Stream stream, Action<FileFinding> report)
     {
-        using var reader = new StreamingJsonReader(stream, path);
-        reader.Read();
-        long index = 0, bad = 0;
+        long records = 0, bad = 0;
         var findings = new List<Finding>();
-        while (reader.TryReadValue<JsonDocument>(ParseDocument, out var doc, out _, out var error))
+        foreach (var item in JsonElements.Read(stream, path, JsonLayout.TopLevelArray))
         {
-            index++;
-            findings.Clear();
-            if (doc is null)
+            using (item)
             {
-                findings.Add(new(FindingCodes.NotObject, error ?? "not a JSON value"));
-            }
-            else
-            {
-                using (doc)
+                records++;
+                findings.Clear();
+                Check(item.Element, findings);
+                if (findings.Count > 0)
                 {
-                    Check(doc.RootElement, findings);
-                }
-            }
-
-            if (findings.Count > 0)
-            {
-                bad++;
-                foreach (var f in findings)
-                {
-                    report(new FileFinding(path, $"record {index}", index, f.Code, f.Message));
+                    bad++;
+                    foreach (var f in findings)
+                    {
+                        report(new FileFinding(path, $"record {item.Index + 1}", item.Index + 1, f.Code, f.Message));
+                    }
                 }
             }
         }
 
-        return new FileSummary(path, index, bad, 0);
-    }
-
-    private static ParseStatus ParseDocument(ref Utf8JsonReader reader, out JsonDocument? value, out string? error)
-    {
-        error = null;
-        return JsonDocument.TryParseValue(ref reader, out value) ? ParseStatus.Ok : ParseStatus.NeedMoreData;
+        return new FileSummary(path, records, bad, 0);
     }
 
     private void Check(JsonElement root, List<Finding> findings)
