@@ -18,7 +18,12 @@ public static class BuildCommand
         var map = new Option<string[]>("--map") { Description = "csv/jsonl: FIELD=COLUMN (repeatable); fields image, question, answer, choices, id" };
         var imageRoot = new Option<string?>("--image-root") { Description = "Folder the images are resolved and checked under" };
         var imagePrefix = new Option<string?>("--image-prefix") { Description = "Prefix put before image paths in the output, e.g. coco/train2014/" };
-        var format = new Option<string?>("--format") { Description = "Output format: llava, sharegpt, swift, openai, template or m3it" };
+        var format = new Option<string?>("--format") { Description = "Output format: " + Formats.FormatRegistry.NameList + " (see `mllmdata formats`)" };
+        format.AcceptOnlyFromAmong([.. Formats.FormatRegistry.Names]);
+        var container = new Option<string?>("--container") { Description = "Shard container: jsonl, or json (one JSON list per shard, as LLaVA's trainer reads it)" };
+        container.AcceptOnlyFromAmong("jsonl", "json");
+        var imageDetail = new Option<string?>("--image-detail") { Description = "openai: the detail of image parts: auto, low or high" };
+        imageDetail.AcceptOnlyFromAmong("auto", "low", "high");
         var imageUrlPrefix = new Option<string?>("--image-url-prefix") { Description = "openai: image URLs under this prefix instead of embedded base64 data URLs" };
         var systemPrompt = new Option<string?>("--system-prompt") { Description = "openai: a system message put first in every example" };
         var imagesMode = new Option<string?>("--images") { Description = "Image stage: reference (verify, record size and sha256), copy (into out/images by content hash) or embed (bytes in the record)" };
@@ -63,7 +68,7 @@ public static class BuildCommand
         {
             recipe, adapter, input, map, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
             templates, templateTags, suffix, suffixTurns, strict, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
-            imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance,
+            container, imageDetail, imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance,
         };
         foreach (var o in adapterOptions)
         {
@@ -152,6 +157,8 @@ public static class BuildCommand
             }
 
             r.ImageUrlPrefix = parse.GetValue(imageUrlPrefix) ?? r.ImageUrlPrefix;
+            r.Container = parse.GetValue(container) ?? r.Container;
+            r.ImageDetail = parse.GetValue(imageDetail) ?? r.ImageDetail;
             var img = r.Images;
             img.Mode = parse.GetValue(imagesMode) ?? img.Mode;
             img.MaxSide = parse.GetValue(maxSide) ?? img.MaxSide;

@@ -27,6 +27,7 @@ public static class CliApp
         root.Subcommands.Add(SourcesCommand.Create());
         root.Subcommands.Add(TemplatesCommand.Create(globals));
         root.Subcommands.Add(ValidateCommand.Create(globals));
+        root.Subcommands.Add(FormatsCommand.Create());
         root.Subcommands.Add(RewriteCommand.Create(globals));
         root.Subcommands.Add(SelfInstructCommand.Create(globals));
         return root;
@@ -78,6 +79,17 @@ public static class CliApp
         catch (Models.BudgetExceededException ex)
         {
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return DataError;
+        }
+        catch (Output.OutputException ex)
+        {
+            await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return ex.Refused ? UsageError : DataError;
+        }
+        catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
+        {
+            // Disk full, a read-only folder, a vanished mount: the staging folder is already removed.
+            await error.WriteLineAsync($"error: cannot write the output: {ex.Message}").ConfigureAwait(false);
             return DataError;
         }
         catch (OperationCanceledException)

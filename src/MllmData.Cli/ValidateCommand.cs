@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using MllmData.Rendering;
-using MllmData.Validation;
+using MllmData.Formats;
 
 namespace MllmData.Cli;
 
@@ -11,8 +10,8 @@ public static class ValidateCommand
     public static Command Create(GlobalOptions globals)
     {
         var files = new Argument<string[]>("files") { Description = "JSONL files or JSON lists", Arity = ArgumentArity.OneOrMore };
-        var format = new Option<string>("--format") { Description = "llava, sharegpt, swift, openai, template or m3it", Required = true };
-        format.AcceptOnlyFromAmong([.. RendererRegistry.Names]);
+        var format = new Option<string>("--format") { Description = FormatRegistry.NameList, Required = true };
+        format.AcceptOnlyFromAmong([.. FormatRegistry.Names]);
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
         var bos = new Option<string?>("--bos") { Description = "Begin token of the template format (default <BOS>)" };
         var eos = new Option<string?>("--eos") { Description = "End token of the template format (default <EOS>)" };
@@ -26,7 +25,7 @@ public static class ValidateCommand
                 Eos = parse.GetValue(eos) ?? "<EOS>",
                 ImageToken = parse.GetValue(imageToken) ?? "<image>",
             };
-            var validator = new FileValidator(ValidatorRegistry.Create(parse.GetValue(format)!, options));
+            var validator = new FileValidator(FormatRegistry.Get(parse.GetValue(format)!).CreateValidator(options));
             var findings = new List<FileFinding>();
             var summaries = new List<FileSummary>();
             foreach (var f in parse.GetValue(files)!)

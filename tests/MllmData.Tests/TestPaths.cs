@@ -25,6 +25,12 @@ internal static class TestPaths
         return dir?.FullName ?? throw new InvalidOperationException("MllmData.sln not found above the test binaries");
     }
 
+    /// <summary>The shard files of a build's output folder (they live in its data/ folder), in name order.</summary>
+    public static string[] Shards(string outDir) =>
+        Directory.Exists(Path.Combine(outDir, "data"))
+            ? [.. Directory.GetFiles(Path.Combine(outDir, "data"), "*-of-*.json*").Order(StringComparer.Ordinal)]
+            : [];
+
     public static string NewTempDir()
     {
         var dir = Path.Combine(Path.GetTempPath(), "mllmdata-tests", Guid.NewGuid().ToString("N"));

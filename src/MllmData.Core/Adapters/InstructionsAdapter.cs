@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using MllmData.Json;
 using MllmData.Model;
-using MllmData.Validation;
+using MllmData.Formats;
 
 namespace MllmData.Adapters;
 
@@ -23,16 +23,21 @@ public sealed class InstructionsAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("input-format", "auto (decided per record), llava, llava-question (LLaVA evaluation question files), sharegpt or openai", "auto"),
+        new("input-format", "auto (decided per record), llava-question (LLaVA evaluation question files), or a readable output format: " + string.Join(", ", FormatRegistry.All.Where(f => f.Capabilities.Readable).Select(f => f.Name)), "auto"),
     ];
 
     public string DefaultTemplatePack => "(kept as written)";
 
+    /// <summary>LLaVA's evaluation question files: <c>{"question_id", "image", "text", "category"}</c>.</summary>
+    private const string LlavaQuestion = "llava-question";
+
     public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var path = context.RequireInput("file");
-        var format = context.Choice("input-format", "auto", "auto", "llava", "llava-question", "sharegpt", "openai");
+        var readable = FormatRegistry.All.Where(f => f.Capabilities.Readable).Select(f => f.Name).ToArray();
+        var format = context.Choice("input-format", "auto", ["auto", LlavaQuestion, .. readable]);
         var validators = new Dictionary<string, IFormatValidator>(StringComparer.Ordinal);
+        var options = new RenderOptions();
         var findings = new List<Finding>();
         foreach (var (element, where, number, error) in Lines(context, path))
         {
@@ -43,43 +48,82 @@ public sealed class InstructionsAdapter : ISourceAdapter
                 continue;
             }
 
-            var f = format == "auto" ? InstructionLineReader.Detect(e) : format;
+            var name = format != "auto" ? format : IsQuestionLine(e) ? LlavaQuestion : FormatRegistry.Detect(e)?.Name;
+            if (name is null)
+            {
+                yield return Sample.Reject(context, path, where, FindingCodes.UnknownFormat, "the record is in none of the formats read back: " + string.Join(", ", readable));
+                continue;
+            }
+
             findings.Clear();
-            if (f == "llava-question")
+            InstructionRecord? read = null;
+            if (name == LlavaQuestion)
             {
                 // A question file line: an evaluation record, valid when it has text.
                 if (string.IsNullOrWhiteSpace(e.Str("text")))
                 {
                     findings.Add(new(FindingCodes.EmptyContent, "\"text\" is empty"));
                 }
+                else
+                {
+                    read = QuestionLine(e, new LineOrigin(path, number), options.ImageToken);
+                }
             }
             else
             {
-                if (!validators.TryGetValue(f, out var validator))
+                var f = FormatRegistry.Get(name);
+                if (!validators.TryGetValue(name, out var validator))
                 {
-                    validators[f] = validator = ValidatorRegistry.Create(f);
+                    validators[name] = validator = f.CreateValidator(options);
                 }
 
                 validator.Validate(e, findings);
+                if (findings.Count == 0)
+                {
+                    read = Read(f, e, new LineOrigin(path, number), options, findings);
+                }
             }
 
-            if (findings.Count > 0)
+            if (findings.Count > 0 || read is null)
             {
-                yield return Sample.Reject(context, path, where, findings[0].Code, $"as {f}: {string.Join("; ", findings.Select(x => x.Message))}");
+                yield return Sample.Reject(context, path, where, findings[0].Code, $"as {name}: {string.Join("; ", findings.Select(x => x.Message))}");
                 continue;
             }
 
-            var read = InstructionLineReader.Read(e, f, path, number);
+            var own = name is "llava" or LlavaQuestion && !read.Id.StartsWith("line", StringComparison.Ordinal);
             yield return SourceItem.Of(read with
             {
-                Id = $"{context.SourceName}-{(f is "llava" or "llava-question" ? read.Id : string.Create(CultureInfo.InvariantCulture, $"l{number}"))}",
+                Id = $"{context.SourceName}-{(own ? read.Id : string.Create(CultureInfo.InvariantCulture, $"l{number}"))}",
                 Source = context.SourceName,
-                Task = read.Images.Count > 0 ? "instructions" : "text",
-                Provenance = read.Provenance with { Ids = [new("line", number.ToString(CultureInfo.InvariantCulture)), new("format", f)] },
+                Provenance = read.Provenance with { Ids = [new("line", number.ToString(CultureInfo.InvariantCulture)), new("format", name)] },
             });
         }
 
         await Task.CompletedTask.ConfigureAwait(false);
+    }
+
+    private static bool IsQuestionLine(JsonElement line) =>
+        line.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String && line.TryGetProperty("question_id", out _);
+
+    private static InstructionRecord QuestionLine(JsonElement e, LineOrigin origin, string token)
+    {
+        var image = e.TryGetProperty("image", out var qi) && qi.ValueKind == JsonValueKind.String ? qi.GetString() : null;
+        var turn = new Turn { Instruction = ReadBack.WithoutPlaceholders(e.GetProperty("text").GetString()!, token) };
+        return ReadBack.Record(e.GetProperty("question_id").ToString(), origin, image is null ? [] : [image], null, [turn]);
+    }
+
+    /// <summary>The format's reading of a valid line; bad embedded data (e.g. base64 that does not decode) is a finding.</summary>
+    private static InstructionRecord? Read(IOutputFormat format, JsonElement e, LineOrigin origin, RenderOptions options, List<Finding> findings)
+    {
+        try
+        {
+            return format.Read(e, origin, options);
+        }
+        catch (FormatException ex)
+        {
+            findings.Add(new(FindingCodes.BadBase64, ex.Message));
+            return null;
+        }
     }
 
     /// <summary>Records of a JSON list, or lines of a JSONL file (blank lines skipped), parsed.</summary>

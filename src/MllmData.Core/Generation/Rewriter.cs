@@ -5,6 +5,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MllmData.Adapters;
+using MllmData.Formats;
 using MllmData.Json;
 using MllmData.Model;
 using MllmData.Models;
@@ -60,11 +61,11 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     /// <summary>The pack's identity in cache keys: its id and a hash of its wording, so edited prompts are asked afresh.</summary>
     public string PromptVersion { get; } = $"{pack.Id}@{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(pack.System + "\u001f" + string.Join("\u001f", pack.Templates.Select(t => t.Text)))))[..12]}";
 
-    private sealed record Input(string Format, string Name, List<string> Shards);
+    private sealed record Input(IOutputFormat Format, string Name, string Container, List<string> Shards);
 
     private sealed record Pending(JsonObject Line, string Shard, long LineNo, List<(Exchange Exchange, ChatRequest Request)> Calls);
 
-    public static string InputFormat(string inDir) => ReadInput(inDir).Format;
+    public static string InputFormat(string inDir) => ReadInput(inDir).Format.Name;
 
     private static Input ReadInput(string inDir)
     {
@@ -76,30 +77,30 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
 
         using var doc = JsonDocument.Parse(File.ReadAllBytes(manifestPath));
         var root = doc.RootElement;
+        var format = FormatRegistry.Get(root.Str("format") ?? throw new InputDataException(manifestPath, "-", "unknown-layout", "no \"format\""));
+        if (!format.Capabilities.Readable)
+        {
+            throw new UsageException($"rewrite reads formats whose answers can be edited safely, not '{format.Name}' (build llava, sharegpt, swift, openai or m3it)");
+        }
+
         return new Input(
-            root.Str("format") ?? throw new InputDataException(manifestPath, "-", "unknown-layout", "no \"format\""),
+            format,
             root.Str("name") ?? "data",
+            root.Str("container") ?? "jsonl",
             [.. root.GetProperty("shards").EnumerateArray().Select(s => Path.Combine(inDir, s.Str("path")!))]);
     }
 
     /// <summary>Every request the run would make, with the line it belongs to, in input order.</summary>
     private IEnumerable<Pending> Plan(Input input)
     {
+        var view = new ExchangeOptions { ImageToken = options.ImageToken, DropLines = options.SuffixLines };
         foreach (var shard in input.Shards)
         {
-            long lineNo = 0;
-            foreach (var text in File.ReadLines(shard))
+            foreach (var (line, lineNo) in ShardReader.Records(shard))
             {
-                lineNo++;
-                if (string.IsNullOrWhiteSpace(text))
-                {
-                    continue;
-                }
-
-                var line = JsonNode.Parse(text) as JsonObject ?? throw new InputDataException(shard, $"line {lineNo}", "not-object", "a shard line is not a JSON object");
-                var images = ConversationView.Images(line, input.Format);
+                var images = input.Format.Images(line);
                 var calls = new List<(Exchange, ChatRequest)>();
-                foreach (var exchange in ConversationView.Exchanges(line, input.Format, options.ImageToken, options.SuffixLines))
+                foreach (var exchange in input.Format.Exchanges(line, view))
                 {
                     if (options.Select == "short" && exchange.Answer.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > options.MaxAnswerWords)
                     {
@@ -149,7 +150,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         }
 
         var bytes = File.ReadAllBytes(full);
-        return new ChatImage(bytes, Rendering.ImageMedia.Sniff(bytes) ?? "image/jpeg", 0, 0);
+        return new ChatImage(bytes, ImageMedia.Sniff(bytes) ?? "image/jpeg", 0, 0);
     }
 
     /// <summary>Counts what a run would send without calling anything; cached requests are free.</summary>
@@ -183,9 +184,10 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             throw new UsageException("--in and --out must be different folders");
         }
 
-        using var shards = new ShardWriter(outDir, input.Name, 100_000);
-        using var rejects = new RejectWriter(outDir);
-        long records = 0, rewritten = 0;
+        using var folder = OutputFolder.Open(outDir, input.Shards);
+        using var shards = new ShardWriter(folder.StagingData, input.Name, 100_000, 0, input.Container, input.Format.Capabilities.UploadLimits);
+        using var rejects = new RejectWriter(folder.Staging);
+        long records = 0, rewritten = 0, withImages = 0;
         string? capReason = null;
         var window = new List<Pending>(options.Window);
         using var plan = Plan(input).GetEnumerator();
@@ -264,26 +266,32 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                     };
                 }
 
-                shards.WriteLine(Encoding.UTF8.GetBytes(pending.Line.ToJsonString(LineOptions) + "\n"));
+                var hasImages = input.Format.Images(pending.Line).Count > 0;
+                shards.WriteLine(Encoding.UTF8.GetBytes(pending.Line.ToJsonString(LineOptions) + "\n"), hasImages);
+                withImages += hasImages ? 1 : 0;
                 records++;
             }
         }
 
-        var shardInfos = shards.Complete();
+        var shardInfos = shards.Complete(folder.Staging);
         rejects.Complete();
+        input.Format.WriteSideFiles(new SideFileContext(folder.Staging, input.Name, shardInfos, new RenderOptions { ImageToken = options.ImageToken, Container = input.Container }, withImages));
         var usage = calls.Usage;
         var cost = calls.EstimatedCost;
         var manifest = new Manifest
         {
             Name = input.Name,
-            Format = input.Format,
+            Format = input.Format.Name,
             ToolVersion = Pipeline.BuildPipeline.ToolVersion,
             RecipeSha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"rewrite|{PromptVersion}|{calls.ModelName}|{options}"))),
             Records = records,
             Shards = shardInfos,
             Rejects = rejects.Count,
             RejectsByReason = rejects.ByReason,
-            Inputs = input.Shards.ToDictionary(s => s, HashFile),
+            Inputs = input.Shards.ToDictionary(s => Path.GetRelativePath(outDir, s).Replace('\\', '/'), HashFile),
+            Container = input.Container,
+            UploadLimits = input.Format.Capabilities.UploadLimits,
+            SplitReason = shards.SplitReason,
             WriteExtra = w =>
             {
                 w.WriteStartObject("rewrite");
@@ -300,7 +308,8 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 usage.WriteTo(w, cost);
             },
         };
-        AtomicFile.Write(Path.Combine(outDir, "manifest.json"), manifest.WriteTo);
+        AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
+        folder.Commit();
         log.Information(
             "rewrite: {Records} records, {Rewritten} answers rewritten, {Rejects} rejects; {Requests} requests, {Hits} cache hits, {Retries} retries, {RateLimited} rate-limited, {In} tokens in, {Out} tokens out, estimated cost {Cost}{Capped}",
             records, rewritten, rejects.Count, usage.Requests, usage.CacheHits, usage.Retries, usage.RateLimited, usage.InputTokens, usage.OutputTokens,

@@ -6,7 +6,7 @@ using MllmData.Models;
 using MllmData.Output;
 using MllmData.Pipeline;
 using MllmData.Recipes;
-using MllmData.Rendering;
+using MllmData.Formats;
 using MllmData.Templates;
 using Serilog;
 
@@ -94,16 +94,9 @@ public static class SelfInstructRunner
         var files = new InputFiles();
         var contexts = await LoadContextsAsync(s, files, ct).ConfigureAwait(false);
         var generator = new SelfInstructor(library, Options(s, output.Seed), log);
-        var options = new RenderOptions
-        {
-            Bos = output.Tokens.Bos,
-            Eos = output.Tokens.Eos,
-            ImageToken = output.Tokens.Image,
-            IncludeMeta = output.Meta ?? RendererRegistry.MetaByDefault(output.Format),
-            ImageUrlPrefix = output.ImageUrlPrefix,
-            SystemPrompt = output.SystemPrompt,
-        };
-        if (RendererRegistry.EmbedsImages(output.Format, options))
+        var format = FormatRegistry.Get(output.Format);
+        var options = BuildPipeline.RenderOptionsOf(output, format);
+        if (BuildPipeline.Embeds(format, options))
         {
             throw new UsageException($"self-instruct writes image paths; for {output.Format} give --image-url-prefix, or build llava/sharegpt and convert");
         }
@@ -112,9 +105,15 @@ public static class SelfInstructRunner
         var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout);
         using var cache = new ResponseCache(s.CachePath);
         using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
-        using var sink = new RecordSink(outDir, output.Name, output.Format, options, output.ShardRecords, output.ShardBytes, output.Strict, log, new ProgressCounter());
-        var result = await generator.RunAsync(contexts, sink, calls, ct).ConfigureAwait(false);
-        var written = sink.Complete();
+        using var folder = OutputFolder.Open(outDir, s.Inputs.Values);
+        SelfInstructResult result;
+        SinkResult written;
+        using (var sink = new RecordSink(folder, new SinkSettings(output.Name, format, options, output.ShardRecords, output.ShardBytes, output.Strict), log, new ProgressCounter()))
+        {
+            result = await generator.RunAsync(contexts, sink, calls, ct).ConfigureAwait(false);
+            written = sink.Complete();
+        }
+
         var usage = calls.Usage;
         var cost = calls.EstimatedCost;
         var describe = JsonSerializer.Serialize(new { s.Adapter, s.Kinds, s.PerImage, s.FewShot, s.Temperature, s.MaxOutputTokens, s.Model, output.Format, output.Seed, generator.PromptVersions });
@@ -130,6 +129,7 @@ public static class SelfInstructRunner
             Rejects = written.Rejects,
             RejectsByReason = written.RejectsByReason,
             Inputs = await files.HashesAsync().ConfigureAwait(false),
+            Container = options.Container,
             WriteExtra = w =>
             {
                 w.WriteStartObject("self_instruct");
@@ -160,7 +160,8 @@ public static class SelfInstructRunner
                 usage.WriteTo(w, cost);
             },
         };
-        AtomicFile.Write(Path.Combine(outDir, "manifest.json"), manifest.WriteTo);
+        AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
+        folder.Commit();
         return result;
     }
 }

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using MllmData.Adapters;
 using MllmData.Model;
 using MllmData.Models;
-using MllmData.Output;
+using MllmData.Pipeline;
 using MllmData.Templates;
 using Serilog;
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using MllmData.Model;
 using MllmData.Pipeline;
-using MllmData.Rendering;
+using MllmData.Formats;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Gif;

@@ -53,4 +53,12 @@ public sealed class ImageSettings
     public bool Active => Mode is "reference" or "copy" or "embed";
 
     public bool Transforms => MaxSide is not null || CenterCrop is not null;
+
+    /// <summary>A copy of these settings with another mode.</summary>
+    public ImageSettings WithMode(string mode)
+    {
+        var copy = (ImageSettings)MemberwiseClone();
+        copy.Mode = mode;
+        return copy;
+    }
 }

@@ -14,6 +14,24 @@ public sealed class ImageSummary
 
     public Dictionary<string, long> Rejected { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>The sum of several sources' counts.</summary>
+    public static ImageSummary Total(IEnumerable<ImageSummary> parts)
+    {
+        var total = new ImageSummary();
+        foreach (var part in parts)
+        {
+            total.Checked += part.Checked;
+            total.ExactDuplicates += part.ExactDuplicates;
+            total.NearDuplicates += part.NearDuplicates;
+            foreach (var (k, v) in part.Rejected)
+            {
+                total.Rejected[k] = total.Rejected.GetValueOrDefault(k) + v;
+            }
+        }
+
+        return total;
+    }
+
     public void WriteTo(Utf8JsonWriter w, string mode)
     {
         w.WriteStartObject("images");

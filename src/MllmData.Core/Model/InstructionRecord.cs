@@ -16,6 +16,9 @@ public sealed record InstructionRecord
 
     public IReadOnlyList<ImageRef> Images { get; init; } = [];
 
+    /// <summary>A system message the record carries (read back from chat data); formats without one refuse such records.</summary>
+    public string? System { get; init; }
+
     public required IReadOnlyList<Turn> Turns { get; init; }
 
     public required Provenance Provenance { get; init; }
@@ -37,6 +40,9 @@ public sealed record ImageRef(string Path)
 
     /// <summary>Media type of <see cref="Bytes"/>, e.g. <c>image/jpeg</c>.</summary>
     public string? MediaType { get; init; }
+
+    /// <summary>The bytes came inside the data (a data URL), not from a file under the image root.</summary>
+    public bool Inline { get; init; }
 }
 
 /// <summary>One exchange: an instruction (and optional input text) and the expected output.</summary>

@@ -27,6 +27,15 @@ public sealed class Manifest
     /// <summary>Input files by path as given, with sha256.</summary>
     public IReadOnlyDictionary<string, string> Inputs { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Shard container (<c>jsonl</c> or <c>json</c>).</summary>
+    public string Container { get; init; } = "jsonl";
+
+    /// <summary>The consumer's upload limits shards are split before, if the format has any.</summary>
+    public ShardLimits? UploadLimits { get; init; }
+
+    /// <summary>Why shards were split beyond the record bound (bytes, or the upload limits), if they were.</summary>
+    public string? SplitReason { get; init; }
+
     /// <summary>Further sections (e.g. the rewrite summary), written after the standard ones.</summary>
     public Action<Utf8JsonWriter>? WriteExtra { get; init; }
 
@@ -41,6 +50,21 @@ public sealed class Manifest
         w.WriteNumber("seed", Seed);
         w.WriteString("recipe_sha256", RecipeSha256);
         w.WriteNumber("records", Records);
+        w.WriteString("container", Container);
+        if (UploadLimits is { } limits)
+        {
+            w.WriteStartObject("upload_limits");
+            w.WriteNumber("bytes", limits.MaxBytes);
+            w.WriteNumber("image_records", limits.MaxImageRecords);
+            w.WriteString("reason", limits.Reason);
+            w.WriteEndObject();
+        }
+
+        if (SplitReason is not null)
+        {
+            w.WriteString("split_reason", SplitReason);
+        }
+
         w.WriteStartArray("shards");
         foreach (var s in Shards)
         {

@@ -7,10 +7,13 @@ namespace MllmData.Output;
 /// <summary>A finished shard as listed in the manifest.</summary>
 public sealed record ShardInfo(string Path, long Records, long Bytes, string Sha256);
 
+/// <summary>Limits of a consumer's upload (e.g. OpenAI's 512 MB and 50,000 image examples per file) that shards are split before.</summary>
+public sealed record ShardLimits(long MaxBytes, long MaxImageRecords, string Reason);
+
 /// <summary>
-/// Writes JSON lines into shards bounded by records and bytes. Shards are written under temporary names
-/// and only renamed to <c>&lt;name&gt;-00000-of-00004.jsonl</c> once the run completes, so a failed or
-/// killed run never leaves a partial shard under a final name.
+/// Writes records into shards bounded by records and bytes (and a consumer's upload limits), as JSON lines or
+/// as one JSON list per shard. Shards are written under temporary names in the build's staging folder and
+/// given their final names <c>&lt;name&gt;-00000-of-00004.jsonl</c> when the run completes.
 /// </summary>
 public sealed partial class ShardWriter : IDisposable
 {
@@ -18,15 +21,18 @@ public sealed partial class ShardWriter : IDisposable
     private readonly string _name;
     private readonly long _maxRecords;
     private readonly long _maxBytes;
+    private readonly ShardLimits? _upload;
+    private readonly bool _jsonList;
     private readonly List<(string Temp, long Records, long Bytes, string Sha)> _done = [];
     private FileStream? _current;
     private IncrementalHash? _hash;
     private string? _currentTemp;
     private long _records;
+    private long _imageRecords;
     private long _bytes;
     private bool _completed;
 
-    public ShardWriter(string dir, string name, long maxRecords, long maxBytes = 0)
+    public ShardWriter(string dir, string name, long maxRecords, long maxBytes = 0, string container = "jsonl", ShardLimits? upload = null)
     {
         if (maxRecords <= 0)
         {
@@ -41,36 +47,75 @@ public sealed partial class ShardWriter : IDisposable
         _dir = dir;
         _name = name;
         _maxRecords = maxRecords;
-        _maxBytes = maxBytes;
+        _upload = upload;
+        _maxBytes = upload is null ? maxBytes : maxBytes > 0 ? Math.Min(maxBytes, upload.MaxBytes) : upload.MaxBytes;
+        _jsonList = container == "json";
+        Extension = _jsonList ? ".json" : ".jsonl";
         Directory.CreateDirectory(dir);
     }
 
+    /// <summary>Names a shard can have (no path separators, spaces or leading dots).</summary>
     [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
-    private static partial Regex SafeName();
+    public static partial Regex SafeName();
+
+    public string Extension { get; }
 
     public long Records { get; private set; }
 
-    /// <summary>Appends one line, which must end with its newline.</summary>
-    public void WriteLine(ReadOnlySpan<byte> line)
+    /// <summary>Why shards were split, beyond the record bound: null, "bytes", or the upload limits' reason.</summary>
+    public string? SplitReason { get; private set; }
+
+    /// <summary>Appends one record, which must end with its newline; <paramref name="hasImages"/> counts against upload limits.</summary>
+    public void WriteLine(ReadOnlySpan<byte> line, bool hasImages = false)
     {
-        var size = line.Length;
-        if (_current is not null && (_records >= _maxRecords || (_maxBytes > 0 && _records > 0 && _bytes + size > _maxBytes)))
+        var size = line.Length + (_jsonList ? 2 : 0);
+        if (_current is not null)
         {
-            CloseCurrent();
+            var byRecords = _records >= _maxRecords;
+            var byBytes = _maxBytes > 0 && _records > 0 && _bytes + size > _maxBytes;
+            var byImages = hasImages && _upload is not null && _imageRecords >= _upload.MaxImageRecords;
+            if (byRecords || byBytes || byImages)
+            {
+                if (!byRecords)
+                {
+                    SplitReason = _upload is not null && (byImages || _bytes + size > _upload.MaxBytes) ? _upload.Reason : "bytes";
+                }
+
+                CloseCurrent();
+            }
         }
 
         if (_current is null)
         {
-            _currentTemp = Path.Combine(_dir, $".{_name}-{_done.Count:D5}.jsonl.tmp");
+            _currentTemp = Path.Combine(_dir, $".{_name}-{_done.Count:D5}{Extension}.tmp");
             _current = new FileStream(_currentTemp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
             _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            if (_jsonList)
+            {
+                Append("["u8);
+            }
         }
 
-        _current.Write(line);
-        _hash!.AppendData(line);
+        if (_jsonList)
+        {
+            Append(_records == 0 ? "\n"u8 : ",\n"u8);
+            Append(line[..^1]);
+        }
+        else
+        {
+            Append(line);
+        }
+
         _records++;
-        _bytes += size;
+        _imageRecords += hasImages ? 1 : 0;
         Records++;
+    }
+
+    private void Append(ReadOnlySpan<byte> bytes)
+    {
+        _current!.Write(bytes);
+        _hash!.AppendData(bytes);
+        _bytes += bytes.Length;
     }
 
     private void CloseCurrent()
@@ -80,6 +125,11 @@ public sealed partial class ShardWriter : IDisposable
             return;
         }
 
+        if (_jsonList)
+        {
+            Append("\n]\n"u8);
+        }
+
         _current.Flush(flushToDisk: true);
         _current.Dispose();
         _done.Add((_currentTemp!, _records, _bytes, Convert.ToHexStringLower(_hash!.GetHashAndReset())));
@@ -87,38 +137,28 @@ public sealed partial class ShardWriter : IDisposable
         _current = null;
         _hash = null;
         _records = 0;
+        _imageRecords = 0;
         _bytes = 0;
     }
 
-    /// <summary>Closes the last shard and gives every shard its final name; removes shards of an earlier run of the same name.</summary>
-    public IReadOnlyList<ShardInfo> Complete()
+    /// <summary>Closes the last shard and gives every shard its final name; paths are given relative to <paramref name="relativeTo"/>.</summary>
+    public IReadOnlyList<ShardInfo> Complete(string? relativeTo = null)
     {
         CloseCurrent();
         var total = _done.Count;
         var result = new List<ShardInfo>(total);
-        var finals = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < total; i++)
         {
-            var final = string.Create(CultureInfo.InvariantCulture, $"{_name}-{i:D5}-of-{total:D5}.jsonl");
-            finals.Add(final);
-            File.Move(_done[i].Temp, Path.Combine(_dir, final), overwrite: true);
-            result.Add(new ShardInfo(final, _done[i].Records, _done[i].Bytes, _done[i].Sha));
-        }
-
-        foreach (var stale in Directory.EnumerateFiles(_dir, $"{_name}-*-of-*.jsonl"))
-        {
-            if (!finals.Contains(Path.GetFileName(stale)) && StaleShard().IsMatch(Path.GetFileName(stale)[_name.Length..]))
-            {
-                File.Delete(stale);
-            }
+            var final = string.Create(CultureInfo.InvariantCulture, $"{_name}-{i:D5}-of-{total:D5}{Extension}");
+            var path = Path.Combine(_dir, final);
+            File.Move(_done[i].Temp, path, overwrite: true);
+            var listed = relativeTo is null ? final : Path.GetRelativePath(relativeTo, path).Replace('\\', '/');
+            result.Add(new ShardInfo(listed, _done[i].Records, _done[i].Bytes, _done[i].Sha));
         }
 
         _completed = true;
         return result;
     }
-
-    [GeneratedRegex(@"^-\d{5}-of-\d{5}\.jsonl$")]
-    private static partial Regex StaleShard();
 
     /// <summary>Deletes every temporary shard; nothing of this run remains.</summary>
     public void Abort()

@@ -1,17 +1,22 @@
 using System.Reflection;
 using MllmData.Adapters;
+using MllmData.Formats;
 using MllmData.Images;
 using MllmData.Model;
 using MllmData.Output;
+using MllmData.Pipeline.Steps;
 using MllmData.Recipes;
-using MllmData.Rendering;
 using MllmData.Templates;
 using Serilog;
 
 namespace MllmData.Pipeline;
 
 /// <summary>What a finished build produced.</summary>
-public sealed record BuildResult(long Records, long Rejects, IReadOnlyList<ShardInfo> Shards, string ManifestPath, IReadOnlyDictionary<string, long> RejectsByReason);
+public sealed record BuildResult(long Records, long Rejects, IReadOnlyList<ShardInfo> Shards, string ManifestPath, IReadOnlyDictionary<string, long> RejectsByReason)
+{
+    /// <summary>Records written per source, in recipe order.</summary>
+    public IReadOnlyList<KeyValuePair<string, long>> RecordsBySource { get; init; } = [];
+}
 
 /// <summary>A reject under <c>--strict</c>: the build stops and leaves no shard behind.</summary>
 public sealed class StrictRejectException(Reject reject)
@@ -20,184 +25,88 @@ public sealed class StrictRejectException(Reject reject)
     public Reject Reject { get; } = reject;
 }
 
-/// <summary>Adapter → templates → checks → renderer → shards, streaming, in input order.</summary>
+/// <summary>Adapter → steps → sink, streaming, in input order; the output folder is promoted whole at the end.</summary>
 public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
 {
     public static string ToolVersion { get; } =
         typeof(BuildPipeline).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
-    public async Task<BuildResult> RunAsync(Recipe recipe, string outDir, ProgressCounter progress, CancellationToken ct)
+    /// <summary>The render settings a recipe asks for, checked against its format.</summary>
+    public static RenderOptions RenderOptionsOf(Recipe recipe, IOutputFormat format)
     {
-        RecipeLoader.Validate(recipe);
-        var renderOptions = new RenderOptions
+        var options = new RenderOptions
         {
             Bos = recipe.Tokens.Bos,
             Eos = recipe.Tokens.Eos,
             ImageToken = recipe.Tokens.Image,
-            IncludeMeta = recipe.Meta ?? RendererRegistry.MetaByDefault(recipe.Format),
+            IncludeMeta = recipe.Meta ?? format.Capabilities.MetaByDefault,
             ImageUrlPrefix = recipe.ImageUrlPrefix,
+            ImageDetail = recipe.ImageDetail,
             SystemPrompt = recipe.SystemPrompt,
+            Container = recipe.Container ?? format.Capabilities.Containers[0],
         };
-        var embed = RendererRegistry.EmbedsImages(recipe.Format, renderOptions);
+        if (!format.Capabilities.Containers.Contains(options.Container))
+        {
+            throw new UsageException($"--container {options.Container}: {format.Name} is written as {string.Join(" or ", format.Capabilities.Containers)}");
+        }
+
+        if (options.ImageUrlPrefix is not null && format.Capabilities.Images != ImageCarriage.EmbeddedOrUrl)
+        {
+            throw new UsageException($"--image-url-prefix: {format.Name} carries images as {(format.Capabilities.Images == ImageCarriage.Paths ? "paths" : "embedded bytes")}, not URLs");
+        }
+
+        if (options.SystemPrompt is not null && !format.Capabilities.SystemMessage)
+        {
+            throw new UsageException($"--system-prompt: {format.Name} has no system message");
+        }
+
+        format.CheckOptions(options);
+        return options;
+    }
+
+    /// <summary>Whether the format carries the image bytes with these settings.</summary>
+    public static bool Embeds(IOutputFormat format, RenderOptions options) =>
+        format.Capabilities.Images == ImageCarriage.Embedded || (format.Capabilities.Images == ImageCarriage.EmbeddedOrUrl && options.ImageUrlPrefix is null);
+
+    public async Task<BuildResult> RunAsync(Recipe recipe, string outDir, ProgressCounter progress, CancellationToken ct)
+    {
+        RecipeLoader.Validate(recipe);
+        var format = FormatRegistry.Get(recipe.Format);
+        var renderOptions = RenderOptionsOf(recipe, format);
+        var embed = Embeds(format, renderOptions);
         var imageSettings = recipe.Images;
+        if (imageSettings.Mode == "embed" && !embed)
+        {
+            throw new UsageException($"--images embed: {format.Name} carries image paths, not bytes; use --images copy or reference, or an embedding format (openai, m3it)");
+        }
+
         if (embed && imageSettings.Mode is "none" or "reference" or "copy")
         {
             // Formats that carry the pixels embed them; the other checks of the stage come with it.
-            imageSettings = new ImageSettings
-            {
-                Mode = "embed", MaxSide = imageSettings.MaxSide, CenterCrop = imageSettings.CenterCrop, JpegQuality = imageSettings.JpegQuality,
-                MaxBytes = imageSettings.MaxBytes, MaxPixels = imageSettings.MaxPixels, MaxSidePixels = imageSettings.MaxSidePixels,
-                AllocationLimitMegabytes = imageSettings.AllocationLimitMegabytes, DecodeTimeout = imageSettings.DecodeTimeout, Dedup = imageSettings.Dedup,
-                NearDuplicateDistance = imageSettings.NearDuplicateDistance, AllowWebpGif = imageSettings.AllowWebpGif,
-            };
+            imageSettings = imageSettings.WithMode("embed");
         }
-
-        var imageSummaries = new List<ImageSummary>();
 
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
-        var plans = recipe.Sources.Select(s =>
-        {
-            var adapter = AdapterRegistry.Get(s.Adapter);
-            if (embed && s.ImageRoot is null)
-            {
-                throw new UsageException($"format {recipe.Format} embeds the images: source '{s.Name ?? adapter.Name}' needs --image-root" + (recipe.Format == "openai" ? " (or give --image-url-prefix)" : string.Empty));
-            }
-
-            if (imageSettings.Active && s.ImageRoot is null)
-            {
-                throw new UsageException($"--images {imageSettings.Mode}: source '{s.Name ?? adapter.Name}' needs --image-root");
-            }
-
-            // A named pack serves every record; otherwise each task gets its own pack, made when first needed.
-            var suffixTurns = s.SuffixTurns == "first" ? SuffixTurns.First : SuffixTurns.Every;
-            var engines = new Dictionary<string, TemplateEngine>(StringComparer.Ordinal);
-            TemplateEngine Engine(string task)
-            {
-                var key = s.Templates is null ? task : string.Empty;
-                if (!engines.TryGetValue(key, out var engine))
-                {
-                    var packId = s.Templates ?? TaskPacks.For(task) ?? throw new UsageException($"no template pack for task '{task}'; give --templates");
-                    engines[key] = engine = new TemplateEngine(templates.Get(packId), recipe.Seed, s.TemplateTags, s.Suffix, suffixTurns);
-                }
-
-                return engine;
-            }
-
-            if (s.Templates is not null)
-            {
-                _ = Engine(string.Empty);
-            }
-
-            return (Spec: s, Adapter: adapter, Engine: (Func<string, TemplateEngine>)Engine, Name: s.Name ?? adapter.Name);
-        }).ToList();
-
+        var plans = recipe.Sources.Select(s => Plan(s, recipe, format, embed, imageSettings)).ToList();
+        var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).ToList();
         var files = new InputFiles();
-        using var sink = new RecordSink(outDir, recipe.Name, recipe.Format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict, log, progress);
-        void Reject(Reject r) => sink.Reject(r);
-
-        foreach (var plan in plans)
+        using var folder = OutputFolder.Open(outDir, inputs);
+        var bySource = new List<KeyValuePair<string, long>>();
+        var imageSummaries = new List<ImageSummary>();
+        SinkResult written;
+        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress))
         {
-            log.Information("source {Source}: adapter {Adapter}, templates {Pack}", plan.Name, plan.Adapter.Name, plan.Spec.Templates ?? "by task");
-            var context = new SourceContext
+            foreach (var plan in plans)
             {
-                SourceName = plan.Name,
-                Inputs = plan.Spec.Inputs,
-                Options = plan.Spec.Options,
-                Map = plan.Spec.Map,
-                ImageRoot = plan.Spec.ImageRoot,
-                Files = files,
-                Progress = progress,
-                IncludeDetail = renderOptions.IncludeMeta,
-            };
-            var stage = imageSettings.Active ? new ImageStage(imageSettings, plan.Spec.ImageRoot!, outDir) : null;
-            var images = plan.Spec.ImageRoot is null || stage is not null ? null : new ImageRootCheck(plan.Spec.ImageRoot);
-            var pending = new List<InstructionRecord>(64);
-            void Write(InstructionRecord record)
-            {
-                if (plan.Spec.ImagePrefix is { Length: > 0 } prefix)
-                {
-                    record = record with { Images = [.. record.Images.Select(i => i with { Path = prefix + i.Path })] };
-                }
-
-                sink.Write(record);
+                var before = sink.Records;
+                await RunSourceAsync(plan, folder, sink, files, progress, renderOptions, imageSettings, imageSummaries, ct).ConfigureAwait(false);
+                bySource.Add(new(plan.Name, sink.Records - before));
+                log.Information("source {Source}: {Records} records", plan.Name, sink.Records - before);
             }
 
-            async Task Flush()
-            {
-                foreach (var (done, rejected) in await stage!.ProcessAsync(pending, ct).ConfigureAwait(false))
-                {
-                    if (rejected is not null)
-                    {
-                        Reject(rejected);
-                    }
-                    else
-                    {
-                        Write(done!);
-                    }
-                }
-
-                pending.Clear();
-            }
-
-            long before = sink.Records;
-            await foreach (var item in plan.Adapter.ReadAsync(context, ct).ConfigureAwait(false))
-            {
-                if (item.Reject is { } rejected)
-                {
-                    Reject(rejected);
-                    continue;
-                }
-
-                var record = item.Record!;
-                if (images?.Check(record) is { } imageReject)
-                {
-                    Reject(imageReject);
-                    continue;
-                }
-
-                if (LiteralToken(record, renderOptions.ImageToken) is { } tokenReject)
-                {
-                    Reject(tokenReject);
-                    continue;
-                }
-
-                if (!TemplateEngine.IsInstructed(record))
-                {
-                    record = plan.Engine(record.Task).Apply(record);
-                }
-                if (recipe.Format == "m3it" && record.Turns.Count > 1)
-                {
-                    Reject(new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.Unsupported, "m3it holds single-turn records; build without --group-by-image"));
-                    continue;
-                }
-
-                if (stage is null)
-                {
-                    Write(record);
-                    continue;
-                }
-
-                pending.Add(record);
-                if (pending.Count == 64)
-                {
-                    await Flush().ConfigureAwait(false);
-                }
-            }
-
-            if (stage is not null)
-            {
-                await Flush().ConfigureAwait(false);
-                imageSummaries.Add(stage.Summary);
-                log.Information(
-                    "images of {Source}: {Checked} checked, {Exact} exact and {Near} near duplicates, rejected: {Rejected}",
-                    plan.Name, stage.Summary.Checked, stage.Summary.ExactDuplicates, stage.Summary.NearDuplicates,
-                    stage.Summary.Rejected.Count == 0 ? "none" : string.Join(", ", stage.Summary.Rejected.Select(kv => $"{kv.Key} {kv.Value}")));
-            }
-
-            log.Information("source {Source}: {Records} records", plan.Name, sink.Records - before);
+            written = sink.Complete();
         }
 
-        var written = sink.Complete();
         var manifest = new Manifest
         {
             Name = recipe.Name,
@@ -210,41 +119,154 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             Rejects = written.Rejects,
             RejectsByReason = written.RejectsByReason,
             Inputs = await files.HashesAsync().ConfigureAwait(false),
-            WriteExtra = imageSummaries.Count == 0 ? null : w =>
-            {
-                var total = new ImageSummary
-                {
-                    Checked = imageSummaries.Sum(x => x.Checked),
-                    ExactDuplicates = imageSummaries.Sum(x => x.ExactDuplicates),
-                    NearDuplicates = imageSummaries.Sum(x => x.NearDuplicates),
-                };
-                foreach (var (k, v) in imageSummaries.SelectMany(x => x.Rejected))
-                {
-                    total.Rejected[k] = total.Rejected.GetValueOrDefault(k) + v;
-                }
-
-                total.WriteTo(w, imageSettings.Mode);
-            },
+            Container = renderOptions.Container,
+            UploadLimits = format.Capabilities.UploadLimits,
+            SplitReason = written.SplitReason,
+            WriteExtra = imageSummaries.Count == 0 ? null : w => ImageSummary.Total(imageSummaries).WriteTo(w, imageSettings.Mode),
         };
-        var manifestPath = Path.Combine(outDir, "manifest.json");
-        AtomicFile.Write(manifestPath, manifest.WriteTo);
-        return new BuildResult(written.Records, written.Rejects, written.Shards, manifestPath, written.RejectsByReason);
+        AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
+        folder.Commit();
+        return new BuildResult(written.Records, written.Rejects, written.Shards, Path.Combine(outDir, OutputFolder.ManifestFile), written.RejectsByReason)
+        {
+            RecordsBySource = bySource,
+        };
     }
 
-    /// <summary>A literal image placeholder inside dataset text would be miscounted by every trainer.</summary>
-    private static Reject? LiteralToken(InstructionRecord record, string token)
+    private sealed record SourcePlan(SourceSpec Spec, ISourceAdapter Adapter, string Name, IReadOnlyList<IRecordStep> Before, bool ImageStage);
+
+    private SourcePlan Plan(SourceSpec s, Recipe recipe, IOutputFormat format, bool embed, ImageSettings imageSettings)
     {
-        foreach (var turn in record.Turns)
+        var adapter = AdapterRegistry.Get(s.Adapter);
+        var name = s.Name ?? adapter.Name;
+        if (embed && s.ImageRoot is null && adapter.Name != "instructions")
         {
-            var hit = turn.Slots.Values.FirstOrDefault(v => v.Contains(token, StringComparison.Ordinal))
-                ?? (turn.Output?.Contains(token, StringComparison.Ordinal) == true ? turn.Output : null)
-                ?? (turn.Input?.Contains(token, StringComparison.Ordinal) == true ? turn.Input : null);
-            if (hit is not null)
+            throw new UsageException($"format {format.Name} embeds the images: source '{name}' needs --image-root" + (format.Capabilities.Images == ImageCarriage.EmbeddedOrUrl ? " (or give --image-url-prefix)" : string.Empty));
+        }
+
+        if (imageSettings.Active && s.ImageRoot is null && adapter.Name != "instructions")
+        {
+            throw new UsageException($"--images {imageSettings.Mode}: source '{name}' needs --image-root");
+        }
+
+        var steps = new List<IRecordStep>();
+        var stage = imageSettings.Active && s.ImageRoot is not null;
+        if (s.ImageRoot is not null && !stage)
+        {
+            steps.Add(new ImageRootStep(new ImageRootCheck(s.ImageRoot)));
+        }
+
+        steps.Add(new LiteralTokenStep(recipe.Tokens.Image));
+        steps.Add(new TemplateStep(s, templates, recipe.Seed, format.Capabilities.SeparateInput));
+        return new SourcePlan(s, adapter, name, steps, stage);
+    }
+
+    private async Task RunSourceAsync(
+        SourcePlan plan, OutputFolder folder, RecordSink sink, InputFiles files, ProgressCounter progress, RenderOptions renderOptions,
+        ImageSettings imageSettings, List<ImageSummary> imageSummaries, CancellationToken ct)
+    {
+        log.Information("source {Source}: adapter {Adapter}, templates {Pack}", plan.Name, plan.Adapter.Name, plan.Spec.Templates ?? "by task");
+        var context = new SourceContext
+        {
+            SourceName = plan.Name,
+            Inputs = plan.Spec.Inputs,
+            Options = plan.Spec.Options,
+            Map = plan.Spec.Map,
+            ImageRoot = plan.Spec.ImageRoot,
+            Files = files,
+            Progress = progress,
+            IncludeDetail = renderOptions.IncludeMeta,
+        };
+
+        // After the image stage: the prefix, then inline images written out for formats that carry paths.
+        var after = new List<IRecordStep>();
+        if (plan.Spec.ImagePrefix is { Length: > 0 } prefix)
+        {
+            after.Add(new ImagePrefixStep(prefix));
+        }
+
+        if (!Embeds(sink.Format, renderOptions))
+        {
+            after.Add(new InlineImageStep(folder.Root));
+        }
+
+        var stage = plan.ImageStage ? new ImageStage(imageSettings, plan.Spec.ImageRoot!, folder.Root) : null;
+        var pending = new List<InstructionRecord>(64);
+        await foreach (var item in plan.Adapter.ReadAsync(context, ct).ConfigureAwait(false))
+        {
+            if (Through(item, plan.Before, sink) is not { } record)
             {
-                return new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.LiteralImageToken, $"dataset text contains the image placeholder {token}");
+                continue;
+            }
+
+            if (stage is null)
+            {
+                Finish(record, after, sink);
+                continue;
+            }
+
+            pending.Add(record);
+            if (pending.Count == 64)
+            {
+                await FlushAsync(stage, pending, after, sink, ct).ConfigureAwait(false);
             }
         }
 
-        return null;
+        if (stage is not null)
+        {
+            await FlushAsync(stage, pending, after, sink, ct).ConfigureAwait(false);
+            imageSummaries.Add(stage.Summary);
+            log.Information(
+                "images of {Source}: {Checked} checked, {Exact} exact and {Near} near duplicates, rejected: {Rejected}",
+                plan.Name, stage.Summary.Checked, stage.Summary.ExactDuplicates, stage.Summary.NearDuplicates,
+                stage.Summary.Rejected.Count == 0 ? "none" : string.Join(", ", stage.Summary.Rejected.Select(kv => $"{kv.Key} {kv.Value}")));
+        }
+    }
+
+    /// <summary>Runs an item through the steps; the record that comes out, or null when it became a reject.</summary>
+    private static InstructionRecord? Through(SourceItem item, IReadOnlyList<IRecordStep> steps, RecordSink sink)
+    {
+        foreach (var step in steps)
+        {
+            if (item.Reject is { } rejected)
+            {
+                sink.Reject(rejected);
+                return null;
+            }
+
+            item = step.Apply(item.Record!);
+        }
+
+        if (item.Reject is { } last)
+        {
+            sink.Reject(last);
+            return null;
+        }
+
+        return item.Record;
+    }
+
+    private static void Finish(InstructionRecord record, IReadOnlyList<IRecordStep> after, RecordSink sink)
+    {
+        if (Through(SourceItem.Of(record), after, sink) is { } done)
+        {
+            sink.Write(done);
+        }
+    }
+
+    private static async Task FlushAsync(ImageStage stage, List<InstructionRecord> pending, IReadOnlyList<IRecordStep> after, RecordSink sink, CancellationToken ct)
+    {
+        foreach (var (done, rejected) in await stage.ProcessAsync(pending, ct).ConfigureAwait(false))
+        {
+            if (rejected is not null)
+            {
+                sink.Reject(rejected);
+            }
+            else
+            {
+                Finish(done!, after, sink);
+            }
+        }
+
+        pending.Clear();
     }
 }

@@ -37,6 +37,14 @@ public sealed class Recipe
     [JsonPropertyName("system_prompt")]
     public string? SystemPrompt { get; set; }
 
+    /// <summary>Shard container: <c>jsonl</c>, or <c>json</c> (one JSON list per shard, as LLaVA's trainer reads it).</summary>
+    [JsonPropertyName("container")]
+    public string? Container { get; set; }
+
+    /// <summary>openai format: the <c>detail</c> of image parts (auto, low or high).</summary>
+    [JsonPropertyName("image_detail")]
+    public string? ImageDetail { get; set; }
+
     /// <summary>The image stage: verify, copy or embed, resize, deduplicate.</summary>
     [JsonPropertyName("images")]
     public Images.ImageSettings Images { get; set; } = new();

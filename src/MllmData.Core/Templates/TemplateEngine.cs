@@ -19,19 +19,37 @@ public sealed class TemplateEngine
     private readonly bool _defaultSuffix;
     private readonly SuffixTurns _suffixTurns;
     private readonly long _seed;
+    private readonly bool _instructionOnly;
 
-    /// <summary>Suffix is a suffix id of the pack, <c>default</c> for the pack default, or <c>none</c>.</summary>
-    public TemplateEngine(TemplatePack pack, long seed, IReadOnlyList<string>? tags = null, string suffix = "default", SuffixTurns suffixTurns = SuffixTurns.Every)
+    /// <summary>Slots that form a sample's input text, in the order they are put there when the instruction leaves them out.</summary>
+    public static readonly IReadOnlyList<string> InputSlots = ["context", "question", "options", "ocr_tokens"];
+
+    /// <summary>
+    /// Suffix is a suffix id of the pack, <c>default</c> for the pack default, or <c>none</c>. With instructionOnly, only
+    /// templates without <c>{question}</c> are used and the sample's input text goes in the turn's input.
+    /// </summary>
+    public TemplateEngine(TemplatePack pack, long seed, IReadOnlyList<string>? tags = null, string suffix = "default", SuffixTurns suffixTurns = SuffixTurns.Every, bool instructionOnly = false)
     {
         _pack = pack;
         _seed = seed;
         _suffixTurns = suffixTurns;
+        _instructionOnly = instructionOnly;
+        IEnumerable<InstructionTemplate> pool = pack.Templates;
+        if (instructionOnly && pack.Placeholders.Contains("question"))
+        {
+            pool = pool.Where(t => !t.PlaceholderNames().Contains("question"));
+            if (!pool.Any())
+            {
+                throw new UsageException($"template pack '{pack.Id}' has no instruction-only template (one without {{question}}), which this format needs");
+            }
+        }
+
         _candidates = tags is { Count: > 0 }
-            ? [.. pack.Templates.Where(t => tags.All(t.Tags.Contains))]
-            : pack.Templates;
+            ? [.. pool.Where(t => tags.All(t.Tags.Contains))]
+            : [.. pool];
         if (_candidates.Count == 0)
         {
-            throw new UsageException($"template pack '{pack.Id}' has no template with tags {string.Join(", ", tags!)}");
+            throw new UsageException($"template pack '{pack.Id}' has no {(instructionOnly ? "instruction-only " : string.Empty)}template with tags {string.Join(", ", tags!)}");
         }
 
         var unknown = pack.Templates.SelectMany(t => t.PlaceholderNames()).Where(n => !pack.Placeholders.Contains(n)).Distinct().ToList();
@@ -80,12 +98,20 @@ public sealed class TemplateEngine
             turns[i] = turn with
             {
                 Instruction = instruction,
-                Input = !usesQuestion && turn.Slots.TryGetValue("question", out var q) ? q : turn.Input,
+                Input = _instructionOnly ? InputText(turn, template) : !usesQuestion && turn.Slots.TryGetValue("question", out var q) ? q : turn.Input,
                 TemplateId = template.Id,
             };
         }
 
         return record with { Turns = turns, Provenance = record.Provenance with { Seed = _seed } };
+    }
+
+    /// <summary>The sample's input: every input slot the template left out, in <see cref="InputSlots"/> order, one per line.</summary>
+    private static string? InputText(Turn turn, InstructionTemplate template)
+    {
+        var used = template.PlaceholderNames();
+        var parts = InputSlots.Where(n => !used.Contains(n) && turn.Slots.TryGetValue(n, out var v) && !string.IsNullOrWhiteSpace(v)).Select(n => turn.Slots[n]).ToList();
+        return parts.Count > 0 ? string.Join("\n", parts) : turn.Input;
     }
 
     /// <summary>True when every turn already has its instruction, so no template is needed.</summary>

@@ -40,7 +40,7 @@ public class TheVqaV2Adapter
     }
 
     private static List<JsonElement> Records(string dir) =>
-        [.. Directory.GetFiles(dir, "*-of-*.jsonl").Order(StringComparer.Ordinal).SelectMany(File.ReadLines).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+        [.. TestPaths.Shards(dir).Order(StringComparer.Ordinal).SelectMany(File.ReadLines).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
     private static List<JsonElement> Rejects(string dir) =>
         [.. File.ReadLines(Path.Combine(dir, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.Clone())];

@@ -8,7 +8,7 @@ public class TheBuildCommand
     private static readonly string CocoImages = TestPaths.RealFile("coco-mini", "val2017");
 
     private static List<JsonElement> ReadShards(string dir) =>
-        [.. Directory.GetFiles(dir, "*-of-*.jsonl").Order(StringComparer.Ordinal)
+        [.. TestPaths.Shards(dir).Order(StringComparer.Ordinal)
             .SelectMany(File.ReadLines)
             .Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
@@ -69,8 +69,8 @@ public class TheBuildCommand
         var r = await CliRunner.RunAsync("build", "--adapter", "coco-captions", "--input", $"captions={CocoCaptions}", "--format", "template", "--shard-records", "100", "--name", "coco", "--out", outDir);
 
         Assert.Equal(0, r.ExitCode);
-        var names = Directory.GetFiles(outDir, "*.jsonl").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["coco-00000-of-00004.jsonl", "coco-00001-of-00004.jsonl", "coco-00002-of-00004.jsonl", "coco-00003-of-00004.jsonl", "rejects.jsonl"], names);
+        var names = Directory.GetFiles(outDir, "*.jsonl", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(outDir, f)).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["data/coco-00000-of-00004.jsonl", "data/coco-00001-of-00004.jsonl", "data/coco-00002-of-00004.jsonl", "data/coco-00003-of-00004.jsonl", "rejects.jsonl"], names);
         var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "manifest.json"))).RootElement;
         var shards = manifest.GetProperty("shards").EnumerateArray().ToList();
         Assert.Equal([100L, 100, 100, 95], shards.Select(s => s.GetProperty("records").GetInt64()));

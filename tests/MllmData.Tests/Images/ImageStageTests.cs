@@ -84,7 +84,7 @@ public class TheImageStage
             rejects.Select(x => x.GetProperty("reason").GetString()));
         Assert.Equal(["jsonl-l2", "jsonl-l4", "jsonl-l6", "jsonl-l7", "jsonl-l8", "jsonl-l9"], rejects.Select(x => x.GetProperty("position").GetString()));
 
-        var good = Lines(Directory.GetFiles(output, "*-of-*.jsonl").Single());
+        var good = Lines(TestPaths.Shards(output).Single());
         Assert.Equal(["waterview.jpg", "grey.jpg", "qjujW6d.png", "exif2.jpg", "exif3.jpg"], good.Select(g => g.GetProperty("image").GetString()));
         var meta = good.Select(g => g.GetProperty("meta").GetProperty("images")[0]).ToList();
 
@@ -133,7 +133,7 @@ public class TheImageStage
         var peakKb = long.Parse(stderr.Split('\n').Single(l => l.StartsWith("peak-kb ", StringComparison.Ordinal))["peak-kb ".Length..], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(peakKb < 512 * 1024, $"peak {peakKb / 1024} MB");
         Assert.Equal(20, Lines(Path.Combine(output, "rejects.jsonl")).Count(x => x.GetProperty("reason").GetString() == "too-many-pixels"));
-        Assert.Single(Lines(Directory.GetFiles(output, "*-of-*.jsonl").Single()));
+        Assert.Single(Lines(TestPaths.Shards(output).Single()));
     }
 
     [Fact]
@@ -163,7 +163,7 @@ public class TheImageStage
 
         var output = TestPaths.NewTempDir();
         Assert.Equal(0, (await CliRunner.RunAsync(Build(Rows("rotated.jpg"), root, output, "--images", "copy", "--max-side", "150"))).ExitCode);
-        var record = Lines(Directory.GetFiles(output, "*-of-*.jsonl").Single()).Single();
+        var record = Lines(TestPaths.Shards(output).Single()).Single();
         var path = record.GetProperty("image").GetString()!;
         Assert.StartsWith("images/", path, StringComparison.Ordinal);
         using var result = Image.Load<Rgb24>(Path.Combine(output, path));
@@ -182,7 +182,7 @@ public class TheImageStage
         var output = TestPaths.NewTempDir();
         var rows = Rows("waterview.jpg", "qjujW6d.png", "grey.jpg");
         Assert.Equal(0, (await CliRunner.RunAsync(["build", "--adapter", "jsonl", "--input", $"file={rows}", "--map", "image=image", "--map", "question=q", "--map", "answer=a", "--image-root", root, "--format", "openai", "--max-side", "512", "--out", output])).ExitCode);
-        foreach (var line in Lines(Directory.GetFiles(output, "*-of-*.jsonl").Single()))
+        foreach (var line in Lines(TestPaths.Shards(output).Single()))
         {
             var url = line.GetProperty("messages")[0].GetProperty("content")[1].GetProperty("image_url").GetProperty("url").GetString()!;
             var bytes = Convert.FromBase64String(url[(url.IndexOf(',', StringComparison.Ordinal) + 1)..]);
@@ -208,14 +208,14 @@ public class TheImageStage
         Assert.Equal(0, (await CliRunner.RunAsync(Build(rows, root, reported, "--images", "reference"))).ExitCode);
         var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(reported, "manifest.json"))).RootElement.GetProperty("images");
         Assert.Equal((1, 1), (summary.GetProperty("exact_duplicates").GetInt64(), summary.GetProperty("near_duplicates").GetInt64()));
-        Assert.Equal(5, Lines(Directory.GetFiles(reported, "*-of-*.jsonl").Single()).Count);
+        Assert.Equal(5, Lines(TestPaths.Shards(reported).Single()).Count);
 
         var dropped = TestPaths.NewTempDir();
         Assert.Equal(0, (await CliRunner.RunAsync(Build(rows, root, dropped, "--images", "reference", "--dedup-images"))).ExitCode);
         Assert.Equal(["duplicate-image", "near-duplicate-image"], Lines(Path.Combine(dropped, "rejects.jsonl")).Select(x => x.GetProperty("reason").GetString()));
 
         // The same image under the same path (several questions on one picture) is not a repeat.
-        Assert.Equal(["jsonl-l1", "jsonl-l2", "jsonl-l5"], Lines(Directory.GetFiles(dropped, "*-of-*.jsonl").Single()).Select(x => x.GetProperty("id").GetString()));
+        Assert.Equal(["jsonl-l1", "jsonl-l2", "jsonl-l5"], Lines(TestPaths.Shards(dropped).Single()).Select(x => x.GetProperty("id").GetString()));
     }
 
     [Fact]
@@ -230,7 +230,7 @@ public class TheImageStage
             Assert.Equal(0, (await CliRunner.RunAsync("build", "--adapter", "coco-captions", "--input", $"captions={captions}", "--image-root", images, "--images", "copy", "--center-crop", "224", "--format", "llava", "--out", dir)).ExitCode);
         }
 
-        Assert.Equal(File.ReadAllBytes(Directory.GetFiles(a, "*-of-*.jsonl").Single()), File.ReadAllBytes(Directory.GetFiles(b, "*-of-*.jsonl").Single()));
+        Assert.Equal(File.ReadAllBytes(TestPaths.Shards(a).Single()), File.ReadAllBytes(TestPaths.Shards(b).Single()));
         Assert.Equal(File.ReadAllBytes(Path.Combine(a, "manifest.json")), File.ReadAllBytes(Path.Combine(b, "manifest.json")));
         Assert.Equal(79, Directory.GetFiles(Path.Combine(a, "images")).Length);
         using var first = Image.Load<Rgb24>(Directory.GetFiles(Path.Combine(a, "images")).First());

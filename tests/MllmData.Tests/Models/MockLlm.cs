@@ -104,7 +104,7 @@ public class TheRewriterAgainstMockLlm(MockLlm mock) : IClassFixture<MockLlm>
         var run = await ChildCli.RunAsync(env, ["rewrite", "--in", build, "--out", output, "--cache", cache]);
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Empty(File.ReadAllText(Path.Combine(output, "rejects.jsonl")));
-        var text = File.ReadAllText(Directory.GetFiles(output, "*-of-*.jsonl").Single());
+        var text = File.ReadAllText(TestPaths.Shards(output).Single());
         foreach (var sentence in new[] { "The box in the picture is red.", "Yes, the sky is blue.", "There is 1 box in the picture.", "No, it is not night time.", "The moon is shining in the dark sky." })
         {
             Assert.Contains(sentence, text, StringComparison.Ordinal);
@@ -120,6 +120,6 @@ public class TheRewriterAgainstMockLlm(MockLlm mock) : IClassFixture<MockLlm>
         var rerun = await ChildCli.RunAsync(env, ["rewrite", "--in", build, "--out", again, "--cache", cache]);
         Assert.Equal(0, rerun.ExitCode);
         Assert.Contains("0 requests, 7 cache hits", rerun.Error, StringComparison.Ordinal);
-        Assert.Equal(text, File.ReadAllText(Directory.GetFiles(again, "*-of-*.jsonl").Single()));
+        Assert.Equal(text, File.ReadAllText(TestPaths.Shards(again).Single()));
     }
 }

@@ -23,7 +23,7 @@ public class TheRewriter
     private static string[] Rewrite(string input, string output, string cache, params string[] extra) =>
         ["rewrite", "--in", input, "--out", output, "--cache", cache, "--backoff", "0.05", .. extra];
 
-    private static string Shards(string dir) => string.Concat(Directory.GetFiles(dir, "*-of-*.jsonl").Order(StringComparer.Ordinal).Select(File.ReadAllText));
+    private static string Shards(string dir) => string.Concat(TestPaths.Shards(dir).Order(StringComparer.Ordinal).Select(File.ReadAllText));
 
     private static JsonElement Manifest(string dir) => JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "manifest.json"))).RootElement;
 
@@ -38,7 +38,7 @@ public class TheRewriter
         Assert.True(run1.ExitCode == 0, run1.Error);
         Assert.Equal(7, server.Requests);
 
-        var lines = File.ReadAllLines(Directory.GetFiles(first, "*-of-*.jsonl").Single()).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var lines = File.ReadAllLines(TestPaths.Shards(first).Single()).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         var img101 = lines.Single(l => l.GetProperty("id").GetString() == "vqav2-sample-img101");
         Assert.Equal("Looking at the image, the answer is red.", img101.GetProperty("conversations")[1].GetProperty("value").GetString());
         Assert.Equal(["red", "yes", "1"], img101.GetProperty("meta").GetProperty("rewrite").GetProperty("raw_answers").EnumerateArray().Select(x => x.GetString()));
@@ -79,7 +79,7 @@ public class TheRewriter
         var killedOut = TestPaths.NewTempDir();
         var killed = await ChildCli.RunAsync(OpenAi(server), Rewrite(input, killedOut, cache, "--select", "all", "--concurrency", "1"), killWhen: () => server.Served >= 5);
         Assert.True(killed.Killed);
-        Assert.Empty(Directory.GetFiles(killedOut, "*-of-*.jsonl"));
+        Assert.Empty(TestPaths.Shards(killedOut));
         long cached;
         using (var c = new ResponseCache(cache))
         {
@@ -190,7 +190,7 @@ public class TheRewriter
         // With the fallback, the records stay, with their raw answers where the rewrite failed.
         var kept = TestPaths.NewTempDir();
         Assert.Equal(0, (await ChildCli.RunAsync(OpenAi(server), Rewrite(input, kept, Path.Combine(TestPaths.NewTempDir(), "c.db"), "--keep-raw-on-failure"))).ExitCode);
-        var img101 = File.ReadLines(Directory.GetFiles(kept, "*-of-*.jsonl").Single()).Select(l => JsonDocument.Parse(l).RootElement).First();
+        var img101 = File.ReadLines(TestPaths.Shards(kept).Single()).Select(l => JsonDocument.Parse(l).RootElement).First();
         Assert.Equal(["Looking at the image, the answer is red.", "yes", "1"], img101.GetProperty("conversations").EnumerateArray().Where(t => t.GetProperty("from").GetString() == "gpt").Select(t => t.GetProperty("value").GetString()));
     }
 
@@ -274,7 +274,7 @@ public class TheRewriter
         Assert.Equal("--max-requests 4 reached", manifest.GetProperty("rewrite").GetProperty("cap").GetString());
         var written = manifest.GetProperty("records").GetInt64();
         Assert.InRange(written, 1, 7);
-        Assert.Equal(written, File.ReadAllLines(Directory.GetFiles(capped, "*-of-*.jsonl").Single()).Length);
+        Assert.Equal(written, File.ReadAllLines(TestPaths.Shards(capped).Single()).Length);
 
         var rest = TestPaths.NewTempDir();
         Assert.Equal(0, (await ChildCli.RunAsync(OpenAi(server), Rewrite(input, rest, cache))).ExitCode);

@@ -69,7 +69,7 @@ public class TheSelfInstructor
         ["self-instruct", "--adapter", "coco-captions", "--input", $"captions={Captions}", "--input", $"instances={Instances}", "--out", output, "--cache", cache, "--backoff", "0.05", .. extra];
 
     private static List<JsonElement> Records(string dir) =>
-        [.. Directory.GetFiles(dir, "*-of-*.jsonl").Order(StringComparer.Ordinal).SelectMany(File.ReadLines).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+        [.. TestPaths.Shards(dir).Order(StringComparer.Ordinal).SelectMany(File.ReadLines).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
     [Fact]
     public void Should_Normalise_Boxes_Of_A_Fixture_Image_As_Computed_By_Hand()
@@ -135,7 +135,7 @@ public class TheSelfInstructor
         var again = TestPaths.NewTempDir();
         Assert.Equal(0, (await ChildCli.RunAsync(Env(server), Args(again, cache, "--seed", "5"), timeout: TimeSpan.FromMinutes(3))).ExitCode);
         Assert.Equal(237, server.Requests);
-        Assert.Equal(File.ReadAllText(Directory.GetFiles(output, "*-of-*.jsonl").Single()), File.ReadAllText(Directory.GetFiles(again, "*-of-*.jsonl").Single()));
+        Assert.Equal(File.ReadAllText(TestPaths.Shards(output).Single()), File.ReadAllText(TestPaths.Shards(again).Single()));
     }
 
     [Fact]
@@ -227,7 +227,7 @@ public class TheSelfInstructor
         var run = await ChildCli.RunAsync(Env(server), ["build", "--recipe", recipe, "--out", output]);
         Assert.True(run.ExitCode == 0, run.Error);
         Assert.Equal(79, server.Requests);
-        Assert.Equal(79, File.ReadAllLines(Path.Combine(output, "mini-instruct-00000-of-00001.jsonl")).Length);
+        Assert.Equal(79, File.ReadAllLines(Path.Combine(output, "data", "mini-instruct-00000-of-00001.jsonl")).Length);
         Assert.True(File.Exists(Path.Combine(output, "dataset_info.json")));
         var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "manifest.json"))).RootElement;
         Assert.Equal(2, manifest.GetProperty("inputs").GetArrayLength());

@@ -2,8 +2,7 @@ using System.Buffers;
 using System.Diagnostics;
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using MllmData.Rendering;
-using MllmData.Validation;
+using MllmData.Formats;
 
 namespace MllmData.Tests.Validation;
 
@@ -24,7 +23,7 @@ public class TheFormats
     public async Task Should_Write_Openai_Lines_That_Pass_Openais_Own_Json_Schema()
     {
         var outDir = await BuildCoco("openai");
-        var shard = Directory.GetFiles(outDir, "*-of-*.jsonl").Single();
+        var shard = TestPaths.Shards(outDir).Single();
         var psi = new ProcessStartInfo("python3")
         {
             ArgumentList = { Path.Combine(TestPaths.RepoRoot, "tests", "scripts", "openai_schema_check.py"), TestPaths.RealFile("validators", "openai-openapi", "openapi.yaml"), shard },
@@ -43,7 +42,7 @@ public class TheFormats
     public async Task Should_Embed_Images_That_Decode_To_The_Original_Bytes_Under_10_MB()
     {
         var outDir = await BuildCoco("openai");
-        var lines = File.ReadAllLines(Directory.GetFiles(outDir, "*-of-*.jsonl").Single());
+        var lines = File.ReadAllLines(TestPaths.Shards(outDir).Single());
         Assert.Equal(395, lines.Length);
         var first = JsonDocument.Parse(lines[0]).RootElement;
         var parts = first.GetProperty("messages")[0].GetProperty("content");
@@ -63,7 +62,7 @@ public class TheFormats
         var outDir = TestPaths.NewTempDir();
         var r = await CliRunner.RunAsync("build", "--adapter", "coco-captions", "--input", $"captions={CocoCaptions}", "--format", "openai", "--image-url-prefix", "https://images.example.org/val2017/", "--system-prompt", "You describe photos.", "--out", outDir);
         Assert.Equal(0, r.ExitCode);
-        var first = JsonDocument.Parse(File.ReadLines(Directory.GetFiles(outDir, "*-of-*.jsonl").Single()).First()).RootElement;
+        var first = JsonDocument.Parse(File.ReadLines(TestPaths.Shards(outDir).Single()).First()).RootElement;
         Assert.Equal("system", first.GetProperty("messages")[0].GetProperty("role").GetString());
         Assert.Equal("https://images.example.org/val2017/000000205401.jpg", first.GetProperty("messages")[1].GetProperty("content")[1].GetProperty("image_url").GetProperty("url").GetString());
     }
@@ -162,10 +161,10 @@ public class TheFormats
     {
         var outDir = await BuildCoco("sharegpt", "--name", "coco_mini");
         var info = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "dataset_info.json"))).RootElement.GetProperty("coco_mini");
-        Assert.Equal("coco_mini-00000-of-00001.jsonl", info.GetProperty("file_name").GetString());
+        Assert.Equal("data", info.GetProperty("file_name").GetString());
         Assert.Equal("sharegpt", info.GetProperty("formatting").GetString());
         Assert.Equal("images", info.GetProperty("columns").GetProperty("images").GetString());
-        var r = await CliRunner.RunAsync("validate", Path.Combine(outDir, "coco_mini-00000-of-00001.jsonl"), "--format", "sharegpt");
+        var r = await CliRunner.RunAsync("validate", Path.Combine(outDir, "data", "coco_mini-00000-of-00001.jsonl"), "--format", "sharegpt");
         Assert.Equal(0, r.ExitCode);
     }
 
@@ -176,18 +175,19 @@ public class TheFormats
     public async Task Should_Round_Trip_Build_Validate_Reread_Render_Byte_Identical(string format)
     {
         var outDir = await BuildCoco(format, "--no-meta", "--per-image");
-        var shard = Directory.GetFiles(outDir, "*-of-*.jsonl").Single();
+        var shard = TestPaths.Shards(outDir).Single();
         Assert.Equal(0, (await CliRunner.RunAsync("validate", shard, "--format", format)).ExitCode);
 
-        var renderer = RendererRegistry.Create(format, new RenderOptions { IncludeMeta = false });
+        var module = FormatRegistry.Get(format);
+        var options = new RenderOptions { IncludeMeta = false };
         var buffer = new ArrayBufferWriter<byte>();
         using var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         long n = 0;
         foreach (var line in File.ReadLines(shard))
         {
-            var record = InstructionLineReader.Read(JsonDocument.Parse(line).RootElement, format, shard, ++n);
+            var record = module.Read(JsonDocument.Parse(line).RootElement, new LineOrigin(shard, ++n), options);
             writer.Reset();
-            renderer.Render(record, writer);
+            module.Render(record, writer, options);
             writer.Flush();
             buffer.Write("\n"u8);
         }
@@ -202,7 +202,7 @@ public class TheFormats
         var outDir = TestPaths.NewTempDir();
         var r = await CliRunner.RunAsync("build", "--recipe", Path.Combine(TestPaths.RepoRoot, "samples", "recipe.yaml"), "--format", "m3it", "--out", outDir);
         Assert.Equal(0, r.ExitCode);
-        var lines = File.ReadAllLines(Directory.GetFiles(outDir, "*-of-*.jsonl").Single());
+        var lines = File.ReadAllLines(TestPaths.Shards(outDir).Single());
         Assert.Equal(5, lines.Length);
         var rejects = File.ReadAllLines(Path.Combine(outDir, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("reason").GetString()).ToList();
         Assert.Equal(["unsupported-shape", "unsupported-shape", "unsupported-shape"], rejects);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace MllmData.Validation;
+namespace MllmData.Formats;
 
 /// <summary>Small shared checks.</summary>
 internal static class ValidationHelpers

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using MllmData.Model;
 
-namespace MllmData.Rendering;
+namespace MllmData.Formats;
 
 /// <summary>Pieces every renderer writes the same way.</summary>
 internal static class RenderParts

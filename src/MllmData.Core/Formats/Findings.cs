@@ -1,17 +1,24 @@
 using System.Text.Json;
 using MllmData.Model;
 
-namespace MllmData.Validation;
+namespace MllmData.Formats;
 
 /// <summary>A problem with one record, with a stable reason code.</summary>
 public sealed record Finding(string Code, string Message);
 
-/// <summary>Checks one record of a format the way its consumer (trainer or API) would.</summary>
+/// <summary>Checks one rendered record of a format the way its consumer (trainer or API) would.</summary>
 public interface IFormatValidator
 {
-    string Format { get; }
-
+    /// <summary>Checks a record already parsed into a document.</summary>
     void Validate(JsonElement record, List<Finding> findings);
+
+    /// <summary>Checks a record straight from its UTF-8 bytes; the default parses a document first.</summary>
+    void Validate(ReadOnlySpan<byte> json, List<Finding> findings)
+    {
+        var reader = new Utf8JsonReader(json);
+        using var doc = JsonDocument.ParseValue(ref reader);
+        Validate(doc.RootElement, findings);
+    }
 }
 
 /// <summary>Stable reason codes reported by validators and written to rejects; codes shared with adapters come from <see cref="RejectReasons"/>.</summary>
@@ -31,4 +38,5 @@ public static class FindingCodes
     public const string BadBase64 = "bad-base64";
     public const string LiteralImageToken = RejectReasons.LiteralImageToken;
     public const string UnbalancedTokens = "unbalanced-tokens";
+    public const string UnknownFormat = "unknown-format";
 }

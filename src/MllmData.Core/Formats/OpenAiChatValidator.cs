@@ -1,7 +1,6 @@
 using System.Text.Json;
-using MllmData.Rendering;
 
-namespace MllmData.Validation;
+namespace MllmData.Formats;
 
 /// <summary>
 /// OpenAI chat fine-tuning (FineTuneChatRequestInput): known roles, string or content-part content,

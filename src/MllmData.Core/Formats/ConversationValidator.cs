@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
-namespace MllmData.Validation;
+namespace MllmData.Formats;
 
 /// <summary>The key names and roles of a conversation format.</summary>
 public sealed record ConversationShape(
@@ -13,7 +13,8 @@ public sealed record ConversationShape(
     string User,
     string Assistant,
     string? System,
-    string NonStringContentCode);
+    string NonStringContentCode,
+    bool ImagesFirst = false);
 
 /// <summary>
 /// Checks a role/content conversation as trainers do: an optional leading system message, then user and
@@ -22,13 +23,7 @@ public sealed record ConversationShape(
 /// </summary>
 public sealed class ConversationValidator(ConversationShape shape, string imageToken = "<image>") : IFormatValidator
 {
-    public static readonly ConversationShape Llava = new("llava", "image", "conversations", "from", "value", "human", "gpt", null, FindingCodes.EmptyContent);
-
-    public static ConversationShape ShareGpt(string format) => new(format, "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);
-
     private readonly byte[] _tokenUtf8 = System.Text.Encoding.UTF8.GetBytes(imageToken);
-
-    public string Format => shape.Format;
 
     public void Validate(JsonElement record, List<Finding> findings) => Validate(JsonMarshal.GetRawUtf8Value(record), findings);
 

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using MllmData.Json;
 
-namespace MllmData.Validation;
+namespace MllmData.Formats;
 
 /// <summary>One bad record of a validated file.</summary>
 public sealed record FileFinding(string File, string Where, long Line, string Code, string Message);

@@ -1,4 +1,4 @@
-namespace MllmData.Rendering;
+namespace MllmData.Formats;
 
 /// <summary>Image media types recognised by their first bytes, and the limits trainers put on embedded images.</summary>
 public static class ImageMedia
@@ -10,6 +10,16 @@ public static class ImageMedia
 
     /// <summary>Types OpenAI fine-tuning accepts in data URLs.</summary>
     public static readonly IReadOnlyList<string> Allowed = ["image/jpeg", "image/png", "image/webp", "image/gif"];
+
+    /// <summary>The file extension for a media type, with its dot.</summary>
+    public static string Extension(string mediaType) => mediaType switch
+    {
+        "image/jpeg" => ".jpg",
+        "image/png" => ".png",
+        "image/gif" => ".gif",
+        "image/webp" => ".webp",
+        _ => ".bin",
+    };
 
     /// <summary>The media type of the bytes by signature, or null when not a recognised image.</summary>
     public static string? Sniff(ReadOnlySpan<byte> b)

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using MllmData.Model;
 
-namespace MllmData.Rendering;
+namespace MllmData.Formats;
 
 /// <summary>Writes a record's provenance as a <c>meta</c> object, the same way in every format.</summary>
 public static class MetaWriter

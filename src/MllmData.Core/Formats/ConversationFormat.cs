@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MllmData.Model;
+
+namespace MllmData.Formats;
+
+/// <summary>
+/// What the role/content conversation formats (LLaVA, ShareGPT, ms-swift) share: they differ only in key
+/// names, in where the image placeholders go, and in their side files.
+/// </summary>
+public abstract class ConversationFormat : IOutputFormat
+{
+    public abstract string Name { get; }
+
+    public abstract string Description { get; }
+
+    public abstract string Consumer { get; }
+
+    public abstract FormatCapabilities Capabilities { get; }
+
+    /// <summary>Key names and roles.</summary>
+    protected abstract ConversationShape Shape { get; }
+
+    /// <summary>What follows each image placeholder at the start of the first user message.</summary>
+    protected abstract string PlaceholderSeparator { get; }
+
+    public virtual void CheckOptions(RenderOptions options)
+    {
+    }
+
+    public IFormatValidator CreateValidator(RenderOptions options) => new ConversationValidator(Shape, options.ImageToken);
+
+    public virtual void Render(InstructionRecord record, Utf8JsonWriter w, RenderOptions options)
+    {
+        w.WriteStartObject();
+        WriteId(record, w);
+        if (Shape.ImagesFirst)
+        {
+            WriteImages(record, w);
+        }
+
+        w.WriteStartArray(Shape.TurnsKey);
+        if (Shape.System is { } systemRole && (record.System ?? options.SystemPrompt) is { Length: > 0 } system)
+        {
+            RenderParts.WriteMessage(w, systemRole, system, Shape.RoleKey, Shape.ContentKey);
+        }
+
+        for (var i = 0; i < record.Turns.Count; i++)
+        {
+            var turn = record.Turns[i];
+            var user = RenderParts.WithImageTokens(turn.UserText, options.ImageToken, PlaceholderSeparator, i == 0 ? record.Images.Count : 0);
+            RenderParts.WriteMessage(w, Shape.User, user, Shape.RoleKey, Shape.ContentKey);
+            if (turn.Output is not null)
+            {
+                RenderParts.WriteMessage(w, Shape.Assistant, turn.Output, Shape.RoleKey, Shape.ContentKey);
+            }
+        }
+
+        w.WriteEndArray();
+        if (!Shape.ImagesFirst)
+        {
+            WriteImages(record, w);
+        }
+
+        if (options.IncludeMeta)
+        {
+            MetaWriter.Write(record, w);
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>The record id, where the format has one.</summary>
+    protected virtual void WriteId(InstructionRecord record, Utf8JsonWriter w)
+    {
+    }
+
+    /// <summary>The image key: a list of paths (LLaVA writes a single image as a plain string).</summary>
+    protected virtual void WriteImages(InstructionRecord record, Utf8JsonWriter w)
+    {
+        if (record.Images.Count > 0)
+        {
+            RenderParts.WriteImagePaths(w, Shape.ImagesKey, record.Images);
+        }
+    }
+
+    public virtual bool Recognizes(JsonElement line) =>
+        line.TryGetProperty(Shape.TurnsKey, out var turns) && turns.ValueKind == JsonValueKind.Array
+        && turns.EnumerateArray().All(m => m.ValueKind == JsonValueKind.Object && m.TryGetProperty(Shape.ContentKey, out var c) && c.ValueKind == JsonValueKind.String);
+
+    public virtual InstructionRecord Read(JsonElement line, LineOrigin origin, RenderOptions options)
+    {
+        List<string> images = [];
+        if (line.TryGetProperty(Shape.ImagesKey, out var img))
+        {
+            images = img.ValueKind switch
+            {
+                JsonValueKind.Array => [.. img.EnumerateArray().Select(e => e.GetString()!)],
+                JsonValueKind.String => [img.GetString()!],
+                _ => [],
+            };
+        }
+
+        var messages = line.GetProperty(Shape.TurnsKey).EnumerateArray()
+            .Select(m => (Role: m.GetProperty(Shape.RoleKey).GetString()!, Text: m.GetProperty(Shape.ContentKey).GetString()!))
+            .ToList();
+        string? system = null;
+        if (messages.Count > 0 && Shape.System is { } s && messages[0].Role == s)
+        {
+            system = messages[0].Text;
+            messages.RemoveAt(0);
+        }
+
+        var id = line.TryGetProperty("id", out var i) && i.ValueKind is JsonValueKind.String or JsonValueKind.Number
+            ? i.ToString()
+            : string.Create(CultureInfo.InvariantCulture, $"line{origin.Line}");
+        return ReadBack.Record(id, origin, images, system, Turns(messages, options.ImageToken));
+    }
+
+    private List<Turn> Turns(List<(string Role, string Text)> messages, string token)
+    {
+        var turns = new List<Turn>();
+        for (var k = 0; k < messages.Count; k++)
+        {
+            if (messages[k].Role != Shape.User)
+            {
+                continue;
+            }
+
+            var output = k + 1 < messages.Count && messages[k + 1].Role == Shape.Assistant ? messages[k + 1].Text : null;
+            turns.Add(new Turn { Instruction = ReadBack.WithoutPlaceholders(messages[k].Text, token), Output = output, RawAnswer = output });
+        }
+
+        return turns;
+    }
+
+    public IReadOnlyList<Exchange> Exchanges(JsonObject line, ExchangeOptions options)
+    {
+        var result = new List<Exchange>();
+        if (line[Shape.TurnsKey] is not JsonArray turns)
+        {
+            return result;
+        }
+
+        for (var i = 0; i + 1 < turns.Count; i++)
+        {
+            if (turns[i] is not JsonObject q || turns[i + 1] is not JsonObject a
+                || (string?)q[Shape.RoleKey] != Shape.User || (string?)a[Shape.RoleKey] != Shape.Assistant
+                || q[Shape.ContentKey] is not JsonValue question || a[Shape.ContentKey] is not JsonValue answer)
+            {
+                continue;
+            }
+
+            var target = a;
+            var key = Shape.ContentKey;
+            result.Add(new Exchange(ReadBack.Question((string)question!, options), (string)answer!, v => target[key] = v));
+        }
+
+        return result;
+    }
+
+    public IReadOnlyList<string> Images(JsonObject line) => line[Shape.ImagesKey] switch
+    {
+        JsonArray a => [.. a.Select(x => (string)x!)],
+        JsonValue v => [(string)v!],
+        _ => [],
+    };
+
+    public virtual void WriteSideFiles(SideFileContext context)
+    {
+    }
+}

@@ -1,0 +1,43 @@
+using System.Text.Json;
+using MllmData.Model;
+
+namespace MllmData.Formats;
+
+/// <summary>
+/// LLaVA conversation JSON: <c>{"id","image"?,"conversations":[{"from":"human"},{"from":"gpt"},...]}</c>.
+/// One <c>&lt;image&gt;</c> line per image opens the first human turn; text-only records have neither;
+/// several images make <c>image</c> a list. LLaVA's trainer reads a whole JSON list (<c>--container json</c>).
+/// </summary>
+public sealed class LlavaFormat : ConversationFormat
+{
+    public override string Name => "llava";
+
+    public override string Description => "LLaVA conversations: {id, image?, conversations:[{from: human|gpt, value}]}";
+
+    public override string Consumer => "LLaVA llava/train/train.py (LazySupervisedDataset)";
+
+    public override FormatCapabilities Capabilities { get; } = new()
+    {
+        MetaByDefault = true,
+        Containers = ["jsonl", "json"],
+    };
+
+    protected override ConversationShape Shape { get; } =
+        new("llava", "image", "conversations", "from", "value", "human", "gpt", null, FindingCodes.EmptyContent, ImagesFirst: true);
+
+    protected override string PlaceholderSeparator => "\n";
+
+    protected override void WriteId(InstructionRecord record, Utf8JsonWriter w) => w.WriteString("id", record.Id);
+
+    protected override void WriteImages(InstructionRecord record, Utf8JsonWriter w)
+    {
+        if (record.Images.Count == 1)
+        {
+            w.WriteString("image", record.Images[0].Path);
+        }
+        else if (record.Images.Count > 1)
+        {
+            RenderParts.WriteImagePaths(w, "image", record.Images);
+        }
+    }
+}

@@ -1,0 +1,73 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using MllmData.Model;
+
+namespace MllmData.Formats;
+
+/// <summary>Pieces every format uses to read its lines back into canonical records.</summary>
+public static class ReadBack
+{
+    /// <summary>A record read from a built or third-party file; the instructions adapter gives it its source name and id.</summary>
+    public static InstructionRecord Record(string id, LineOrigin origin, IReadOnlyList<string> images, string? system, IReadOnlyList<Turn> turns) => new()
+    {
+        Id = id,
+        Source = "instructions",
+        Task = images.Count > 0 ? "instructions" : "text",
+        System = system,
+        Images = [.. images.Select(Image)],
+        Turns = turns,
+        Provenance = new Provenance
+        {
+            Adapter = "instructions",
+            File = origin.File,
+            Ids = [new("line", origin.Line.ToString(CultureInfo.InvariantCulture))],
+        },
+    };
+
+    /// <summary>
+    /// The text with its image placeholders taken out, each with the line break beside it, and the ends trimmed:
+    /// LLaVA's own preprocessing strips the token and the text around it the same way.
+    /// </summary>
+    public static string WithoutPlaceholders(string text, string token)
+    {
+        if (token.Length == 0 || !text.Contains(token, StringComparison.Ordinal))
+        {
+            return text;
+        }
+
+        return text.Replace(token + "\n", string.Empty, StringComparison.Ordinal)
+            .Replace("\n" + token, string.Empty, StringComparison.Ordinal)
+            .Replace(token, string.Empty, StringComparison.Ordinal)
+            .Trim();
+    }
+
+    /// <summary>A question as shown to a rewriting model: no placeholders, no response-format suffix lines.</summary>
+    public static string Question(string text, ExchangeOptions options)
+    {
+        var clean = WithoutPlaceholders(text, options.ImageToken);
+        return options.DropLines is { Count: > 0 } drop
+            ? string.Join("\n", clean.Split('\n').Where(l => !drop.Contains(l.Trim()))).Trim()
+            : clean.Trim();
+    }
+
+    /// <summary>A path or URL as it stands; a base64 data URL keeps its bytes, named by their hash.</summary>
+    public static ImageRef Image(string pathOrUrl)
+    {
+        if (!pathOrUrl.StartsWith("data:", StringComparison.Ordinal))
+        {
+            return new ImageRef(pathOrUrl);
+        }
+
+        var comma = pathOrUrl.IndexOf(',', StringComparison.Ordinal);
+        var semicolon = pathOrUrl.IndexOf(';', StringComparison.Ordinal);
+        var bytes = Convert.FromBase64String(pathOrUrl[(comma + 1)..]);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var media = semicolon > 5 && semicolon < comma ? pathOrUrl[5..semicolon] : ImageMedia.Sniff(bytes) ?? "application/octet-stream";
+        return new ImageRef($"images/{sha}{ImageMedia.Extension(media)}") { Bytes = bytes, MediaType = media, Sha256 = sha, Inline = true };
+    }
+
+    /// <summary>Whether an image path is already a URL (never to be prefixed again).</summary>
+    public static bool IsUrl(string path) =>
+        path.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || path.StartsWith("http://", StringComparison.OrdinalIgnoreCase)
+        || path.StartsWith("data:", StringComparison.Ordinal);
+}

@@ -1,0 +1,39 @@
+using MllmData.Adapters;
+using MllmData.Output;
+
+namespace MllmData.Formats;
+
+/// <summary>
+/// LLaMA-Factory's ShareGPT form: <c>{"messages":[{"role":"system"?},{"role":"user","content":"&lt;image&gt;…"},{"role":"assistant",…}],"images":[…]}</c>,
+/// one <c>&lt;image&gt;</c> per image at the start of the first user message, and a <c>dataset_info.json</c>
+/// entry that registers the <c>data/</c> folder.
+/// </summary>
+public sealed class ShareGptFormat : ConversationFormat
+{
+    /// <summary>The only image placeholder LLaMA-Factory counts (IMAGE_PLACEHOLDER in extras/constants.py).</summary>
+    public const string LlamaFactoryImageToken = "<image>";
+
+    public override string Name => "sharegpt";
+
+    public override string Description => "LLaMA-Factory ShareGPT: {messages:[{role, content}], images?} plus dataset_info.json";
+
+    public override string Consumer => "LLaMA-Factory src/llamafactory/data (loader.py, converter.py, mm_plugin.py)";
+
+    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "json"] };
+
+    protected override ConversationShape Shape { get; } =
+        new("sharegpt", "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);
+
+    protected override string PlaceholderSeparator => string.Empty;
+
+    public override void CheckOptions(RenderOptions options)
+    {
+        if (options.ImageToken != LlamaFactoryImageToken)
+        {
+            throw new UsageException($"--image-token {options.ImageToken}: LLaMA-Factory counts only {LlamaFactoryImageToken} as an image placeholder; build sharegpt with the default token");
+        }
+    }
+
+    public override void WriteSideFiles(SideFileContext context) =>
+        AtomicFile.Write(Path.Combine(context.OutDir, ShareGptDatasetInfo.FileName), stream => ShareGptDatasetInfo.Write(stream, context));
+}

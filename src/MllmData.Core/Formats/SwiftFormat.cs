@@ -1,0 +1,21 @@
+namespace MllmData.Formats;
+
+/// <summary>
+/// ms-swift's standard form: <c>{"messages":[{"role":"system"?},{"role":"user","content":"&lt;image&gt;…"},{"role":"assistant",…}],"images":[…]}</c>,
+/// one <c>&lt;image&gt;</c> per image at the start of the first user message.
+/// </summary>
+public sealed class SwiftFormat : ConversationFormat
+{
+    public override string Name => "swift";
+
+    public override string Description => "ms-swift messages: {messages:[{role: system|user|assistant, content}], images?}";
+
+    public override string Consumer => "ms-swift swift/llm/dataset/preprocessor/core.py (MessagesPreprocessor)";
+
+    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true };
+
+    protected override ConversationShape Shape { get; } =
+        new("swift", "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);
+
+    protected override string PlaceholderSeparator => string.Empty;
+}

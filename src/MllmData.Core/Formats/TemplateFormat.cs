@@ -1,0 +1,116 @@
+using System.Text;
+using System.Text.Json;
+using MllmData.Model;
+
+namespace MllmData.Formats;
+
+/// <summary>
+/// The survey's flat form: <c>{"id","text":"&lt;BOS&gt; instruction &lt;image&gt; text output &lt;EOS&gt;","images":[...]}</c>.
+/// Each turn is one BOS…EOS span; image tokens go in the first turn only. The flat text cannot be split back
+/// into instruction, input and output, so these lines are not read back.
+/// </summary>
+public sealed class TemplateFormat : IOutputFormat
+{
+    public string Name => "template";
+
+    public string Description => "the survey's flat form: {id, text: \"<BOS> instruction <image> text output <EOS>\", images}";
+
+    public string Consumer => "any trainer that tokenises a flat text with special tokens";
+
+    public FormatCapabilities Capabilities { get; } = new() { MetaByDefault = true, Readable = false };
+
+    public void Render(InstructionRecord record, Utf8JsonWriter w, RenderOptions options)
+    {
+        var text = new StringBuilder();
+        for (var i = 0; i < record.Turns.Count; i++)
+        {
+            var turn = record.Turns[i];
+            if (i > 0)
+            {
+                text.Append('\n');
+            }
+
+            text.Append(options.Bos);
+            Part(text, turn.Instruction);
+            if (i == 0)
+            {
+                for (var k = 0; k < record.Images.Count; k++)
+                {
+                    Part(text, options.ImageToken);
+                }
+            }
+
+            Part(text, turn.Input);
+            Part(text, turn.Output);
+            Part(text, options.Eos);
+        }
+
+        w.WriteStartObject();
+        w.WriteString("id", record.Id);
+        w.WriteString("text", text.ToString());
+        RenderParts.WriteImagePaths(w, "images", record.Images);
+        if (options.IncludeMeta)
+        {
+            MetaWriter.Write(record, w);
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static void Part(StringBuilder sb, string? part)
+    {
+        if (!string.IsNullOrEmpty(part))
+        {
+            sb.Append(' ').Append(part);
+        }
+    }
+
+    public IFormatValidator CreateValidator(RenderOptions options) => new TemplateFormValidator(options.Bos, options.Eos, options.ImageToken);
+}
+
+/// <summary>Flat template form: BOS and EOS balanced and in order, one image token per image.</summary>
+internal sealed class TemplateFormValidator(string bos = "<BOS>", string eos = "<EOS>", string imageToken = "<image>") : IFormatValidator
+{
+    public void Validate(JsonElement record, List<Finding> findings)
+    {
+        if (!record.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String)
+        {
+            findings.Add(new(FindingCodes.MissingField, "no \"text\" string"));
+            return;
+        }
+
+        var text = t.GetString()!;
+        var depth = 0;
+        var spans = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (string.CompareOrdinal(text, i, bos, 0, bos.Length) == 0)
+            {
+                depth++;
+                spans++;
+            }
+            else if (string.CompareOrdinal(text, i, eos, 0, eos.Length) == 0)
+            {
+                depth--;
+            }
+
+            if (depth is < 0 or > 1)
+            {
+                findings.Add(new(FindingCodes.UnbalancedTokens, $"{bos}/{eos} out of order at character {i}"));
+                return;
+            }
+        }
+
+        if (depth != 0 || spans == 0)
+        {
+            findings.Add(new(FindingCodes.UnbalancedTokens, spans == 0 ? $"no {bos}" : $"{bos} without {eos}"));
+        }
+
+        var images = ValidationHelpers.ImageCount(record, "images", findings);
+        var placeholders = ValidationHelpers.Count(text, imageToken);
+        if (images != placeholders)
+        {
+            findings.Add(new(FindingCodes.PlaceholderMismatch, $"{placeholders} {imageToken} tokens for {images} images"));
+        }
+    }
+}

@@ -1,0 +1,255 @@
+using System.Diagnostics;
+
+namespace MllmData.Output;
+
+/// <summary>
+/// An output folder being written. A run holds its lock, writes everything into a staging folder beside the
+/// final files, and promotes it on <see cref="Commit"/>: the old manifest goes first, the new one last, so a
+/// manifest that exists always describes the shards beside it. A run killed at any moment leaves either the
+/// previous complete output, or no manifest at all (an incomplete folder the next run cleans up).
+/// </summary>
+public sealed class OutputFolder : IDisposable
+{
+    public const string DataFolder = "data";
+    public const string ImagesFolder = "images";
+    public const string ManifestFile = "manifest.json";
+    public const string RejectsFile = "rejects.jsonl";
+    public const string StagingFolder = ".staging";
+    public const string LockFile = ".lock";
+
+    /// <summary>Top-level files a build may write besides the manifest; old ones are removed when a build does not write them again.</summary>
+    public static readonly IReadOnlyList<string> SideFiles = [RejectsFile, "dataset_info.json"];
+
+    private readonly FileStream _lock;
+    private bool _committed;
+
+    private OutputFolder(string root, FileStream lockStream)
+    {
+        Root = root;
+        _lock = lockStream;
+        Staging = Path.Combine(root, StagingFolder);
+    }
+
+    /// <summary>The final output folder.</summary>
+    public string Root { get; }
+
+    /// <summary>Where this run writes; promoted into <see cref="Root"/> on commit.</summary>
+    public string Staging { get; }
+
+    public string StagingData => Path.Combine(Staging, DataFolder);
+
+    /// <summary>
+    /// Takes the folder's lock (a second run on the same folder is refused), refuses a folder whose writing would
+    /// replace one of <paramref name="inputs"/>, and starts a clean staging folder (removing a killed run's).
+    /// </summary>
+    public static OutputFolder Open(string outDir, IEnumerable<string> inputs)
+    {
+        var root = Path.GetFullPath(outDir);
+        CheckInputs(root, inputs);
+        try
+        {
+            Directory.CreateDirectory(root);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new OutputException(root, $"cannot create the output folder: {ex.Message}", ex);
+        }
+
+        FileStream lockStream;
+        try
+        {
+            // FileShare.None takes an exclusive advisory lock; the kernel drops it when the process dies.
+            lockStream = new FileStream(Path.Combine(root, LockFile), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new OutputException(root, $"cannot write to the output folder: {ex.Message}", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new OutputException(root, "another run is writing to this output folder (it holds .lock); wait for it or choose another --out", ex, refused: true);
+        }
+
+        var folder = new OutputFolder(root, lockStream);
+        try
+        {
+            if (Directory.Exists(folder.Staging))
+            {
+                Directory.Delete(folder.Staging, recursive: true);
+            }
+
+            Directory.CreateDirectory(folder.StagingData);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            folder.Dispose();
+            throw new OutputException(root, $"cannot write to the output folder: {ex.Message}", ex);
+        }
+
+        return folder;
+    }
+
+    /// <summary>Whether writing into <paramref name="root"/> would replace or delete <paramref name="path"/>.</summary>
+    public static bool WouldReplace(string root, string path)
+    {
+        var real = RealPath.Of(path);
+        var realRoot = RealPath.Of(root);
+        foreach (var folder in new[] { DataFolder, ImagesFolder, StagingFolder })
+        {
+            var dir = Path.Combine(realRoot, folder) + Path.DirectorySeparatorChar;
+            if (real.StartsWith(dir, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return real == realRoot || SideFiles.Append(ManifestFile).Append(LockFile).Any(f => real == Path.Combine(realRoot, f));
+    }
+
+    private static void CheckInputs(string root, IEnumerable<string> inputs)
+    {
+        foreach (var input in inputs)
+        {
+            if (WouldReplace(root, input))
+            {
+                throw new OutputException(root, $"writing here would replace or delete the input {input}; choose an --out outside the inputs' data", null, refused: true);
+            }
+        }
+    }
+
+    /// <summary>Promotes the staged output into the folder; the new manifest is the last file to arrive.</summary>
+    public void Commit()
+    {
+        var manifest = Path.Combine(Root, ManifestFile);
+        if (File.Exists(manifest))
+        {
+            File.Delete(manifest);
+        }
+
+        FaultPoint("manifest-removed");
+        var data = Path.Combine(Root, DataFolder);
+        if (Directory.Exists(data))
+        {
+            foreach (var old in Directory.EnumerateFiles(data))
+            {
+                File.Delete(old);
+            }
+        }
+
+        Directory.CreateDirectory(data);
+        foreach (var shard in Directory.EnumerateFiles(StagingData).Order(StringComparer.Ordinal))
+        {
+            File.Move(shard, Path.Combine(data, Path.GetFileName(shard)));
+            FaultPoint("shard-promoted");
+        }
+
+        foreach (var side in SideFiles)
+        {
+            var staged = Path.Combine(Staging, side);
+            var final = Path.Combine(Root, side);
+            if (File.Exists(staged))
+            {
+                File.Move(staged, final, overwrite: true);
+            }
+            else if (File.Exists(final))
+            {
+                File.Delete(final);
+            }
+        }
+
+        FaultPoint("before-manifest");
+        File.Move(Path.Combine(Staging, ManifestFile), manifest);
+        _committed = true;
+        Directory.Delete(Staging, recursive: true);
+    }
+
+    /// <summary>Test hook: <c>MLLMDATA_FAULT=kill-at:POINT</c> kills the process there, as a kill -9 would.</summary>
+    private static void FaultPoint(string point)
+    {
+        if (Environment.GetEnvironmentVariable("MLLMDATA_FAULT") is { } fault && fault == "kill-at:" + point)
+        {
+            Process.GetCurrentProcess().Kill();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (!_committed)
+        {
+            try
+            {
+                if (Directory.Exists(Staging))
+                {
+                    Directory.Delete(Staging, recursive: true);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The next run removes what is left.
+            }
+        }
+
+        // The lock file goes with the run; a run that opened it before this point still finds it held.
+        try
+        {
+            File.Delete(Path.Combine(Root, LockFile));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        _lock.Dispose();
+    }
+}
+
+/// <summary>The output folder cannot be written as asked: refused (exit 1: it would replace an input, or another run holds it) or failed (exit 2).</summary>
+public sealed class OutputException(string folder, string message, Exception? inner, bool refused = false)
+    : Exception($"{folder}: {message}", inner)
+{
+    public string Folder { get; } = folder;
+
+    /// <summary>The folder was refused before anything was written (a usage error).</summary>
+    public bool Refused { get; } = refused;
+}
+
+/// <summary>Paths with every symbolic link resolved, file and folder alike.</summary>
+public static class RealPath
+{
+    /// <summary>The absolute path with links resolved component by component; parts that do not exist are kept as written.</summary>
+    public static string Of(string path)
+    {
+        var full = Path.GetFullPath(path);
+        for (var depth = 0; depth < 40; depth++)
+        {
+            var resolved = ResolveOnce(full);
+            if (resolved == full)
+            {
+                return full;
+            }
+
+            full = resolved;
+        }
+
+        throw new IOException($"too many levels of symbolic links: {path}");
+    }
+
+    private static string ResolveOnce(string full)
+    {
+        var parts = full.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
+        var current = Path.GetPathRoot(full) ?? "/";
+        for (var i = 0; i < parts.Length; i++)
+        {
+            var next = Path.Combine(current, parts[i]);
+            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
+            if (info.LinkTarget is { } target)
+            {
+                var absolute = Path.GetFullPath(target, current);
+                return Path.Combine([absolute, .. parts[(i + 1)..]]);
+            }
+
+            current = next;
+        }
+
+        return current;
+    }
+}

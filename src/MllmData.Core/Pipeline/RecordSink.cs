@@ -1,0 +1,115 @@
+using System.Buffers;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using MllmData.Formats;
+using MllmData.Model;
+using MllmData.Output;
+using Serilog;
+
+namespace MllmData.Pipeline;
+
+/// <summary>What a finished sink wrote.</summary>
+public sealed record SinkResult(IReadOnlyList<ShardInfo> Shards, long Records, long Rejects, IReadOnlyDictionary<string, long> RejectsByReason, string? SplitReason);
+
+/// <summary>The settings of a sink: where, in which format and how the shards are bounded.</summary>
+public sealed record SinkSettings(string Name, IOutputFormat Format, RenderOptions Options, long ShardRecords, long ShardBytes, bool Strict);
+
+/// <summary>
+/// Where records end: rendered in the output format, checked by that format's validator, written to shards
+/// in the output folder's staging area; rejects go to <c>rejects.jsonl</c>, and under <c>--strict</c> the first
+/// one stops the run.
+/// </summary>
+public sealed class RecordSink : IDisposable
+{
+    private readonly OutputFolder _folder;
+    private readonly SinkSettings _settings;
+    private readonly ILogger _log;
+    private readonly ProgressCounter _progress;
+    private readonly IFormatValidator _validator;
+    private readonly ShardWriter _shards;
+    private readonly RejectWriter _rejects;
+    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+    private readonly Utf8JsonWriter _json;
+    private readonly List<Finding> _findings = [];
+    private long _recordsWithImages;
+
+    public RecordSink(OutputFolder folder, SinkSettings settings, ILogger log, ProgressCounter progress)
+    {
+        _folder = folder;
+        _settings = settings;
+        _log = log;
+        _progress = progress;
+        _validator = settings.Format.CreateValidator(settings.Options);
+        _shards = new ShardWriter(folder.StagingData, settings.Name, settings.ShardRecords, settings.ShardBytes, settings.Options.Container, settings.Format.Capabilities.UploadLimits);
+        _rejects = new RejectWriter(folder.Staging);
+        _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
+    public long Records => _shards.Records;
+
+    public IOutputFormat Format => _settings.Format;
+
+    public void Reject(Reject reject)
+    {
+        _rejects.Write(reject);
+        _progress.AddReject();
+        _log.Debug("reject {Reason} {File} {Position}: {Detail}", reject.Reason, reject.File, reject.Position, reject.Detail);
+        if (_settings.Strict)
+        {
+            throw new StrictRejectException(reject);
+        }
+    }
+
+    /// <summary>Renders, validates and writes the record; false when it became a reject instead.</summary>
+    public bool Write(InstructionRecord record)
+    {
+        if (_settings.Format.Refuse(record, _settings.Options) is { } refused)
+        {
+            Reject(new Reject(record.Source, record.Provenance.File, record.Id, refused.Reason, refused.Detail));
+            return false;
+        }
+
+        _buffer.ResetWrittenCount();
+        _json.Reset();
+        _settings.Format.Render(record, _json, _settings.Options);
+        _json.Flush();
+
+        // Every record passes its format's validator before it is written.
+        _findings.Clear();
+        _validator.Validate(_buffer.WrittenSpan, _findings);
+
+        // Question-only evaluation records have no answer by design.
+        if (record.Turns.All(t => t.Output is null))
+        {
+            _findings.RemoveAll(f => f.Code == FindingCodes.MissingAssistant);
+        }
+
+        if (_findings.Count > 0)
+        {
+            Reject(new Reject(record.Source, record.Provenance.File, record.Id, _findings[0].Code, string.Join("; ", _findings.Select(f => f.Message))));
+            return false;
+        }
+
+        _buffer.Write("\n"u8);
+        _shards.WriteLine(_buffer.WrittenSpan, record.Images.Count > 0);
+        _recordsWithImages += record.Images.Count > 0 ? 1 : 0;
+        _progress.AddRecord();
+        return true;
+    }
+
+    /// <summary>Gives the shards and rejects their staged final names and writes the format's side files.</summary>
+    public SinkResult Complete()
+    {
+        var shards = _shards.Complete(_folder.Staging);
+        _rejects.Complete();
+        _settings.Format.WriteSideFiles(new SideFileContext(_folder.Staging, _settings.Name, shards, _settings.Options, _recordsWithImages));
+        return new SinkResult(shards, _shards.Records, _rejects.Count, _rejects.ByReason, _shards.SplitReason);
+    }
+
+    public void Dispose()
+    {
+        _json.Dispose();
+        _shards.Dispose();
+        _rejects.Dispose();
+    }
+}

@@ -1,0 +1,42 @@
+using MllmData.Model;
+using MllmData.Output;
+
+namespace MllmData.Pipeline.Steps;
+
+/// <summary>
+/// Images that came inside the data (base64 data URLs of OpenAI lines) are written out under their content hash
+/// into the output's <c>images/</c> folder when the format carries paths, so they can be converted and mixed.
+/// </summary>
+public sealed class InlineImageStep(string outDir) : IRecordStep
+{
+    private readonly HashSet<string> _written = new(StringComparer.Ordinal);
+
+    public SourceItem Apply(InstructionRecord record)
+    {
+        if (!record.Images.Any(i => i.Inline))
+        {
+            return SourceItem.Of(record);
+        }
+
+        var images = new List<ImageRef>(record.Images.Count);
+        foreach (var image in record.Images)
+        {
+            if (!image.Inline || image.Bytes is null)
+            {
+                images.Add(image);
+                continue;
+            }
+
+            // The path already names the file by its hash: images/<sha256>.<ext>.
+            var target = Path.Combine(outDir, image.Path);
+            if (_written.Add(image.Path) && !File.Exists(target))
+            {
+                AtomicFile.Write(target, s => s.Write(image.Bytes));
+            }
+
+            images.Add(image with { Bytes = null, Inline = false });
+        }
+
+        return SourceItem.Of(record with { Images = images });
+    }
+}

@@ -1,0 +1,30 @@
+using MllmData.Model;
+
+namespace MllmData.Pipeline.Steps;
+
+/// <summary>A literal image placeholder inside dataset text would be miscounted by every trainer: such records are rejected.</summary>
+public sealed class LiteralTokenStep(string token) : IRecordStep
+{
+    public SourceItem Apply(InstructionRecord record)
+    {
+        if (token.Length == 0)
+        {
+            return SourceItem.Of(record);
+        }
+
+        foreach (var turn in record.Turns)
+        {
+            var hit = turn.Slots.Values.Any(v => v.Contains(token, StringComparison.Ordinal))
+                || turn.Output?.Contains(token, StringComparison.Ordinal) == true
+                || turn.Input?.Contains(token, StringComparison.Ordinal) == true;
+            if (hit)
+            {
+                return SourceItem.Rejected(new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.LiteralImageToken, $"dataset text contains the image placeholder {token}"));
+            }
+        }
+
+        return record.System?.Contains(token, StringComparison.Ordinal) == true
+            ? SourceItem.Rejected(new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.LiteralImageToken, $"the system message contains the image placeholder {token}"))
+            : SourceItem.Of(record);
+    }
+}

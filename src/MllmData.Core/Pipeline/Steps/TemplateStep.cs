@@ -1,0 +1,49 @@
+using MllmData.Adapters;
+using MllmData.Model;
+using MllmData.Recipes;
+using MllmData.Templates;
+
+namespace MllmData.Pipeline.Steps;
+
+/// <summary>
+/// Wraps each turn with an instruction from a template pack: the source's named pack, or the pack of each
+/// record's task, made when first needed. Records that already carry instructions pass unchanged.
+/// </summary>
+public sealed class TemplateStep : IRecordStep
+{
+    private readonly SourceSpec _spec;
+    private readonly TemplateLibrary _library;
+    private readonly long _seed;
+    private readonly bool _instructionOnly;
+    private readonly Dictionary<string, TemplateEngine> _engines = new(StringComparer.Ordinal);
+
+    /// <summary>instructionOnly: the format keeps the question out of the instruction (in its own input field).</summary>
+    public TemplateStep(SourceSpec spec, TemplateLibrary library, long seed, bool instructionOnly)
+    {
+        _spec = spec;
+        _library = library;
+        _seed = seed;
+        _instructionOnly = instructionOnly;
+        if (spec.Templates is not null)
+        {
+            // A named pack is checked before any file is read.
+            _ = Engine(string.Empty);
+        }
+    }
+
+    public SourceItem Apply(InstructionRecord record) =>
+        SourceItem.Of(TemplateEngine.IsInstructed(record) ? record : Engine(record.Task).Apply(record));
+
+    private TemplateEngine Engine(string task)
+    {
+        var key = _spec.Templates is null ? task : string.Empty;
+        if (!_engines.TryGetValue(key, out var engine))
+        {
+            var packId = _spec.Templates ?? TaskPacks.For(task) ?? throw new UsageException($"no template pack for task '{task}'; give --templates");
+            var suffixTurns = _spec.SuffixTurns == "first" ? SuffixTurns.First : SuffixTurns.Every;
+            _engines[key] = engine = new TemplateEngine(_library.Get(packId), _seed, _spec.TemplateTags, _spec.Suffix, suffixTurns, _instructionOnly);
+        }
+
+        return engine;
+    }
+}
