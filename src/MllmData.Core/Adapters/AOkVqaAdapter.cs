@@ -15,7 +15,7 @@ public sealed class AOkVqaAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("mode", "mc = lettered choices, the answer is the letter; direct = open question, the answer is the majority of direct_answers", "mc"),
+        new("mode", "mc = lettered choices, the answer is the letter; direct = open question, the answer is the direct answer most annotators gave, as one of them wrote it", "mc"),
         new("image-pattern", "image file for an image id; <split> is the record's split", "<split>2017/%012d.jpg"),
         Sample.Unanswered,
     ];
@@ -48,6 +48,12 @@ public sealed class AOkVqaAdapter : ISourceAdapter
                 {
                     var missing = qid is null ? "question_id" : imageId is null ? "image_id" : question is null ? "question" : "choices";
                     yield return Sample.Reject(context, path, where, RejectReasons.MissingField, $"no usable \"{missing}\"");
+                    continue;
+                }
+
+                if (mode == "mc" && choices!.Count > Sample.MaxChoices)
+                {
+                    yield return Sample.TooManyChoices(context, path, where, choices.Count);
                     continue;
                 }
 
@@ -88,6 +94,12 @@ public sealed class AOkVqaAdapter : ISourceAdapter
                 {
                     var direct = e.Strings("direct_answers");
                     answer = direct is { Count: > 0 } ? VqaAnswers.MajorityVote(direct) : null;
+                    if (answer is null && direct is { Count: > 0 })
+                    {
+                        yield return Sample.Reject(context, path, where, RejectReasons.EmptyAnswer, $"all {direct.Count} direct_answers are blank");
+                        continue;
+                    }
+
                     if (answer is null)
                     {
                         Sample.NoAnswer(context, path, where);

@@ -55,6 +55,11 @@ internal static class MappedRow
         Turn turn;
         if (choices is { Count: > 1 } && question is not null)
         {
+            if (choices.Count > Sample.MaxChoices)
+            {
+                return (null, RejectReasons.TooManyChoices, $"{choices.Count} choices, but options are lettered A to Z (at most {Sample.MaxChoices})");
+            }
+
             var index = answer is null ? -1 : int.TryParse(answer, out var n) && n >= 0 && n < choices.Count ? n : choices.FindIndex(c => c.Trim() == answer);
             if (answer is not null && index < 0)
             {

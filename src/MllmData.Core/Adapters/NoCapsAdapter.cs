@@ -6,7 +6,8 @@ namespace MllmData.Adapters;
 
 /// <summary>
 /// NoCaps (COCO-style <c>nocaps_&lt;split&gt;_image_info.json</c> / captions file): images carry <c>domain</c>
-/// and <c>open_images_id</c>; one record per image, filtered by domain. Test captions are withheld.
+/// and <c>open_images_id</c>; one record per image (or with <c>--per-caption</c> one per caption), filtered by
+/// domain. Test captions are withheld.
 /// </summary>
 public sealed class NoCapsAdapter : ISourceAdapter
 {
@@ -19,6 +20,7 @@ public sealed class NoCapsAdapter : ISourceAdapter
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
         new("domain", "comma-separated domains to keep: in-domain, near-domain, out-domain (default all)", null),
+        new("per-caption", "one record per reference caption instead of one per image", "false"),
         Sample.Unanswered,
     ];
 
@@ -27,6 +29,7 @@ public sealed class NoCapsAdapter : ISourceAdapter
     public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var path = context.RequireInput("captions");
+        var perCaption = context.Flag("per-caption");
         var domains = context.Option("domain")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
         var images = new List<(string Id, string File, string? Domain, string? OpenImagesId, int? W, int? H, string Where)>();
         foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "images"))
@@ -56,34 +59,51 @@ public sealed class NoCapsAdapter : ISourceAdapter
         }
 
         // The annotations array is absent from test files; read it only if it is there.
-        var captions = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var captions = new Dictionary<string, List<(string? Id, string Text)>>(StringComparer.Ordinal);
         var wanted = images.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var item in Optional(JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "annotations")))
         {
             using (item)
             {
-                if (item.Error is null && item.Element.Id("image_id") is { } imageId && wanted.Contains(imageId) && item.Element.Str("caption") is { Length: > 0 } caption)
+                if (item.Error is null && item.Element.Id("image_id") is { } imageId && wanted.Contains(imageId)
+                    && item.Element.Str("caption") is { } caption && !string.IsNullOrWhiteSpace(caption))
                 {
-                    (captions.TryGetValue(imageId, out var list) ? list : captions[imageId] = []).Add(caption.Trim());
+                    (captions.TryGetValue(imageId, out var list) ? list : captions[imageId] = []).Add((item.Element.Id("id"), caption.Trim()));
                 }
             }
         }
 
-        foreach (var image in images)
+        foreach (var info in images)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var list = captions.TryGetValue(image.Id, out var l) ? l : [];
+            var list = captions.TryGetValue(info.Id, out var l) ? l : [];
             if (list.Count == 0)
             {
-                Sample.NoAnswer(context, path, image.Where);
+                Sample.NoAnswer(context, path, info.Where);
             }
 
-            var output = list.Count > 0 ? list[0] : null;
+            var image = new ImageRef(info.File) { Width = info.W, Height = info.H };
+            if (perCaption && list.Count > 0)
+            {
+                for (var k = 0; k < list.Count; k++)
+                {
+                    var (captionId, text) = list[k];
+                    yield return SourceItem.Of(Sample.Make(
+                        context, Name, path, captionId is null ? $"img{info.Id}-{k}" : $"c{captionId}", "caption", [image],
+                        [new Turn { Output = text, RawAnswer = text }],
+                        [new("image_id", info.Id), new("open_images_id", info.OpenImagesId ?? string.Empty), .. (captionId is null ? Array.Empty<KeyValuePair<string, string>>() : [new("annotation_id", captionId)])],
+                        new() { ["domain"] = info.Domain }));
+                }
+
+                continue;
+            }
+
+            var output = list.Count > 0 ? list[0].Text : null;
             yield return SourceItem.Of(Sample.Make(
-                context, Name, path, $"img{image.Id}", "caption", [new ImageRef(image.File) { Width = image.W, Height = image.H }],
+                context, Name, path, $"img{info.Id}", "caption", [image],
                 [new Turn { Output = output, RawAnswer = output }],
-                [new("image_id", image.Id), new("open_images_id", image.OpenImagesId ?? string.Empty)],
-                new() { ["domain"] = image.Domain, ["other_captions"] = Sample.Array(list.Skip(1)) }));
+                [new("image_id", info.Id), new("open_images_id", info.OpenImagesId ?? string.Empty)],
+                new() { ["domain"] = info.Domain, ["other_captions"] = Sample.Array(list.Skip(1).Select(c => c.Text)) }));
         }
 
         await Task.CompletedTask.ConfigureAwait(false);

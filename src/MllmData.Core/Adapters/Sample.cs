@@ -50,9 +50,20 @@ public static class Sample
         }
     }
 
-    /// <summary>"A. first\nB. second" for the <c>{options}</c> placeholder.</summary>
+    /// <summary>Most options that can be lettered A to Z; a question with more is rejected (<see cref="TooManyChoices"/>).</summary>
+    public const int MaxChoices = 26;
+
+    /// <summary>"A. first\nB. second" for the <c>{options}</c> placeholder; callers check <see cref="MaxChoices"/> first.</summary>
     public static string Options(IReadOnlyList<string> choices) =>
         string.Join("\n", choices.Select((c, i) => $"{Letter(i)}. {c.Trim()}"));
 
-    public static string Letter(int index) => ((char)('A' + index)).ToString();
+    /// <summary>The letter of option <paramref name="index"/>: A to Z, never a character past Z.</summary>
+    public static string Letter(int index) =>
+        index is >= 0 and < MaxChoices
+            ? ((char)('A' + index)).ToString()
+            : throw new ArgumentOutOfRangeException(nameof(index), index, $"options are lettered A to Z (at most {MaxChoices})");
+
+    /// <summary>The reject for a question with more options than letters.</summary>
+    public static SourceItem TooManyChoices(SourceContext c, string file, string where, int count) =>
+        Reject(c, file, where, RejectReasons.TooManyChoices, $"{count} choices, but options are lettered A to Z (at most {MaxChoices})");
 }

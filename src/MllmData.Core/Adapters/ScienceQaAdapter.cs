@@ -70,14 +70,20 @@ public sealed class ScienceQaAdapter : ISourceAdapter
                     continue;
                 }
 
+                if (choices.Count > Sample.MaxChoices)
+                {
+                    yield return Sample.TooManyChoices(context, path, where, choices.Count);
+                    continue;
+                }
+
                 var hasImage = e.Str("image") is { Length: > 0 };
                 var contextParts = new List<string>();
-                if (e.Str("hint") is { Length: > 0 } hint)
+                if (e.Str("hint") is { } hint && !string.IsNullOrWhiteSpace(hint))
                 {
                     contextParts.Add(hint.Trim());
                 }
 
-                if (hasImage && captions is not null && captions.TryGetValue(pid, out var caption))
+                if (hasImage && captions is not null && captions.TryGetValue(pid, out var caption) && !string.IsNullOrWhiteSpace(caption))
                 {
                     contextParts.Add(caption.Trim());
                 }
@@ -91,11 +97,14 @@ public sealed class ScienceQaAdapter : ISourceAdapter
                     "A" => letter,
                     _ => $"The answer is {letter}.",
                 };
-                var slots = new Dictionary<string, string>
+                var slots = new Dictionary<string, string> { ["options"] = Sample.Options(choices) };
+
+                // Without a context the slot stays unset, so a template line holding only {context} is left out.
+                if (contextParts.Count > 0)
                 {
-                    ["options"] = Sample.Options(choices),
-                    ["context"] = contextParts.Count > 0 ? string.Join(" ", contextParts) : "none",
-                };
+                    slots["context"] = string.Join(" ", contextParts);
+                }
+
                 var turn = Sample.Question(question, output, letter, slots) with { SuffixHint = cot == "A" ? null : "explain-" + cot.ToLowerInvariant() };
                 IReadOnlyList<ImageRef> images = hasImage ? [new ImageRef(new ImagePattern(pattern, ownSplit ?? split).Format(pid)!)] : [];
                 yield return SourceItem.Of(Sample.Make(

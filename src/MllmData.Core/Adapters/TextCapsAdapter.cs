@@ -6,19 +6,21 @@ namespace MllmData.Adapters;
 
 /// <summary>
 /// TextCaps (<c>TextCaps_0.1_&lt;split&gt;.json</c>: <c>data</c> has one row per caption, each repeating
-/// <c>reference_strs</c>): one record per image, the first caption as output and the rest in provenance.
+/// <c>reference_strs</c>): one record per image, the first caption as output and the rest in provenance, or with
+/// <c>--per-caption</c> one record per caption. Test rows resolve to <c>test_images/</c>, others to <c>train_images/</c>.
 /// </summary>
 public sealed class TextCapsAdapter : ISourceAdapter
 {
     public string Name => "textcaps";
 
-    public string Description => "TextCaps (TextCaps_0.1_<split>.json: data[{image_id, caption_str, reference_strs[], image_width, image_height}])";
+    public string Description => "TextCaps (TextCaps_0.1_<split>.json: data[{image_id, caption_id, caption_str, reference_strs[], set_name, image_width, image_height}])";
 
     public IReadOnlyList<AdapterInput> Inputs { get; } = [new("captions", true, "the TextCaps_0.1_<split>.json file")];
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("image-pattern", "image file for an image id", "train_images/%s.jpg"),
+        new("image-pattern", "image file for an image id; <split> is test_images for test rows (set_name, else the file name), train_images otherwise", "<split>/%s.jpg"),
+        new("per-caption", "one record per reference caption instead of one per image", "false"),
         Sample.Unanswered,
     ];
 
@@ -27,12 +29,18 @@ public sealed class TextCapsAdapter : ISourceAdapter
     public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var path = context.RequireInput("captions");
-        var pattern = new ImagePattern(context.Option("image-pattern") ?? "train_images/%s.jpg", string.Empty);
+        var pattern = context.Option("image-pattern") ?? "<split>/%s.jpg";
+        var trainPattern = new ImagePattern(pattern, "train_images");
+        var testPattern = new ImagePattern(pattern, "test_images");
+        var perCaption = context.Flag("per-caption");
+
+        // Rows without a set_name take the split from the file name (TextCaps_0.1_test.json).
+        var fileIsTest = Path.GetFileNameWithoutExtension(path).EndsWith("_test", StringComparison.OrdinalIgnoreCase);
 
         // Rows of one image are consecutive in the official files: group runs, streaming.
         string? current = null;
-        var captions = new List<string>();
-        (int? W, int? H, string Where) info = (null, null, "data[0]");
+        var captions = new List<(string? Id, string Text)>();
+        (int? W, int? H, string Where, ImagePattern Pattern) info = (null, null, "data[0]", trainPattern);
         IEnumerable<SourceItem> Flush()
         {
             if (current is null)
@@ -40,16 +48,37 @@ public sealed class TextCapsAdapter : ISourceAdapter
                 yield break;
             }
 
-            var output = captions.Count > 0 ? captions[0] : null;
-            if (output is null)
+            if (info.Pattern.Format(current) is not { } file)
+            {
+                yield return Sample.Reject(context, path, info.Where, RejectReasons.UnknownImage, $"image_id '{current}' does not fit the numeric image pattern '{pattern}'; use %s");
+                yield break;
+            }
+
+            var image = new ImageRef(file) { Width = info.W, Height = info.H };
+            if (captions.Count == 0)
             {
                 Sample.NoAnswer(context, path, info.Where);
             }
 
+            if (perCaption && captions.Count > 0)
+            {
+                for (var k = 0; k < captions.Count; k++)
+                {
+                    var (captionId, text) = captions[k];
+                    yield return SourceItem.Of(Sample.Make(
+                        context, Name, path, captionId is null ? $"img{current}-{k}" : $"c{captionId}", "caption", [image],
+                        [new Turn { Output = text, RawAnswer = text }],
+                        [new("image_id", current), .. (captionId is null ? Array.Empty<KeyValuePair<string, string>>() : [new("caption_id", captionId)])]));
+                }
+
+                yield break;
+            }
+
+            var output = captions.Count > 0 ? captions[0].Text : null;
             yield return SourceItem.Of(Sample.Make(
-                context, Name, path, $"img{current}", "caption", [new ImageRef(pattern.Format(current)!) { Width = info.W, Height = info.H }],
+                context, Name, path, $"img{current}", "caption", [image],
                 [new Turn { Output = output, RawAnswer = output }], [new("image_id", current)],
-                new() { ["other_captions"] = Sample.Array(captions.Skip(1)) }));
+                new() { ["other_captions"] = Sample.Array(captions.Skip(1).Select(c => c.Text)) }));
         }
 
         foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "data"))
@@ -80,17 +109,18 @@ public sealed class TextCapsAdapter : ISourceAdapter
 
                     current = imageId;
                     captions.Clear();
-                    info = (e.Int("image_width"), e.Int("image_height"), where);
+                    var isTest = e.Str("set_name") is { } set ? set == "test" : fileIsTest;
+                    info = (e.Int("image_width"), e.Int("image_height"), where, isTest ? testPattern : trainPattern);
                 }
 
                 // Test rows carry no caption_str; reference_strs, where present, hold all of the image's captions.
-                if (e.Str("caption_str") is { Length: > 0 } caption)
+                if (e.Str("caption_str") is { } caption && !string.IsNullOrWhiteSpace(caption))
                 {
-                    captions.Add(caption.Trim());
+                    captions.Add((e.Id("caption_id"), caption.Trim()));
                 }
                 else if (captions.Count == 0 && e.Strings("reference_strs") is { Count: > 0 } refs)
                 {
-                    captions.AddRange(refs.Select(r => r.Trim()));
+                    captions.AddRange(refs.Where(r => !string.IsNullOrWhiteSpace(r)).Select(r => ((string?)null, r.Trim())));
                 }
             }
         }

@@ -22,7 +22,7 @@ public sealed class TextVqaAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("ocr-hint", "put the image's OCR tokens in the instruction (record tokens, else the ocr file)", "false"),
+        new("ocr-hint", "put the image's OCR tokens in the instruction (record tokens, else the ocr file); a record with none is rejected (missing-ocr)", "false"),
         new("image-pattern", "image file for an image id; <split> is train_images for train/val, test_images for test", "<split>/%s.jpg"),
         Sample.Unanswered,
     ];
@@ -81,16 +81,31 @@ public sealed class TextVqaAdapter : ISourceAdapter
                 var image = e.Str("image") is { } named && e.Id("image_id") is null ? named : new ImagePattern(pattern, folder).Format(imageId)!;
                 var answers = e.Strings("answers");
                 var answer = answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null;
+                if (answer is null && answers is { Count: > 0 })
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.EmptyAnswer, $"all {answers.Count} answers are blank");
+                    continue;
+                }
+
                 if (answer is null)
                 {
                     Sample.NoAnswer(context, path, where);
                 }
 
                 var slots = new Dictionary<string, string>();
-                var tokens = e.Strings("ocr_tokens") ?? (ocr.TryGetValue(imageId, out var t) ? t : null);
                 if (hint)
                 {
-                    slots["ocr_tokens"] = tokens is { Count: > 0 } ? string.Join(", ", tokens) : "none";
+                    // The record's own tokens first, else the OCR file's; a prompt never says "none" in their place.
+                    var tokens = e.Strings("ocr_tokens") is { Count: > 0 } own ? own : ocr.TryGetValue(imageId, out var t) && t.Count > 0 ? t : null;
+                    if (tokens is null)
+                    {
+                        yield return Sample.Reject(context, path, where, RejectReasons.MissingOcr,
+                            $"--ocr-hint is on but image {imageId} (question_id {qid}) has no OCR tokens, neither in the record nor in " +
+                            (context.Input("ocr") is { } o ? o : "an --input ocr=FILE (none given)"));
+                        continue;
+                    }
+
+                    slots["ocr_tokens"] = string.Join(", ", tokens);
                 }
 
                 yield return SourceItem.Of(Sample.Make(

@@ -51,9 +51,15 @@ public sealed class VizWizAdapter : ISourceAdapter
                 }
 
                 var answers = e.Strings("answers", "answer");
-                var answer = answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null;
-                var unanswerable = e.Str("answer_type") == "unanswerable" || (e.Int("answerable") == 0 && answers is { Count: > 0 }) || answer == "unanswerable";
-                if (answers is not { Count: > 0 })
+                var vote = answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null;
+                if (vote is null && answers is { Count: > 0 })
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.EmptyAnswer, $"all {answers.Count} answers are blank");
+                    continue;
+                }
+
+                var (answer, unanswerable) = Decide(e.Int("answerable"), e.Str("answer_type"), answers, vote);
+                if (answer is null && !unanswerable)
                 {
                     Sample.NoAnswer(context, path, where);
                 }
@@ -61,7 +67,7 @@ public sealed class VizWizAdapter : ISourceAdapter
                 {
                     if (!keep)
                     {
-                        yield return Sample.Reject(context, path, where, "unanswerable", "the question is marked unanswerable (--unanswerable drop)");
+                        yield return Sample.Reject(context, path, where, RejectReasons.Unanswerable, "the question is marked unanswerable (--unanswerable drop)");
                         continue;
                     }
 
@@ -71,7 +77,7 @@ public sealed class VizWizAdapter : ISourceAdapter
                 var id = Path.GetFileNameWithoutExtension(image);
                 yield return SourceItem.Of(Sample.Make(
                     context, Name, path, id, "vqa", [new ImageRef(pattern.Format(image)!)],
-                    [Sample.Question(question, answer, answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null)],
+                    [Sample.Question(question, answer, vote)],
                     [new("image", image)],
                     new() { ["answer_type"] = e.Str("answer_type"), ["answers"] = Sample.Array(answers ?? []) }));
             }
@@ -79,4 +85,33 @@ public sealed class VizWizAdapter : ISourceAdapter
 
         await Task.CompletedTask.ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The answer and whether the item is unanswerable. The record's own marks come before any vote:
+    /// <c>answerable: 0</c> or <c>answer_type: "unanswerable"</c> make it unanswerable whatever the annotators wrote;
+    /// an item marked answerable (<c>answerable: 1</c>, or another answer type) takes the vote over the real answers,
+    /// leaving out "unanswerable" votes, and falls back to the plain vote only when no annotator gave a real answer.
+    /// An unmarked item (test files) is unanswerable when the vote says so.
+    /// </summary>
+    private static (string? Answer, bool Unanswerable) Decide(int? answerable, string? answerType, List<string>? answers, string? vote)
+    {
+        if (answerable == 0 || answerType == "unanswerable")
+        {
+            return (null, true);
+        }
+
+        if (answers is not { Count: > 0 })
+        {
+            return (null, false);
+        }
+
+        if (answerable == 1 || answerType is not null)
+        {
+            vote = VqaAnswers.MajorityVote(answers.Where(a => !IsUnanswerable(a))) ?? vote;
+        }
+
+        return (vote, IsUnanswerable(vote!));
+    }
+
+    private static bool IsUnanswerable(string answer) => VqaAnswers.Normalize(answer) == "unanswerable";
 }

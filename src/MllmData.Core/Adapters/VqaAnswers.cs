@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 
 namespace MllmData.Adapters;
 
-/// <summary>The VQA evaluation's answer normalisation, and majority voting over normalised answers.</summary>
+/// <summary>The VQA evaluation's answer normalisation, and a majority vote that counts normalised answers but returns a raw one.</summary>
 public static partial class VqaAnswers
 {
     private const string Punctuation = ";/[]\"{}()=+\\_->@`,?!<";
@@ -79,32 +79,101 @@ public static partial class VqaAnswers
     }
 
     /// <summary>
-    /// The most frequent normalised answer; ties go to the answer that appears first, so the vote is deterministic.
-    /// Returns null when there is no non-empty answer.
+    /// Majority vote over annotator answers that returns what an annotator wrote, never the matching key.
     /// </summary>
-    public static string? MajorityVote(IEnumerable<string?> answers)
+    /// <remarks>
+    /// <para>Answers are counted in classes: two answers are one class when their <see cref="Normalize"/> keys are
+    /// equal (the VQA evaluation's idea of "the same answer"). An answer whose key is empty ("a", "the", "?") is
+    /// still a vote: it forms a class of its own, keyed by its trimmed, lower-cased text. Only blank answers are
+    /// skipped.</para>
+    /// <para>Winner: the class with the most votes; among classes tied on votes, the class whose first vote comes
+    /// earliest in the annotator list. Output: the trimmed raw string given most often inside the winning class;
+    /// ties go to the string that appears first. So "the speaking eye" stays "the speaking eye", and "one penny"
+    /// beats "1 penny" when more annotators typed it.</para>
+    /// </remarks>
+    /// <returns>The chosen raw answer, or null when every answer is blank.</returns>
+    public static string? MajorityVote(IEnumerable<string?> answers) =>
+        MajorityVote(answers.Select(a => new AnnotatorAnswer(a, a)));
+
+    /// <summary>
+    /// The vote of <see cref="MajorityVote(IEnumerable{string})"/> where the text that is counted and the text that is
+    /// written may differ: OK-VQA's <c>answer</c> is a processed (stemmed) form and <c>raw_answer</c> what was typed.
+    /// The class comes from <see cref="AnnotatorAnswer.Answer"/> (else the raw text); the output is
+    /// <see cref="AnnotatorAnswer.Raw"/> (else the answer).
+    /// </summary>
+    public static string? MajorityVote(IEnumerable<AnnotatorAnswer> answers)
     {
-        var counts = new Dictionary<string, (int Count, int First)>(StringComparer.Ordinal);
-        var i = 0;
+        var classes = new Dictionary<string, VoteClass>(StringComparer.Ordinal);
+        var position = 0;
         foreach (var a in answers)
         {
-            if (string.IsNullOrWhiteSpace(a))
+            var written = !string.IsNullOrWhiteSpace(a.Raw) ? a.Raw.Trim() : !string.IsNullOrWhiteSpace(a.Answer) ? a.Answer.Trim() : null;
+            if (written is null)
             {
                 continue;
             }
 
-            var n = Normalize(a);
-            if (n.Length == 0)
+            var key = ClassKey(string.IsNullOrWhiteSpace(a.Answer) ? written : a.Answer);
+            if (!classes.TryGetValue(key, out var c))
             {
-                continue;
+                classes[key] = c = new VoteClass(position);
             }
 
-            counts[n] = counts.TryGetValue(n, out var c) ? (c.Count + 1, c.First) : (1, i);
-            i++;
+            c.Add(written, position);
+            position++;
         }
 
-        return counts.Count == 0
-            ? null
-            : counts.OrderByDescending(kv => kv.Value.Count).ThenBy(kv => kv.Value.First).First().Key;
+        VoteClass? best = null;
+        foreach (var c in classes.Values)
+        {
+            if (best is null || c.Votes > best.Votes || (c.Votes == best.Votes && c.First < best.First))
+            {
+                best = c;
+            }
+        }
+
+        return best?.MostWritten();
+    }
+
+    /// <summary>The class an answer is counted in: its normalised key, or for an answer that normalises to nothing its own lower-cased text.</summary>
+    private static string ClassKey(string answer)
+    {
+        var key = Normalize(answer);
+
+        // A control character keeps these keys apart from every normalised key.
+        return key.Length > 0 ? key : "" + answer.Trim().ToLowerInvariant();
+    }
+
+    /// <summary>The votes of one answer class and how often each raw string was written.</summary>
+    private sealed class VoteClass(int first)
+    {
+        private readonly Dictionary<string, (int Count, int First)> _written = new(StringComparer.Ordinal);
+
+        public int First { get; } = first;
+
+        public int Votes { get; private set; }
+
+        public void Add(string written, int position)
+        {
+            Votes++;
+            _written[written] = _written.TryGetValue(written, out var w) ? (w.Count + 1, w.First) : (1, position);
+        }
+
+        public string MostWritten()
+        {
+            var best = default(KeyValuePair<string, (int Count, int First)>);
+            foreach (var kv in _written)
+            {
+                if (best.Key is null || kv.Value.Count > best.Value.Count || (kv.Value.Count == best.Value.Count && kv.Value.First < best.Value.First))
+                {
+                    best = kv;
+                }
+            }
+
+            return best.Key;
+        }
     }
 }
+
+/// <summary>One annotator's answer: the text votes are counted on, and the text as the annotator wrote it.</summary>
+public readonly record struct AnnotatorAnswer(string? Answer, string? Raw);

@@ -26,7 +26,7 @@ public class VqaV2Adapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("answer", "mc = multiple_choice_answer; majority = most common of the ten answers after VQA normalisation", "mc"),
+        new("answer", "mc = multiple_choice_answer; majority = the answer most annotators gave (counted after VQA normalisation, written as an annotator typed it)", "mc"),
         new("group-by-image", "merge the questions of one image into one multi-turn conversation", "false"),
         new("max-turns", "cap on turns per conversation with --group-by-image; longer ones are split", "10"),
         new("image-pattern", "image file name for an image id; <split> and %012d / %d / %s are filled in", "COCO_<split>_%012d.jpg"),
@@ -284,22 +284,13 @@ public class VqaV2Adapter : ISourceAdapter
 
     private static Answered Answer(Question q, VqaAnnotationDto a, string mode)
     {
-        string? raw = a.MultipleChoiceAnswer;
-        string? answer;
-        if (mode == "majority" && a.Answers is { Count: > 0 })
-        {
-            answer = VqaAnswers.MajorityVote(a.Answers.Select(x => x.Answer));
-            raw = answer;
-        }
-        else
-        {
-            answer = string.IsNullOrWhiteSpace(a.MultipleChoiceAnswer)
-                ? VqaAnswers.MajorityVote(a.Answers?.Select(x => x.Answer) ?? [])
-                : a.MultipleChoiceAnswer.Trim();
-            raw ??= answer;
-        }
-
-        return new Answered(q, answer, raw, a);
+        // Votes count the processed answer (OK-VQA's "answer") and write what the annotator typed ("raw_answer").
+        var votes = a.Answers?.Select(x => new AnnotatorAnswer(x.Answer ?? x.RawAnswer, x.RawAnswer ?? x.Answer)) ?? [];
+        var mc = string.IsNullOrWhiteSpace(a.MultipleChoiceAnswer) ? null : a.MultipleChoiceAnswer.Trim();
+        var answer = mode == "majority"
+            ? VqaAnswers.MajorityVote(votes) ?? mc
+            : mc ?? VqaAnswers.MajorityVote(votes);
+        return new Answered(q, answer, mode == "majority" ? answer : a.MultipleChoiceAnswer ?? answer, a);
     }
 
     private InstructionRecord MakeRecordCore(SourceContext context, string questionsPath, ImagePattern pattern, Answered m, out string? image)

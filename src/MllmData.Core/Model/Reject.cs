@@ -19,6 +19,9 @@ public static class RejectReasons
     public const string ImageTooLarge = "image-too-large";
     public const string BadImageType = "bad-image-type";
     public const string Unsupported = "unsupported-shape";
+    public const string MissingOcr = "missing-ocr";
+    public const string TooManyChoices = "too-many-choices";
+    public const string Unanswerable = "unanswerable";
 }
 
 /// <summary>What an adapter yields: a record, or a reject in its place.</summary>

@@ -101,12 +101,21 @@ public sealed partial record InstructionTemplate
     /// <summary>Names of the placeholders used in the text, in order of first use.</summary>
     public IReadOnlyList<string> PlaceholderNames() => _names;
 
-    /// <summary>Fills placeholders from <paramref name="slots"/>; a placeholder without a value renders empty.</summary>
+    /// <summary>
+    /// Fills placeholders from <paramref name="slots"/>. A line of the template whose placeholders are all unset
+    /// (no key in <paramref name="slots"/>, e.g. a "Context: {context}" line for a problem without context) is
+    /// left out; any other unset placeholder renders empty.
+    /// </summary>
     public string Render(IReadOnlyDictionary<string, string> slots)
     {
         if (_parts.Length == 1 && !_parts[0].IsSlot)
         {
             return _parts[0].Text;
+        }
+
+        if (!_names.All(slots.ContainsKey))
+        {
+            return WithoutUnsetLines(slots);
         }
 
         var sb = new StringBuilder(Text.Length + 64);
@@ -116,5 +125,52 @@ public sealed partial record InstructionTemplate
         }
 
         return sb.ToString();
+    }
+
+    private string WithoutUnsetLines(IReadOnlyDictionary<string, string> slots)
+    {
+        var kept = new List<string>();
+        var line = new StringBuilder();
+        bool hasSlot = false, hasSetSlot = false;
+        foreach (var (part, isSlot) in _parts)
+        {
+            if (isSlot)
+            {
+                hasSlot = true;
+                if (slots.TryGetValue(part, out var v))
+                {
+                    hasSetSlot = true;
+                    line.Append(v);
+                }
+
+                // An unset placeholder on a line that is kept renders empty, as before.
+
+                continue;
+            }
+
+            var pieces = part.Split('\n');
+            for (var i = 0; i < pieces.Length; i++)
+            {
+                if (i > 0)
+                {
+                    if (!hasSlot || hasSetSlot)
+                    {
+                        kept.Add(line.ToString());
+                    }
+
+                    line.Clear();
+                    hasSlot = hasSetSlot = false;
+                }
+
+                line.Append(pieces[i]);
+            }
+        }
+
+        if (!hasSlot || hasSetSlot)
+        {
+            kept.Add(line.ToString());
+        }
+
+        return string.Join('\n', kept);
     }
 }

@@ -118,8 +118,10 @@ public class TheBenchmarkAdapters
         Assert.Equal(("<image>\nwhat is the brand of phone?", "nokia"), (Human(r), Gpt(r)));
         Assert.Equal("<BOS> what is the brand of phone? <image> nokia <EOS>", Text(ById(template, "textvqa-q0")));
 
+        // These records carry no OCR tokens and no OCR file is given: --ocr-hint rejects them rather than writing "none".
         var ocr = await Build("llava", "--adapter", "textvqa", "--input", $"questions={Path.Combine(root, "TextVQA_0.5.1_train.json")}", "--ocr-hint", "--templates", Pack("test-ocr"), "--suffix", "none");
-        Assert.Equal("<image>\nwhat is the brand of phone? OCR: none", Human(ById(ocr, "textvqa-q0")));
+        Assert.Empty(ocr.Records);
+        Assert.Equal(Enumerable.Repeat("missing-ocr", 5), ocr.Rejects.Select(x => x.GetProperty("reason").GetString()));
 
         var test = await Build("llava", "--adapter", "textvqa", "--input", $"questions={Path.Combine(root, "TextVQA_0.5.1_test.json")}", "--image-root", root, "--unanswered", "eval");
         Assert.Equal(5, test.Records.Count);

@@ -89,7 +89,8 @@ public class TheVqaV2Adapter
 
         Assert.EndsWith(" 2 <EOS>", Records(mc).Single().GetProperty("text").GetString(), StringComparison.Ordinal);
 
-        // Normalised: "two","Two","2","2." -> 2 (4 votes); "3","three","3 ","three","3" -> 3 (5 votes).
+        // Counted normalised: "two","Two","2","2." -> 2 (4 votes); "3","three","3 ","three","3" -> 3 (5 votes).
+        // Written raw: inside the winning class "3" was typed three times (after trimming), "three" twice.
         Assert.EndsWith(" 3 <EOS>", Records(majority).Single().GetProperty("text").GetString(), StringComparison.Ordinal);
     }
 
