@@ -21,6 +21,9 @@ public sealed class TemplateEngine
     private readonly long _seed;
     private readonly bool _instructionOnly;
 
+    /// <summary>The tag of templates without the question, for formats that carry it in a field of its own.</summary>
+    public const string InstructionOnlyTag = "instruction-only";
+
     /// <summary>Slots that form a sample's input text, in the order they are put there when the instruction leaves them out.</summary>
     public static readonly IReadOnlyList<string> InputSlots = ["context", "question", "options", "ocr_tokens"];
 
@@ -34,7 +37,8 @@ public sealed class TemplateEngine
         _seed = seed;
         _suffixTurns = suffixTurns;
         _instructionOnly = instructionOnly;
-        IEnumerable<InstructionTemplate> pool = pack.Templates;
+        // Templates tagged instruction-only leave the question out; only formats that keep the input apart use them.
+        IEnumerable<InstructionTemplate> pool = instructionOnly ? pack.Templates : pack.Templates.Where(t => !t.Tags.Contains(InstructionOnlyTag));
         if (instructionOnly && pack.Placeholders.Contains("question"))
         {
             pool = pool.Where(t => !t.PlaceholderNames().Contains("question"));

@@ -25,7 +25,7 @@ public class TheAnswersAnAdapterWrites
     {
         var outDir = TestPaths.NewTempDir();
         var r = await CliRunner.RunAsync(["build", "--format", "llava", "--out", outDir, "--suffix", "none", .. args]);
-        var records = Directory.GetFiles(outDir, "*-of-*.jsonl").Order(StringComparer.Ordinal).SelectMany(File.ReadLines)
+        var records = TestPaths.Shards(outDir).Order(StringComparer.Ordinal).SelectMany(File.ReadLines)
             .Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
         var rejectsFile = Path.Combine(outDir, "rejects.jsonl");
         var rejects = File.Exists(rejectsFile) ? File.ReadLines(rejectsFile).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList() : [];
