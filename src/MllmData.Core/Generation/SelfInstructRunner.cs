@@ -109,7 +109,7 @@ public static class SelfInstructRunner
         }
 
         var settings = s.ToCallSettings();
-        var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout);
+        var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout, settings.MaxResponseBytes);
         using var cache = new ResponseCache(s.CachePath);
         using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
         using var sink = new RecordSink(outDir, output.Name, output.Format, options, output.ShardRecords, output.ShardBytes, output.Strict, log, new ProgressCounter());
