@@ -135,8 +135,8 @@ public sealed class OpenAiChatModel : IChatModel
 
             var choice = choices[0];
             var finish = choice.TryGetProperty("finish_reason", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
-            var text = choice.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content", out var content)
-                ? Text(content).Trim()
+            var text = choice.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String
+                ? content.GetString()!.Trim()
                 : string.Empty;
             if (text.Length == 0)
             {
@@ -146,17 +146,6 @@ public sealed class OpenAiChatModel : IChatModel
             return new ChatResult(text, Tokens(root, "prompt_tokens"), Tokens(root, "completion_tokens"), FromCache: false);
         }
     }
-
-    /// <summary>A content string, or the text parts of a content-part list; anything else is no text.</summary>
-    private static string Text(JsonElement content) => content.ValueKind switch
-    {
-        JsonValueKind.String => content.GetString()!,
-        JsonValueKind.Array => string.Concat(content.EnumerateArray()
-            .Where(p => p.ValueKind == JsonValueKind.Object && p.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String && t.GetString() == "text"
-                && p.TryGetProperty("text", out var x) && x.ValueKind == JsonValueKind.String)
-            .Select(p => p.GetProperty("text").GetString())),
-        _ => string.Empty,
-    };
 
     private static int Tokens(JsonElement root, string name) =>
         root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
