@@ -191,10 +191,12 @@ public sealed class ModelCallPath : IDisposable
         }
 
         var promptTokens = TokenCounter.Prompt(request);
-        Reserve(promptTokens + request.MaxOutputTokens);
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Reserved when the call can go, not while it queues: queued calls must not take the cap's last
+            // requests from the retries of calls already running.
+            Reserve(promptTokens + request.MaxOutputTokens);
             await Acquire(_requestLimiter, 1, _settings.RequestsPerMinute, cancellationToken).ConfigureAwait(false);
             await Acquire(_tokenLimiter, promptTokens + request.MaxOutputTokens, _settings.TokensPerMinute, cancellationToken).ConfigureAwait(false);
             Usage.Request();
@@ -238,11 +240,6 @@ public sealed class ModelCallPath : IDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         for (var attempt = 0; ; attempt++)
         {
-            if (attempt > 0)
-            {
-                ReserveRetry();
-            }
-
             ModelCallException failure;
             using (var perTry = new CancellationTokenSource(_settings.PerTryTimeout, _time))
             using (var tryToken = CancellationTokenSource.CreateLinkedTokenSource(linked.Token, perTry.Token))
@@ -278,6 +275,7 @@ public sealed class ModelCallPath : IDisposable
                 throw new ModelCallException(failure.Kind, $"{failure.Message}; a retry after {wait.TotalSeconds:0.###} s would pass the {_settings.Deadline.TotalSeconds:0.#} s deadline", failure.RetryAfter, failure.Status, failure);
             }
 
+            ReserveRetry();
             Usage.Retry(failure.Kind == ModelFailure.RateLimited);
             try
             {
