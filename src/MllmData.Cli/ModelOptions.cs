@@ -30,7 +30,7 @@ public sealed class ModelOptions
 
     public Option<double> Backoff { get; } = new("--backoff") { DefaultValueFactory = _ => 1, Description = "First retry delay in seconds (doubles, with jitter), unless the server says how long to wait" };
 
-    public Option<long?> MaxRequests { get; } = new("--max-requests") { Description = "Stop cleanly after this many paid requests" };
+    public Option<long?> MaxRequests { get; } = new("--max-requests") { Description = "Stop cleanly before sending more than this many HTTP requests (retries count; cache hits are free)" };
 
     public Option<long?> MaxTokens { get; } = new("--max-tokens") { Description = "Stop cleanly before passing this many tokens (prompt + max output)" };
 

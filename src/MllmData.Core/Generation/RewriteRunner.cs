@@ -46,7 +46,7 @@ public static class RewriteRunner
     {
         var rewriter = Prepare(s, library, log, out _);
         var settings = s.ToCallSettings();
-        var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout);
+        var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout, settings.MaxResponseBytes);
         using var cache = new ResponseCache(s.CachePath);
         using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
         return await rewriter.RunAsync(inDir, outDir, calls, ct).ConfigureAwait(false);

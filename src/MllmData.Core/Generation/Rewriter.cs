@@ -63,7 +63,17 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
 
     private sealed record Input(IOutputFormat Format, string Name, string Container, List<string> Shards);
 
-    private sealed record Pending(JsonObject Line, string Shard, long LineNo, List<(Exchange Exchange, ChatRequest Request)> Calls);
+    /// <summary>One input line and its calls; <see cref="Rejected"/> when it cannot be asked at all (e.g. a missing image).</summary>
+    private sealed record Pending(JsonObject Line, string Shard, long LineNo, List<(Exchange Exchange, ChatRequest Request)> Calls, Reject? Rejected = null);
+
+    /// <summary>An image of the with-image prompt that cannot be sent; the record becomes a reject, the run goes on.</summary>
+    private sealed class ImageUnavailableException(string reason, string detail) : Exception(detail)
+    {
+        public string Reason { get; } = reason;
+    }
+
+    /// <summary>The most an image sent to the model may weigh (the hosted APIs refuse more than 20 MB).</summary>
+    private const long MaxImageBytes = 20L * 1024 * 1024;
 
     public static string InputFormat(string inDir) => ReadInput(inDir).Format.Name;
 
@@ -100,6 +110,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             {
                 var images = input.Format.Images(line);
                 var calls = new List<(Exchange, ChatRequest)>();
+                Reject? rejected = null;
                 foreach (var exchange in input.Format.Exchanges(line, view))
                 {
                     if (options.Select == "short" && exchange.Answer.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > options.MaxAnswerWords)
@@ -107,10 +118,19 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                         continue;
                     }
 
-                    calls.Add((exchange, Request(exchange, images)));
+                    try
+                    {
+                        calls.Add((exchange, Request(exchange, images)));
+                    }
+                    catch (ImageUnavailableException ex)
+                    {
+                        rejected = new Reject("rewrite", shard, $"line {lineNo}", ex.Reason, ex.Message);
+                        calls.Clear();
+                        break;
+                    }
                 }
 
-                yield return new Pending(line, shard, lineNo, calls);
+                yield return new Pending(line, shard, lineNo, calls, rejected);
             }
         }
     }
@@ -138,19 +158,59 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         if (pathOrUrl.StartsWith("data:", StringComparison.Ordinal))
         {
             var comma = pathOrUrl.IndexOf(',', StringComparison.Ordinal);
-            return new ChatImage(Convert.FromBase64String(pathOrUrl[(comma + 1)..]), pathOrUrl[5..pathOrUrl.IndexOf(';', StringComparison.Ordinal)], 0, 0);
+            var semicolon = pathOrUrl.IndexOf(';', StringComparison.Ordinal);
+            if (comma < 0 || semicolon < 5 || semicolon > comma)
+            {
+                throw new ImageUnavailableException(RejectReasons.BadImageType, "an image data URL without a media type and base64 data");
+            }
+
+            try
+            {
+                return new ChatImage(Convert.FromBase64String(pathOrUrl[(comma + 1)..]), pathOrUrl[5..semicolon], 0, 0);
+            }
+            catch (FormatException)
+            {
+                throw new ImageUnavailableException(RejectReasons.BadImageType, "an image data URL whose base64 data does not decode");
+            }
         }
 
         var root = options.ImageRoot ?? throw new UsageException("the with-image prompt needs --image-root to read the images");
         var rootFull = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)) + Path.DirectorySeparatorChar;
-        var full = Path.GetFullPath(Path.Combine(rootFull, pathOrUrl));
-        if (!full.StartsWith(rootFull, StringComparison.Ordinal) || !File.Exists(full))
+        string full;
+        try
         {
-            throw new InputDataException(pathOrUrl, "-", "missing-image", $"no image {pathOrUrl} under {root}");
+            full = Path.GetFullPath(Path.Combine(rootFull, pathOrUrl));
+        }
+        catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new ImageUnavailableException(RejectReasons.MissingImage, $"image path {pathOrUrl} is not a usable path");
         }
 
-        var bytes = File.ReadAllBytes(full);
-        return new ChatImage(bytes, ImageMedia.Sniff(bytes) ?? "image/jpeg", 0, 0);
+        if (!full.StartsWith(rootFull, StringComparison.Ordinal))
+        {
+            throw new ImageUnavailableException(RejectReasons.ImageOutsideRoot, $"image {pathOrUrl} is outside {root}");
+        }
+
+        try
+        {
+            var info = new FileInfo(full);
+            if (!info.Exists)
+            {
+                throw new ImageUnavailableException(RejectReasons.MissingImage, $"no image {pathOrUrl} under {root}");
+            }
+
+            if (info.Length > MaxImageBytes)
+            {
+                throw new ImageUnavailableException(RejectReasons.ImageTooLarge, $"image {pathOrUrl} is {info.Length} bytes, more than {MaxImageBytes}");
+            }
+
+            var bytes = File.ReadAllBytes(full);
+            return new ChatImage(bytes, ImageMedia.Sniff(bytes) ?? "image/jpeg", 0, 0);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageUnavailableException(RejectReasons.MissingImage, $"image {pathOrUrl} under {root} cannot be read: {ex.GetType().Name}");
+        }
     }
 
     /// <summary>Counts what a run would send without calling anything; cached requests are free.</summary>
@@ -205,6 +265,13 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             for (var i = 0; i < window.Count; i++)
             {
                 var pending = window[i];
+                if (pending.Rejected is { } unaskable)
+                {
+                    rejects.Write(unaskable);
+                    log.Debug("rewrite reject {Reason} {Shard} line {Line}: {Detail}", unaskable.Reason, pending.Shard, pending.LineNo, unaskable.Detail);
+                    continue;
+                }
+
                 var outcomes = new List<(Exchange Exchange, ChatResult? Result, string? Reason, string? Detail)>();
                 foreach (var (call, task) in pending.Calls.Zip(tasks[i]))
                 {
@@ -311,8 +378,8 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
         log.Information(
-            "rewrite: {Records} records, {Rewritten} answers rewritten, {Rejects} rejects; {Requests} requests, {Hits} cache hits, {Retries} retries, {RateLimited} rate-limited, {In} tokens in, {Out} tokens out, estimated cost {Cost}{Capped}",
-            records, rewritten, rejects.Count, usage.Requests, usage.CacheHits, usage.Retries, usage.RateLimited, usage.InputTokens, usage.OutputTokens,
+            "rewrite: {Records} records, {Rewritten} answers rewritten, {Rejects} rejects; {Requests} requests, {Hits} cache hits, {Attempts} HTTP attempts, {Retries} retries, {RateLimited} rate-limited, {In} tokens in, {Out} tokens out, estimated cost {Cost}{Capped}",
+            records, rewritten, rejects.Count, usage.Requests, usage.CacheHits, usage.Attempts, usage.Retries, usage.RateLimited, usage.InputTokens, usage.OutputTokens,
             cost is null ? "unknown (model not in the price table)" : string.Create(CultureInfo.InvariantCulture, $"${cost:0.####}"),
             capReason is null ? string.Empty : $"; capped: {capReason}");
         return new RewriteResult(records, rewritten, rejects.Count, capReason is not null, capReason, rejects.ByReason);

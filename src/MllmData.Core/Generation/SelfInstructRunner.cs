@@ -102,7 +102,7 @@ public static class SelfInstructRunner
         }
 
         var settings = s.ToCallSettings();
-        var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout);
+        var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout, settings.MaxResponseBytes);
         using var cache = new ResponseCache(s.CachePath);
         using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
         using var folder = OutputFolder.Open(outDir, s.Inputs.Values);

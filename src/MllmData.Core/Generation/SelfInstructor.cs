@@ -233,8 +233,8 @@ public sealed class SelfInstructor
         }
 
         _log.Information(
-            "self-instruct: {Records}; {Requests} requests, {Hits} cache hits, {Retries} retries, {RateLimited} rate-limited, {In} tokens in, {Out} tokens out{Capped}",
-            string.Join(", ", byKind.Select(kv => $"{kv.Value} {kv.Key}")), calls.Usage.Requests, calls.Usage.CacheHits, calls.Usage.Retries,
+            "self-instruct: {Records}; {Requests} requests, {Hits} cache hits, {Attempts} HTTP attempts, {Retries} retries, {RateLimited} rate-limited, {In} tokens in, {Out} tokens out{Capped}",
+            string.Join(", ", byKind.Select(kv => $"{kv.Value} {kv.Key}")), calls.Usage.Requests, calls.Usage.CacheHits, calls.Usage.Attempts, calls.Usage.Retries,
             calls.Usage.RateLimited, calls.Usage.InputTokens, calls.Usage.OutputTokens, capReason is null ? string.Empty : $"; capped: {capReason}");
         return new SelfInstructResult(byKind, capReason is not null, capReason, filter.MaxKeptScore);
     }

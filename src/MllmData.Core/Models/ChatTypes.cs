@@ -25,6 +25,9 @@ public enum ModelFailure
     Transport,
     Malformed,
     EmptyAnswer,
+
+    /// <summary>The reply body passed the size cap; reported as a malformed response, not retried.</summary>
+    TooLarge,
 }
 
 /// <summary>A typed model-call failure. Its message never holds credentials.</summary>
@@ -69,7 +72,7 @@ public sealed class ModelCallException : Exception
         ModelFailure.ClientError => "model-client-error",
         ModelFailure.Timeout => "model-timeout",
         ModelFailure.Transport => "model-transport",
-        ModelFailure.Malformed => "model-malformed-response",
+        ModelFailure.Malformed or ModelFailure.TooLarge => "model-malformed-response",
         _ => "model-empty-answer",
     };
 }

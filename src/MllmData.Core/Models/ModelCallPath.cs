@@ -1,13 +1,13 @@
 using System.Threading.RateLimiting;
-using Polly;
-using Polly.Retry;
-using Polly.Timeout;
 
 namespace MllmData.Models;
 
 /// <summary>Settings of the one call path.</summary>
 public sealed record CallSettings
 {
+    /// <summary>1 MiB: far above any chat answer we ask for, far below what could hurt memory or the cache.</summary>
+    public const long DefaultMaxResponseBytes = 1024 * 1024;
+
     public int Concurrency { get; init; } = 8;
 
     /// <summary>Client-side requests per minute; 0 = unlimited.</summary>
@@ -18,24 +18,36 @@ public sealed record CallSettings
 
     public int MaxRetries { get; init; } = 5;
 
+    /// <summary>The first retry's backoff; it doubles with each retry (with jitter), up to <see cref="MaxDelay"/>.</summary>
     public TimeSpan BaseDelay { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest backoff of our own; a server's Retry-After is bounded by the deadline instead.</summary>
+    public TimeSpan MaxDelay { get; init; } = TimeSpan.FromSeconds(60);
 
     public TimeSpan PerTryTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Overall deadline for one request including retries.</summary>
+    /// <summary>Overall deadline for one request including retries and waits.</summary>
     public TimeSpan Deadline { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>
+    /// Cap on HTTP requests sent (<c>--max-requests</c>): every attempt counts, retries included, so a cap of N never
+    /// sends more than N requests. Cache hits are free.
+    /// </summary>
     public long? MaxRequests { get; init; }
 
     public long? MaxTokens { get; init; }
 
     public decimal? MaxCost { get; init; }
+
+    /// <summary>A reply body larger than this is a <c>model-malformed-response</c> and is never cached.</summary>
+    public long MaxResponseBytes { get; init; } = DefaultMaxResponseBytes;
 }
 
 /// <summary>Counters of a run, for the summary on stderr and in the manifest.</summary>
 public sealed class UsageCounters
 {
     private long _requests;
+    private long _attempts;
     private long _cacheHits;
     private long _retries;
     private long _rateLimited;
@@ -43,7 +55,11 @@ public sealed class UsageCounters
     private long _outputTokens;
     private long _failures;
 
+    /// <summary>Logical requests: prompts that went to the model (not answered from the cache), however many tries each took.</summary>
     public long Requests => Interlocked.Read(ref _requests);
+
+    /// <summary>HTTP requests sent, retries included; what <c>--max-requests</c> caps.</summary>
+    public long Attempts => Interlocked.Read(ref _attempts);
 
     public long CacheHits => Interlocked.Read(ref _cacheHits);
 
@@ -58,6 +74,8 @@ public sealed class UsageCounters
     public long Failures => Interlocked.Read(ref _failures);
 
     internal void Request() => Interlocked.Increment(ref _requests);
+
+    internal void Attempt() => Interlocked.Increment(ref _attempts);
 
     internal void CacheHit() => Interlocked.Increment(ref _cacheHits);
 
@@ -85,6 +103,7 @@ public sealed class UsageCounters
     {
         w.WriteStartObject("usage");
         w.WriteNumber("requests", Requests);
+        w.WriteNumber("http_attempts", Attempts);
         w.WriteNumber("cache_hits", CacheHits);
         w.WriteNumber("retries", Retries);
         w.WriteNumber("rate_limited", RateLimited);
@@ -106,8 +125,9 @@ public sealed class UsageCounters
 
 /// <summary>
 /// Every model call goes through here: cache, budget caps, client-side rate limits, bounded concurrency,
-/// retries with exponential backoff and jitter that honour Retry-After / retry-after-ms, a per-try timeout
-/// and an overall deadline. Responses are cached as soon as they arrive.
+/// retries with exponential backoff and jitter that honour Retry-After / retry-after-ms within the deadline,
+/// a per-try timeout and an overall deadline. Good answers are cached as soon as they arrive; failures,
+/// empty and oversized replies never are.
 /// </summary>
 public sealed class ModelCallPath : IDisposable
 {
@@ -115,21 +135,30 @@ public sealed class ModelCallPath : IDisposable
     private readonly ResponseCache _cache;
     private readonly CallSettings _settings;
     private readonly PriceTable _prices;
+    private readonly TimeProvider _time;
+    private readonly Func<TimeSpan, CancellationToken, Task> _wait;
     private readonly SemaphoreSlim _slots;
     private readonly RateLimiter? _requestLimiter;
     private readonly RateLimiter? _tokenLimiter;
-    private readonly ResiliencePipeline<ChatResult> _pipeline;
     private readonly Lock _budgetGate = new();
     private long _reservedRequests;
     private long _reservedTokens;
     private decimal _reservedCost;
 
     public ModelCallPath(IChatModel model, ResponseCache cache, CallSettings settings, PriceTable prices)
+        : this(model, cache, settings, prices, TimeProvider.System, wait: null)
+    {
+    }
+
+    /// <summary>With a clock and a wait of the caller's: tests pass a fake clock whose waits return at once.</summary>
+    internal ModelCallPath(IChatModel model, ResponseCache cache, CallSettings settings, PriceTable prices, TimeProvider time, Func<TimeSpan, CancellationToken, Task>? wait)
     {
         _model = model;
         _cache = cache;
         _settings = settings;
         _prices = prices;
+        _time = time;
+        _wait = wait ?? ((delay, ct) => Task.Delay(delay, time, ct));
         _slots = new SemaphoreSlim(Math.Max(1, settings.Concurrency));
         if (settings.RequestsPerMinute > 0)
         {
@@ -140,30 +169,6 @@ public sealed class ModelCallPath : IDisposable
         {
             _tokenLimiter = Bucket(settings.TokensPerMinute);
         }
-
-        var builder = new ResiliencePipelineBuilder<ChatResult>();
-        if (settings.MaxRetries > 0)
-        {
-            builder.AddRetry(new RetryStrategyOptions<ChatResult>
-            {
-                ShouldHandle = new PredicateBuilder<ChatResult>().Handle<ModelCallException>(e => e.Retryable).Handle<TimeoutRejectedException>(),
-                MaxRetryAttempts = settings.MaxRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = settings.BaseDelay,
-                MaxDelay = TimeSpan.FromSeconds(60),
-
-                // The server's own wait wins over our backoff (Retry-After, retry-after-ms).
-                DelayGenerator = args => new ValueTask<TimeSpan?>(args.Outcome.Exception is ModelCallException { RetryAfter: { } wait } && wait > TimeSpan.Zero ? wait : null),
-                OnRetry = args =>
-                {
-                    Usage.Retry(args.Outcome.Exception is ModelCallException { Kind: ModelFailure.RateLimited });
-                    return ValueTask.CompletedTask;
-                },
-            });
-        }
-
-        _pipeline = builder.AddTimeout(settings.PerTryTimeout).Build();
     }
 
     public UsageCounters Usage { get; } = new();
@@ -174,46 +179,31 @@ public sealed class ModelCallPath : IDisposable
 
     /// <summary>
     /// The cached answer, or a new call. Throws <see cref="ModelCallException"/> after the retries,
-    /// <see cref="BudgetExceededException"/> when a cap would be passed.
+    /// <see cref="BudgetExceededException"/> when a cap would be passed (also by a retry).
     /// </summary>
     public async Task<ChatResult> CompleteAsync(ChatRequest request, CancellationToken cancellationToken)
     {
         var key = ResponseCache.Key(_model.Identity, request);
-        if (_cache.Get(key) is { } cached)
+        if (_cache.Get(key, _settings.MaxResponseBytes) is { } cached)
         {
             Usage.CacheHit();
             return cached;
         }
 
         var promptTokens = TokenCounter.Prompt(request);
-        Reserve(promptTokens + request.MaxOutputTokens);
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Reserved when the call can go, not while it queues: queued calls must not take the cap's last
+            // requests from the retries of calls already running.
+            Reserve(promptTokens + request.MaxOutputTokens);
             await Acquire(_requestLimiter, 1, _settings.RequestsPerMinute, cancellationToken).ConfigureAwait(false);
             await Acquire(_tokenLimiter, promptTokens + request.MaxOutputTokens, _settings.TokensPerMinute, cancellationToken).ConfigureAwait(false);
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(_settings.Deadline);
+            Usage.Request();
             ChatResult result;
             try
             {
-                result = await _pipeline.ExecuteAsync(
-                    async ct =>
-                    {
-                        Usage.Request();
-                        return await _model.CompleteAsync(request, ct).ConfigureAwait(false);
-                    },
-                    deadline.Token).ConfigureAwait(false);
-            }
-            catch (TimeoutRejectedException)
-            {
-                Usage.Failure();
-                throw new ModelCallException(ModelFailure.Timeout, $"no answer within {_settings.PerTryTimeout.TotalSeconds:0.#} s, {_settings.MaxRetries} retries");
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                Usage.Failure();
-                throw new ModelCallException(ModelFailure.Timeout, $"no answer within the {_settings.Deadline.TotalSeconds:0.#} s deadline");
+                result = await WithRetries(request, cancellationToken).ConfigureAwait(false);
             }
             catch (ModelCallException ex)
             {
@@ -228,7 +218,7 @@ public sealed class ModelCallPath : IDisposable
 
             var inputTokens = result.InputTokens > 0 ? result.InputTokens : promptTokens;
             var outputTokens = result.OutputTokens > 0 ? result.OutputTokens : TokenCounter.Text(result.Text);
-            result = result with { InputTokens = inputTokens, OutputTokens = outputTokens };
+            result = result with { InputTokens = inputTokens, OutputTokens = outputTokens, FromCache = false };
             Usage.Tokens(inputTokens, outputTokens);
             _cache.Put(key, result);
             return result;
@@ -239,7 +229,86 @@ public sealed class ModelCallPath : IDisposable
         }
     }
 
-    /// <summary>Counts a call against the caps before it is made; refuses it if a cap would be passed.</summary>
+    /// <summary>
+    /// Tries until an answer, a failure that is not retryable, the retry limit, or the deadline. A wait (ours or the
+    /// server's) that would end past the deadline is not waited: the request fails at once with its last failure.
+    /// </summary>
+    private async Task<ChatResult> WithRetries(ChatRequest request, CancellationToken cancellationToken)
+    {
+        var started = _time.GetTimestamp();
+        using var deadline = new CancellationTokenSource(_settings.Deadline, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        for (var attempt = 0; ; attempt++)
+        {
+            ModelCallException failure;
+            using (var perTry = new CancellationTokenSource(_settings.PerTryTimeout, _time))
+            using (var tryToken = CancellationTokenSource.CreateLinkedTokenSource(linked.Token, perTry.Token))
+            {
+                Usage.Attempt();
+                try
+                {
+                    return Checked(await _model.CompleteAsync(request, tryToken.Token).ConfigureAwait(false));
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or ModelCallException && !cancellationToken.IsCancellationRequested && deadline.IsCancellationRequested)
+                {
+                    throw new ModelCallException(ModelFailure.Timeout, $"no answer within the {_settings.Deadline.TotalSeconds:0.#} s deadline ({attempt + 1} tries)");
+                }
+                catch (ModelCallException ex)
+                {
+                    failure = ex;
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    failure = new ModelCallException(ModelFailure.Timeout, $"no answer within {_settings.PerTryTimeout.TotalSeconds:0.#} s");
+                }
+            }
+
+            if (!failure.Retryable || attempt >= _settings.MaxRetries)
+            {
+                throw failure;
+            }
+
+            var wait = failure.RetryAfter is { } asked && asked > TimeSpan.Zero ? asked : Backoff(attempt);
+            var left = _settings.Deadline - _time.GetElapsedTime(started);
+            if (wait >= left)
+            {
+                throw new ModelCallException(failure.Kind, $"{failure.Message}; a retry after {wait.TotalSeconds:0.###} s would pass the {_settings.Deadline.TotalSeconds:0.#} s deadline", failure.RetryAfter, failure.Status, failure);
+            }
+
+            ReserveRetry();
+            Usage.Retry(failure.Kind == ModelFailure.RateLimited);
+            try
+            {
+                await _wait(wait, linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new ModelCallException(ModelFailure.Timeout, $"no answer within the {_settings.Deadline.TotalSeconds:0.#} s deadline ({attempt + 1} tries)");
+            }
+        }
+    }
+
+    /// <summary>Exponential backoff with jitter: between half and all of BaseDelay * 2^attempt, at most MaxDelay.</summary>
+    internal TimeSpan Backoff(int attempt)
+    {
+        var full = Math.Min(_settings.MaxDelay.TotalSeconds, _settings.BaseDelay.TotalSeconds * Math.Pow(2, Math.Min(attempt, 30)));
+        return TimeSpan.FromSeconds(full * (0.5 + (Random.Shared.NextDouble() * 0.5)));
+    }
+
+    /// <summary>What the model said, held to the same rules whatever the model behind: some text, within the size cap.</summary>
+    private ChatResult Checked(ChatResult result)
+    {
+        if (string.IsNullOrWhiteSpace(result.Text))
+        {
+            throw new ModelCallException(ModelFailure.EmptyAnswer, "the model returned no text");
+        }
+
+        return System.Text.Encoding.UTF8.GetByteCount(result.Text) > _settings.MaxResponseBytes
+            ? throw new ModelCallException(ModelFailure.TooLarge, $"the reply is larger than the {_settings.MaxResponseBytes}-byte cap")
+            : result;
+    }
+
+    /// <summary>Counts a call (its first HTTP attempt, its tokens and cost) against the caps before it is made; refuses it if a cap would be passed.</summary>
     private void Reserve(int tokens)
     {
         lock (_budgetGate)
@@ -263,6 +332,20 @@ public sealed class ModelCallPath : IDisposable
             _reservedRequests++;
             _reservedTokens += tokens;
             _reservedCost += cost;
+        }
+    }
+
+    /// <summary>A retry is one more HTTP request: it counts against <c>--max-requests</c> too.</summary>
+    private void ReserveRetry()
+    {
+        lock (_budgetGate)
+        {
+            if (_settings.MaxRequests is { } maxRequests && _reservedRequests + 1 > maxRequests)
+            {
+                throw new BudgetExceededException($"--max-requests {maxRequests} reached");
+            }
+
+            _reservedRequests++;
         }
     }
 

@@ -14,7 +14,8 @@ public static class ModelEndpoints
             : $"{kind}|unset|{model}";
     }
 
-    public static OpenAiChatModel FromEnvironment(string kind, string model, TimeSpan timeout)
+    /// <summary>The model named by the environment, with a per-try network timeout and a cap on reply bodies.</summary>
+    public static OpenAiChatModel FromEnvironment(string kind, string model, TimeSpan timeout, long maxResponseBytes = CallSettings.DefaultMaxResponseBytes)
     {
         static string Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v
             ? v
@@ -29,8 +30,8 @@ public static class ModelEndpoints
 
         return kind switch
         {
-            "azure" => OpenAiChatModel.Azure(Url("AZURE_OPENAI_ENDPOINT"), model, Env("AZURE_OPENAI_API_KEY"), timeout),
-            "openai" => OpenAiChatModel.Compatible(Url("OPENAI_BASE_URL"), model, Env("OPENAI_API_KEY"), timeout),
+            "azure" => OpenAiChatModel.Azure(Url("AZURE_OPENAI_ENDPOINT"), model, Env("AZURE_OPENAI_API_KEY"), timeout, maxResponseBytes),
+            "openai" => OpenAiChatModel.Compatible(Url("OPENAI_BASE_URL"), model, Env("OPENAI_API_KEY"), timeout, maxResponseBytes),
             _ => throw new UsageException($"endpoint must be azure or openai, got '{kind}'"),
         };
     }

@@ -1,6 +1,5 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
-using System.Globalization;
 using System.Net.Sockets;
 using System.Text.Json;
 using Azure.AI.OpenAI;
@@ -27,41 +26,60 @@ public sealed class OpenAiChatModel : IChatModel
     public string Model { get; }
 
     /// <summary>Azure: endpoint and deployment; the key comes from the caller (read from the environment).</summary>
-    public static OpenAiChatModel Azure(Uri endpoint, string deployment, string apiKey, TimeSpan networkTimeout)
+    public static OpenAiChatModel Azure(Uri endpoint, string deployment, string apiKey, TimeSpan networkTimeout, long maxResponseBytes = CallSettings.DefaultMaxResponseBytes)
     {
         var options = new AzureOpenAIClientOptions(AzureOpenAIClientOptions.ServiceVersion.V2024_10_21)
         {
-            // Retries are ours (Polly, honouring retry-after-ms); the SDK's would multiply them.
+            // Retries are ours (ModelCallPath, honouring retry-after-ms); the SDK's would multiply them.
             RetryPolicy = new ClientRetryPolicy(0),
             NetworkTimeout = networkTimeout,
+            Transport = CappedTransport(maxResponseBytes),
         };
         var client = new AzureOpenAIClient(endpoint, new ApiKeyCredential(apiKey), options);
         return new OpenAiChatModel(client.GetChatClient(deployment), $"azure|{endpoint.Host}:{endpoint.Port}|{deployment}", deployment);
     }
 
     /// <summary>An OpenAI-compatible endpoint (base URL ending in /v1), Bearer key.</summary>
-    public static OpenAiChatModel Compatible(Uri baseUrl, string model, string apiKey, TimeSpan networkTimeout)
+    public static OpenAiChatModel Compatible(Uri baseUrl, string model, string apiKey, TimeSpan networkTimeout, long maxResponseBytes = CallSettings.DefaultMaxResponseBytes)
     {
         var options = new OpenAIClientOptions
         {
             Endpoint = baseUrl,
             RetryPolicy = new ClientRetryPolicy(0),
             NetworkTimeout = networkTimeout,
+            Transport = CappedTransport(maxResponseBytes),
         };
         var client = new OpenAIClient(new ApiKeyCredential(apiKey), options);
         return new OpenAiChatModel(client.GetChatClient(model), $"openai|{baseUrl.Host}:{baseUrl.Port}{baseUrl.AbsolutePath}|{model}", model);
+    }
+
+    /// <summary>
+    /// The SDK buffers every reply body (BufferResponse) and has no size limit of its own, so the cap sits in the
+    /// HTTP handler under it: the body is refused once it passes the cap, before it is held whole.
+    /// </summary>
+    private static HttpClientPipelineTransport CappedTransport(long maxResponseBytes)
+    {
+        var handler = new ResponseSizeLimitHandler(maxResponseBytes, new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+
+        // The SDK's NetworkTimeout bounds each try; HttpClient's own 100 s default must not cut in first.
+        return new HttpClientPipelineTransport(new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan, MaxResponseContentBufferSize = Math.Clamp(maxResponseBytes, 1, int.MaxValue) });
     }
 
     public async Task<ChatResult> CompleteAsync(ChatRequest request, CancellationToken cancellationToken)
     {
         var messages = request.Messages.Select(ToSdk).ToList();
         var options = new ChatCompletionOptions { MaxOutputTokenCount = request.MaxOutputTokens, Temperature = request.Temperature };
-        ChatCompletion completion;
+        BinaryData body;
         try
         {
-            completion = (await _client.CompleteChatAsync(messages, options, cancellationToken).ConfigureAwait(false)).Value;
+            var result = await _client.CompleteChatAsync(messages, options, cancellationToken).ConfigureAwait(false);
+            body = result.GetRawResponse().Content;
         }
-        catch (ClientResultException ex)
+        catch (Exception ex) when (Find<ResponseTooLargeException>(ex) is { } tooLarge)
+        {
+            throw new ModelCallException(ModelFailure.TooLarge, tooLarge.Message);
+        }
+        catch (ClientResultException ex) when (ex.Status != 0 || ex.GetRawResponse() is not null)
         {
             throw Classify(ex);
         }
@@ -73,22 +91,91 @@ public sealed class OpenAiChatModel : IChatModel
         {
             throw new ModelCallException(ModelFailure.Timeout, "the request timed out");
         }
-        catch (Exception ex) when (ex is HttpRequestException or SocketException or IOException)
+        catch (Exception ex) when (ex is ClientResultException or HttpRequestException or SocketException or IOException)
         {
             throw new ModelCallException(ModelFailure.Transport, $"transport error: {ex.GetType().Name}: {ex.Message}");
         }
-        catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException or KeyNotFoundException or ArgumentException)
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {
+            // Anything else thrown while the SDK reads the reply means the reply could not be read.
             throw new ModelCallException(ModelFailure.Malformed, $"the response could not be read: {ex.GetType().Name}");
         }
 
-        var text = string.Concat(completion.Content.Where(p => p.Kind == ChatMessageContentPartKind.Text).Select(p => p.Text)).Trim();
-        if (text.Length == 0)
+        return ReadReply(body);
+    }
+
+    /// <summary>
+    /// The answer from a chat-completions body, read by us rather than through the SDK's accessors (which throw on a
+    /// missing or empty <c>choices</c>): no choices is a malformed reply, a choice without text an empty answer.
+    /// </summary>
+    internal static ChatResult ReadReply(BinaryData body)
+    {
+        JsonDocument doc;
+        try
         {
-            throw new ModelCallException(ModelFailure.EmptyAnswer, $"the model returned no text (finish reason {completion.FinishReason})");
+            doc = JsonDocument.Parse(body.ToMemory());
+        }
+        catch (JsonException ex)
+        {
+            throw new ModelCallException(ModelFailure.Malformed, $"the response is not JSON: {ex.GetType().Name}");
         }
 
-        return new ChatResult(text, completion.Usage?.InputTokenCount ?? 0, completion.Usage?.OutputTokenCount ?? 0, FromCache: false);
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
+            {
+                throw new ModelCallException(ModelFailure.Malformed, "the response has no \"choices\" list");
+            }
+
+            if (choices.GetArrayLength() == 0 || choices[0].ValueKind != JsonValueKind.Object)
+            {
+                throw new ModelCallException(ModelFailure.Malformed, "the response has an empty \"choices\" list");
+            }
+
+            var choice = choices[0];
+            var finish = choice.TryGetProperty("finish_reason", out var f) && f.ValueKind == JsonValueKind.String ? f.GetString() : null;
+            var text = choice.TryGetProperty("message", out var message) && message.ValueKind == JsonValueKind.Object && message.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String
+                ? content.GetString()!.Trim()
+                : string.Empty;
+            if (text.Length == 0)
+            {
+                throw new ModelCallException(ModelFailure.EmptyAnswer, $"the model returned no text (finish reason {finish ?? "none"})");
+            }
+
+            return new ChatResult(text, Tokens(root, "prompt_tokens"), Tokens(root, "completion_tokens"), FromCache: false);
+        }
+    }
+
+    private static int Tokens(JsonElement root, string name) =>
+        root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object
+        && usage.TryGetProperty(name, out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out var value) && value > 0
+            ? value
+            : 0;
+
+    private static T? Find<T>(Exception? ex)
+        where T : Exception
+    {
+        for (var depth = 0; ex is not null && depth < 16; depth++)
+        {
+            if (ex is T found)
+            {
+                return found;
+            }
+
+            if (ex is AggregateException { InnerExceptions: var inner })
+            {
+                var hit = inner.Select(Find<T>).FirstOrDefault(e => e is not null);
+                if (hit is not null)
+                {
+                    return hit;
+                }
+            }
+
+            ex = ex.InnerException;
+        }
+
+        return null;
     }
 
     private static Sdk.ChatMessage ToSdk(ChatMessage m)
@@ -116,21 +203,9 @@ public sealed class OpenAiChatModel : IChatModel
         var response = ex.GetRawResponse();
         if (response is not null)
         {
-            if (response.Headers.TryGetValue("retry-after-ms", out var ms) && double.TryParse(ms, NumberStyles.Float, CultureInfo.InvariantCulture, out var msValue))
-            {
-                retryAfter = TimeSpan.FromMilliseconds(msValue);
-            }
-            else if (response.Headers.TryGetValue("Retry-After", out var ra))
-            {
-                if (double.TryParse(ra, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds))
-                {
-                    retryAfter = TimeSpan.FromSeconds(seconds);
-                }
-                else if (DateTimeOffset.TryParse(ra, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var when))
-                {
-                    retryAfter = when - DateTimeOffset.UtcNow;
-                }
-            }
+            response.Headers.TryGetValue("retry-after-ms", out var ms);
+            response.Headers.TryGetValue("Retry-After", out var ra);
+            retryAfter = RetryAfterHeader.Parse(ms, ra, DateTimeOffset.UtcNow);
         }
 
         var kind = status switch

@@ -57,20 +57,55 @@ public sealed class ResponseCache : IDisposable
         return Convert.ToHexStringLower(SHA256.HashData(buffer.ToArray()));
     }
 
-    public ChatResult? Get(string key)
+    /// <summary>
+    /// The cached answer, or null. An entry that cannot be a good answer (not text, empty, larger than
+    /// <paramref name="maxBytes"/>, token counts unreadable) is a miss, read no further, and is replaced by the next
+    /// good answer; it never stops a run.
+    /// </summary>
+    public ChatResult? Get(string key, long maxBytes = CallSettings.DefaultMaxResponseBytes)
     {
         lock (_gate)
         {
-            using var cmd = _db.CreateCommand();
-            cmd.CommandText = "SELECT text, input_tokens, output_tokens FROM responses WHERE key = $k";
-            cmd.Parameters.AddWithValue("$k", key);
-            using var r = cmd.ExecuteReader();
-            return r.Read() ? new ChatResult(r.GetString(0), r.GetInt32(1), r.GetInt32(2), FromCache: true) : null;
+            try
+            {
+                using var cmd = _db.CreateCommand();
+
+                // The size test runs in SQLite, so an oversized entry is never loaded into memory.
+                cmd.CommandText = """
+                    SELECT text, input_tokens, output_tokens FROM responses
+                    WHERE key = $k AND typeof(text) = 'text' AND length(CAST(text AS BLOB)) BETWEEN 1 AND $max
+                      AND typeof(input_tokens) = 'integer' AND typeof(output_tokens) = 'integer'
+                    """;
+                cmd.Parameters.AddWithValue("$k", key);
+                cmd.Parameters.AddWithValue("$max", maxBytes);
+                using var r = cmd.ExecuteReader();
+                if (!r.Read())
+                {
+                    return null;
+                }
+
+                var text = r.GetString(0);
+                var input = r.GetInt64(1);
+                var output = r.GetInt64(2);
+                return string.IsNullOrWhiteSpace(text) || input is < 0 or > int.MaxValue || output is < 0 or > int.MaxValue
+                    ? null
+                    : new ChatResult(text, (int)input, (int)output, FromCache: true);
+            }
+            catch (Exception ex) when (ex is SqliteException or InvalidCastException or FormatException or OverflowException)
+            {
+                return null;
+            }
         }
     }
 
+    /// <summary>Stores a good answer (replacing any entry under the key); empty answers are never stored.</summary>
     public void Put(string key, ChatResult result)
     {
+        if (string.IsNullOrWhiteSpace(result.Text))
+        {
+            return;
+        }
+
         lock (_gate)
         {
             using var cmd = _db.CreateCommand();

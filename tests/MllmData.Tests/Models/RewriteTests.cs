@@ -284,6 +284,88 @@ public class TheRewriter
     }
 
     [Fact]
+    public async Task Should_Count_Retries_Against_The_Request_Cap_So_It_Never_Sends_More_Than_The_Cap()
+    {
+        var tries = new Dictionary<string, int>();
+        using var server = new FakeModelServer(r =>
+        {
+            lock (tries)
+            {
+                tries[r.UserText] = tries.GetValueOrDefault(r.UserText) + 1;
+                return tries[r.UserText] == 1 ? FakeReply.Error(500, "oops") : FakeModelServer.Faithful(r);
+            }
+        });
+        var input = await BuildSamples();
+        var output = TestPaths.NewTempDir();
+        var run = await ChildCli.RunAsync(OpenAi(server), Rewrite(input, output, Path.Combine(TestPaths.NewTempDir(), "c.db"), "--max-requests", "5", "--concurrency", "1"));
+        Assert.True(run.ExitCode == 0, run.Error);
+
+        // 500 then an answer, 500 then an answer, then a 500 whose retry the cap refuses: 5 HTTP requests for 3 prompts.
+        Assert.Equal(5, server.Requests);
+        var manifest = Manifest(output);
+        Assert.Equal("--max-requests 5 reached", manifest.GetProperty("rewrite").GetProperty("cap").GetString());
+        var usage = manifest.GetProperty("usage");
+        Assert.Equal((3L, 5L, 2L), (usage.GetProperty("requests").GetInt64(), usage.GetProperty("http_attempts").GetInt64(), usage.GetProperty("retries").GetInt64()));
+        Assert.Contains("3 requests, 0 cache hits, 5 HTTP attempts, 2 retries", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_Reject_A_200_Mb_Reply_Never_Cache_It_And_Ask_Again_Next_Run()
+    {
+        var boxes = 0;
+        using var server = new FakeModelServer(r =>
+            r.UserText.Contains("How many boxes", StringComparison.Ordinal) && Interlocked.Increment(ref boxes) == 1
+                ? FakeReply.Sized(200L * 1024 * 1024, declareLength: false)
+                : FakeModelServer.Faithful(r));
+        var input = await BuildSamples();
+        var cache = Path.Combine(TestPaths.NewTempDir(), "c.db");
+        var first = TestPaths.NewTempDir();
+        var run = await ChildCli.RunAsync(OpenAi(server), Rewrite(input, first, cache));
+        Assert.True(run.ExitCode == 0, run.Error);
+        var reject = JsonDocument.Parse(File.ReadAllLines(Path.Combine(first, "rejects.jsonl")).Single()).RootElement;
+        Assert.Equal("model-malformed-response", reject.GetProperty("reason").GetString());
+        Assert.Contains("1048576-byte cap", reject.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(7, Manifest(first).GetProperty("records").GetInt64());
+        Assert.Equal(7, server.Requests);
+
+        // Not cached: the rerun asks that one question again, and only that one.
+        var second = TestPaths.NewTempDir();
+        var rerun = await ChildCli.RunAsync(OpenAi(server), Rewrite(input, second, cache));
+        Assert.True(rerun.ExitCode == 0, rerun.Error);
+        Assert.Equal(8, server.Requests);
+        Assert.Equal(2, boxes);
+        Assert.Empty(File.ReadAllText(Path.Combine(second, "rejects.jsonl")));
+        Assert.Equal(8, Manifest(second).GetProperty("records").GetInt64());
+    }
+
+    [Fact]
+    public async Task Should_Reject_Only_The_Record_Whose_Image_Is_Missing_Under_The_With_Image_Prompt()
+    {
+        using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));
+        var input = await BuildSamples();
+        var images = TestPaths.NewTempDir();
+        foreach (var file in Directory.GetFiles(Path.Combine(TestPaths.RepoRoot, "samples", "images")))
+        {
+            File.Copy(file, Path.Combine(images, Path.GetFileName(file)));
+        }
+
+        File.Delete(Path.Combine(images, "COCO_train2014_000000000101.jpg"));
+        var output = TestPaths.NewTempDir();
+        var run = await ChildCli.RunAsync(OpenAi(server), Rewrite(input, output, Path.Combine(TestPaths.NewTempDir(), "c.db"), "--prompt", "with-image", "--image-root", images));
+        Assert.True(run.ExitCode == 0, run.Error);
+
+        var reject = JsonDocument.Parse(File.ReadAllLines(Path.Combine(output, "rejects.jsonl")).Single()).RootElement;
+        Assert.Equal("missing-image", reject.GetProperty("reason").GetString());
+        Assert.Contains("COCO_train2014_000000000101.jpg", reject.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        // The other records were asked, with their images, and written.
+        Assert.Equal(4, server.Requests);
+        Assert.All(server.Seen, s => Assert.Contains("image_url", s.Body!.ToJsonString(), StringComparison.Ordinal));
+        Assert.Equal(7, Manifest(output).GetProperty("records").GetInt64());
+        Assert.DoesNotContain("vqav2-sample-img101", Shards(output), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Should_Build_And_Rewrite_From_A_Recipe_With_A_Rewrite_Section()
     {
         using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));

@@ -70,7 +70,15 @@ public class TheTemplateLinter
         var vqa = lib.Get("vqa-short");
         Assert.True(vqa.Templates.Count(t => t.Tags.Contains("brief")) >= 4);
         Assert.NotNull(vqa.DefaultSuffix);
-        Assert.All(vqa.Templates, t => Assert.Equal(["question"], t.PlaceholderNames()));
+        Assert.All(vqa.Templates.Where(t => !t.Tags.Contains("instruction-only")), t => Assert.Equal(["question"], t.PlaceholderNames()));
+
+        // Instruction-only templates leave the question out, for formats that carry it in a field of its own.
+        foreach (var id in new[] { "vqa-short", "vqa-long", "vqa-ocr", "multiple-choice", "scienceqa" })
+        {
+            var io = lib.Get(id).Templates.Where(t => t.Tags.Contains("instruction-only")).ToList();
+            Assert.True(io.Count >= 6, id);
+            Assert.All(io, t => Assert.DoesNotContain("question", t.PlaceholderNames()));
+        }
     }
 
     [Fact]
