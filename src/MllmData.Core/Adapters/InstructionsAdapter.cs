@@ -23,7 +23,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("input-format", "auto (decided per record), llava, llava-question (LLaVA evaluation question files), sharegpt or openai", "auto"),
+        new("input-format", "auto (decided per record), llava, llava-question (LLaVA evaluation question files), sharegpt or openai", "auto") { Allowed = ["auto", "llava", "llava-question", "sharegpt", "openai"] },
     ];
 
     public string DefaultTemplatePack => "(kept as written)";

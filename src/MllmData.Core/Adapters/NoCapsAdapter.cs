@@ -18,7 +18,7 @@ public sealed class NoCapsAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("domain", "comma-separated domains to keep: in-domain, near-domain, out-domain (default all)", null),
+        new("domain", "comma-separated domains to keep: in-domain, near-domain, out-domain (default all)", null) { Allowed = ["in-domain", "near-domain", "out-domain"], List = true },
         Sample.Unanswered,
     ];
 

@@ -18,7 +18,7 @@ public sealed class TextCapsAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("image-pattern", "image file for an image id", "train_images/%s.jpg"),
+        new("image-pattern", "image file for an image id", "train_images/%s.jpg") { Check = AdapterOption.ImagePatternCheck },
         Sample.Unanswered,
     ];
 

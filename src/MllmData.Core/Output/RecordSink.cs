@@ -49,8 +49,12 @@ public sealed class RecordSink : IDisposable
 
     public long Records => _shards.Records;
 
+    /// <summary>Sees every reject, the sink's own format-check rejects included (the build counts them per source).</summary>
+    public Action<Reject>? Observer { get; init; }
+
     public void Reject(Reject reject)
     {
+        Observer?.Invoke(reject);
         _rejects.Write(reject);
         _progress.AddReject();
         _log.Debug("reject {Reason} {File} {Position}: {Detail}", reject.Reason, reject.File, reject.Position, reject.Detail);

@@ -11,7 +11,11 @@ using Serilog;
 namespace MllmData.Pipeline;
 
 /// <summary>What a finished build produced.</summary>
-public sealed record BuildResult(long Records, long Rejects, IReadOnlyList<ShardInfo> Shards, string ManifestPath, IReadOnlyDictionary<string, long> RejectsByReason);
+public sealed record BuildResult(long Records, long Rejects, IReadOnlyList<ShardInfo> Shards, string ManifestPath, IReadOnlyDictionary<string, long> RejectsByReason)
+{
+    /// <summary>Records and rejects of each source, in build order.</summary>
+    public IReadOnlyList<SourceOutcome> Sources { get; init; } = [];
+}
 
 /// <summary>A reject under <c>--strict</c>: the build stops and leaves no shard behind.</summary>
 public sealed class StrictRejectException(Reject reject)
@@ -92,8 +96,9 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         }).ToList();
 
         var files = new InputFiles();
-        using var sink = new RecordSink(outDir, recipe.Name, recipe.Format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict, log, progress);
-        void Reject(Reject r) => sink.Reject(r);
+        var (paths, tally) = (SourcePaths.For(recipe), new SourceTally());
+        using var sink = new RecordSink(outDir, recipe.Name, recipe.Format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict, log, progress) { Observer = r => tally.Add(r) };
+        void Reject(Reject r) => sink.Reject(paths.Of(r));
 
         foreach (var plan in plans)
         {
@@ -119,7 +124,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                     record = record with { Images = [.. record.Images.Select(i => i with { Path = prefix + i.Path })] };
                 }
 
-                sink.Write(record);
+                sink.Write(paths.Of(record));
             }
 
             async Task Flush()
@@ -195,6 +200,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             }
 
             log.Information("source {Source}: {Records} records", plan.Name, sink.Records - before);
+            tally.End(plan.Name, plan.Adapter.Name, plan.Spec.Inputs, sink.Records - before);
         }
 
         var written = sink.Complete();
@@ -209,7 +215,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             Shards = written.Shards,
             Rejects = written.Rejects,
             RejectsByReason = written.RejectsByReason,
-            Inputs = await files.HashesAsync().ConfigureAwait(false),
+            Inputs = paths.Keys(await files.HashesAsync().ConfigureAwait(false)),
             WriteExtra = imageSummaries.Count == 0 ? null : w =>
             {
                 var total = new ImageSummary
@@ -228,7 +234,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         };
         var manifestPath = Path.Combine(outDir, "manifest.json");
         AtomicFile.Write(manifestPath, manifest.WriteTo);
-        return new BuildResult(written.Records, written.Rejects, written.Shards, manifestPath, written.RejectsByReason);
+        return new BuildResult(written.Records, written.Rejects, written.Shards, manifestPath, written.RejectsByReason) { Sources = tally.Sources };
     }
 
     /// <summary>A literal image placeholder inside dataset text would be miscounted by every trainer.</summary>
