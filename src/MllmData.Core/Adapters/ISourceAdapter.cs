@@ -72,7 +72,7 @@ public sealed record AdapterOption(string Name, string Description, string? Defa
     /// <summary>Some <paramref name="values"/> exist only in an input file, so they need it.</summary>
     public static Func<string, IReadOnlyDictionary<string, string>, string?> NeedsInput(string input, params string[] values) => (v, inputs) =>
         values.Contains(v, StringComparer.Ordinal) && !inputs.ContainsKey(input)
-            ? $"'{v}' is listed only in the {input} file: give --input {input}=FILE"
+            ? $"needs --input {input}=FILE for '{v}', which only that file lists"
             : null;
 
     /// <summary>An image file pattern: see <see cref="ImagePattern.Problem"/>.</summary>
@@ -102,13 +102,13 @@ public static class SafeName
 
         if (name.Contains("..", StringComparison.Ordinal) || name[0] is '.' or '-')
         {
-            return $"'{name}' must not start with '.' or '-' or contain '..'";
+            return $"must not start with '.' or '-' or contain '..', got '{name}'";
         }
 
         var bad = name.FirstOrDefault(c => !(char.IsLetterOrDigit(c) || c is '.' or '_' or '-'));
         return bad == default
             ? null
-            : $"'{name}' may hold only letters, digits, '.', '_' and '-' (not {Describe(bad)})";
+            : $"must hold only letters, digits, '.', '_' and '-', got '{name}' ({Describe(bad)})";
     }
 
     private static string Describe(char c) => c switch

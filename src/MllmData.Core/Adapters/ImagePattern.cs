@@ -76,16 +76,16 @@ public sealed partial class ImagePattern
         var m = Placeholder().Match(pattern);
         if (!m.Success)
         {
-            return $"'{pattern}' has no %d, %0Nd or %s for the image id";
+            return $"has no %d, %0Nd or %s for the image id: '{pattern}'";
         }
 
         if (m.Groups[1].Value.Length > 0 && (!int.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var width) || width > MaxWidth))
         {
-            return $"'{pattern}' pads the id to more than {MaxWidth} digits";
+            return $"pads the image id to more than {MaxWidth} digits: '{pattern}'";
         }
 
         return Path.IsPathRooted(pattern) || pattern.Replace('\\', '/').Split('/').Contains("..")
-            ? $"'{pattern}' must be a path under --image-root, without '..'"
+            ? $"must be a relative path under --image-root, without '..': '{pattern}'"
             : null;
     }
 }

@@ -43,7 +43,7 @@ public sealed class SourceTally
         var head = $"source '{empty.Name}' yielded no records from {files}";
         if (empty.Rejects.Count == 0)
         {
-            throw new EmptySourceException($"{head}: the input holds nothing that its options select (see --split, --splits, --domain); pass --allow-empty to accept an empty source");
+            throw new EmptySourceException($"{head} and rejected none: the input holds no items, or none that its options select (--split, --splits, --domain); pass --allow-empty to accept an empty source");
         }
 
         var total = empty.Rejects.Values.Sum(r => r.Count);

@@ -208,7 +208,7 @@ public static class RecipeLoader
             {
                 var option = adapter.Options.FirstOrDefault(o => o.Name == key)
                     ?? throw new UsageException($"adapter '{adapter.Name}' has no option '{key}'; options: {string.Join(", ", adapter.Options.Select(o => o.Name))}");
-                Refuse(value.Length == 0 ? null : option.Problem(value, s.Inputs) is { } problem ? $"--{key} of source '{name}' {problem}" : null);
+                Refuse(value.Length == 0 ? null : option.Problem(value, s.Inputs) is { } problem ? $"--{key} (source '{name}') {problem}" : null);
             }
 
             // Question-only records have no answer for a training format to hold; they wait for an evaluation output.

@@ -97,7 +97,7 @@ public class ModelSettings
     private static string? Seconds(string what, double value, double max, bool zero) =>
         double.IsFinite(value) && (zero ? value >= 0 : value > 0) && value <= max
             ? null
-            : string.Create(CultureInfo.InvariantCulture, $"{what} must be {(zero ? "from 0" : "more than 0")} to {max} seconds, got {value}");
+            : string.Create(CultureInfo.InvariantCulture, $"{what} must be {(zero ? "from 0 to" : "more than 0 and at most")} {max} seconds, got {value}");
 
     public Models.CallSettings ToCallSettings() => new()
     {
