@@ -19,7 +19,6 @@ public static class BuildCommand
         var imageRoot = new Option<string?>("--image-root") { Description = "Folder the images are resolved and checked under" };
         var imagePrefix = new Option<string?>("--image-prefix") { Description = "Prefix put before image paths in the output, e.g. coco/train2014/" };
         var format = new Option<string?>("--format") { Description = "Output format: " + Formats.FormatRegistry.NameList + " (see `mllmdata formats`)" };
-        format.AcceptOnlyFromAmong([.. Formats.FormatRegistry.Names]);
         var container = new Option<string?>("--container") { Description = "Shard container: jsonl, or json (one JSON list per shard, as LLaVA's trainer reads it)" };
         container.AcceptOnlyFromAmong("jsonl", "json");
         var imageDetail = new Option<string?>("--image-detail") { Description = "openai: the detail of image parts: auto, low or high" };
@@ -50,6 +49,7 @@ public static class BuildCommand
         var suffixTurns = new Option<string?>("--suffix-turns") { Description = "Put the suffix on the first turn or every turn (default every)" };
         suffixTurns.AcceptOnlyFromAmong("first", "every");
         var strict = new Option<bool>("--strict") { Description = "Any reject stops the build (exit 2) and leaves no shard" };
+        var allowEmpty = new Option<bool>("--allow-empty") { Description = "Accept a source that yields no records (otherwise the build fails with exit 2, naming the source)" };
         var noMeta = new Option<bool>("--no-meta") { Description = "Leave out the meta (provenance) object in records" };
         var bos = new Option<string?>("--bos") { Description = "Begin token of the template format (default <BOS>)" };
         var eos = new Option<string?>("--eos") { Description = "End token of the template format (default <EOS>)" };
@@ -67,7 +67,7 @@ public static class BuildCommand
         var command = new Command("build", "Build instruction-tuning shards from a benchmark")
         {
             recipe, adapter, input, map, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
-            templates, templateTags, suffix, suffixTurns, strict, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
+            templates, templateTags, suffix, suffixTurns, strict, allowEmpty, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
             container, imageDetail, imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance,
         };
         foreach (var o in adapterOptions)
@@ -75,15 +75,19 @@ public static class BuildCommand
             command.Options.Add(o);
         }
 
+        // Settings of one source: a recipe holds its own, so beside --recipe these are mistakes, not overrides.
+        Option[] sourceFlags = [adapter, input, map, imageRoot, imagePrefix, sourceName, templates, templateTags, suffix, suffixTurns, .. adapterOptions];
+
         command.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async log =>
         {
             Recipe r;
             var recipePath = parse.GetValue(recipe);
             if (recipePath is not null)
             {
-                if (parse.GetValue(adapter) is not null || (parse.GetValue(input)?.Length ?? 0) > 0 || (parse.GetValue(map)?.Length ?? 0) > 0)
+                var given = sourceFlags.Where(o => parse.GetResult(o) is { Implicit: false }).Select(o => o.Name).ToList();
+                if (given.Count > 0)
                 {
-                    throw new UsageException("--recipe and --adapter/--input do not go together: put the source in the recipe");
+                    throw new UsageException($"{string.Join(", ", given)} {(given.Count == 1 ? "is a source setting" : "are source settings")} that --recipe does not take: set {(given.Count == 1 ? "it" : "them")} in the recipe's source instead");
                 }
 
                 r = RecipeLoader.Load(recipePath);
@@ -147,6 +151,11 @@ public static class BuildCommand
                 r.Strict = true;
             }
 
+            if (parse.GetValue(allowEmpty))
+            {
+                r.AllowEmpty = true;
+            }
+
             if (parse.GetValue(noMeta))
             {
                 r.Meta = false;
@@ -176,6 +185,8 @@ public static class BuildCommand
             r.Tokens.Eos = parse.GetValue(eos) ?? r.Tokens.Eos;
             r.Tokens.Image = parse.GetValue(imageToken) ?? r.Tokens.Image;
 
+            // Everything is checked before any file is touched: a bad value leaves no output folder.
+            RecipeLoader.Validate(r);
             var outDir = parse.GetValue(output) ?? (recipePath is not null ? Path.Combine("out", r.Name) : throw new UsageException("give --out DIR"));
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
             if (r.SelfInstruct is { } generate)
@@ -195,6 +206,8 @@ public static class BuildCommand
             {
                 result = await pipeline.RunAsync(r, buildDir, progress, ct).ConfigureAwait(false);
             }
+
+            SourceTally.ThrowIfEmpty(result.Sources, r.AllowEmpty);
 
             if (r.Rewrite is { } rewrite)
             {

@@ -71,6 +71,11 @@ public static class CliApp
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return DataError;
         }
+        catch (EmptySourceException ex)
+        {
+            await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return DataError;
+        }
         catch (StrictRejectException ex)
         {
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);

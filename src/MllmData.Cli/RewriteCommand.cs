@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MllmData.Adapters;
 using MllmData.Generation;
 using MllmData.Recipes;
 using MllmData.Templates;
@@ -37,6 +38,11 @@ public static class RewriteCommand
                 MaxAnswerWords = parse.GetValue(maxWords),
                 KeepRawOnFailure = parse.GetValue(keepRaw),
             });
+            if (settings.Problem("rewrite") is { } problem)
+            {
+                throw new UsageException(problem);
+            }
+
             var inDir = parse.GetValue(input)!;
             var outDir = parse.GetValue(output)!;
             var o = parse.InvocationConfiguration.Output;

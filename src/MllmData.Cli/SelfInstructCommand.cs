@@ -60,6 +60,7 @@ public static class SelfInstructCommand
                 ImageUrlPrefix = parse.GetValue(imageUrlPrefix),
                 SelfInstruct = settings,
             };
+            RecipeLoader.Validate(recipe);
             if (parse.GetValue(model.DryRun))
             {
                 await ModelOptions.PrintDryRun(parse.InvocationConfiguration.Output, await SelfInstructRunner.DryRunAsync(settings, library, log, recipe.Seed, ct).ConfigureAwait(false), settings.Model).ConfigureAwait(false);

@@ -23,7 +23,8 @@ public static class SourcesCommand
                 foreach (var opt in a.Options)
                 {
                     var def = opt.Default is null ? string.Empty : $" [default: {opt.Default}]";
-                    await o.WriteLineAsync($"    --{opt.Name}  {opt.Description}{def}").ConfigureAwait(false);
+                    var values = opt.Allowed.Count == 0 ? string.Empty : $" [{(opt.List ? "list of" : "values")}: {string.Join(", ", opt.Allowed)}]";
+                    await o.WriteLineAsync($"    --{opt.Name}  {opt.Description}{def}{values}").ConfigureAwait(false);
                 }
 
                 await o.WriteLineAsync($"    templates: {a.DefaultTemplatePack}").ConfigureAwait(false);

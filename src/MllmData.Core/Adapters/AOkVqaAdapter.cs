@@ -15,8 +15,8 @@ public sealed class AOkVqaAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("mode", "mc = lettered choices, the answer is the letter; direct = open question, the answer is the direct answer most annotators gave, as one of them wrote it", "mc"),
-        new("image-pattern", "image file for an image id; <split> is the record's split", "<split>2017/%012d.jpg"),
+        new("mode", "mc = lettered choices, the answer is the letter; direct = open question, the answer is the direct answer most annotators gave, as one of them wrote it", "mc") { Allowed = ["mc", "direct"] },
+        new("image-pattern", "image file for an image id; <split> is the record's split", "<split>2017/%012d.jpg") { Check = AdapterOption.ImagePatternCheck },
         Sample.Unanswered,
     ];
 

@@ -24,7 +24,7 @@ public class CocoCaptionsAdapter : ISourceAdapter
 
     public virtual IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("per-image", "one record per image (first caption as the output, the others in provenance) instead of one per caption", "false"),
+        new("per-image", "one record per image (first caption as the output, the others in provenance) instead of one per caption", "false") { Allowed = AdapterOption.FlagValues },
     ];
 
     public string DefaultTemplatePack => "caption-brief";

@@ -15,8 +15,8 @@ public sealed class GqaAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("answer", "short = the one-word answer; full = fullAnswer, a natural sentence", "short"),
-        new("image-pattern", "image file for an imageId (ids may be non-numeric, e.g. n578564)", "images/%s.jpg"),
+        new("answer", "short = the one-word answer; full = fullAnswer, a natural sentence", "short") { Allowed = ["short", "full"] },
+        new("image-pattern", "image file for an imageId (ids may be non-numeric, e.g. n578564)", "images/%s.jpg") { Check = AdapterOption.ImagePatternCheck },
         Sample.Unanswered,
     ];
 

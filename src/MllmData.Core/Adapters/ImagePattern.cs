@@ -66,4 +66,26 @@ public sealed partial class ImagePattern
         var m = SplitInName().Match(Path.GetFileName(path));
         return m.Success ? m.Value : null;
     }
+
+    /// <summary>Widest zero padding accepted (a long has 19 digits).</summary>
+    public const int MaxWidth = 20;
+
+    /// <summary>What is wrong with a pattern, checked before any file is read; null when it can be used.</summary>
+    public static string? Problem(string pattern)
+    {
+        var m = Placeholder().Match(pattern);
+        if (!m.Success)
+        {
+            return $"has no %d, %0Nd or %s for the image id: '{pattern}'";
+        }
+
+        if (m.Groups[1].Value.Length > 0 && (!int.TryParse(m.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var width) || width > MaxWidth))
+        {
+            return $"pads the image id to more than {MaxWidth} digits: '{pattern}'";
+        }
+
+        return Path.IsPathRooted(pattern) || pattern.Replace('\\', '/').Split('/').Contains("..")
+            ? $"must be a relative path under --image-root, without '..': '{pattern}'"
+            : null;
+    }
 }

@@ -21,9 +21,11 @@ public sealed class InstructionsAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterInput> Inputs { get; } = [new("file", true, "the JSON list or JSONL file")];
 
+    private static readonly string[] Readable = [.. FormatRegistry.All.Where(f => f.Capabilities.Readable).Select(f => f.Name)];
+
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("input-format", "auto (decided per record), llava-question (LLaVA evaluation question files), or a readable output format: " + string.Join(", ", FormatRegistry.All.Where(f => f.Capabilities.Readable).Select(f => f.Name)), "auto"),
+        new("input-format", "auto (decided per record), llava-question (LLaVA evaluation question files), or a readable output format: " + string.Join(", ", Readable), "auto") { Allowed = ["auto", LlavaQuestion, .. Readable] },
     ];
 
     public string DefaultTemplatePack => "(kept as written)";
@@ -34,8 +36,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
     public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var path = context.RequireInput("file");
-        var readable = FormatRegistry.All.Where(f => f.Capabilities.Readable).Select(f => f.Name).ToArray();
-        var format = context.Choice("input-format", "auto", ["auto", LlavaQuestion, .. readable]);
+        var format = context.Choice("input-format", "auto", ["auto", LlavaQuestion, .. Readable]);
         var validators = new Dictionary<string, IFormatValidator>(StringComparer.Ordinal);
         var options = new RenderOptions();
         var findings = new List<Finding>();
@@ -51,7 +52,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
             var name = format != "auto" ? format : IsQuestionLine(e) ? LlavaQuestion : FormatRegistry.Detect(e)?.Name;
             if (name is null)
             {
-                yield return Sample.Reject(context, path, where, FindingCodes.UnknownFormat, "the record is in none of the formats read back: " + string.Join(", ", readable));
+                yield return Sample.Reject(context, path, where, FindingCodes.UnknownFormat, "the record is in none of the formats read back: " + string.Join(", ", Readable));
                 continue;
             }
 

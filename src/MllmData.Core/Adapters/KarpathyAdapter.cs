@@ -16,8 +16,8 @@ public sealed class KarpathyAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("splits", "comma-separated splits to keep: train, val, test, restval (LLaVA-style training uses train,restval)", "train,restval"),
-        new("per-image", "one record per image (first sentence as the output, the others in provenance) instead of one per sentence", "false"),
+        new("splits", "comma-separated splits to keep: train, val, test, restval (LLaVA-style training uses train,restval)", "train,restval") { Allowed = ["train", "val", "test", "restval"], List = true },
+        new("per-image", "one record per image (first sentence as the output, the others in provenance) instead of one per sentence", "false") { Allowed = AdapterOption.FlagValues },
     ];
 
     public string DefaultTemplatePack => "caption-brief";

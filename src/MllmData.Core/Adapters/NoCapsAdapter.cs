@@ -19,8 +19,8 @@ public sealed class NoCapsAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("domain", "comma-separated domains to keep: in-domain, near-domain, out-domain (default all)", null),
-        new("per-caption", "one record per reference caption instead of one per image", "false"),
+        new("domain", "comma-separated domains to keep: in-domain, near-domain, out-domain (default all)", null) { Allowed = ["in-domain", "near-domain", "out-domain"], List = true },
+        new("per-caption", "one record per reference caption instead of one per image", "false") { Allowed = AdapterOption.FlagValues },
         Sample.Unanswered,
     ];
 

@@ -7,7 +7,7 @@ namespace MllmData.Adapters;
 public static class Sample
 {
     public static readonly AdapterOption Unanswered =
-        new("unanswered", "records without answers (test splits): error = stop with a message; eval = build question-only evaluation records", "error");
+        new("unanswered", "records without answers (test splits): error = stop with a message; eval = build question-only evaluation records", "error") { Allowed = ["error", "eval"] };
 
     public static SourceItem Reject(SourceContext c, string file, string where, string reason, string detail) =>
         SourceItem.Rejected(new Reject(c.SourceName, file, where, reason, detail));

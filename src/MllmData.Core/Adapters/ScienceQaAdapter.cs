@@ -25,9 +25,9 @@ public sealed class ScienceQaAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("split", "train, val, test, trainval, minitrain, minival or minitest", "train"),
-        new("cot", "output: A = the answer letter; LEA = lecture, explanation, then the answer; ALE = the answer, then lecture and explanation", "A"),
-        new("image-pattern", "image file of a problem with an image; <split> is the problem's split", "<split>/%s/image.png"),
+        new("split", "train, val, test, trainval, minitrain, minival or minitest", "train") { Allowed = ["train", "val", "test", "trainval", "minitrain", "minival", "minitest"], Check = AdapterOption.NeedsInput("splits", "minitrain", "minival", "minitest") },
+        new("cot", "output: A = the answer letter; LEA = lecture, explanation, then the answer; ALE = the answer, then lecture and explanation", "A") { Allowed = ["A", "LEA", "ALE"] },
+        new("image-pattern", "image file of a problem with an image; <split> is the problem's split", "<split>/%s/image.png") { Check = AdapterOption.ImagePatternCheck },
     ];
 
     public string DefaultTemplatePack => "scienceqa";

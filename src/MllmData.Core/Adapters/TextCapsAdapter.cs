@@ -19,8 +19,8 @@ public sealed class TextCapsAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("image-pattern", "image file for an image id; <split> is test_images for test rows (set_name, else the file name), train_images otherwise", "<split>/%s.jpg"),
-        new("per-caption", "one record per reference caption instead of one per image", "false"),
+        new("image-pattern", "image file for an image id; <split> is test_images for test rows (set_name, else the file name), train_images otherwise", "<split>/%s.jpg") { Check = AdapterOption.ImagePatternCheck },
+        new("per-caption", "one record per reference caption instead of one per image", "false") { Allowed = AdapterOption.FlagValues },
         Sample.Unanswered,
     ];
 

@@ -22,8 +22,8 @@ public sealed class TextVqaAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("ocr-hint", "put the image's OCR tokens in the instruction (record tokens, else the ocr file); a record with none is rejected (missing-ocr)", "false"),
-        new("image-pattern", "image file for an image id; <split> is train_images for train/val, test_images for test", "<split>/%s.jpg"),
+        new("ocr-hint", "put the image's OCR tokens in the instruction (record tokens, else the ocr file); a record with none is rejected (missing-ocr)", "false") { Allowed = AdapterOption.FlagValues },
+        new("image-pattern", "image file for an image id; <split> is train_images for train/val, test_images for test", "<split>/%s.jpg") { Check = AdapterOption.ImagePatternCheck },
         Sample.Unanswered,
     ];
 

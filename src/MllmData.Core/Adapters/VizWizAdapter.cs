@@ -15,9 +15,9 @@ public sealed class VizWizAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("unanswerable", "keep = answer unanswerable questions with an explicit response; drop = reject them (reason unanswerable)", "keep"),
+        new("unanswerable", "keep = answer unanswerable questions with an explicit response; drop = reject them (reason unanswerable)", "keep") { Allowed = ["keep", "drop"] },
         new("unanswerable-response", "the response given to unanswerable questions", "The question cannot be answered from this image."),
-        new("image-pattern", "image file for the record's image name", "%s"),
+        new("image-pattern", "image file for the record's image name", "%s") { Check = AdapterOption.ImagePatternCheck },
         Sample.Unanswered,
     ];
 

@@ -26,12 +26,12 @@ public class VqaV2Adapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("answer", "mc = multiple_choice_answer; majority = the answer most annotators gave (counted after VQA normalisation, written as an annotator typed it)", "mc"),
-        new("group-by-image", "merge the questions of one image into one multi-turn conversation", "false"),
-        new("max-turns", "cap on turns per conversation with --group-by-image; longer ones are split", "10"),
-        new("image-pattern", "image file name for an image id; <split> and %012d / %d / %s are filled in", "COCO_<split>_%012d.jpg"),
-        new("split", "split used in the image pattern (default: data_subtype of the file, else from its name)", null),
-        new("unanswered", "without annotations: error = stop with a message; eval = build question-only evaluation records", "error"),
+        new("answer", "mc = multiple_choice_answer; majority = the answer most annotators gave (counted after VQA normalisation, written as an annotator typed it)", "mc") { Allowed = ["mc", "majority"] },
+        new("group-by-image", "merge the questions of one image into one multi-turn conversation", "false") { Allowed = AdapterOption.FlagValues },
+        new("max-turns", "cap on turns per conversation with --group-by-image; longer ones are split", "10") { Check = AdapterOption.Count(1000) },
+        new("image-pattern", "image file name for an image id; <split> and %012d / %d / %s are filled in", "COCO_<split>_%012d.jpg") { Check = AdapterOption.ImagePatternCheck },
+        new("split", "split used in the image pattern (default: data_subtype of the file, else from its name)", null) { Check = AdapterOption.NameCheck },
+        new("unanswered", "without annotations: error = stop with a message; eval = build question-only evaluation records", "error") { Allowed = ["error", "eval"] },
     ];
 
     public string DefaultTemplatePack => "vqa-short";

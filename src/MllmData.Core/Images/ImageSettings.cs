@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
 
 namespace MllmData.Images;
@@ -61,4 +62,30 @@ public sealed class ImageSettings
         copy.Mode = mode;
         return copy;
     }
+
+    /// <summary>The first setting that cannot be used (flag and recipe key named), or null; checked before any file is touched.</summary>
+    public string? Problem()
+    {
+        if (Mode is not ("none" or "reference" or "copy" or "embed"))
+        {
+            return $"--images (images.mode) must be none, reference, copy or embed, got '{Mode}'";
+        }
+
+        return Outside("images.max_side_pixels", MaxSidePixels, 1, 65_535)
+            ?? Outside("--max-pixels (images.max_pixels)", MaxPixels, 1, 1_000_000_000)
+            ?? Outside("--max-side (images.max_side)", MaxSide, 1, MaxSidePixels)
+            ?? Outside("--center-crop (images.center_crop)", CenterCrop, 1, (long)Math.Min(MaxSidePixels, Math.Floor(Math.Sqrt(MaxPixels))))
+            ?? Outside("--jpeg-quality (images.jpeg_quality)", JpegQuality, 1, 100)
+            ?? Outside("--max-image-bytes (images.max_bytes)", MaxBytes, 1, 1L << 32)
+            ?? Outside("--allocation-limit-mb (images.allocation_limit_mb)", AllocationLimitMegabytes, 1, 16_384)
+            ?? Outside("--near-duplicate-distance (images.near_duplicate_distance)", NearDuplicateDistance, 0, 7)
+            ?? (double.IsFinite(DecodeTimeout) && DecodeTimeout > 0 && DecodeTimeout <= 3600
+                ? null
+                : FormattableString.Invariant($"--decode-timeout (images.decode_timeout) must be more than 0 and at most 3600 seconds, got {DecodeTimeout}"));
+    }
+
+    private static string? Outside(string what, long? value, long min, long max) =>
+        value is not { } v || (v >= min && v <= max)
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"{what} must be from {min} to {max}, got {v}");
 }

@@ -14,8 +14,8 @@ namespace MllmData.Pipeline;
 /// <summary>What a finished build produced.</summary>
 public sealed record BuildResult(long Records, long Rejects, IReadOnlyList<ShardInfo> Shards, string ManifestPath, IReadOnlyDictionary<string, long> RejectsByReason)
 {
-    /// <summary>Records written per source, in recipe order.</summary>
-    public IReadOnlyList<KeyValuePair<string, long>> RecordsBySource { get; init; } = [];
+    /// <summary>Records and rejects of each source, in build order.</summary>
+    public IReadOnlyList<SourceOutcome> Sources { get; init; } = [];
 }
 
 /// <summary>A reject under <c>--strict</c>: the build stops and leaves no shard behind.</summary>
@@ -90,18 +90,18 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         var plans = recipe.Sources.Select(s => Plan(s, recipe, format, embed, imageSettings)).ToList();
         var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).ToList();
         var files = new InputFiles();
+        var (paths, tally) = (SourcePaths.For(recipe), new SourceTally());
         using var folder = OutputFolder.Open(outDir, inputs);
-        var bySource = new List<KeyValuePair<string, long>>();
         var imageSummaries = new List<ImageSummary>();
         SinkResult written;
-        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress))
+        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress) { Observer = r => tally.Add(r), Paths = paths })
         {
             foreach (var plan in plans)
             {
                 var before = sink.Records;
                 await RunSourceAsync(plan, folder, sink, files, progress, renderOptions, imageSettings, imageSummaries, ct).ConfigureAwait(false);
-                bySource.Add(new(plan.Name, sink.Records - before));
                 log.Information("source {Source}: {Records} records", plan.Name, sink.Records - before);
+                tally.End(plan.Name, plan.Adapter.Name, plan.Spec.Inputs, sink.Records - before);
             }
 
             written = sink.Complete();
@@ -118,7 +118,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             Shards = written.Shards,
             Rejects = written.Rejects,
             RejectsByReason = written.RejectsByReason,
-            Inputs = await files.HashesAsync().ConfigureAwait(false),
+            Inputs = paths.Keys(await files.HashesAsync().ConfigureAwait(false)),
             Container = renderOptions.Container,
             UploadLimits = format.Capabilities.UploadLimits,
             SplitReason = written.SplitReason,
@@ -128,7 +128,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         folder.Commit();
         return new BuildResult(written.Records, written.Rejects, written.Shards, Path.Combine(outDir, OutputFolder.ManifestFile), written.RejectsByReason)
         {
-            RecordsBySource = bySource,
+            Sources = tally.Sources,
         };
     }
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using MllmData.Formats;
 using MllmData.Model;
 using MllmData.Output;
+using MllmData.Recipes;
 using Serilog;
 
 namespace MllmData.Pipeline;
@@ -49,8 +50,16 @@ public sealed class RecordSink : IDisposable
 
     public IOutputFormat Format => _settings.Format;
 
+    /// <summary>Sees every reject, the sink's own format-check rejects included (the build counts them per source).</summary>
+    public Action<Reject>? Observer { get; init; }
+
+    /// <summary>Rewrites local paths in records and rejects so the output does not depend on the working directory.</summary>
+    public SourcePaths? Paths { get; init; }
+
     public void Reject(Reject reject)
     {
+        reject = Paths?.Of(reject) ?? reject;
+        Observer?.Invoke(reject);
         _rejects.Write(reject);
         _progress.AddReject();
         _log.Debug("reject {Reason} {File} {Position}: {Detail}", reject.Reason, reject.File, reject.Position, reject.Detail);
@@ -63,6 +72,7 @@ public sealed class RecordSink : IDisposable
     /// <summary>Renders, validates and writes the record; false when it became a reject instead.</summary>
     public bool Write(InstructionRecord record)
     {
+        record = Paths?.Of(record) ?? record;
         if (_settings.Format.Refuse(record, _settings.Options) is { } refused)
         {
             Reject(new Reject(record.Source, record.Provenance.File, record.Id, refused.Reason, refused.Detail));

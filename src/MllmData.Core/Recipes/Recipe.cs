@@ -25,6 +25,10 @@ public sealed class Recipe
     [JsonPropertyName("strict")]
     public bool Strict { get; set; }
 
+    /// <summary>Accept a source that yields no records; otherwise such a build fails (exit 2) naming the source.</summary>
+    [JsonPropertyName("allow_empty")]
+    public bool AllowEmpty { get; set; }
+
     /// <summary>Write a <c>meta</c> object with provenance in every record; null = the format's default (llava, template: yes).</summary>
     [JsonPropertyName("meta")]
     public bool? Meta { get; set; }
@@ -62,6 +66,10 @@ public sealed class Recipe
     /// <summary>When present (and there are no sources), the build generates samples with a model instead.</summary>
     [JsonPropertyName("self_instruct")]
     public SelfInstructSettings? SelfInstruct { get; set; }
+
+    /// <summary>The recipe file's folder (full path); null for a build from flags. Output paths are shown relative to it.</summary>
+    [JsonIgnore]
+    public string? Folder { get; set; }
 }
 
 /// <summary>Special tokens of the flat template form and the image placeholder.</summary>

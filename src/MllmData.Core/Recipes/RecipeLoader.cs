@@ -1,13 +1,13 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using MllmData.Adapters;
+using MllmData.Formats;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
-using YamlDotNet.Serialization.NamingConventions;
 
 namespace MllmData.Recipes;
 
-/// <summary>Loads recipes (YAML, or JSON of the same shape) and hashes them.</summary>
+/// <summary>Loads recipes (YAML, or JSON of the same shape), checks them and hashes them.</summary>
 public static class RecipeLoader
 {
     public static Recipe Load(string path)
@@ -17,23 +17,40 @@ public static class RecipeLoader
             throw new UsageException($"recipe '{path}' does not exist");
         }
 
+        var text = RecipeBounds.ReadText(path);
         Recipe? recipe;
         try
         {
+            RecipeBounds.Check(path, text);
             var deserializer = new DeserializerBuilder()
-                .WithNamingConvention(UnderscoredNamingConvention.Instance)
+                .WithTypeInspector(inner => new RecipeKeys(inner))
                 .WithCaseInsensitivePropertyMatching()
                 .Build();
-            using var reader = new StreamReader(path);
-            recipe = deserializer.Deserialize<Recipe>(reader);
+            recipe = deserializer.Deserialize<Recipe>(text);
         }
         catch (YamlException ex)
         {
-            var inner = ex.InnerException is null ? string.Empty : $" ({ex.InnerException.Message})";
-            throw new UsageException($"{path}: line {ex.Start.Line}, column {ex.Start.Column}: {ex.Message}{inner}");
+            var cause = ex.InnerException;
+            while (cause is YamlException { InnerException: not null })
+            {
+                cause = cause.InnerException;
+            }
+
+            var why = cause is EmptyRecipeValueException empty ? empty.Message : ex.Message + (cause is null ? string.Empty : $" ({cause.Message})");
+            throw new UsageException($"{path}: line {ex.Start.Line}, column {ex.Start.Column}: {why}");
         }
 
-        if (recipe is null || (recipe.Sources.Count == 0 && recipe.SelfInstruct is null))
+        if (recipe is null)
+        {
+            throw new UsageException($"{path}: the recipe is empty; it needs at least one entry under sources, or a self_instruct section");
+        }
+
+        if (FirstEmpty(recipe) is { } where)
+        {
+            throw new UsageException($"{path}: {where} is empty (~, null or nothing): give it a value, or leave it out");
+        }
+
+        if (recipe.Sources.Count == 0 && recipe.SelfInstruct is null)
         {
             throw new UsageException($"{path}: a recipe needs at least one entry under sources, or a self_instruct section");
         }
@@ -44,39 +61,77 @@ public static class RecipeLoader
         }
 
         // Paths in a recipe are relative to the recipe's folder, so a recipe works from any current folder.
-        var baseDir = Path.GetDirectoryName(path) ?? string.Empty;
+        var baseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        recipe.Folder = baseDir;
+        MapPaths(recipe, p => Resolve(baseDir, p));
+        foreach (var source in recipe.Sources)
+        {
+            source.Options = Normalise(source.Options);
+        }
+
+        return recipe;
+    }
+
+    /// <summary>Where a list or map of the recipe holds an empty entry (e.g. <c>sources[1]</c>), or null.</summary>
+    private static string? FirstEmpty(Recipe recipe)
+    {
+        for (var i = 0; i < recipe.Sources.Count; i++)
+        {
+            var s = recipe.Sources[i];
+            var at = $"sources[{i}]";
+            if (s is null)
+            {
+                return at;
+            }
+
+            var hit = s.Inputs.FirstOrDefault(kv => kv.Value is null).Key is { } k ? $"{at}.inputs.{k}"
+                : s.Options.FirstOrDefault(kv => kv.Value is null).Key is { } o ? $"{at}.options.{o}"
+                : s.Map.FirstOrDefault(kv => kv.Value is null).Key is { } m ? $"{at}.map.{m}"
+                : s.TemplateTags.Any(t => t is null) ? $"{at}.template_tags" : null;
+            if (hit is not null)
+            {
+                return hit;
+            }
+        }
+
+        return recipe.SelfInstruct is { } g && (g.Inputs.FirstOrDefault(kv => kv.Value is null).Key is { } gk)
+            ? $"self_instruct.inputs.{gk}"
+            : recipe.SelfInstruct?.Kinds.Any(k => k is null) == true ? "self_instruct.kinds" : null;
+    }
+
+    /// <summary>Every local path a recipe holds, in one place: resolved when loaded, shown relative when hashed.</summary>
+    private static void MapPaths(Recipe recipe, Func<string, string> map)
+    {
         foreach (var source in recipe.Sources)
         {
             foreach (var key in source.Inputs.Keys.ToList())
             {
-                source.Inputs[key] = Resolve(baseDir, source.Inputs[key]);
+                source.Inputs[key] = map(source.Inputs[key]);
             }
 
-            source.ImageRoot = source.ImageRoot is null ? null : Resolve(baseDir, source.ImageRoot);
+            source.ImageRoot = source.ImageRoot is null ? null : map(source.ImageRoot);
             if (source.Templates is { } t && (t.EndsWith(".yaml", StringComparison.Ordinal) || t.Contains('/', StringComparison.Ordinal)))
             {
-                source.Templates = Resolve(baseDir, t);
+                source.Templates = map(t);
             }
-
-            source.Options = Normalise(source.Options);
         }
 
         if (recipe.SelfInstruct is { } generate)
         {
             foreach (var key in generate.Inputs.Keys.ToList())
             {
-                generate.Inputs[key] = Resolve(baseDir, generate.Inputs[key]);
+                generate.Inputs[key] = map(generate.Inputs[key]);
             }
+
+            generate.PriceTable = generate.PriceTable is null ? null : map(generate.PriceTable);
         }
 
         if (recipe.Rewrite is { } rewrite)
         {
-            rewrite.Captions = rewrite.Captions is null ? null : Resolve(baseDir, rewrite.Captions);
-            rewrite.ImageRoot = rewrite.ImageRoot is null ? null : Resolve(baseDir, rewrite.ImageRoot);
-            rewrite.PriceTable = rewrite.PriceTable is null ? null : Resolve(baseDir, rewrite.PriceTable);
+            rewrite.Captions = rewrite.Captions is null ? null : map(rewrite.Captions);
+            rewrite.ImageRoot = rewrite.ImageRoot is null ? null : map(rewrite.ImageRoot);
+            rewrite.PriceTable = rewrite.PriceTable is null ? null : map(rewrite.PriceTable);
         }
-
-        return recipe;
     }
 
     private static string Resolve(string baseDir, string path) => Path.IsPathRooted(path) ? path : Path.Combine(baseDir, path);
@@ -93,44 +148,47 @@ public static class RecipeLoader
         return result;
     }
 
-    /// <summary>Canonical JSON of the recipe (everything that decides the output).</summary>
-    public static byte[] Canonical(Recipe recipe) => JsonSerializer.SerializeToUtf8Bytes(recipe, RecipeJsonContext.Default.Recipe);
+    /// <summary>Canonical JSON of the recipe (everything that decides the output), its paths shown as <see cref="SourcePaths"/> shows them.</summary>
+    public static byte[] Canonical(Recipe recipe)
+    {
+        var copy = JsonSerializer.Deserialize(JsonSerializer.SerializeToUtf8Bytes(recipe, RecipeJsonContext.Default.Recipe), RecipeJsonContext.Default.Recipe)!;
+        foreach (var s in copy.Sources)
+        {
+            // A deserialized dictionary sorts by the culture; the canonical form sorts ordinally.
+            (s.Inputs, s.Options, s.Map) = (new(s.Inputs, StringComparer.Ordinal), new(s.Options, StringComparer.Ordinal), new(s.Map, StringComparer.Ordinal));
+        }
+
+        if (copy.SelfInstruct is { } g)
+        {
+            g.Inputs = new(g.Inputs, StringComparer.Ordinal);
+        }
+
+        MapPaths(copy, SourcePaths.For(recipe).Show);
+        return JsonSerializer.SerializeToUtf8Bytes(copy, RecipeJsonContext.Default.Recipe);
+    }
 
     public static string Sha256(Recipe recipe) => Convert.ToHexStringLower(SHA256.HashData(Canonical(recipe)));
 
-    /// <summary>Checks names and values before any file is touched, so mistakes are usage errors (exit 1).</summary>
+    /// <summary>
+    /// Checks every setting of every source before any file is touched (Spectre's bind, validate, run), so a mistake is
+    /// a usage error (exit 1) with one line saying what is wrong, and no output folder is made.
+    /// </summary>
     public static void Validate(Recipe recipe)
     {
-        if (recipe.ShardRecords <= 0)
-        {
-            throw new UsageException("shard_records must be positive");
-        }
-
-        if (recipe.ShardBytes < 0)
-        {
-            throw new UsageException("shard_bytes must not be negative");
-        }
-
-        if (recipe.Images.Mode is not ("none" or "reference" or "copy" or "embed"))
-        {
-            throw new UsageException($"images mode must be none, reference, copy or embed, got '{recipe.Images.Mode}'");
-        }
-
-        if (recipe.Images.NearDuplicateDistance is < 0 or > 7)
-        {
-            throw new UsageException("the near-duplicate distance must be between 0 and 7 bits");
-        }
-
-        if (recipe.Images.MaxSide is <= 0 || recipe.Images.CenterCrop is <= 0 || recipe.Images.JpegQuality is < 1 or > 100)
-        {
-            throw new UsageException("max side and centre crop must be positive, and JPEG quality between 1 and 100");
-        }
+        Refuse(SafeName.Problem(recipe.Name) is { } bad ? $"--name (name) {bad}" : null);
+        Refuse(FormatRegistry.Names.Contains(recipe.Format, StringComparer.Ordinal) ? null : $"--format (format) must be one of {string.Join(", ", FormatRegistry.Names)}, got '{recipe.Format}'");
+        Refuse(recipe.ShardRecords is >= 1 and <= 100_000_000 ? null : FormattableString.Invariant($"--shard-records (shard_records) must be from 1 to 100000000, got {recipe.ShardRecords}"));
+        Refuse(recipe.ShardBytes >= 0 ? null : FormattableString.Invariant($"--shard-bytes (shard_bytes) must be 0 (no bound) or more, got {recipe.ShardBytes}"));
+        Refuse(recipe.Images.Problem());
+        Refuse(recipe.Rewrite?.Problem("rewrite"));
+        Refuse(recipe.SelfInstruct?.Problem("self_instruct"));
 
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var s in recipe.Sources)
         {
             var adapter = AdapterRegistry.Get(s.Adapter);
             var name = s.Name ?? adapter.Name;
+            Refuse(SafeName.Problem(name) is { } badName ? $"source name (--source-name, sources[].name) {badName}" : null);
             if (!names.Add(name))
             {
                 throw new UsageException($"two sources are named '{name}'; give each a distinct name");
@@ -146,20 +204,32 @@ public static class RecipeLoader
                 throw new UsageException($"source '{name}' needs --input {missing.Name}=FILE ({missing.Description})");
             }
 
-            foreach (var key in s.Options.Keys.Where(k => adapter.Options.All(o => o.Name != k)))
+            foreach (var (key, value) in s.Options)
             {
-                throw new UsageException($"adapter '{adapter.Name}' has no option '{key}'; options: {string.Join(", ", adapter.Options.Select(o => o.Name))}");
+                var option = adapter.Options.FirstOrDefault(o => o.Name == key)
+                    ?? throw new UsageException($"adapter '{adapter.Name}' has no option '{key}'; options: {string.Join(", ", adapter.Options.Select(o => o.Name))}");
+                Refuse(value.Length == 0 ? null : option.Problem(value, s.Inputs) is { } problem ? $"--{key} (source '{name}') {problem}" : null);
             }
+
+            // Question-only records have no answer for a training format to hold; they wait for an evaluation output.
+            Refuse(s.Options.TryGetValue(Sample.Unanswered.Name, out var unanswered) && unanswered == "eval"
+                ? $"--unanswered eval (source '{name}') makes question-only records, and no output format takes records without answers yet; build a split that has answers"
+                : null);
 
             if (s.Map.Count > 0 && adapter.Name is not ("csv" or "jsonl"))
             {
                 throw new UsageException($"--map is for the csv and jsonl adapters, not '{adapter.Name}'");
             }
 
-            if (s.SuffixTurns is not ("first" or "every"))
-            {
-                throw new UsageException($"suffix_turns must be first or every, got '{s.SuffixTurns}'");
-            }
+            Refuse(s.SuffixTurns is "first" or "every" ? null : $"--suffix-turns (suffix_turns) must be first or every, got '{s.SuffixTurns}'");
+        }
+    }
+
+    private static void Refuse(string? problem)
+    {
+        if (problem is not null)
+        {
+            throw new UsageException(problem);
         }
     }
 }

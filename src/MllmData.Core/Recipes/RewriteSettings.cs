@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
 
 namespace MllmData.Recipes;
@@ -56,11 +57,47 @@ public class ModelSettings
     [JsonPropertyName("price_table")]
     public string? PriceTable { get; set; }
 
+    [JsonIgnore]
     public string EndpointKind =>
         Endpoint ?? (Environment.GetEnvironmentVariable("AZURE_OPENAI_ENDPOINT") is { Length: > 0 } ? "azure" : "openai");
 
+    [JsonIgnore]
     public string CachePath =>
         Cache ?? Environment.GetEnvironmentVariable("MLLMDATA_CACHE") ?? Path.Combine(".mllmdata-cache", "responses.db");
+
+    /// <summary>The first setting that cannot be used, naming the flag and the recipe key under <paramref name="section"/>; null when all are fine.</summary>
+    public virtual string? Problem(string section)
+    {
+        string Name(string flag) => $"--{flag} ({section}.{flag.Replace('-', '_')})";
+        if (Endpoint is not (null or "azure" or "openai"))
+        {
+            return $"{Name("endpoint")} must be azure or openai, got '{Endpoint}'";
+        }
+
+        return (string.IsNullOrWhiteSpace(Model) ? $"{Name("model")} must not be empty" : null)
+            ?? Whole(Name("concurrency"), Concurrency, 1, 1000)
+            ?? Whole(Name("rpm"), RequestsPerMinute, 0, 10_000_000)
+            ?? Whole(Name("tpm"), TokensPerMinute, 0, 1_000_000_000)
+            ?? Whole(Name("max-retries"), MaxRetries, 0, 100)
+            ?? Seconds(Name("timeout"), Timeout, 86_400, zero: false)
+            ?? Seconds(Name("deadline"), Deadline, 7 * 86_400, zero: false)
+            ?? Seconds(Name("backoff"), Backoff, 3_600, zero: true)
+            ?? Whole(Name("max-requests"), MaxRequests, 1, long.MaxValue)
+            ?? Whole(Name("max-tokens"), MaxTokens, 1, long.MaxValue)
+            ?? (MaxCost is null or > 0 ? null : string.Create(CultureInfo.InvariantCulture, $"{Name("max-cost")} must be more than 0, got {MaxCost}"))
+            ?? Whole(Name("max-output-tokens"), MaxOutputTokens, 1, 1_000_000);
+    }
+
+    /// <summary>A whole number within bounds, or the message saying it is not.</summary>
+    protected static string? Whole(string what, long? value, long min, long max) =>
+        value is not { } v || (v >= min && v <= max)
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"{what} must be from {min} to {max}, got {v}");
+
+    private static string? Seconds(string what, double value, double max, bool zero) =>
+        double.IsFinite(value) && (zero ? value >= 0 : value > 0) && value <= max
+            ? null
+            : string.Create(CultureInfo.InvariantCulture, $"{what} must be {(zero ? "from 0 to" : "more than 0 and at most")} {max} seconds, got {value}");
 
     public Models.CallSettings ToCallSettings() => new()
     {
@@ -98,6 +135,12 @@ public sealed class RewriteSettings : ModelSettings
 
     [JsonPropertyName("keep_raw_on_failure")]
     public bool KeepRawOnFailure { get; set; }
+
+    public override string? Problem(string section) =>
+        base.Problem(section)
+        ?? (Select is "short" or "all" ? null : $"--select ({section}.select) must be short or all, got '{Select}'")
+        ?? (string.IsNullOrWhiteSpace(Prompt) ? $"--prompt ({section}.prompt) must not be empty" : null)
+        ?? Whole($"--max-answer-words ({section}.max_answer_words)", MaxAnswerWords, 1, 1000);
 }
 
 /// <summary>Self-instruct generation: the <c>self_instruct</c> section of a recipe, or the flags of <c>mllmdata self-instruct</c>.</summary>
@@ -126,4 +169,26 @@ public sealed class SelfInstructSettings : ModelSettings
 
     [JsonPropertyName("temperature")]
     public float Temperature { get; set; } = 0.7f;
+
+    /// <summary>The kinds of sample self-instruct generates.</summary>
+    public static IReadOnlyList<string> KnownKinds { get; } = ["conversation", "detail", "complex"];
+
+    public override string? Problem(string section)
+    {
+        if (base.Problem(section) is { } problem)
+        {
+            return problem;
+        }
+
+        if (Kinds.Count == 0 || Kinds.Any(k => !KnownKinds.Contains(k, StringComparer.Ordinal)))
+        {
+            return $"--kinds ({section}.kinds) takes a list of {string.Join(", ", KnownKinds)}, got '{string.Join(",", Kinds)}'";
+        }
+
+        return Whole($"--per-image ({section}.per_image)", PerImage, 1, 100)
+            ?? Whole($"--few-shot ({section}.few_shot)", FewShot, 0, 20)
+            ?? (float.IsFinite(Temperature) && Temperature is >= 0 and <= 2
+                ? null
+                : string.Create(CultureInfo.InvariantCulture, $"--temperature ({section}.temperature) must be from 0 to 2, got {Temperature}"));
+    }
 }

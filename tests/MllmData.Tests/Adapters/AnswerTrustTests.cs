@@ -229,10 +229,10 @@ public class TheAnswersAnAdapterWrites
         Assert.Equal(["missing-ocr", "missing-ocr", "missing-ocr", "missing-ocr"], built.Reasons());
         Assert.Equal(
             [
-                $"--ocr-hint is on but image 005635e119b9f32f (question_id 1) has no OCR tokens, neither in the record nor in {ocr}",
-                $"--ocr-hint is on but image 005635e119b9f32f (question_id 2) has no OCR tokens, neither in the record nor in {ocr}",
-                $"--ocr-hint is on but image 00685bc495504d61 (question_id 3) has no OCR tokens, neither in the record nor in {ocr}",
-                $"--ocr-hint is on but image 00685bc495504d61 (question_id 4) has no OCR tokens, neither in the record nor in {ocr}",
+                $"--ocr-hint is on but image 005635e119b9f32f (question_id 1) has no OCR tokens, neither in the record nor in {Path.GetFileName(ocr)}",
+                $"--ocr-hint is on but image 005635e119b9f32f (question_id 2) has no OCR tokens, neither in the record nor in {Path.GetFileName(ocr)}",
+                $"--ocr-hint is on but image 00685bc495504d61 (question_id 3) has no OCR tokens, neither in the record nor in {Path.GetFileName(ocr)}",
+                $"--ocr-hint is on but image 00685bc495504d61 (question_id 4) has no OCR tokens, neither in the record nor in {Path.GetFileName(ocr)}",
             ],
             built.Rejects.Select(r => r.GetProperty("detail").GetString()));
         Assert.Equal(["data[1]", "data[2]", "data[3]", "data[4]"], built.Rejects.Select(Record));

@@ -119,11 +119,11 @@ public class TheVqaV2Adapter
         Assert.Single(Records(outDir));
         var rejects = Rejects(outDir);
         Assert.Equal(["wrong-type", "missing-field", "no-annotation", "no-question"], rejects.Select(x => x.GetProperty("reason").GetString()));
-        Assert.Equal(q, rejects[0].GetProperty("file").GetString());
+        Assert.Equal(Path.GetFileName(q), rejects[0].GetProperty("file").GetString());
         Assert.StartsWith("questions[2] (byte ", rejects[0].GetProperty("position").GetString(), StringComparison.Ordinal);
         Assert.StartsWith("questions[3] (byte ", rejects[1].GetProperty("position").GetString(), StringComparison.Ordinal);
         Assert.StartsWith("questions[1] (byte ", rejects[2].GetProperty("position").GetString(), StringComparison.Ordinal);
-        Assert.Equal(a, rejects[3].GetProperty("file").GetString());
+        Assert.Equal(Path.GetFileName(a), rejects[3].GetProperty("file").GetString());
         Assert.All(rejects, x => Assert.Equal("vqav2", x.GetProperty("source").GetString()));
 
         var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "manifest.json"))).RootElement;

@@ -96,22 +96,20 @@ public class TheBuildCommand
         Assert.Empty(Directory.GetFiles(outDir));
     }
 
-    [Fact]
-    public async Task Should_Build_Question_Only_Evaluation_Records_From_Real_Okvqa_Questions()
+    [Theory]
+    [InlineData("llava")]
+    [InlineData("template")]
+    [InlineData("sharegpt")]
+    public async Task Should_Refuse_Question_Only_Records_In_Every_Format_Before_Writing(string format)
     {
-        var outDir = TestPaths.NewTempDir();
-        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={TestPaths.RealFile("okvqa", "OpenEnded_mscoco_val2014_questions.json")}", "--unanswered", "eval", "--format", "llava", "--out", outDir);
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={TestPaths.RealFile("okvqa", "OpenEnded_mscoco_val2014_questions.json")}", "--unanswered", "eval", "--format", format, "--out", outDir);
 
-        Assert.Equal(0, r.ExitCode);
-        var records = ReadShards(outDir);
-        Assert.Equal(5046, records.Count);
-        Assert.All(records, rec =>
-        {
-            var conv = rec.GetProperty("conversations");
-            Assert.Equal(1, conv.GetArrayLength());
-            Assert.Equal("human", conv[0].GetProperty("from").GetString());
-            Assert.Matches(@"^COCO_val2014_\d{12}\.jpg$", rec.GetProperty("image").GetString()!);
-        });
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal(
+            "error: --unanswered eval (source 'vqav2') makes question-only records, and no output format takes records without answers yet; build a split that has answers\n",
+            r.Error);
+        Assert.False(Directory.Exists(outDir));
     }
 
     [Fact]

@@ -200,7 +200,7 @@ public class TheFormats
     public async Task Should_Reject_Multi_Turn_Records_For_M3it_And_Keep_Single_Turn_Ones()
     {
         var outDir = TestPaths.NewTempDir();
-        var r = await CliRunner.RunAsync("build", "--recipe", Path.Combine(TestPaths.RepoRoot, "samples", "recipe.yaml"), "--format", "m3it", "--out", outDir);
+        var r = await CliRunner.RunAsync("build", "--recipe", Path.Combine(TestPaths.RepoRoot, "samples", "recipe.yaml"), "--format", "m3it", "--allow-empty", "--out", outDir);
         Assert.Equal(0, r.ExitCode);
         var lines = File.ReadAllLines(TestPaths.Shards(outDir).Single());
         Assert.Equal(5, lines.Length);
