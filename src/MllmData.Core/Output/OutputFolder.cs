@@ -120,6 +120,7 @@ public sealed class OutputFolder : IDisposable
     /// <summary>Promotes the staged output into the folder; the new manifest is the last file to arrive.</summary>
     public void Commit()
     {
+        FaultPoint("staged");
         var manifest = Path.Combine(Root, ManifestFile);
         if (File.Exists(manifest))
         {
