@@ -11,8 +11,8 @@ public class TheOutputFolder
 {
     private static readonly string Captions = TestPaths.RealFile("coco-mini", "annotations", "captions_val2017.json");
 
-    private static string[] Build(string outDir, int seed) =>
-        ["build", "--adapter", "coco-captions", "--input", $"captions={Captions}", "--format", "template", "--shard-records", "100", "--name", "coco", "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", outDir];
+    private static string[] Build(string outDir, int seed, string format = "template") =>
+        ["build", "--adapter", "coco-captions", "--input", $"captions={Captions}", "--format", format, "--shard-records", "100", "--name", "coco", "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", outDir];
 
     /// <summary>Every file of the folder (data/ included) by relative path, with its bytes' hash; a run's lock file aside.</summary>
     private static SortedDictionary<string, string> Snapshot(string dir) =>
@@ -135,7 +135,7 @@ public class TheOutputFolder
     public async Task Rewrite_Into_Its_Own_Input_Folder_Is_Refused_And_Leaves_The_Shards_Unchanged()
     {
         var dir = TestPaths.NewTempDir();
-        Assert.Equal(0, (await CliRunner.RunAsync(Build(dir, 1))).ExitCode);
+        Assert.Equal(0, (await CliRunner.RunAsync(Build(dir, 1, "llava"))).ExitCode);
         var before = Snapshot(dir);
 
         var live = await ChildCli.RunAsync(new Dictionary<string, string> { ["OPENAI_BASE_URL"] = "http://127.0.0.1:9/v1", ["OPENAI_API_KEY"] = "k" }, ["rewrite", "--in", dir, "--out", dir + "/", "--model", "m", "--cache", Path.Combine(TestPaths.NewTempDir(), "c.db")]);
