@@ -59,12 +59,13 @@ public static class BuildCommand
         var adapterOptions = AdapterRegistry.All.SelectMany(a => a.Options).Select(o => o.Name).Distinct().Order(StringComparer.Ordinal)
             .Select(n => new Option<string?>("--" + n)
             {
-                Description = string.Join(" | ", AdapterRegistry.All.Where(a => a.Options.Any(o => o.Name == n)).Select(a => $"{a.Name}: {a.Options.First(o => o.Name == n).Description}")),
+                // Listed per adapter by `mllmdata sources ADAPTER`, not in build's own help.
+                Hidden = true,
                 Arity = ArgumentArity.ZeroOrOne,
             })
             .ToList();
 
-        var command = new Command("build", "Build instruction-tuning shards from a benchmark")
+        var command = new Command("build", "Build instruction-tuning shards from a benchmark. Each adapter's own flags (--answer, --per-image, ...) are listed by `mllmdata sources ADAPTER`.")
         {
             recipe, adapter, input, map, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
             templates, templateTags, suffix, suffixTurns, strict, allowEmpty, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,

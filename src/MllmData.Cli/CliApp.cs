@@ -14,6 +14,33 @@ public static class CliApp
     public const int UsageError = 1;
     public const int DataError = 2;
 
+    /// <summary>
+    /// Parses and runs a command line. A usage mistake is one line on stderr and a pointer to the command's help
+    /// (exit 1), not the whole help text.
+    /// </summary>
+    public static async Task<int> InvokeAsync(string[] args, InvocationConfiguration? configuration = null)
+    {
+        var config = configuration ?? new InvocationConfiguration();
+        var parse = CreateRoot().Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            var names = new List<string>();
+            for (var c = parse.CommandResult; c is not null; c = c.Parent as System.CommandLine.Parsing.CommandResult)
+            {
+                names.Insert(0, c.Command is RootCommand ? "mllmdata" : c.Command.Name);
+            }
+
+            var command = string.Join(' ', names);
+            // An unknown word says more than the "required command" that follows from it.
+            var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
+            await config.Error.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
+            await config.Error.WriteLineAsync($"see {command} --help").ConfigureAwait(false);
+            return UsageError;
+        }
+
+        return await parse.InvokeAsync(config).ConfigureAwait(false);
+    }
+
     /// <summary>A fresh command tree; each call builds new option objects, so trees can be used side by side.</summary>
     public static RootCommand CreateRoot()
     {
@@ -43,13 +70,16 @@ public static class CliApp
             "diagnostic" => LogEventLevel.Verbose,
             _ => LogEventLevel.Information,
         };
-        return new LoggerConfiguration()
-            .MinimumLevel.Is(level)
-            .WriteTo.Console(
+        var config = new LoggerConfiguration().MinimumLevel.Is(level);
+
+        // The console sink sits behind a wrapper that keeps log lines off the progress line.
+        var console = Serilog.Configuration.LoggerSinkConfiguration.Wrap(
+            sink => new ProgressAwareSink(sink),
+            to => to.Console(
                 standardErrorFromLevel: LogEventLevel.Verbose,
                 formatProvider: System.Globalization.CultureInfo.InvariantCulture,
-                outputTemplate: "[{Level:u3}] {Message:lj}{NewLine}{Exception}")
-            .CreateLogger();
+                outputTemplate: "[{Level:u3}] {Message:lj}{NewLine}{Exception}"));
+        return config.WriteTo.Sink(console).CreateLogger();
     }
 
     /// <summary>Runs a command body, turning the tool's exceptions into messages and exit codes.</summary>

@@ -1,3 +1,3 @@
 using MllmData.Cli;
 
-return await CliApp.CreateRoot().Parse(args).InvokeAsync().ConfigureAwait(false);
+return await CliApp.InvokeAsync(args).ConfigureAwait(false);
