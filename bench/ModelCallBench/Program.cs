@@ -2,7 +2,7 @@
 // Usage: dotnet run -c Release --project bench/ModelCallBench [requests=480] [concurrency=16] [latency-ms=200]
 using System.Diagnostics;
 using System.Globalization;
-using MllmData.Models;
+using MllmData.ModelCalls;
 using MllmData.Tests.Models;
 
 var requests = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 480;

@@ -4,6 +4,7 @@ using MllmData.Generation;
 using MllmData.Pipeline;
 using MllmData.Recipes;
 using MllmData.Templates;
+using MllmData.Inputs;
 
 namespace MllmData.Cli;
 

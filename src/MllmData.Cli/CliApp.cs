@@ -1,5 +1,4 @@
 using System.CommandLine;
-using MllmData.Adapters;
 using MllmData.Json;
 using MllmData.Pipeline;
 using Serilog;
@@ -111,7 +110,7 @@ public static class CliApp
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return DataError;
         }
-        catch (Models.BudgetExceededException ex)
+        catch (ModelCalls.BudgetExceededException ex)
         {
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return DataError;

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using MllmData.Pipeline;
 using Serilog.Core;
 using Serilog.Events;
+using MllmData.Inputs;
 
 namespace MllmData.Cli;
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using MllmData.Adapters;
 using MllmData.Generation;
 using MllmData.Recipes;
 using MllmData.Templates;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using CsvHelper;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Adapters;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Adapters;
 

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using MllmData.Json;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Adapters;
 

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Adapters;
 

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using MllmData.Json;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Adapters;
 

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using MllmData.Json;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Adapters;
 

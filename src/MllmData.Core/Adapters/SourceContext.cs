@@ -1,5 +1,5 @@
 using System.Globalization;
-using MllmData.Pipeline;
+using MllmData.Inputs;
 
 namespace MllmData.Adapters;
 
@@ -56,23 +56,5 @@ public sealed class SourceContext
         return allowed.Contains(v)
             ? v
             : throw new UsageException($"option {name} of source '{SourceName}' must be one of {string.Join(", ", allowed)}, got '{v}'");
-    }
-}
-
-/// <summary>The command line or recipe asks for something that cannot be done (exit code 1).</summary>
-public sealed class UsageException : Exception
-{
-    public UsageException(string message)
-        : base(message)
-    {
-    }
-
-    public UsageException()
-    {
-    }
-
-    public UsageException(string message, Exception innerException)
-        : base(message, innerException)
-    {
     }
 }

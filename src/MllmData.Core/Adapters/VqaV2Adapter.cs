@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MllmData.Json;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Adapters;
 

@@ -1,4 +1,3 @@
-using MllmData.Adapters;
 
 namespace MllmData.Formats;
 

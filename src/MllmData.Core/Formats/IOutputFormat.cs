@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MllmData.Model;
+using MllmData.Records;
 using MllmData.Output;
 
 namespace MllmData.Formats;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Formats;
 

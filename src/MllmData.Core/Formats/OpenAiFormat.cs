@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MllmData.Adapters;
-using MllmData.Model;
+using MllmData.Records;
 using MllmData.Output;
 
 namespace MllmData.Formats;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Formats;
 

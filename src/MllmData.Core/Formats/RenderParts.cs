@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Formats;
 

@@ -1,4 +1,3 @@
-using MllmData.Adapters;
 using MllmData.Output;
 
 namespace MllmData.Formats;

@@ -1,5 +1,4 @@
-using MllmData.Adapters;
-using MllmData.Models;
+using MllmData.ModelCalls;
 using MllmData.Recipes;
 using MllmData.Templates;
 using Serilog;

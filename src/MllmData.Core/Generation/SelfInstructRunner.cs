@@ -2,13 +2,14 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using MllmData.Adapters;
-using MllmData.Models;
+using MllmData.ModelCalls;
 using MllmData.Output;
 using MllmData.Pipeline;
 using MllmData.Recipes;
 using MllmData.Formats;
 using MllmData.Templates;
 using Serilog;
+using MllmData.Inputs;
 
 namespace MllmData.Generation;
 

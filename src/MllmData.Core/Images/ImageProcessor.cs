@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
-using MllmData.Model;
-using MllmData.Pipeline;
+using MllmData.Records;
 using MllmData.Formats;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;

@@ -2,12 +2,13 @@ using System.Reflection;
 using MllmData.Adapters;
 using MllmData.Formats;
 using MllmData.Images;
-using MllmData.Model;
+using MllmData.Records;
 using MllmData.Output;
 using MllmData.Pipeline.Steps;
 using MllmData.Recipes;
 using MllmData.Templates;
 using Serilog;
+using MllmData.Inputs;
 
 namespace MllmData.Pipeline;
 

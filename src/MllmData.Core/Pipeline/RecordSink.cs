@@ -2,10 +2,11 @@ using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using MllmData.Formats;
-using MllmData.Model;
+using MllmData.Records;
 using MllmData.Output;
 using MllmData.Recipes;
 using Serilog;
+using MllmData.Inputs;
 
 namespace MllmData.Pipeline;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using MllmData.Adapters;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Pipeline;
 

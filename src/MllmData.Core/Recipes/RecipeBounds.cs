@@ -1,5 +1,4 @@
 using System.Globalization;
-using MllmData.Adapters;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 

@@ -99,7 +99,7 @@ public class ModelSettings
             ? null
             : string.Create(CultureInfo.InvariantCulture, $"{what} must be {(zero ? "from 0 to" : "more than 0 and at most")} {max} seconds, got {value}");
 
-    public Models.CallSettings ToCallSettings() => new()
+    public ModelCalls.CallSettings ToCallSettings() => new()
     {
         Concurrency = Concurrency,
         RequestsPerMinute = RequestsPerMinute,

@@ -1,4 +1,4 @@
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Recipes;
 

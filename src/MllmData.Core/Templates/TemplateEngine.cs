@@ -1,5 +1,4 @@
-using MllmData.Adapters;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Templates;
 

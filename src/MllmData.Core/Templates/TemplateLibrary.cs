@@ -1,4 +1,3 @@
-using MllmData.Adapters;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.NamingConventions;

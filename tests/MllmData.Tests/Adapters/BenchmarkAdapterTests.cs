@@ -23,7 +23,7 @@ public class TheBenchmarkAdapters
     }
 
     /// <summary>Question-only records, read from the adapter itself: no build takes them until an evaluation output exists.</summary>
-    private static async Task<List<MllmData.Model.InstructionRecord>> ReadEval(string adapter, params (string Name, string File)[] inputs)
+    private static async Task<List<MllmData.Records.InstructionRecord>> ReadEval(string adapter, params (string Name, string File)[] inputs)
     {
         var context = new MllmData.Adapters.SourceContext
         {
@@ -31,7 +31,7 @@ public class TheBenchmarkAdapters
             Inputs = inputs.ToDictionary(i => i.Name, i => i.File),
             Options = new Dictionary<string, string> { ["unanswered"] = "eval" },
         };
-        var records = new List<MllmData.Model.InstructionRecord>();
+        var records = new List<MllmData.Records.InstructionRecord>();
         await foreach (var item in MllmData.Adapters.AdapterRegistry.Get(adapter).ReadAsync(context, CancellationToken.None))
         {
             records.AddRange(item.Record is { } r ? [r] : []);

@@ -1,5 +1,5 @@
 using MllmData.Cli;
-using MllmData.Pipeline;
+using MllmData.Inputs;
 
 namespace MllmData.Tests.Cli;
 

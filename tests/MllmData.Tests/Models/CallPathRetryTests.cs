@@ -1,4 +1,4 @@
-using MllmData.Models;
+using MllmData.ModelCalls;
 
 namespace MllmData.Tests.Models;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using MllmData.Models;
+using MllmData.ModelCalls;
 
 namespace MllmData.Tests.Models;
 

@@ -1,5 +1,5 @@
 using Microsoft.Data.Sqlite;
-using MllmData.Models;
+using MllmData.ModelCalls;
 
 namespace MllmData.Tests.Models;
 

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using MllmData.Generation;
-using MllmData.Models;
+using MllmData.ModelCalls;
 
 namespace MllmData.Tests.Models;
 
@@ -437,7 +437,7 @@ public class TheTokenCounter
     public void Should_Count_Text_With_O200k()
     {
         Assert.Equal(2, TokenCounter.Text("Hello world"));
-        var request = new ChatRequest([new MllmData.Models.ChatMessage("user", "Hello world")], 10, 0, "v");
+        var request = new ChatRequest([new MllmData.ModelCalls.ChatMessage("user", "Hello world")], 10, 0, "v");
         Assert.Equal(3 + 3 + TokenCounter.Text("user") + 2, TokenCounter.Prompt(request));
     }
 

@@ -3,7 +3,6 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
-using MllmData.Adapters;
 using MllmData.Images;
 using MllmData.Recipes;
 

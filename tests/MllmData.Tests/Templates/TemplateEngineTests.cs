@@ -1,4 +1,4 @@
-using MllmData.Model;
+using MllmData.Records;
 using MllmData.Templates;
 
 namespace MllmData.Tests.Templates;

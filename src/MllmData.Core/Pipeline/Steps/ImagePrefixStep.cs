@@ -1,5 +1,5 @@
 using MllmData.Formats;
-using MllmData.Model;
+using MllmData.Records;
 
 namespace MllmData.Pipeline.Steps;
 

@@ -1,5 +1,6 @@
 using MllmData.Formats;
-using MllmData.Model;
+using MllmData.Records;
+using MllmData.Images;
 
 namespace MllmData.Pipeline.Steps;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
-using MllmData.Adapters;
 
-namespace MllmData.Models;
+namespace MllmData.ModelCalls;
 
 /// <summary>US dollars per million input and output tokens, by model name (longest matching prefix wins).</summary>
 public sealed class PriceTable
@@ -10,11 +9,11 @@ public sealed class PriceTable
 
     private PriceTable(List<(string, decimal, decimal)> prices) => _prices = prices;
 
-    /// <summary>The table shipped in the tool (Models/prices.json), or a JSON file of the same shape.</summary>
+    /// <summary>The table shipped in the tool (ModelCalls/prices.json), or a JSON file of the same shape.</summary>
     public static PriceTable Load(string? path = null)
     {
         using var stream = path is null
-            ? typeof(PriceTable).Assembly.GetManifestResourceStream("MllmData.Models.prices.json")!
+            ? typeof(PriceTable).Assembly.GetManifestResourceStream("MllmData.ModelCalls.prices.json")!
             : File.Exists(path) ? File.OpenRead(path) : throw new UsageException($"price table '{path}' does not exist");
         using var doc = JsonDocument.Parse(stream);
         var prices = new List<(string, decimal, decimal)>();

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace MllmData.Models;
+namespace MllmData.ModelCalls;
 
 /// <summary>A reply body passed the byte cap; raised while the body is read, before it is held whole.</summary>
 public sealed class ResponseTooLargeException : IOException

@@ -1,4 +1,4 @@
-namespace MllmData.Pipeline;
+namespace MllmData.Inputs;
 
 /// <summary>Thread-safe counters that a progress display polls: input bytes and records written.</summary>
 public sealed class ProgressCounter

@@ -7,7 +7,7 @@ using OpenAI;
 using OpenAI.Chat;
 using Sdk = OpenAI.Chat;
 
-namespace MllmData.Models;
+namespace MllmData.ModelCalls;
 
 /// <summary>Azure OpenAI or any OpenAI-compatible endpoint through Azure.AI.OpenAI 2.1.0, one attempt per call.</summary>
 public sealed class OpenAiChatModel : IChatModel

@@ -1,6 +1,6 @@
 using Microsoft.ML.Tokenizers;
 
-namespace MllmData.Models;
+namespace MllmData.ModelCalls;
 
 /// <summary>Prompt token counts with the o200k tokenizer, plus image tokens by OpenAI's published rule.</summary>
 public sealed class TokenCounter

@@ -1,6 +1,6 @@
 using System.Threading.RateLimiting;
 
-namespace MllmData.Models;
+namespace MllmData.ModelCalls;
 
 /// <summary>Settings of the one call path.</summary>
 public sealed record CallSettings

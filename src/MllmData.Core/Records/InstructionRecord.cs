@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace MllmData.Model;
+namespace MllmData.Records;
 
 /// <summary>The canonical training sample every adapter produces and every renderer consumes.</summary>
 public sealed record InstructionRecord

@@ -1,6 +1,6 @@
-using MllmData.Model;
+using MllmData.Records;
 
-namespace MllmData.Pipeline;
+namespace MllmData.Images;
 
 /// <summary>Resolves a record's image paths under the image root: a path that escapes it, or a missing file, is a reject.</summary>
 public sealed class ImageRootCheck(string root)

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace MllmData.Models;
+namespace MllmData.ModelCalls;
 
 /// <summary>
 /// Reads a server's requested wait from <c>retry-after-ms</c> or <c>Retry-After</c> (delta-seconds or an HTTP-date).

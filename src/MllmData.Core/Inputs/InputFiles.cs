@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using MllmData.Json;
 
-namespace MllmData.Pipeline;
+namespace MllmData.Inputs;
 
 /// <summary>Opens input files for reading, and hashes each file once, on a background task, for the manifest.</summary>
 /// <remarks>

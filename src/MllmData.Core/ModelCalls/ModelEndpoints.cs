@@ -1,6 +1,5 @@
-using MllmData.Adapters;
 
-namespace MllmData.Models;
+namespace MllmData.ModelCalls;
 
 /// <summary>Endpoints and keys come from the environment only; a key is never printed, not even its length.</summary>
 public static class ModelEndpoints

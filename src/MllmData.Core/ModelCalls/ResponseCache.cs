@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 
-namespace MllmData.Models;
+namespace MllmData.ModelCalls;
 
 /// <summary>
 /// Persistent per-request cache (SQLite, WAL). The key hashes the endpoint identity, model, every message

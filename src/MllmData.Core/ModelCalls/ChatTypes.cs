@@ -1,4 +1,4 @@
-namespace MllmData.Models;
+namespace MllmData.ModelCalls;
 
 /// <summary>One message of a chat request; images are sent as bytes (data URLs) after the text.</summary>
 public sealed record ChatMessage(string Role, string Text)

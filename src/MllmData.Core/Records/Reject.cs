@@ -1,4 +1,4 @@
-namespace MllmData.Model;
+namespace MllmData.Records;
 
 /// <summary>An input that did not become a record, and why.</summary>
 public sealed record Reject(string Source, string File, string Position, string Reason, string Detail);
