@@ -178,7 +178,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 }
 
                 pending.Add(record);
-                if (pending.Count == 64)
+                if (pending.Count == stage.WindowRecords)
                 {
                     await Flush().ConfigureAwait(false);
                 }
