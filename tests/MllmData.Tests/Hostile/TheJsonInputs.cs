@@ -97,7 +97,7 @@ public class TheJsonInputs
 
         Assert.Equal(["vqav2-q1"], HostileFile.Records(outDir).Select(x => x.Str("id")));
         var rejects = HostileFile.Rejects(outDir).Where(x => x.Str("reason") == "wrong-type").ToList();
-        Assert.Equal(["questions[1]", "questions[2]", "questions[3]", "annotations[4]"], rejects.Select(x => x.Str("position").Split(' ')[0]).Order(StringComparer.Ordinal));
+        Assert.Equal(["annotations[4]", "questions[1]", "questions[2]", "questions[3]"], rejects.Select(x => x.Str("position").Split(' ')[0]).Order(StringComparer.Ordinal));
         Assert.All(rejects, x => Assert.Equal(StreamingJsonReader.InvalidText, x.Str("detail")));
     }
 
