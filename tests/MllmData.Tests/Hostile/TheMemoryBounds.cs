@@ -142,7 +142,9 @@ public class TheMemoryBounds
 
         Assert.True(few.ExitCode == 0 && many.ExitCode == 0, few.Error + many.Error);
         Assert.Equal(60, HostileFile.Records(outDir).Count);
-        Assert.True(many.PeakMegabytes < few.PeakMegabytes + 60, $"10 images: {few.PeakMegabytes} MB, 60 images: {many.PeakMegabytes} MB");
+
+        // Holding the 50 extra images (2 MB each, plus their base64 text) would add over 400 MB; the collector's timing varies by tens.
+        Assert.True(many.PeakMegabytes < few.PeakMegabytes + 150 && many.PeakMegabytes < 400, $"10 images: {few.PeakMegabytes} MB, 60 images: {many.PeakMegabytes} MB");
     }
 
     [Fact]
