@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using MllmData.Json;
 using MllmData.Records;
@@ -24,22 +23,35 @@ public sealed class JsonlAdapter : ISourceAdapter
     {
         var path = context.RequireInput("file");
         MappedRow.CheckMap(context);
-        using var reader = new StreamReader(context.Files.Open(path, context.Progress), Encoding.UTF8);
-        long lineNo = 0;
-        while (await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+        using var lines = new BoundedLineReader(context.Files.Open(path, context.Progress));
+        while (lines.TryRead(out var line))
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line))
+            cancellationToken.ThrowIfCancellationRequested();
+            var lineNo = line.Number;
+            var where = string.Create(CultureInfo.InvariantCulture, $"line {lineNo}");
+            if (line.TooLong)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.LineTooLong, MappedRow.TooLong(line.TooLongBytes, lines.MaxLineBytes));
+                continue;
+            }
+
+            var bytes = line.Bytes;
+            if (lineNo == 1 && bytes.Span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            {
+                bytes = bytes[3..];
+            }
+
+            if (bytes.Span.Trim(" \t\r"u8).IsEmpty)
             {
                 continue;
             }
 
-            var where = string.Create(CultureInfo.InvariantCulture, $"line {lineNo}");
             JsonDocument? doc = null;
             string? parseError = null;
             try
             {
-                doc = JsonDocument.Parse(line);
+                // The document reads the line's bytes in place; it is disposed before the next line is read.
+                doc = JsonDocument.Parse(bytes);
             }
             catch (JsonException ex)
             {
@@ -58,6 +70,12 @@ public sealed class JsonlAdapter : ISourceAdapter
                 if (e.ValueKind != JsonValueKind.Object)
                 {
                     yield return Sample.Reject(context, path, where, RejectReasons.WrongType, "the line is not a JSON object");
+                    continue;
+                }
+
+                if (!TextCheck.IsValid(bytes.Span))
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.InvalidUtf8, StreamingJsonReader.InvalidText);
                     continue;
                 }
 

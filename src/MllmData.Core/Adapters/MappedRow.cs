@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using MllmData.Records;
 
@@ -83,6 +84,10 @@ internal static class MappedRow
         IReadOnlyList<ImageRef> images = image is null ? [] : [new ImageRef(image.Trim())];
         return (Sample.Make(context, adapter, file, id, task, images, [turn], [new("row", rowId)]), null, null);
     }
+
+    /// <summary>The detail of a <c>line-too-long</c> reject.</summary>
+    public static string TooLong(long bytes, int max) =>
+        string.Create(CultureInfo.InvariantCulture, $"the line is {bytes} bytes long; lines over {max} bytes are skipped without being held in memory");
 
     /// <summary>A JSON field as text (numbers and booleans by their JSON text).</summary>
     public static string? JsonText(JsonElement e, string name) =>

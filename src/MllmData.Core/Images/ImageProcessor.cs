@@ -32,6 +32,7 @@ public sealed class ImageProcessor
     public const string Truncated = "truncated";
     public const string TooManyPixels = "too-many-pixels";
     public const string DecodeTimeout = "decode-timeout";
+    public const string MetadataTooLarge = "metadata-too-large";
 
     private readonly ImageSettings _settings;
     private readonly Configuration _configuration;
@@ -73,6 +74,12 @@ public sealed class ImageProcessor
         var bytes = await File.ReadAllBytesAsync(full).ConfigureAwait(false);
         var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
 
+        // Compressed PNG text can inflate to gigabytes inside the decoder: measured first, with a cap.
+        if (ImageMedia.Sniff(bytes) == "image/png" && PngTextCheck.TextBytes(bytes) is var text && text > PngTextCheck.DefaultMaxBytes)
+        {
+            return ImageOutcome.Fail(MetadataTooLarge, $"{image.Path}: its text or profile chunks inflate to more than {PngTextCheck.DefaultMaxBytes} bytes");
+        }
+
         // Header first: format and size, before a single pixel is decoded.
         IImageInfo? info;
         IImageFormat? format;
@@ -84,8 +91,13 @@ public sealed class ImageProcessor
         {
             return ImageOutcome.Fail(UnknownFormat, $"{image.Path}: {ImageMedia.Sniff(bytes) ?? "not an image"} is not an accepted format");
         }
-        catch (Exception ex) when (ex is InvalidImageContentException or ImageFormatException or InvalidOperationException)
+        catch (InvalidMemoryOperationException)
         {
+            return ImageOutcome.Fail(TooManyPixels, $"{image.Path}: reading its header needs more than {_settings.AllocationLimitMegabytes} MB");
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A damaged header can throw almost anything from inside the decoder (IndexOutOfRange, NullReference, ...).
             return ImageOutcome.Fail(Corrupt, $"{image.Path}: unreadable header ({ex.GetType().Name})");
         }
 
@@ -114,6 +126,15 @@ public sealed class ImageProcessor
         {
             return ImageOutcome.Fail(DecodeTimeout, $"{image.Path} took longer than {_settings.DecodeTimeout:0.#} s to decode");
         }
+        catch (InvalidMemoryOperationException)
+        {
+            return ImageOutcome.Fail(TooManyPixels, $"{image.Path} needs more than {_settings.AllocationLimitMegabytes} MB to process");
+        }
+        catch (Exception ex) when (ex is not (OutOfMemoryException or UnauthorizedAccessException) && (ex is not IOException || ex is EndOfStreamException))
+        {
+            // Damaged pixel data can throw from anywhere in the decoder or the steps after it; writing a copy may not fail quietly.
+            return ImageOutcome.Fail(Corrupt, $"{image.Path}: cannot be decoded ({ex.GetType().Name})");
+        }
     }
 
     private ImageOutcome Decode(ImageRef image, byte[] bytes, IImageFormat format, string sha)
@@ -123,13 +144,14 @@ public sealed class ImageProcessor
         {
             decoded = Image.Load<Rgb24>(_configuration, bytes);
         }
-        catch (Exception ex) when (ex is InvalidImageContentException or ImageFormatException or UnknownImageFormatException or NotSupportedException)
-        {
-            return ImageOutcome.Fail(Corrupt, $"{image.Path}: cannot be decoded ({ex.GetType().Name})");
-        }
         catch (InvalidMemoryOperationException)
         {
             return ImageOutcome.Fail(TooManyPixels, $"{image.Path} needs more than {_settings.AllocationLimitMegabytes} MB to decode");
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Read from memory: any exception is about the data (even an EndOfStreamException).
+            return ImageOutcome.Fail(Corrupt, $"{image.Path}: cannot be decoded ({ex.GetType().Name})");
         }
 
         using (decoded)

@@ -65,6 +65,9 @@ public sealed class ImageStage(ImageSettings settings, string imageRoot, string 
 
     public ImageSummary Summary { get; } = new();
 
+    /// <summary>How many records to gather before processing them together: few when each carries its image bytes.</summary>
+    public int WindowRecords => settings.Mode == "embed" ? Math.Max(4, 2 * Environment.ProcessorCount) : 64;
+
     public const string DuplicateImage = "duplicate-image";
     public const string NearDuplicateImage = "near-duplicate-image";
 
@@ -95,6 +98,12 @@ public sealed class ImageStage(ImageSettings settings, string imageRoot, string 
 
                 outcomes[i] = list;
             }).ConfigureAwait(false);
+
+        if (settings.Mode == "embed")
+        {
+            // Embedded outcomes carry the image bytes: keeping them past their window would hold every image of the run.
+            _recent.Clear();
+        }
 
         var results = new List<(InstructionRecord?, Reject?)>(records.Count);
         for (var i = 0; i < records.Count; i++)

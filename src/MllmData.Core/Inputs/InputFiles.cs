@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using MllmData.Json;
 
@@ -16,9 +17,20 @@ public sealed class InputFiles
     /// <summary>Progress is reported against the sum of the sizes of opened files.</summary>
     public Stream Open(string path, ProgressCounter? progress = null)
     {
+        if (path.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new InputDataException(path.Replace("\0", "\\0", StringComparison.Ordinal), "-", "bad-file-name", "the file name contains a NUL character");
+        }
+
         if (!File.Exists(path))
         {
             throw new InputDataException(path, "-", "missing-file", Directory.Exists(path) ? "is a folder, not a file" : "no such file");
+        }
+
+        // Opening a FIFO blocks until something writes to it, and a device never ends: only regular files are read.
+        if (FileType.Of(path) is { } kind && kind != FileType.Regular)
+        {
+            throw new InputDataException(path, "-", "not-a-file", $"is {FileType.Describe(kind)}, not a regular file");
         }
 
         FileStream inner;
@@ -98,5 +110,51 @@ public sealed class InputFiles
 
             base.Dispose(disposing);
         }
+    }
+
+    /// <summary>The type of a file as the kernel reports it (following links), where the platform can say.</summary>
+    private static class FileType
+    {
+        public const int Regular = 0x8000;
+        private const int AtCurrentDirectory = -100;
+        private const uint StatxType = 0x1;
+        private static bool _unavailable;
+
+        /// <summary>The S_IFMT bits of the file's mode, or null when they cannot be read here (not Linux, an old libc).</summary>
+        public static int? Of(string path)
+        {
+            if (!OperatingSystem.IsLinux() || _unavailable)
+            {
+                return null;
+            }
+
+            // struct statx has one layout on every Linux architecture; stx_mode is the 16 bits at offset 28.
+            var buffer = new byte[256];
+            try
+            {
+                return statx(AtCurrentDirectory, path, 0, StatxType, buffer) == 0 ? BitConverter.ToUInt16(buffer, 28) & 0xF000 : null;
+            }
+            catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+            {
+                _unavailable = true;
+                return null;
+            }
+        }
+
+        public static string Describe(int kind) => kind switch
+        {
+            0x1000 => "a FIFO (named pipe)",
+            0x2000 => "a character device",
+            0x6000 => "a block device",
+            0xC000 => "a socket",
+            0x4000 => "a folder",
+            _ => "not a regular file",
+        };
+
+        [DllImport("libc", SetLastError = true)]
+        [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+#pragma warning disable SYSLIB1054 // LibraryImport would need unsafe code enabled for the whole project.
+        private static extern int statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string pathname, int flags, uint mask, byte[] statxbuf);
+#pragma warning restore SYSLIB1054
     }
 }

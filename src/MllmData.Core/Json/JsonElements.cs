@@ -77,9 +77,17 @@ public static class JsonElements
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var key = reader.Text!;
+                var badKey = reader.TextIsInvalid;
                 if (!reader.TryReadValue<JsonDocument>(ParseDocument, out var doc, out var pos, out var error))
                 {
                     throw new InputDataException(path, $"byte {reader.TokenPosition}", "malformed-json", $"property \"{key}\" has no value");
+                }
+
+                if (badKey)
+                {
+                    // The record's id is unreadable: it cannot become a record, but the records after it can.
+                    doc?.Dispose();
+                    (doc, error) = (null, StreamingJsonReader.InvalidText);
                 }
 
                 yield return new JsonItem(doc, key, index++, pos, error);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Json;
 
 namespace MllmData.Json;
@@ -28,6 +29,7 @@ public sealed class StreamingJsonReader : IDisposable
     private int _end;
     private bool _eof;
     private long _bufferBase;
+    private bool _bomChecked;
     private JsonReaderState _state;
 
     public StreamingJsonReader(Stream stream, string file, int initialBufferSize = 1 << 16)
@@ -45,7 +47,11 @@ public sealed class StreamingJsonReader : IDisposable
     public int Depth { get; private set; }
 
     /// <summary>The property name when <see cref="TokenType"/> is a property name, or a string value's text.</summary>
+    /// <remarks>Text that is not valid UTF-8 (or holds a lone surrogate escape) reads with U+FFFD in place of the bad bytes; see <see cref="TextIsInvalid"/>.</remarks>
     public string? Text { get; private set; }
+
+    /// <summary>Whether <see cref="Text"/> had to be repaired: the key or string in the file is not valid UTF-8 text.</summary>
+    public bool TextIsInvalid { get; private set; }
 
     /// <summary>Byte offset in the file of the current token.</summary>
     public long TokenPosition { get; private set; }
@@ -74,7 +80,7 @@ public sealed class StreamingJsonReader : IDisposable
                 TokenType = reader.TokenType;
                 Depth = reader.CurrentDepth;
                 TokenPosition = _bufferBase + _start + reader.TokenStartIndex;
-                Text = reader.TokenType is JsonTokenType.PropertyName or JsonTokenType.String ? reader.GetString() : null;
+                (Text, TextIsInvalid) = reader.TokenType is JsonTokenType.PropertyName or JsonTokenType.String ? TokenText(ref reader) : (null, false);
                 _start += (int)reader.BytesConsumed;
                 _state = reader.CurrentState;
                 return true;
@@ -127,6 +133,7 @@ public sealed class StreamingJsonReader : IDisposable
             ParseStatus status;
             value = null;
             error = null;
+            position = 0;
             try
             {
                 if (!reader.Read())
@@ -158,6 +165,13 @@ public sealed class StreamingJsonReader : IDisposable
             {
                 throw Malformed(ex, reader.BytesConsumed);
             }
+            catch (InvalidOperationException)
+            {
+                // The parser asked for the text of a string that is not valid UTF-8: skip the value, reject it.
+                SkipBadValue(position);
+                (value, error) = (null, InvalidText);
+                return true;
+            }
 
             if (status == ParseStatus.NeedMoreData)
             {
@@ -175,8 +189,60 @@ public sealed class StreamingJsonReader : IDisposable
                 error = "null where an object was expected";
             }
 
+            // Fields the parser skipped were not decoded: check the whole value's bytes, so no bad text reaches a record.
+            var valueStart = (int)(position - _bufferBase);
+            if (!TextCheck.IsValid(_buffer.AsSpan(valueStart, _start + (int)reader.BytesConsumed - valueStart)))
+            {
+                (value as IDisposable)?.Dispose();
+                (value, error) = (null, InvalidText);
+            }
+
             Commit(ref reader, position);
             return true;
+        }
+    }
+
+    /// <summary>The error of a value whose strings or keys are not valid UTF-8 text.</summary>
+    public const string InvalidText = "a key or string is not valid UTF-8 text (bad bytes, an overlong or truncated sequence, or a lone surrogate escape)";
+
+    /// <summary>Skips the value that starts at <paramref name="position"/> (not yet committed) without decoding any text.</summary>
+    private void SkipBadValue(long position)
+    {
+        while (true)
+        {
+            var reader = new Utf8JsonReader(_buffer.AsSpan(_start, _end - _start), _eof, _state);
+            try
+            {
+                if (reader.Read() && (reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray) || reader.TrySkip()))
+                {
+                    Commit(ref reader, position);
+                    return;
+                }
+            }
+            catch (JsonException ex)
+            {
+                throw Malformed(ex, reader.BytesConsumed);
+            }
+
+            if (_eof)
+            {
+                throw new InputDataException(_file, $"byte {position}", "truncated-json", "the file ends inside a JSON value (truncated?)");
+            }
+
+            Refill();
+        }
+    }
+
+    private static (string Text, bool Invalid) TokenText(ref Utf8JsonReader reader)
+    {
+        try
+        {
+            return (reader.GetString()!, false);
+        }
+        catch (InvalidOperationException)
+        {
+            var raw = reader.HasValueSequence ? reader.ValueSequence.ToArray() : reader.ValueSpan.ToArray();
+            return (Encoding.UTF8.GetString(raw), true);
         }
     }
 
@@ -259,6 +325,16 @@ public sealed class StreamingJsonReader : IDisposable
             }
 
             _end += n;
+        }
+
+        // A byte order mark is not JSON; editors and Windows tools write one, so it is skipped.
+        if (!_bomChecked && _bufferBase == 0 && (_end >= 3 || _eof))
+        {
+            _bomChecked = true;
+            if (_buffer.AsSpan(0, _end).StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            {
+                _start = 3;
+            }
         }
     }
 

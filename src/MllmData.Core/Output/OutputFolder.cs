@@ -92,6 +92,12 @@ public sealed class OutputFolder : IDisposable
     /// <summary>Whether writing into <paramref name="root"/> would replace or delete <paramref name="path"/>.</summary>
     public static bool WouldReplace(string root, string path)
     {
+        // A name no file system can hold replaces nothing; reading it is refused with its own reason.
+        if (path.Contains('\0', StringComparison.Ordinal))
+        {
+            return false;
+        }
+
         var real = RealPath.Of(path);
         var realRoot = RealPath.Of(root);
         foreach (var folder in new[] { DataFolder, ImagesFolder, StagingFolder })

@@ -206,7 +206,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             }
 
             pending.Add(record);
-            if (pending.Count == 64)
+            if (pending.Count == stage.WindowRecords)
             {
                 await FlushAsync(stage, pending, after, sink, ct).ConfigureAwait(false);
             }

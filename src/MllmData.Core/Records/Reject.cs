@@ -22,6 +22,18 @@ public static class RejectReasons
     public const string MissingOcr = "missing-ocr";
     public const string TooManyChoices = "too-many-choices";
     public const string Unanswerable = "unanswerable";
+
+    /// <summary>A line or record longer than the reader keeps in memory (16 MiB by default).</summary>
+    public const string LineTooLong = "line-too-long";
+
+    /// <summary>Text that is not valid UTF-8 (or a JSON string with a lone surrogate escape).</summary>
+    public const string InvalidUtf8 = "invalid-utf8";
+
+    /// <summary>A CSV row whose quoting is broken or whose field count differs from the header.</summary>
+    public const string MalformedRow = "malformed-row";
+
+    /// <summary>An image path that no file system can hold (e.g. one with a NUL character).</summary>
+    public const string BadImagePath = "bad-image-path";
 }
 
 /// <summary>What an adapter yields: a record, or a reject in its place.</summary>

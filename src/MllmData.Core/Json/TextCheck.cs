@@ -1,0 +1,80 @@
+using System.Text.Unicode;
+
+namespace MllmData.Json;
+
+/// <summary>Whether the bytes of a complete JSON value decode to text: valid UTF-8 and no lone surrogate escape.</summary>
+/// <remarks>
+/// Utf8JsonReader checks the structure but not the text of strings and keys; decoding bad text later throws
+/// deep inside an adapter. One vectorised pass over the value's bytes finds it first, so it becomes a reject.
+/// </remarks>
+public static class TextCheck
+{
+    public static bool IsValid(ReadOnlySpan<byte> json)
+    {
+        if (!Utf8.IsValid(json))
+        {
+            return false;
+        }
+
+        // A backslash occurs only inside strings, and the reader has checked that every escape is well formed.
+        var i = json.IndexOf((byte)'\\');
+        while (i >= 0 && i + 1 < json.Length)
+        {
+            if (json[i + 1] != 'u' || !Hex(json[(i + 2)..], out var unit))
+            {
+                i += 2;
+            }
+            else if (unit is >= 0xD800 and <= 0xDBFF)
+            {
+                // A high surrogate must be followed at once by an escaped low one.
+                if (json.Length < i + 12 || json[i + 6] != '\\' || json[i + 7] != 'u' || !Hex(json[(i + 8)..], out var low) || low is < 0xDC00 or > 0xDFFF)
+                {
+                    return false;
+                }
+
+                i += 12;
+            }
+            else if (unit is >= 0xDC00 and <= 0xDFFF)
+            {
+                return false;
+            }
+            else
+            {
+                i += 6;
+            }
+
+            var next = i < json.Length ? json[i..].IndexOf((byte)'\\') : -1;
+            i = next < 0 ? -1 : i + next;
+        }
+
+        return true;
+    }
+
+    private static bool Hex(ReadOnlySpan<byte> s, out int value)
+    {
+        value = 0;
+        if (s.Length < 4)
+        {
+            return false;
+        }
+
+        for (var k = 0; k < 4; k++)
+        {
+            var d = s[k] switch
+            {
+                >= (byte)'0' and <= (byte)'9' => s[k] - '0',
+                >= (byte)'a' and <= (byte)'f' => s[k] - 'a' + 10,
+                >= (byte)'A' and <= (byte)'F' => s[k] - 'A' + 10,
+                _ => -1,
+            };
+            if (d < 0)
+            {
+                return false;
+            }
+
+            value = (value << 4) | d;
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,66 @@
+using System.Text.Json;
+
+namespace MllmData.Tests.Hostile;
+
+/// <summary>Symbolic links cannot lead a dataset's image paths out of <c>--image-root</c>, in any image mode.</summary>
+public class TheImageRoot
+{
+    private static readonly string Jpeg = TestPaths.RealFile("coco-mini", "val2017", "000000000139.jpg");
+
+    /// <summary>Links of every kind under a root, and a secret image beside it (outside).</summary>
+    private static (string Root, string[] Paths) LinkedRoot()
+    {
+        var top = TestPaths.NewTempDir();
+        var outside = Directory.CreateDirectory(Path.Combine(top, "outside")).FullName;
+        var real = Directory.CreateDirectory(Path.Combine(top, "real-root")).FullName;
+        File.Copy(Jpeg, Path.Combine(outside, "secret.jpg"));
+        Directory.CreateDirectory(Path.Combine(real, "sub"));
+        File.Copy(Jpeg, Path.Combine(real, "sub", "inside.jpg"));
+
+        File.CreateSymbolicLink(Path.Combine(real, "file-link-out.jpg"), Path.Combine(outside, "secret.jpg"));
+        File.CreateSymbolicLink(Path.Combine(real, "relative-link-out.jpg"), "../outside/secret.jpg");
+        Directory.CreateSymbolicLink(Path.Combine(real, "folder-link-out"), outside);
+        File.CreateSymbolicLink(Path.Combine(real, "chain-3.jpg"), Path.Combine(outside, "secret.jpg"));
+        File.CreateSymbolicLink(Path.Combine(real, "chain-2.jpg"), "chain-3.jpg");
+        File.CreateSymbolicLink(Path.Combine(real, "chain-1.jpg"), "sub/../chain-2.jpg");
+        File.CreateSymbolicLink(Path.Combine(real, "loop-a.jpg"), "loop-b.jpg");
+        File.CreateSymbolicLink(Path.Combine(real, "loop-b.jpg"), "loop-a.jpg");
+        File.CreateSymbolicLink(Path.Combine(real, "link-in.jpg"), "sub/inside.jpg");
+        Directory.CreateSymbolicLink(Path.Combine(real, "folder-link-in"), "sub");
+
+        // The root itself is reached through a link: links that stay inside it are still fine.
+        var root = Path.Combine(top, "root-link");
+        Directory.CreateSymbolicLink(root, real);
+        return (root, ["sub/inside.jpg", "file-link-out.jpg", "relative-link-out.jpg", "folder-link-out/secret.jpg", "chain-1.jpg", "loop-a.jpg", "link-in.jpg", "folder-link-in/inside.jpg", "sub/../folder-link-out/secret.jpg", "bad\0name.jpg"]);
+    }
+
+    [Theory]
+    [InlineData("llava")]
+    [InlineData("llava", "--images", "reference")]
+    [InlineData("llava", "--images", "copy")]
+    [InlineData("openai")]
+    public async Task Should_Reject_Every_Link_That_Leads_Outside_The_Root_And_Keep_Links_Inside(string format, params string[] extra)
+    {
+        var (root, paths) = LinkedRoot();
+        var rows = Path.Combine(TestPaths.NewTempDir(), "rows.jsonl");
+        File.WriteAllLines(rows, paths.Select(p => JsonSerializer.Serialize(new Dictionary<string, string> { ["image"] = p, ["q"] = "What is it?", ["a"] = "a cat" })));
+        var outDir = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync(["build", "--adapter", "jsonl", "--input", $"file={rows}", "--map", "image=image", "--map", "question=q", "--map", "answer=a", "--image-root", root, "--format", format, "--out", outDir, .. extra]);
+        Assert.True(r.ExitCode == 0, r.Error);
+
+        var records = HostileFile.Records(outDir);
+        Assert.Equal(3, records.Count);
+        if (format == "llava")
+        {
+            Assert.Equal(["jsonl-l1", "jsonl-l7", "jsonl-l8"], records.Select(x => x.Str("id")));
+        }
+
+        Assert.Equal(
+            [
+                ("jsonl-l2", "image-outside-root"), ("jsonl-l3", "image-outside-root"), ("jsonl-l4", "image-outside-root"), ("jsonl-l5", "image-outside-root"),
+                ("jsonl-l6", "missing-image"), ("jsonl-l9", "image-outside-root"), ("jsonl-l10", "bad-image-path"),
+            ],
+            HostileFile.Rejects(outDir).Select(x => (x.Str("position"), x.Str("reason"))));
+        Assert.DoesNotContain("secret", string.Join('\n', TestPaths.Shards(outDir).Select(File.ReadAllText)), StringComparison.Ordinal);
+    }
+}
