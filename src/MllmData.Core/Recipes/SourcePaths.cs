@@ -25,7 +25,8 @@ public sealed class SourcePaths
     {
         _base = Path.TrimEndingDirectorySeparator(Path.GetFullPath(baseDir));
         _fromFlags = fromFlags;
-        var full = known.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
+        // A name with a NUL is no path at all (it is refused when read); it is shown as given.
+        var full = known.Where(p => !p.Contains('\0', StringComparison.Ordinal)).Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
         foreach (var group in full.GroupBy(Path.GetFileName, StringComparer.Ordinal).Where(g => g.Count() > 1))
         {
             _sharedNames.Add(group.Key!);
@@ -122,7 +123,7 @@ public sealed class SourcePaths
 
     private string Compute(string path)
     {
-        if (path.Length == 0 || path == "-")
+        if (path.Length == 0 || path == "-" || path.Contains('\0', StringComparison.Ordinal))
         {
             return path;
         }

@@ -38,7 +38,7 @@ public class TheInputFiles
     {
         var file = HostileFile.Write("rows.jsonl", "{\"q\":\"a?\",\"a\":\"b\"}\n"u8.ToArray());
         var r = await CliRunner.RunAsync(Jsonl(file + "\0.txt", TestPaths.NewTempDir()));
-        Assert.Equal(2, r.ExitCode);
+        Assert.True(r.ExitCode == 2, r.Error);
         Assert.Contains($"{file}\\0.txt: -: bad-file-name: the file name contains a NUL character", r.Error, StringComparison.Ordinal);
     }
 }
