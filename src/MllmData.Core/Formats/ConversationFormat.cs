@@ -76,14 +76,12 @@ public abstract class ConversationFormat : IOutputFormat
     {
     }
 
-    /// <summary>The image key: a list of paths (LLaVA writes a single image as a plain string).</summary>
-    protected virtual void WriteImages(InstructionRecord record, Utf8JsonWriter w)
-    {
-        if (record.Images.Count > 0)
-        {
-            RenderParts.WriteImagePaths(w, Shape.ImagesKey, record.Images);
-        }
-    }
+    /// <summary>
+    /// The image key: a list of paths, written empty on text-only records so every row has the same columns:
+    /// Hugging Face <c>datasets</c> (which LLaMA-Factory and ms-swift load through) casts every shard to the first
+    /// shard's columns and fails on a missing one (ArrowWriter.write_table). LLaVA overrides this.
+    /// </summary>
+    protected virtual void WriteImages(InstructionRecord record, Utf8JsonWriter w) => RenderParts.WriteImagePaths(w, Shape.ImagesKey, record.Images);
 
     public virtual bool Recognizes(JsonElement line) =>
         line.TryGetProperty(Shape.TurnsKey, out var turns) && turns.ValueKind == JsonValueKind.Array

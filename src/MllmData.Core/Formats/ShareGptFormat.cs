@@ -4,7 +4,7 @@ namespace MllmData.Formats;
 
 /// <summary>
 /// LLaMA-Factory's ShareGPT form: <c>{"messages":[{"role":"system"?},{"role":"user","content":"&lt;image&gt;…"},{"role":"assistant",…}],"images":[…]}</c>,
-/// one <c>&lt;image&gt;</c> per image at the start of the first user message, and a <c>dataset_info.json</c>
+/// one <c>&lt;image&gt;</c> per image at the start of the first user message (<c>"images": []</c> on text-only rows), and a <c>dataset_info.json</c>
 /// entry that registers the <c>data/</c> folder.
 /// </summary>
 public sealed class ShareGptFormat : ConversationFormat
@@ -14,7 +14,7 @@ public sealed class ShareGptFormat : ConversationFormat
 
     public override string Name => "sharegpt";
 
-    public override string Description => "LLaMA-Factory ShareGPT: {messages:[{role, content}], images?} plus dataset_info.json";
+    public override string Description => "LLaMA-Factory ShareGPT: {messages:[{role, content}], images:[...] ([] when none)} plus dataset_info.json";
 
     public override string Consumer => "LLaMA-Factory src/llamafactory/data (loader.py, converter.py, mm_plugin.py)";
 

@@ -2,13 +2,13 @@ namespace MllmData.Formats;
 
 /// <summary>
 /// ms-swift's standard form: <c>{"messages":[{"role":"system"?},{"role":"user","content":"&lt;image&gt;…"},{"role":"assistant",…}],"images":[…]}</c>,
-/// one <c>&lt;image&gt;</c> per image at the start of the first user message.
+/// one <c>&lt;image&gt;</c> per image at the start of the first user message (<c>"images": []</c> on text-only rows).
 /// </summary>
 public sealed class SwiftFormat : ConversationFormat
 {
     public override string Name => "swift";
 
-    public override string Description => "ms-swift messages: {messages:[{role: system|user|assistant, content}], images?}";
+    public override string Description => "ms-swift messages: {messages:[{role: system|user|assistant, content}], images:[...] ([] when none)}";
 
     public override string Consumer => "ms-swift swift/llm/dataset/preprocessor/core.py (MessagesPreprocessor)";
 

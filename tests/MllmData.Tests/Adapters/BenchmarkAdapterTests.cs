@@ -313,8 +313,8 @@ public class TheBenchmarkAdapters
 
         var sqa = await Build("sharegpt", "--adapter", "instructions", "--input", $"file={TestPaths.RealFile("scienceqa", "llava_test_CQM-A.json")}");
         Assert.Equal(4241, sqa.Records.Count);
-        Assert.Equal(2017, sqa.Records.Count(r => r.TryGetProperty("images", out _)));
-        Assert.All(sqa.Records.Where(r => !r.TryGetProperty("images", out _)), r => Assert.DoesNotContain("<image>", r.GetProperty("messages")[0].GetProperty("content").GetString()!, StringComparison.Ordinal));
+        Assert.Equal(2017, sqa.Records.Count(r => r.GetProperty("images").GetArrayLength() > 0));
+        Assert.All(sqa.Records.Where(r => r.GetProperty("images").GetArrayLength() == 0), r => Assert.DoesNotContain("<image>", r.GetProperty("messages")[0].GetProperty("content").GetString()!, StringComparison.Ordinal));
 
         var gqa = await Build("llava", "--adapter", "instructions", "--input", $"file={TestPaths.RealFile("gqa", "llava_gqa_testdev_balanced.jsonl")}");
         Assert.Equal(12578, gqa.Records.Count);
