@@ -32,8 +32,35 @@ internal static class Consumers
     public static Task<string> ScienceQaMixAsync(string format, params string[] extra) =>
         BuildAsync(["--adapter", "instructions", "--input", $"file={ScienceQaLlava}", "--format", format, .. extra]);
 
-    public static Task<string> OkVqaEvalAsync(string format, params string[] extra) =>
-        BuildAsync(["--adapter", "okvqa", "--input", $"questions={OkVqaQuestions}", "--unanswered", "eval", "--format", format, .. extra]);
+    /// <summary>
+    /// OK-VQA: the real val2014 questions (5046), grouped by image into multi-turn conversations. The annotations file is
+    /// not among the fixtures (over 4 MiB), so the test writes one in the official layout, ten answers per question.
+    /// </summary>
+    public static Task<string> OkVqaAsync(string format, params string[] extra)
+    {
+        var questions = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(OkVqaQuestions))!["questions"]!.AsArray();
+        string[] answers = ["a red bus", "two", "yes", "the kitchen", "winter"];
+        var annotations = new System.Text.Json.Nodes.JsonArray();
+        for (var i = 0; i < questions.Count; i++)
+        {
+            var list = new System.Text.Json.Nodes.JsonArray();
+            for (var k = 0; k < 10; k++)
+            {
+                var a = answers[(i + (k / 4)) % answers.Length];
+                list.Add(new System.Text.Json.Nodes.JsonObject { ["answer_id"] = k + 1, ["raw_answer"] = a, ["answer_confidence"] = "yes", ["answer"] = a });
+            }
+
+            annotations.Add(new System.Text.Json.Nodes.JsonObject
+            {
+                ["image_id"] = questions[i]!["image_id"]!.GetValue<long>(), ["question_id"] = questions[i]!["question_id"]!.GetValue<long>(),
+                ["answer_type"] = "other", ["question_type"] = "other", ["answers"] = list,
+            });
+        }
+
+        var file = Path.Combine(TestPaths.NewTempDir(), "mscoco_val2014_annotations.json");
+        File.WriteAllText(file, new System.Text.Json.Nodes.JsonObject { ["annotations"] = annotations }.ToJsonString());
+        return BuildAsync(["--adapter", "okvqa", "--input", $"questions={OkVqaQuestions}", "--input", $"annotations={file}", "--answer", "majority", "--group-by-image", "--max-turns", "4", "--format", format, .. extra]);
+    }
 
     /// <summary>Runs a checker of tests/scripts with python3; returns its exit code and what it printed.</summary>
     public static async Task<(int ExitCode, string Output)> CheckAsync(string script, string? workingDirectory, params string[] args)

@@ -75,18 +75,6 @@ public class TheLlamaFactoryConsumer
     }
 
     [Fact]
-    public async Task Should_Find_Question_Only_OkVqa_Eval_Rows_Skipped_As_Abnormal()
-    {
-        var outDir = await Consumers.OkVqaEvalAsync("sharegpt", "--name", "okvqa_eval");
-        var (code, output) = await Consumers.CheckAsync(Checker, null, "--dataset-dir", outDir, "--dataset", "okvqa_eval", "--no-image-check");
-        Assert.Equal(1, code);
-        var shard = TestPaths.Shards(outDir).Single();
-        var problems = Consumers.Problems(output, shard);
-        Assert.Equal(5046, problems.Length);
-        Assert.All(problems, p => Assert.EndsWith(": [F4] Invalid message count 1: the row would be skipped", p, StringComparison.Ordinal));
-    }
-
-    [Fact]
     public async Task Should_Report_Each_Crafted_Defect_With_The_Llama_Factory_Rule_It_Breaks()
     {
         var dir = TestPaths.NewTempDir();

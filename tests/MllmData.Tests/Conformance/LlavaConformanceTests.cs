@@ -101,17 +101,4 @@ public class TheLlavaConsumer
             Consumers.Problems(output, path));
         Assert.Equal("1 records conform, 11 broken (10 with image, 2 text-only, 1 image lists)", Consumers.Summary(output));
     }
-
-    [Fact]
-    public async Task Should_Find_Question_Only_OkVqa_Eval_Records_Untrainable_For_Llava()
-    {
-        // An eval build has no answers: LLaVA's trainer has no gpt turn to learn from in any record.
-        var outDir = await Consumers.OkVqaEvalAsync("llava", "--container", "json", "--no-meta");
-        var shard = TestPaths.Shards(outDir).Single();
-        var (code, output) = await Consumers.CheckAsync(Checker, null, "--no-image-check", shard);
-        Assert.Equal(1, code);
-        var problems = Consumers.Problems(output, shard);
-        Assert.Equal(5046, problems.Length);
-        Assert.All(problems, p => Assert.EndsWith(": [L3] last turn is not from gpt", p, StringComparison.Ordinal));
-    }
 }
