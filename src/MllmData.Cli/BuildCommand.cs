@@ -35,6 +35,7 @@ public static class BuildCommand
         var maxPixels = new Option<long?>("--max-pixels") { Description = "Most pixels an image may declare (default 40,000,000; 16,384 a side)" };
         var decodeTimeout = new Option<double?>("--decode-timeout") { Description = "Seconds one image may take to decode and process (default 20)" };
         var allocationLimit = new Option<int?>("--allocation-limit-mb") { Description = "Hard cap on what one decode may allocate (default 256 MB)" };
+        var threads = new Option<int?>("--threads") { Description = "Images processed at once by the image stage (default: every core)" };
         var dedupImages = new Option<bool>("--dedup-images") { Description = "Drop records whose image repeats an earlier one (same bytes, or a perceptual hash within the distance)" };
         var nearDistance = new Option<int?>("--near-duplicate-distance") { Description = "Hamming distance of perceptual hashes that counts as a near duplicate (0-7, default 4)" };
         var meta = new Option<bool>("--meta") { Description = "Write the meta (provenance) object (default for llava and template)" };
@@ -70,7 +71,7 @@ public static class BuildCommand
         {
             recipe, adapter, input, map, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
             templates, templateTags, suffix, suffixTurns, strict, allowEmpty, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
-            container, imageDetail, imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance,
+            container, imageDetail, imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance, threads,
         };
         foreach (var o in adapterOptions)
         {
@@ -180,6 +181,7 @@ public static class BuildCommand
             img.DecodeTimeout = parse.GetValue(decodeTimeout) ?? img.DecodeTimeout;
             img.AllocationLimitMegabytes = parse.GetValue(allocationLimit) ?? img.AllocationLimitMegabytes;
             img.NearDuplicateDistance = parse.GetValue(nearDistance) ?? img.NearDuplicateDistance;
+            img.Threads = parse.GetValue(threads) ?? img.Threads;
             img.Dedup |= parse.GetValue(dedupImages);
             r.SystemPrompt = parse.GetValue(systemPrompt) ?? r.SystemPrompt;
 

@@ -89,6 +89,9 @@ public sealed record FormatCapabilities
     /// <summary>Shard containers this format can be written in; the first is the default.</summary>
     public IReadOnlyList<string> Containers { get; init; } = ["jsonl"];
 
+    /// <summary>Embedded images must be RGB or RGBA (greyscale, palette and CMYK ones are converted).</summary>
+    public bool RgbImagesOnly { get; init; }
+
     /// <summary>Limits of the consumer's upload that shards are split before, with the reason written to the manifest.</summary>
     public ShardLimits? UploadLimits { get; init; }
 }

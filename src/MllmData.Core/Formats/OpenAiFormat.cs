@@ -27,6 +27,7 @@ public sealed class OpenAiFormat : IOutputFormat
         MaxImages = ImageMedia.MaxImagesPerExample,
         Images = ImageCarriage.EmbeddedOrUrl,
         UploadLimits = UploadLimits,
+        RgbImagesOnly = true,
     };
 
     public void CheckOptions(RenderOptions options)

@@ -137,6 +137,14 @@ public sealed class ImageProcessor
         }
     }
 
+    /// <summary>Whether the source stores colour as RGB (or RGBA): greyscale, palette and CMYK images do not.</summary>
+    public static bool IsRgb(Image image, IImageFormat format) => format switch
+    {
+        JpegFormat => image.Metadata.GetJpegMetadata().ColorType is not (JpegColorType.Luminance or JpegColorType.Cmyk),
+        PngFormat => image.Metadata.GetPngMetadata().ColorType is null or PngColorType.Rgb or PngColorType.RgbWithAlpha,
+        _ => false,
+    };
+
     private ImageOutcome Decode(ImageRef image, byte[] bytes, IImageFormat format, string sha)
     {
         Image<Rgb24> decoded;
@@ -167,7 +175,8 @@ public sealed class ImageProcessor
 
             byte[] output;
             string mediaType;
-            if (!_settings.Transforms && !rotated)
+            var convert = _settings.RequireRgb && !IsRgb(decoded, format);
+            if (!_settings.Transforms && !rotated && !convert)
             {
                 // Nothing to change: the original bytes, untouched.
                 output = bytes;
@@ -189,14 +198,15 @@ public sealed class ImageProcessor
                     }
                 });
                 using var stream = new MemoryStream();
+                // The colour type is set, not taken from the source's metadata, so a greyscale source comes out as RGB.
                 if (format is PngFormat)
                 {
-                    decoded.SaveAsPng(stream);
+                    decoded.SaveAsPng(stream, new PngEncoder { ColorType = PngColorType.Rgb });
                     mediaType = "image/png";
                 }
                 else
                 {
-                    decoded.SaveAsJpeg(stream, new JpegEncoder { Quality = _settings.JpegQuality });
+                    decoded.SaveAsJpeg(stream, new JpegEncoder { Quality = _settings.JpegQuality, ColorType = JpegColorType.YCbCrRatio420 });
                     mediaType = "image/jpeg";
                 }
 

@@ -51,6 +51,17 @@ public sealed class ImageSettings
     [JsonPropertyName("allow_webp_gif")]
     public bool AllowWebpGif { get; set; }
 
+    /// <summary>Images processed at once; 0 = every core.</summary>
+    [JsonPropertyName("threads")]
+    public int Threads { get; set; }
+
+    /// <summary>The format accepts only RGB or RGBA images (OpenAI): others are converted when embedded. Set by the build, not a recipe key.</summary>
+    [JsonIgnore]
+    public bool RequireRgb { get; set; }
+
+    /// <summary>The worker count <see cref="Threads"/> asks for.</summary>
+    public int Workers => Threads > 0 ? Threads : Environment.ProcessorCount;
+
     public bool Active => Mode is "reference" or "copy" or "embed";
 
     public bool Transforms => MaxSide is not null || CenterCrop is not null;
@@ -79,6 +90,7 @@ public sealed class ImageSettings
             ?? Outside("--max-image-bytes (images.max_bytes)", MaxBytes, 1, 1L << 32)
             ?? Outside("--allocation-limit-mb (images.allocation_limit_mb)", AllocationLimitMegabytes, 1, 16_384)
             ?? Outside("--near-duplicate-distance (images.near_duplicate_distance)", NearDuplicateDistance, 0, 7)
+            ?? Outside("--threads (images.threads)", Threads, 0, 1024)
             ?? (double.IsFinite(DecodeTimeout) && DecodeTimeout > 0 && DecodeTimeout <= 3600
                 ? null
                 : FormattableString.Invariant($"--decode-timeout (images.decode_timeout) must be more than 0 and at most 3600 seconds, got {DecodeTimeout}"));

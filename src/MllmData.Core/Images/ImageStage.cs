@@ -66,7 +66,7 @@ public sealed class ImageStage(ImageSettings settings, string imageRoot, string 
     public ImageSummary Summary { get; } = new();
 
     /// <summary>How many records to gather before processing them together: few when each carries its image bytes.</summary>
-    public int WindowRecords => settings.Mode == "embed" ? Math.Max(4, 2 * Environment.ProcessorCount) : 64;
+    public int WindowRecords => settings.Mode == "embed" ? Math.Max(4, 2 * settings.Workers) : 64;
 
     public const string DuplicateImage = "duplicate-image";
     public const string NearDuplicateImage = "near-duplicate-image";
@@ -77,7 +77,7 @@ public sealed class ImageStage(ImageSettings settings, string imageRoot, string 
         var outcomes = new ImageOutcome[records.Count][];
         await Parallel.ForEachAsync(
             Enumerable.Range(0, records.Count),
-            new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount, CancellationToken = ct },
+            new ParallelOptions { MaxDegreeOfParallelism = settings.Workers, CancellationToken = ct },
             async (i, _) =>
             {
                 var images = records[i].Images;

@@ -87,6 +87,13 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             imageSettings = imageSettings.WithMode("embed");
         }
 
+        if (embed && format.Capabilities.RgbImagesOnly)
+        {
+            // OpenAI takes RGB or RGBA images only: greyscale, palette and CMYK ones are converted as they are embedded.
+            imageSettings = imageSettings.WithMode(imageSettings.Mode);
+            imageSettings.RequireRgb = true;
+        }
+
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
         var plans = recipe.Sources.Select(s => Plan(s, recipe, format, embed, imageSettings)).ToList();
         var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).ToList();

@@ -28,7 +28,7 @@ public class TheOpenAiConsumer
         Assert.Empty(report.Problems);
     }
 
-    [Fact(Skip = "Known failure, image stage (lead): the greyscale TextVQA JPEG 005635e119b9f32f.jpg is embedded as it is (mode L); OpenAI accepts only RGB or RGBA")]
+    [Fact]
     public async Task Should_Embed_Every_TextVqa_Image_In_Rgb_Or_Rgba_Mode()
     {
         var outDir = await Consumers.TextVqaAsync("openai");
