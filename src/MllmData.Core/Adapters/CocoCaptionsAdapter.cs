@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using MllmData.Json;
 using MllmData.Records;
@@ -43,18 +42,18 @@ public class CocoCaptionsAdapter : ISourceAdapter
         }
 
         rejects.Clear();
-        using var reader = OpenArray(context, path, "annotations");
         var byImage = perImage ? new Dictionary<string, List<(string Id, string Caption)>>(StringComparer.Ordinal) : null;
-        var index = 0;
-        while (reader.TryReadValue<CocoCaptionDto>(RecordParsers.CocoCaption, out var dto, out var pos, out var error))
+        foreach (var entry in CocoCaptionFile.Captions(context.Files.Open(path, context.Progress), path))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var at = $"annotations[{index++}] (byte {pos})";
-            if (error is not null)
+            var at = entry.Where("annotations");
+            if (entry.Error is { } error)
             {
                 yield return Rejected(context, path, at, RejectReasons.WrongType, error);
                 continue;
             }
+
+            var dto = entry.Value;
 
             if (dto!.ImageId is null || dto.Caption is null || dto.Id is null)
             {
@@ -103,7 +102,6 @@ public class CocoCaptionsAdapter : ISourceAdapter
             });
         }
 
-        reader.Drain();
         if (byImage is null)
         {
             yield break;
@@ -144,56 +142,23 @@ public class CocoCaptionsAdapter : ISourceAdapter
     private Dictionary<string, ImageInfo> ReadImages(SourceContext context, string path, List<SourceItem> rejects)
     {
         var images = new Dictionary<string, ImageInfo>(StringComparer.Ordinal);
-        using var reader = OpenArray(context, path, "images");
-        var index = 0;
-        while (reader.TryReadValue<CocoImageDto>(RecordParsers.CocoImage, out var dto, out var pos, out var error))
+        foreach (var entry in CocoCaptionFile.Images(context.Files.Open(path, context.Progress), path))
         {
-            var at = $"images[{index}] (byte {pos})";
-            if (error is not null)
+            var at = entry.Where("images");
+            if (entry.Error is { } error)
             {
                 rejects.Add(Rejected(context, path, at, RejectReasons.WrongType, error));
             }
-            else if (dto!.Id is null || string.IsNullOrEmpty(dto.FileName))
+            else if (entry.Value!.Id is not { } id || string.IsNullOrEmpty(entry.Value.FileName))
             {
-                rejects.Add(Rejected(context, path, at, RejectReasons.MissingField, dto.Id is null ? "no \"id\"" : "no \"file_name\""));
+                rejects.Add(Rejected(context, path, at, RejectReasons.MissingField, entry.Value.Id is null ? "no \"id\"" : "no \"file_name\""));
             }
-            else if (!images.TryAdd(dto.Id, new ImageInfo(dto.FileName, dto.Width, dto.Height, index)))
+            else if (!images.TryAdd(id, new ImageInfo(entry.Value.FileName, entry.Value.Width, entry.Value.Height, entry.Index)))
             {
-                rejects.Add(Rejected(context, path, at, RejectReasons.DuplicateId, $"image id {dto.Id} appears twice"));
+                rejects.Add(Rejected(context, path, at, RejectReasons.DuplicateId, $"image id {id} appears twice"));
             }
-
-            index++;
         }
 
         return images;
-    }
-
-    private static StreamingJsonReader OpenArray(SourceContext context, string path, string name)
-    {
-        var reader = new StreamingJsonReader(context.Files.Open(path, context.Progress), path);
-        try
-        {
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            {
-                throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", $"expected a JSON object with \"images\" and \"annotations\" arrays");
-            }
-
-            if (!reader.SeekProperty(name, 1))
-            {
-                throw new InputDataException(path, "-", "unknown-layout", $"no top-level \"{name}\" array: not a COCO captions file");
-            }
-
-            if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
-            {
-                throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", $"\"{name}\" is not an array");
-            }
-
-            return reader;
-        }
-        catch
-        {
-            reader.Dispose();
-            throw;
-        }
     }
 }

@@ -32,44 +32,36 @@ public sealed class NoCapsAdapter : ISourceAdapter
         var perCaption = context.Flag("per-caption");
         var domains = context.Option("domain")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
         var images = new List<(string Id, string File, string? Domain, string? OpenImagesId, int? W, int? H, string Where)>();
-        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "images"))
+        foreach (var entry in CocoCaptionFile.Images(context.Files.Open(path, context.Progress), path))
         {
-            using (item)
+            var where = entry.Where("images");
+            if (entry.Error is { } error)
             {
-                var where = item.Where("images");
-                if (item.Error is { } error)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
-                    continue;
-                }
+                yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
+                continue;
+            }
 
-                var e = item.Element;
-                if (e.Id("id") is not { } id || e.Str("file_name") is not { } file)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, "no \"id\" or \"file_name\"");
-                    continue;
-                }
+            if (entry.Value!.Id is not { } id || entry.Value.FileName is not { } file)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.MissingField, "no \"id\" or \"file_name\"");
+                continue;
+            }
 
-                var domain = e.Str("domain");
-                if (domains is null || (domain is not null && domains.Contains(domain)))
-                {
-                    images.Add((id, file, domain, e.Str("open_images_id"), e.Int("width"), e.Int("height"), where));
-                }
+            var domain = entry.Value.Domain;
+            if (domains is null || (domain is not null && domains.Contains(domain)))
+            {
+                images.Add((id, file, domain, entry.Value.OpenImagesId, entry.Value.Width, entry.Value.Height, where));
             }
         }
 
         // The annotations array is absent from test files; read it only if it is there.
         var captions = new Dictionary<string, List<(string? Id, string Text)>>(StringComparer.Ordinal);
         var wanted = images.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
-        foreach (var item in Optional(JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "annotations")))
+        foreach (var c in CocoCaptionFile.Captions(context.Files.Open(path, context.Progress), path, optional: true))
         {
-            using (item)
+            if (c.Value is { ImageId: { } imageId, Caption: { } caption } && wanted.Contains(imageId) && !string.IsNullOrWhiteSpace(caption))
             {
-                if (item.Error is null && item.Element.Id("image_id") is { } imageId && wanted.Contains(imageId)
-                    && item.Element.Str("caption") is { } caption && !string.IsNullOrWhiteSpace(caption))
-                {
-                    (captions.TryGetValue(imageId, out var list) ? list : captions[imageId] = []).Add((item.Element.Id("id"), caption.Trim()));
-                }
+                (captions.TryGetValue(imageId, out var list) ? list : captions[imageId] = []).Add((c.Value.Id, caption.Trim()));
             }
         }
 
@@ -107,30 +99,5 @@ public sealed class NoCapsAdapter : ISourceAdapter
         }
 
         await Task.CompletedTask.ConfigureAwait(false);
-    }
-
-    /// <summary>The items of an array that may be missing altogether (test files): no array, no items.</summary>
-    private static IEnumerable<JsonItem> Optional(IEnumerable<JsonItem> items)
-    {
-        using var e = items.GetEnumerator();
-        while (true)
-        {
-            bool more;
-            try
-            {
-                more = e.MoveNext();
-            }
-            catch (InputDataException ex) when (ex.Reason == "unknown-layout")
-            {
-                more = false;
-            }
-
-            if (!more)
-            {
-                yield break;
-            }
-
-            yield return e.Current;
-        }
     }
 }

@@ -41,28 +41,22 @@ public sealed record ImageContext(string ImageId, string FileName, int Width, in
     {
         var images = new List<(string Id, string File, int W, int H)>();
         var captionLists = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var item in JsonElements.Read(captions, captionsPath, JsonLayout.ArrayProperty, "images"))
+        foreach (var entry in CocoCaptionFile.Images(captions, captionsPath))
         {
-            using (item)
+            if (entry.Value is { Id: { } id, FileName: { } file })
             {
-                if (item.Error is null && item.Element.Id("id") is { } id && item.Element.Str("file_name") is { } file)
-                {
-                    images.Add((id, file, item.Element.Int("width") ?? 0, item.Element.Int("height") ?? 0));
-                    captionLists[id] = [];
-                }
+                images.Add((id, file, entry.Value.Width ?? 0, entry.Value.Height ?? 0));
+                captionLists[id] = [];
             }
         }
 
         if (openCaptionsAgain is not null)
         {
-            foreach (var item in JsonElements.Read(openCaptionsAgain(), captionsPath, JsonLayout.ArrayProperty, "annotations"))
+            foreach (var c in CocoCaptionFile.Captions(openCaptionsAgain(), captionsPath))
             {
-                using (item)
+                if (c.Value is { ImageId: { } id, Caption: { } text } && captionLists.TryGetValue(id, out var list))
                 {
-                    if (item.Error is null && item.Element.Id("image_id") is { } id && captionLists.TryGetValue(id, out var list) && item.Element.Str("caption") is { } c)
-                    {
-                        list.Add(c.Trim());
-                    }
+                    list.Add(text.Trim());
                 }
             }
         }

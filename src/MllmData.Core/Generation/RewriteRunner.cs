@@ -28,7 +28,7 @@ public static class RewriteRunner
             KeepRawOnFailure = s.KeepRawOnFailure,
             MaxOutputTokens = s.MaxOutputTokens,
             ImageRoot = s.ImageRoot,
-            Captions = s.Captions is null ? null : CocoCaptions.ByFileName(s.Captions),
+            Captions = s.Captions is null ? null : Json.CocoCaptionFile.ByFileName(s.Captions),
             Window = Math.Max(16, s.Concurrency * 4),
             SuffixLines = library.Packs.SelectMany(p => p.Suffixes).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
         }, log);

@@ -48,6 +48,12 @@ public sealed class CocoImageDto
     public int? Width { get; set; }
 
     public int? Height { get; set; }
+
+    /// <summary>NoCaps: in-domain, near-domain or out-domain.</summary>
+    public string? Domain { get; set; }
+
+    /// <summary>NoCaps: the Open Images id of the image.</summary>
+    public string? OpenImagesId { get; set; }
 }
 
 /// <summary>A COCO caption annotation.</summary>

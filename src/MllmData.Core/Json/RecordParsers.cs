@@ -197,6 +197,16 @@ public static class RecordParsers
             s = Int(ref r, "height", out var n, ref error);
             d.Height = n;
         }
+        else if (r.ValueTextEquals("domain"u8))
+        {
+            s = Str(ref r, "domain", out var v, ref error);
+            d.Domain = v;
+        }
+        else if (r.ValueTextEquals("open_images_id"u8))
+        {
+            s = Str(ref r, "open_images_id", out var v, ref error);
+            d.OpenImagesId = v;
+        }
         else
         {
             s = Skip(ref r);
