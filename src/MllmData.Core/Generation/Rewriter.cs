@@ -266,7 +266,12 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 var pending = window[i];
                 if (pending.Rejected is { } unaskable)
                 {
-                    rejects.Write(unaskable);
+                    // Paths as the output shows them: the shard relative to the output, the image root by name.
+                    rejects.Write(unaskable with
+                    {
+                        File = Path.GetRelativePath(outDir, unaskable.File).Replace('\\', '/'),
+                        Detail = options.ImageRoot is { } root ? unaskable.Detail.Replace(root, "--image-root", StringComparison.Ordinal) : unaskable.Detail,
+                    });
                     log.Debug("rewrite reject {Reason} {Shard} line {Line}: {Detail}", unaskable.Reason, pending.Shard, pending.LineNo, unaskable.Detail);
                     continue;
                 }
@@ -305,7 +310,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 var failed = outcomes.FirstOrDefault(o => o.Reason is not null);
                 if (failed.Reason is not null && !options.KeepRawOnFailure)
                 {
-                    rejects.Write(new Reject("rewrite", pending.Shard, $"line {pending.LineNo}", failed.Reason, failed.Detail!));
+                    rejects.Write(new Reject("rewrite", Path.GetRelativePath(outDir, pending.Shard).Replace('\\', '/'), $"line {pending.LineNo}", failed.Reason, failed.Detail!));
                     log.Debug("rewrite reject {Reason} {Shard} line {Line}: {Detail}", failed.Reason, pending.Shard, pending.LineNo, failed.Detail);
                     continue;
                 }

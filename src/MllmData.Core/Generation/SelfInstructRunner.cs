@@ -107,9 +107,10 @@ public static class SelfInstructRunner
         using var cache = new ResponseCache(s.CachePath);
         using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
         using var folder = OutputFolder.Open(outDir, s.Inputs.Values);
+        var paths = SourcePaths.ForInputs(output.Folder, s.Inputs.Values);
         SelfInstructResult result;
         SinkResult written;
-        using (var sink = new RecordSink(folder, new SinkSettings(output.Name, format, options, output.ShardRecords, output.ShardBytes, output.Strict), log, new ProgressCounter()))
+        using (var sink = new RecordSink(folder, new SinkSettings(output.Name, format, options, output.ShardRecords, output.ShardBytes, output.Strict), log, new ProgressCounter()) { Paths = paths })
         {
             result = await generator.RunAsync(contexts, sink, calls, ct).ConfigureAwait(false);
             written = sink.Complete();
@@ -129,7 +130,7 @@ public static class SelfInstructRunner
             Shards = written.Shards,
             Rejects = written.Rejects,
             RejectsByReason = written.RejectsByReason,
-            Inputs = await files.HashesAsync().ConfigureAwait(false),
+            Inputs = paths.Keys(await files.HashesAsync().ConfigureAwait(false)),
             Container = options.Container,
             WriteExtra = w =>
             {

@@ -66,6 +66,10 @@ public sealed class SourcePaths
         return new SourcePaths(recipe.Folder ?? Directory.GetCurrentDirectory(), recipe.Folder is null, known);
     }
 
+    /// <summary>For inputs given outside a recipe's sources (self-instruct from flags): relative to the folder, or the current one.</summary>
+    public static SourcePaths ForInputs(string? folder, IEnumerable<string> inputs) =>
+        new(folder ?? Directory.GetCurrentDirectory(), folder is null, inputs);
+
     /// <summary>The path as output shows it.</summary>
     public string Show(string path)
     {
