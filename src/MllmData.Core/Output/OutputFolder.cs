@@ -78,6 +78,15 @@ public sealed class OutputFolder : IDisposable
                 Directory.Delete(folder.Staging, recursive: true);
             }
 
+            // Temporary files a killed run left beside the output (image copies, side files) go too.
+            foreach (var dir in new[] { root, Path.Combine(root, ImagesFolder) }.Where(Directory.Exists))
+            {
+                foreach (var stale in Directory.EnumerateFiles(dir, ".*.tmp"))
+                {
+                    File.Delete(stale);
+                }
+            }
+
             Directory.CreateDirectory(folder.StagingData);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -67,6 +67,25 @@ public class TheOutputFolder
     }
 
     [Fact]
+    public async Task The_Next_Run_Removes_What_A_Killed_Run_Left_And_Nothing_Else()
+    {
+        var outDir = TestPaths.NewTempDir();
+        Directory.CreateDirectory(Path.Combine(outDir, ".staging", "data"));
+        File.WriteAllText(Path.Combine(outDir, ".staging", "data", ".coco-00000.jsonl.tmp"), "half");
+        Directory.CreateDirectory(Path.Combine(outDir, "images"));
+        File.WriteAllText(Path.Combine(outDir, "images", ".abc.jpg.7.tmp"), "half");
+        File.WriteAllText(Path.Combine(outDir, ".manifest.json.tmp"), "half");
+        File.WriteAllText(Path.Combine(outDir, "notes.txt"), "the user's own file");
+
+        Assert.Equal(0, (await CliRunner.RunAsync(Build(outDir, 1))).ExitCode);
+
+        Assert.False(Directory.Exists(Path.Combine(outDir, ".staging")));
+        Assert.Empty(Directory.GetFiles(outDir, "*.tmp", SearchOption.AllDirectories));
+        Assert.Equal("the user's own file", File.ReadAllText(Path.Combine(outDir, "notes.txt")));
+        Assert.True(ManifestMatches(outDir));
+    }
+
+    [Fact]
     public async Task A_Second_Run_On_A_Folder_In_Use_Is_Refused_With_Exit_1_And_Leaves_The_Folder_As_It_Was()
     {
         var outDir = TestPaths.NewTempDir();
