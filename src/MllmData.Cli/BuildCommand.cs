@@ -228,6 +228,11 @@ public static class BuildCommand
                 outDir,
                 result.Rejects,
                 result.Rejects == 0 ? string.Empty : " (" + string.Join(", ", result.RejectsByReason.Select(kv => $"{kv.Key}: {kv.Value}")) + ")");
+            if (result.LoadHint is { } hint)
+            {
+                log.Information("{Hint}", hint);
+            }
+
             await parse.InvocationConfiguration.Output.WriteLineAsync(result.ManifestPath).ConfigureAwait(false);
             return CliApp.Ok;
         }));

@@ -165,6 +165,8 @@ public abstract class ConversationFormat : IOutputFormat
         _ => [],
     };
 
+    public virtual string? LoadHint(string outDir, string name, IReadOnlyList<string> shards, string? imageRoot) => null;
+
     public virtual void WriteSideFiles(SideFileContext context)
     {
     }

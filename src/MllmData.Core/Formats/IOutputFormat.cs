@@ -50,6 +50,9 @@ public interface IOutputFormat
     /// <summary>The line's images (paths, URLs or data URLs), in placeholder order.</summary>
     IReadOnlyList<string> Images(JsonObject line) => [];
 
+    /// <summary>How to point the consumer at a finished build (printed after it), or null.</summary>
+    string? LoadHint(string outDir, string name, IReadOnlyList<string> shards, string? imageRoot) => null;
+
     /// <summary>Files written beside the shards when a build completes (e.g. LLaMA-Factory's <c>dataset_info.json</c>).</summary>
     void WriteSideFiles(SideFileContext context)
     {

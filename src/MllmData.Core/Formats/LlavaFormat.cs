@@ -27,6 +27,13 @@ public sealed class LlavaFormat : ConversationFormat
 
     protected override string PlaceholderSeparator => "\n";
 
+    /// <summary>LLaVA's trainer json.loads one file (--data_path) and joins images to --image_folder (train.py).</summary>
+    public override string? LoadHint(string outDir, string name, IReadOnlyList<string> shards, string? imageRoot) =>
+        shards.Count == 0 ? null
+        : shards[0].EndsWith(".json", StringComparison.Ordinal)
+            ? $"LLaVA: --data_path {Path.Combine(outDir, shards[0])}{(shards.Count > 1 ? $" (one run per shard, {shards.Count} shards)" : string.Empty)}  --image_folder {imageRoot ?? "IMAGE_FOLDER"}"
+            : "LLaVA's trainer reads one JSON list: build with --container json";
+
     protected override void WriteId(InstructionRecord record, Utf8JsonWriter w) => w.WriteString("id", record.Id);
 
     protected override void WriteImages(InstructionRecord record, Utf8JsonWriter w)

@@ -18,4 +18,8 @@ public sealed class SwiftFormat : ConversationFormat
         new("swift", "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);
 
     protected override string PlaceholderSeparator => string.Empty;
+
+    /// <summary>ms-swift resolves relative image paths against its working directory (vision_utils.py load_file).</summary>
+    public override string? LoadHint(string outDir, string name, IReadOnlyList<string> shards, string? imageRoot) =>
+        $"ms-swift: run from {imageRoot ?? outDir} with --dataset {string.Join(' ', shards.Select(s => Path.Combine(outDir, s)))}";
 }

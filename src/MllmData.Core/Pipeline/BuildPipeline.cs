@@ -17,6 +17,9 @@ public sealed record BuildResult(long Records, long Rejects, IReadOnlyList<Shard
 {
     /// <summary>Records and rejects of each source, in build order.</summary>
     public IReadOnlyList<SourceOutcome> Sources { get; init; } = [];
+
+    /// <summary>How to point the format's consumer at this build, if the format says.</summary>
+    public string? LoadHint { get; init; }
 }
 
 /// <summary>A reject under <c>--strict</c>: the build stops and leaves no shard behind.</summary>
@@ -137,6 +140,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         return new BuildResult(written.Records, written.Rejects, written.Shards, Path.Combine(outDir, OutputFolder.ManifestFile), written.RejectsByReason)
         {
             Sources = tally.Sources,
+            LoadHint = format.LoadHint(Path.GetFullPath(outDir), recipe.Name, [.. written.Shards.Select(s => s.Path)], recipe.Sources.Select(s => s.ImageRoot).FirstOrDefault(r => r is not null) is { } root ? Path.GetFullPath(root) : null),
         };
     }
 
