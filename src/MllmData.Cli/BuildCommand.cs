@@ -56,6 +56,11 @@ public static class BuildCommand
         var bos = new Option<string?>("--bos") { Description = "Begin token of the template format (default <BOS>)" };
         var eos = new Option<string?>("--eos") { Description = "End token of the template format (default <EOS>)" };
         var imageToken = new Option<string?>("--image-token") { Description = "Image placeholder (default <image>)" };
+        var frame = new Option<string?>("--frame") { Description = "template: the frame (whole-record layout), a name in templates/frames (plain, sections, icl) or a YAML file (default plain)" };
+        var iclShots = new Option<int?>("--icl-shots") { Description = "In-context examples: K solved examples of the same task, each with its own image, before every query" };
+        var iclOrder = new Option<string?>("--icl-order") { Description = "Order of the in-context examples: seeded (default) or similar-length (the closest in length last)" };
+        iclOrder.AcceptOnlyFromAmong("seeded", "similar-length");
+        var iclPool = new Option<string?>("--icl-pool") { Description = "Built shards (a file or a build folder) to draw in-context examples from, instead of the source itself" };
 
         // Adapter options: every adapter's option is a flag; only those of the chosen adapter are allowed.
         var adapterOptions = AdapterRegistry.All.SelectMany(a => a.Options).Select(o => o.Name).Distinct().Order(StringComparer.Ordinal)
@@ -72,6 +77,7 @@ public static class BuildCommand
             recipe, adapter, input, map, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
             templates, templateTags, suffix, suffixTurns, strict, allowEmpty, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
             container, imageDetail, imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance, threads,
+            frame, iclShots, iclOrder, iclPool,
         };
         foreach (var o in adapterOptions)
         {
@@ -184,6 +190,12 @@ public static class BuildCommand
             img.Threads = parse.GetValue(threads) ?? img.Threads;
             img.Dedup |= parse.GetValue(dedupImages);
             r.SystemPrompt = parse.GetValue(systemPrompt) ?? r.SystemPrompt;
+
+            // Files named by flags are relative to the working folder, not to the recipe's.
+            r.Frame = parse.GetValue(frame) is { } fr ? (File.Exists(fr) ? Path.GetFullPath(fr) : fr) : r.Frame;
+            r.IclShots = parse.GetValue(iclShots) ?? r.IclShots;
+            r.IclOrder = parse.GetValue(iclOrder) ?? r.IclOrder;
+            r.IclPool = parse.GetValue(iclPool) is { } pool ? Path.GetFullPath(pool) : r.IclPool;
 
             r.Tokens.Bos = parse.GetValue(bos) ?? r.Tokens.Bos;
             r.Tokens.Eos = parse.GetValue(eos) ?? r.Tokens.Eos;

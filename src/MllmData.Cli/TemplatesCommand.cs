@@ -47,14 +47,29 @@ public static class TemplatesCommand
         }));
 
         var packsArg = new Argument<string[]>("packs") { Description = "Pack ids or YAML files (default: all packs)", Arity = ArgumentArity.ZeroOrMore };
-        var lint = new Command("lint", "Find duplicate, empty or near-identical templates and unknown placeholders; exit 2 when any") { packsArg };
+        var lint = new Command("lint", "Find duplicate, empty or near-identical templates, unknown placeholders, and frame problems (unknown slots, no {output}); exit 2 when any") { packsArg };
         lint.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async _ =>
         {
             var lib = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
             var names = parse.GetValue(packsArg) ?? [];
-            var packs = names.Length == 0 ? lib.Packs.ToList() : names.Select(lib.Get).ToList();
+
+            // Frames are linted beside the packs: all of them with no names, else those named (by id or frame file).
+            var allFrames = FrameLibrary.All(lib.Root);
+            var frames = names.Length == 0 ? allFrames.ToList() : [.. names.Select(n => allFrames.FirstOrDefault(f => f.Id == n) ?? (IsFrameFile(n) ? FrameLibrary.LoadFile(n) : null)).OfType<Frame>()];
+            var frameIds = frames.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
+            var packs = names.Length == 0 ? lib.Packs.ToList() : names.Where(n => !frameIds.Contains(n) && !IsFrameFile(n)).Select(lib.Get).ToList();
             var o = parse.InvocationConfiguration.Output;
             var total = 0;
+            foreach (var f in frames)
+            {
+                var findings = FrameLibrary.Lint(f);
+                total += findings.Count;
+                foreach (var x in findings)
+                {
+                    await o.WriteLineAsync($"{f.Path}: {x.TemplateId}: {x.Code}: {x.Message}").ConfigureAwait(false);
+                }
+            }
+
             foreach (var p in packs)
             {
                 var findings = TemplateLinter.Lint(p);
@@ -65,7 +80,7 @@ public static class TemplatesCommand
                 }
             }
 
-            await o.WriteLineAsync($"{packs.Count} packs, {packs.Sum(p => p.Templates.Count)} templates, {total} findings").ConfigureAwait(false);
+            await o.WriteLineAsync($"{packs.Count} packs, {packs.Sum(p => p.Templates.Count)} templates, {frames.Count} frames, {total} findings").ConfigureAwait(false);
             return total == 0 ? CliApp.Ok : CliApp.DataError;
         }));
 
@@ -74,4 +89,8 @@ public static class TemplatesCommand
         command.Subcommands.Add(lint);
         return command;
     }
+
+    /// <summary>A YAML file that holds a frame (a <c>turn</c> key) rather than a template pack.</summary>
+    private static bool IsFrameFile(string path) =>
+        File.Exists(path) && File.ReadLines(path).Any(l => l.StartsWith("turn:", StringComparison.Ordinal));
 }

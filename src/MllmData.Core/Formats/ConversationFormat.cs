@@ -49,7 +49,7 @@ public abstract class ConversationFormat : IOutputFormat
         for (var i = 0; i < record.Turns.Count; i++)
         {
             var turn = record.Turns[i];
-            var user = RenderParts.WithImageTokens(turn.UserText, options.ImageToken, PlaceholderSeparator, i == 0 ? record.Images.Count : 0);
+            var user = i == 0 ? RenderParts.FirstUserText(record, turn.UserText, options.ImageToken, PlaceholderSeparator) : turn.UserText;
             RenderParts.WriteMessage(w, Shape.User, user, Shape.RoleKey, Shape.ContentKey);
             if (turn.Output is not null)
             {

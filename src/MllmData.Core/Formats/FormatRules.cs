@@ -18,6 +18,11 @@ public static class FormatRules
             return (UnsupportedShape, $"{format.Name} holds single-turn records; this one has {record.Turns.Count} turns (build without --group-by-image)");
         }
 
+        if (!c.InContextExamples && record.Examples.Count > 0)
+        {
+            return (UnsupportedShape, $"{format.Name} has no place for in-context examples; this record has {record.Examples.Count}");
+        }
+
         if (!c.MultiImage && record.Images.Count > 1)
         {
             return (UnsupportedShape, $"{format.Name} holds one image per record; this one has {record.Images.Count}");

@@ -95,6 +95,9 @@ public sealed record FormatCapabilities
     /// <summary>Embedded images must be RGB or RGBA (greyscale, palette and CMYK ones are converted).</summary>
     public bool RgbImagesOnly { get; init; }
 
+    /// <summary>Solved in-context examples before the query (M-ICL), each with its own image(s).</summary>
+    public bool InContextExamples { get; init; }
+
     /// <summary>Limits of the consumer's upload that shards are split before, with the reason written to the manifest.</summary>
     public ShardLimits? UploadLimits { get; init; }
 }

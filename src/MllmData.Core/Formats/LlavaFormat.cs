@@ -20,6 +20,7 @@ public sealed class LlavaFormat : ConversationFormat
     {
         MetaByDefault = true,
         Containers = ["jsonl", "json"],
+        InContextExamples = true,
     };
 
     protected override ConversationShape Shape { get; } =

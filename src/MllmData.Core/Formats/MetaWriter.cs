@@ -77,6 +77,21 @@ public static class MetaWriter
             w.WriteEndArray();
         }
 
+        if (record.Examples.Count > 0)
+        {
+            // The in-context examples as placed (order matters to models), and how the order was chosen.
+            w.WriteStartObject("icl");
+            w.WriteString("order", record.ExampleOrder);
+            w.WriteStartArray("examples");
+            foreach (var e in record.Examples)
+            {
+                w.WriteStringValue(e.Id);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
         if (p.Extra is { Count: > 0 } extra)
         {
             w.WritePropertyName("extra");

@@ -28,6 +28,7 @@ public sealed class OpenAiFormat : IOutputFormat
         Images = ImageCarriage.EmbeddedOrUrl,
         UploadLimits = UploadLimits,
         RgbImagesOnly = true,
+        InContextExamples = true,
     };
 
     public void CheckOptions(RenderOptions options)
@@ -52,28 +53,26 @@ public sealed class OpenAiFormat : IOutputFormat
             var turn = record.Turns[i];
             w.WriteStartObject();
             w.WriteString("role", "user");
-            if (i == 0 && record.Images.Count > 0)
+            if (i == 0 && record.Examples.Count > 0)
             {
+                // In-context examples: each example's images, then its text and answer; then the query's images and text.
                 w.WriteStartArray("content");
-                w.WriteStartObject();
-                w.WriteString("type", "text");
-                w.WriteString("text", turn.UserText);
-                w.WriteEndObject();
-                foreach (var image in record.Images)
+                var next = 0;
+                foreach (var example in record.Examples)
                 {
-                    w.WriteStartObject();
-                    w.WriteString("type", "image_url");
-                    w.WriteStartObject("image_url");
-                    w.WriteString("url", Url(image, options));
-                    if (options.ImageDetail is { } detail)
-                    {
-                        w.WriteString("detail", detail);
-                    }
-
-                    w.WriteEndObject();
-                    w.WriteEndObject();
+                    next = ImageParts(w, record, next, example.ImageCount, options);
+                    TextPart(w, RenderParts.ExampleText(example));
                 }
 
+                ImageParts(w, record, next, record.Images.Count - next, options);
+                TextPart(w, turn.UserText);
+                w.WriteEndArray();
+            }
+            else if (i == 0 && record.Images.Count > 0)
+            {
+                w.WriteStartArray("content");
+                TextPart(w, turn.UserText);
+                ImageParts(w, record, 0, record.Images.Count, options);
                 w.WriteEndArray();
             }
             else
@@ -95,6 +94,35 @@ public sealed class OpenAiFormat : IOutputFormat
         }
 
         w.WriteEndObject();
+    }
+
+    private static void TextPart(Utf8JsonWriter w, string text)
+    {
+        w.WriteStartObject();
+        w.WriteString("type", "text");
+        w.WriteString("text", text);
+        w.WriteEndObject();
+    }
+
+    /// <summary>Writes <paramref name="count"/> image parts from image <paramref name="from"/> on; returns the index after them.</summary>
+    private static int ImageParts(Utf8JsonWriter w, InstructionRecord record, int from, int count, RenderOptions options)
+    {
+        for (var k = from; k < from + count; k++)
+        {
+            w.WriteStartObject();
+            w.WriteString("type", "image_url");
+            w.WriteStartObject("image_url");
+            w.WriteString("url", Url(record.Images[k], options));
+            if (options.ImageDetail is { } detail)
+            {
+                w.WriteString("detail", detail);
+            }
+
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return from + count;
     }
 
     /// <summary>A data URL of the bytes, or the path under the URL prefix; a path that is already a URL stays as it is.</summary>

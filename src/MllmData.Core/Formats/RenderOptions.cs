@@ -23,4 +23,7 @@ public sealed record RenderOptions
 
     /// <summary>Shard container: <c>jsonl</c> (a record per line) or <c>json</c> (one JSON list per shard).</summary>
     public string Container { get; init; } = "jsonl";
+
+    /// <summary>template: the layout of the whole record; null for the plain frame (today's flat form).</summary>
+    public Templates.Frame? Frame { get; init; }
 }

@@ -36,6 +36,33 @@ internal static class RenderParts
         return sb.Append(text).ToString();
     }
 
+    /// <summary>What introduces an in-context example's answer in the conversation formats.</summary>
+    public const string ExampleAnswerLabel = "Answer: ";
+
+    /// <summary>
+    /// The first user message: the in-context examples, each with its image placeholders, its text and its answer,
+    /// a blank line apart, then the query's placeholders and text; placeholders in the order of the record's images.
+    /// </summary>
+    public static string FirstUserText(InstructionRecord record, string text, string token, string separator)
+    {
+        var query = WithImageTokens(text, token, separator, record.Images.Count - record.ExampleImageCount);
+        if (record.Examples.Count == 0)
+        {
+            return query;
+        }
+
+        var sb = new StringBuilder();
+        foreach (var e in record.Examples)
+        {
+            sb.Append(WithImageTokens(ExampleText(e), token, separator, e.ImageCount)).Append("\n\n");
+        }
+
+        return sb.Append(query).ToString();
+    }
+
+    /// <summary>An in-context example's text without placeholders: its instruction and input, then its labelled answer.</summary>
+    public static string ExampleText(IclExample example) => example.UserText + "\n" + ExampleAnswerLabel + example.Output;
+
     /// <summary><c>{"role": role, "content": text}</c>, or with other key names.</summary>
     public static void WriteMessage(Utf8JsonWriter w, string role, string text, string roleKey = "role", string contentKey = "content")
     {

@@ -1,12 +1,13 @@
-using System.Text;
 using System.Text.Json;
 using MllmData.Records;
+using MllmData.Templates;
 
 namespace MllmData.Formats;
 
 /// <summary>
 /// The survey's flat form: <c>{"id","text":"&lt;BOS&gt; instruction &lt;image&gt; text output &lt;EOS&gt;","images":[...]}</c>.
-/// Each turn is one BOS…EOS span; image tokens go in the first turn only. The flat text cannot be split back
+/// The layout is a frame (<c>--frame</c>, default <c>plain</c>): each turn is one BOS…EOS span; image tokens (and
+/// in-context examples) go in the first turn only. The flat text cannot be split back
 /// into instruction, input and output, so these lines are not read back.
 /// </summary>
 public sealed class TemplateFormat : IOutputFormat
@@ -17,37 +18,14 @@ public sealed class TemplateFormat : IOutputFormat
 
     public string Consumer => "any trainer that tokenises a flat text with special tokens";
 
-    public FormatCapabilities Capabilities { get; } = new() { MetaByDefault = true, Readable = false };
+    public FormatCapabilities Capabilities { get; } = new() { MetaByDefault = true, Readable = false, InContextExamples = true };
 
     public void Render(InstructionRecord record, Utf8JsonWriter w, RenderOptions options)
     {
-        var text = new StringBuilder();
-        for (var i = 0; i < record.Turns.Count; i++)
-        {
-            var turn = record.Turns[i];
-            if (i > 0)
-            {
-                text.Append('\n');
-            }
-
-            text.Append(options.Bos);
-            Part(text, turn.Instruction);
-            if (i == 0)
-            {
-                for (var k = 0; k < record.Images.Count; k++)
-                {
-                    Part(text, options.ImageToken);
-                }
-            }
-
-            Part(text, turn.Input);
-            Part(text, turn.Output);
-            Part(text, options.Eos);
-        }
-
+        var frame = options.Frame ?? FrameLibrary.BuiltInPlain;
         w.WriteStartObject();
         w.WriteString("id", record.Id);
-        w.WriteString("text", text.ToString());
+        w.WriteString("text", frame.Render(record, options.Bos, options.Eos, options.ImageToken));
         RenderParts.WriteImagePaths(w, "images", record.Images);
         if (options.IncludeMeta)
         {
@@ -55,14 +33,6 @@ public sealed class TemplateFormat : IOutputFormat
         }
 
         w.WriteEndObject();
-    }
-
-    private static void Part(StringBuilder sb, string? part)
-    {
-        if (!string.IsNullOrEmpty(part))
-        {
-            sb.Append(' ').Append(part);
-        }
     }
 
     public IFormatValidator CreateValidator(RenderOptions options) => new TemplateFormValidator(options.Bos, options.Eos, options.ImageToken);

@@ -35,9 +35,14 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     public static string ToolVersion { get; } =
         typeof(BuildPipeline).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
-    /// <summary>The render settings a recipe asks for, checked against its format.</summary>
-    public static RenderOptions RenderOptionsOf(Recipe recipe, IOutputFormat format)
+    /// <summary>The render settings a recipe asks for, checked against its format; frames are looked up under templatesRoot.</summary>
+    public static RenderOptions RenderOptionsOf(Recipe recipe, IOutputFormat format, string? templatesRoot = null)
     {
+        if (recipe.Frame is not null && format is not TemplateFormat)
+        {
+            throw new UsageException($"--frame {recipe.Frame}: only the template format is laid out by a frame, not {format.Name}");
+        }
+
         var options = new RenderOptions
         {
             Bos = recipe.Tokens.Bos,
@@ -48,6 +53,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             ImageDetail = recipe.ImageDetail,
             SystemPrompt = recipe.SystemPrompt,
             Container = recipe.Container ?? format.Capabilities.Containers[0],
+            Frame = format is TemplateFormat ? FrameLibrary.ForBuild(recipe.Frame, recipe.IclShots, templatesRoot ?? TemplateLibrary.LocateRoot(null), recipe.Folder) : null,
         };
         if (!format.Capabilities.Containers.Contains(options.Container))
         {
@@ -76,7 +82,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     {
         RecipeLoader.Validate(recipe);
         var format = FormatRegistry.Get(recipe.Format);
-        var renderOptions = RenderOptionsOf(recipe, format);
+        var renderOptions = RenderOptionsOf(recipe, format, templates.Root);
         var embed = Embeds(format, renderOptions);
         var imageSettings = recipe.Images;
         if (imageSettings.Mode == "embed" && !embed)
@@ -168,7 +174,14 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         }
 
         steps.Add(new LiteralTokenStep(recipe.Tokens.Image));
-        steps.Add(new TemplateStep(s, templates, recipe.Seed, format.Capabilities.SeparateInput));
+        // Frames with a {text} slot carry the question there, so they take instruction-only templates.
+        var frame = format is TemplateFormat ? FrameLibrary.ForBuild(recipe.Frame, recipe.IclShots, templates.Root, recipe.Folder) : null;
+        steps.Add(new TemplateStep(s, templates, recipe.Seed, format.Capabilities.SeparateInput || frame?.InstructionOnly == true));
+        if (IclStep.For(s, name, adapter, recipe, format, steps, log) is { } icl)
+        {
+            steps.Add(icl);
+        }
+
         return new SourcePlan(s, adapter, name, steps, stage);
     }
 

@@ -53,6 +53,22 @@ public sealed class Recipe
     [JsonPropertyName("images")]
     public Images.ImageSettings Images { get; set; } = new();
 
+    /// <summary>template format: the frame (whole-record layout), a name in <c>templates/frames/</c> or a YAML file; null = plain (icl with examples).</summary>
+    [JsonPropertyName("frame")]
+    public string? Frame { get; set; }
+
+    /// <summary>In-context examples (M-ICL): solved examples of the same task put before each query; 0 = none.</summary>
+    [JsonPropertyName("icl_shots")]
+    public int IclShots { get; set; }
+
+    /// <summary>Order of the in-context examples: <c>seeded</c> or <c>similar-length</c> (the example closest in length last).</summary>
+    [JsonPropertyName("icl_order")]
+    public string IclOrder { get; set; } = "seeded";
+
+    /// <summary>Built shards (a file, or a build folder) the in-context examples are drawn from instead of the source itself.</summary>
+    [JsonPropertyName("icl_pool")]
+    public string? IclPool { get; set; }
+
     [JsonPropertyName("tokens")]
     public TokenSettings Tokens { get; set; } = new();
 

@@ -22,6 +22,37 @@ public sealed record InstructionRecord
     public required IReadOnlyList<Turn> Turns { get; init; }
 
     public required Provenance Provenance { get; init; }
+
+    /// <summary>
+    /// Solved examples of the same task shown before the query (M-ICL), in order. Their images are the first images
+    /// of <see cref="Images"/>, example by example (each takes <see cref="IclExample.ImageCount"/>), then the query's.
+    /// </summary>
+    public IReadOnlyList<IclExample> Examples { get; init; } = [];
+
+    /// <summary>How <see cref="Examples"/> were ordered (<c>seeded</c> or <c>similar-length</c>); null without examples.</summary>
+    public string? ExampleOrder { get; init; }
+
+    /// <summary>How many of <see cref="Images"/> belong to the examples; the rest are the query's.</summary>
+    public int ExampleImageCount
+    {
+        get
+        {
+            var n = 0;
+            foreach (var e in Examples)
+            {
+                n += e.ImageCount;
+            }
+
+            return n;
+        }
+    }
+}
+
+/// <summary>One in-context example: a solved sample of the same task (its instruction, input text and output), with its own image(s).</summary>
+public sealed record IclExample(string Id, string Instruction, string? Input, string Output, int ImageCount)
+{
+    /// <summary>The user-side text of the example: the instruction followed by any separate input.</summary>
+    public string UserText => new Turn { Instruction = Instruction, Input = Input }.UserText;
 }
 
 /// <summary>An image of a record, by its path relative to the image root as written to the output.</summary>

@@ -34,6 +34,9 @@ public static class RejectReasons
 
     /// <summary>An image path that no file system can hold (e.g. one with a NUL character).</summary>
     public const string BadImagePath = "bad-image-path";
+
+    /// <summary>Fewer candidate in-context examples of the record's task than <c>--icl-shots</c> asks for, once those sharing its image are left out.</summary>
+    public const string TooFewExamples = "too-few-examples";
 }
 
 /// <summary>What an adapter yields: a record, or a reject in its place.</summary>

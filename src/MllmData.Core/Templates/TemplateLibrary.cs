@@ -4,7 +4,7 @@ using YamlDotNet.Serialization.NamingConventions;
 
 namespace MllmData.Templates;
 
-/// <summary>Loads template packs from a folder of YAML files (one pack per file, searched recursively).</summary>
+/// <summary>Loads template packs from a folder of YAML files (one pack per file, searched recursively; <c>frames/</c> holds frames, see <see cref="FrameLibrary"/>).</summary>
 public sealed class TemplateLibrary
 {
     private readonly Dictionary<string, TemplatePack> _packs;
@@ -48,8 +48,15 @@ public sealed class TemplateLibrary
         }
 
         var packs = new Dictionary<string, TemplatePack>(StringComparer.Ordinal);
+        var frames = Path.Combine(root, FrameLibrary.Folder) + Path.DirectorySeparatorChar;
         foreach (var file in Directory.EnumerateFiles(root, "*.yaml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
+            // Frames (whole-record layouts) live beside the packs but are not packs.
+            if (file.StartsWith(frames, StringComparison.Ordinal))
+            {
+                continue;
+            }
+
             var pack = LoadFile(file);
             if (!packs.TryAdd(pack.Id, pack))
             {
