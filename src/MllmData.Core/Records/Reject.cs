@@ -34,6 +34,18 @@ public static class RejectReasons
 
     /// <summary>An image path that no file system can hold (e.g. one with a NUL character).</summary>
     public const string BadImagePath = "bad-image-path";
+
+    /// <summary>A ScienceQA problem with neither lecture nor solution, asked for a Multimodal-CoT stage that needs its rationale.</summary>
+    public const string NoRationale = "no-rationale";
+
+    /// <summary>A rationale rewrite whose final answer, normalised, is not the raw answer.</summary>
+    public const string RationaleAnswerMismatch = "rationale-answer-mismatch";
+
+    /// <summary>A rationale rewrite that does not end in an "Answer: X" line.</summary>
+    public const string RationaleNoFinalAnswer = "rationale-no-final-answer";
+
+    /// <summary>A rationale rewrite that is only the answer line, with no reasoning before it.</summary>
+    public const string RationaleNoReasoning = "rationale-no-reasoning";
 }
 
 /// <summary>What an adapter yields: a record, or a reject in its place.</summary>
