@@ -12,7 +12,7 @@ public static class RewriteCommand
     {
         var input = new Option<string>("--in") { Description = "Output folder of `mllmdata build` (llava, sharegpt, swift, openai or m3it)", Required = true };
         var output = new Option<string>("--out") { Description = "Folder for the rewritten shards", Required = true };
-        var prompt = new Option<string>("--prompt") { Description = "question-only, with-captions, with-image, or a prompt pack file", DefaultValueFactory = _ => "question-only" };
+        var prompt = new Option<string>("--prompt") { Description = "question-only, with-captions, with-image, rationale (a short chain of reasoning ending in \"Answer: X\"), or a prompt pack file", DefaultValueFactory = _ => "question-only" };
         var captions = new Option<string?>("--captions") { Description = "COCO captions file for the with-captions prompt" };
         var imageRoot = new Option<string?>("--image-root") { Description = "Folder of the images for the with-image prompt" };
         var select = new Option<string>("--select") { Description = "short = answers of at most --max-answer-words words; all = every answer", DefaultValueFactory = _ => "short" };

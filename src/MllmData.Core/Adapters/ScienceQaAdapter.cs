@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using MllmData.Json;
 using MllmData.Records;
 
@@ -12,6 +13,17 @@ namespace MllmData.Adapters;
 /// </summary>
 public sealed class ScienceQaAdapter : ISourceAdapter
 {
+    /// <summary>The rationale stage of Multimodal-CoT: question, context and options → lecture and explanation.</summary>
+    public const string RationaleStage = "rationale";
+
+    /// <summary>The answer stage of Multimodal-CoT: question, context, options and the rationale → the answer.</summary>
+    public const string AnswerStage = "answer-given-rationale";
+
+    /// <summary>Both stages: two records per problem, the rationale first.</summary>
+    public const string TwoStage = "two-stage";
+
+    private static readonly string[] Cot = ["A", "LEA", "ALE", RationaleStage, AnswerStage, TwoStage];
+
     public string Name => "scienceqa";
 
     public string Description => "ScienceQA (problems.json {pid: {question, choices, answer, hint, image, lecture, solution}} + pid_splits.json + optional captions.json)";
@@ -26,7 +38,9 @@ public sealed class ScienceQaAdapter : ISourceAdapter
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
         new("split", "train, val, test, trainval, minitrain, minival or minitest", "train") { Allowed = ["train", "val", "test", "trainval", "minitrain", "minival", "minitest"], Check = AdapterOption.NeedsInput("splits", "minitrain", "minival", "minitest") },
-        new("cot", "output: A = the answer letter; LEA = lecture, explanation, then the answer; ALE = the answer, then lecture and explanation", "A") { Allowed = ["A", "LEA", "ALE"] },
+        new("cot", "output: A = the answer letter; LEA = lecture, explanation, then the answer; ALE = the answer, then lecture and explanation; "
+            + "the two stages of Multimodal-CoT: rationale = lecture and explanation only; answer-given-rationale = the answer, with the rationale in the input; "
+            + "two-stage = both records per problem", "A") { Allowed = Cot },
         new("image-pattern", "image file of a problem with an image; <split> is the problem's split", "<split>/%s/image.png") { Check = AdapterOption.ImagePatternCheck },
     ];
 
@@ -36,7 +50,7 @@ public sealed class ScienceQaAdapter : ISourceAdapter
     {
         var path = context.RequireInput("problems");
         var split = context.Option("split") ?? "train";
-        var cot = context.Choice("cot", "A", "A", "LEA", "ALE");
+        var cot = context.Choice("cot", "A", Cot);
         var pattern = context.Option("image-pattern") ?? "<split>/%s/image.png";
         var pids = context.Input("splits") is { } splitsPath ? ReadSplit(context, splitsPath, split) : null;
         var captions = context.Input("captions") is { } captionsPath ? ReadCaptions(context, captionsPath) : null;
@@ -89,14 +103,9 @@ public sealed class ScienceQaAdapter : ISourceAdapter
                 }
 
                 var letter = Sample.Letter(answerIndex.Value);
+
+                // The rationale is the lecture, then the solution, one per line, as LEA and ALE put them before or after the answer.
                 var reasoning = string.Join("\n", new[] { e.Str("lecture"), e.Str("solution") }.Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s!.Trim()));
-                var output = cot switch
-                {
-                    "LEA" when reasoning.Length > 0 => $"{reasoning}\nThe answer is {letter}.",
-                    "ALE" when reasoning.Length > 0 => $"The answer is {letter}.\n{reasoning}",
-                    "A" => letter,
-                    _ => $"The answer is {letter}.",
-                };
                 var slots = new Dictionary<string, string> { ["options"] = Sample.Options(choices) };
 
                 // Without a context the slot stays unset, so a template line holding only {context} is left out.
@@ -105,11 +114,47 @@ public sealed class ScienceQaAdapter : ISourceAdapter
                     slots["context"] = string.Join(" ", contextParts);
                 }
 
-                var turn = Sample.Question(question, output, letter, slots) with { SuffixHint = cot == "A" ? null : "explain-" + cot.ToLowerInvariant() };
                 IReadOnlyList<ImageRef> images = hasImage ? [new ImageRef(new ImagePattern(pattern, ownSplit ?? split).Format(pid)!)] : [];
-                yield return SourceItem.Of(Sample.Make(
-                    context, Name, path, pid, "scienceqa", images, [turn], [new("pid", pid)],
-                    new() { ["subject"] = e.Str("subject"), ["grade"] = e.Str("grade"), ["skill"] = e.Str("skill"), ["answer"] = choices[answerIndex.Value] }));
+                JsonObject Extra(string? stage)
+                {
+                    var extra = new JsonObject { ["subject"] = e.Str("subject"), ["grade"] = e.Str("grade"), ["skill"] = e.Str("skill"), ["answer"] = choices[answerIndex.Value] };
+                    if (stage is not null)
+                    {
+                        extra["cot_stage"] = stage;
+                    }
+
+                    return extra;
+                }
+
+                if (cot is not (RationaleStage or AnswerStage or TwoStage))
+                {
+                    var output = cot switch
+                    {
+                        "LEA" when reasoning.Length > 0 => $"{reasoning}\nThe answer is {letter}.",
+                        "ALE" when reasoning.Length > 0 => $"The answer is {letter}.\n{reasoning}",
+                        "A" => letter,
+                        _ => $"The answer is {letter}.",
+                    };
+                    var turn = Sample.Question(question, output, letter, slots) with { SuffixHint = cot == "A" ? null : "explain-" + cot.ToLowerInvariant() };
+                    yield return SourceItem.Of(Sample.Make(context, Name, path, pid, "scienceqa", images, [turn], [new("pid", pid)], Extra(null)));
+                    continue;
+                }
+
+                // Multimodal-CoT: one record per stage, told apart by an id suffix and meta.extra.cot_stage.
+                foreach (var stage in cot == TwoStage ? new[] { RationaleStage, AnswerStage } : [cot])
+                {
+                    if (reasoning.Length == 0)
+                    {
+                        // Both stages need the rationale: one is trained to write it, the other to answer from it.
+                        yield return Sample.Reject(context, path, $"{where} ({stage})", RejectReasons.NoRationale, "no \"lecture\" or \"solution\" to form the rationale from");
+                        continue;
+                    }
+
+                    var turn = stage == RationaleStage
+                        ? Sample.Question(question, reasoning, letter, slots) with { SuffixHint = RationaleStage }
+                        : Sample.Question(question, $"The answer is {letter}.", letter, new Dictionary<string, string>(slots) { ["rationale"] = reasoning }) with { SuffixHint = AnswerStage };
+                    yield return SourceItem.Of(Sample.Make(context, Name, path, $"{pid}-{stage}", "scienceqa", images, [turn], [new("pid", pid)], Extra(stage)));
+                }
             }
         }
 

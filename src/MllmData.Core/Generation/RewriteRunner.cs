@@ -8,6 +8,9 @@ namespace MllmData.Generation;
 /// <summary>Wires a rewrite from its settings: prompt pack, endpoint and key from the environment, cache, limits.</summary>
 public static class RewriteRunner
 {
+    /// <summary>The task of prompt packs whose replies are chains of reasoning ending in "Answer: X" (<c>--prompt rationale</c>).</summary>
+    public const string RationaleTask = "rationale";
+
     public static Rewriter Prepare(RewriteSettings s, TemplateLibrary library, ILogger log, out TemplatePack pack)
     {
         pack = library.Get(s.Prompt.EndsWith(".yaml", StringComparison.Ordinal) ? s.Prompt : "rewrite-" + s.Prompt);
@@ -30,6 +33,7 @@ public static class RewriteRunner
             ImageRoot = s.ImageRoot,
             Captions = s.Captions is null ? null : Json.CocoCaptionFile.ByFileName(s.Captions),
             Window = Math.Max(16, s.Concurrency * 4),
+            Rationale = pack.Task == RationaleTask,
             SuffixLines = library.Packs.SelectMany(p => p.Suffixes).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
         }, log);
     }

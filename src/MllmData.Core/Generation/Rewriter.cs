@@ -39,6 +39,12 @@ public sealed record RewriteOptions
     /// <summary>Lines taken out of questions before they reach the model: the response-format suffixes ("Reply with one word...").</summary>
     public IReadOnlySet<string> SuffixLines { get; init; } = new HashSet<string>();
 
+    /// <summary>
+    /// The reply is a chain of reasoning ending in an "Answer: X" line (<c>--prompt rationale</c>): checked by
+    /// <see cref="RewriteCheck.CheckRationale"/> instead of <see cref="RewriteCheck.Check"/>.
+    /// </summary>
+    public bool Rationale { get; init; }
+
     /// <summary>Records handled together; their calls run concurrently, their output is written in order.</summary>
     public int Window { get; init; } = 64;
 }
@@ -292,8 +298,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                         continue;
                     }
 
-                    var check = RewriteCheck.Check(call.Exchange.Answer, result!.Text);
-                    outcomes.Add((call.Exchange, result, check, check is null ? null : $"rewrite \"{Shorten(result.Text)}\" does not keep the answer \"{call.Exchange.Answer}\""));
+                    outcomes.Add(options.Rationale ? RationaleOutcome(call.Exchange, result!) : AnswerOutcome(call.Exchange, result!));
                 }
 
                 if (capReason is not null)
@@ -405,6 +410,25 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     {
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static (Exchange, ChatResult?, string?, string?) AnswerOutcome(Exchange exchange, ChatResult result)
+    {
+        var check = RewriteCheck.Check(exchange.Answer, result.Text);
+        return (exchange, result, check, check is null ? null : $"rewrite \"{Shorten(result.Text)}\" does not keep the answer \"{exchange.Answer}\"");
+    }
+
+    private static (Exchange, ChatResult?, string?, string?) RationaleOutcome(Exchange exchange, ChatResult result)
+    {
+        var check = RewriteCheck.CheckRationale(exchange.Answer, result.Text);
+        var detail = check.Reason switch
+        {
+            null => null,
+            RejectReasons.RationaleAnswerMismatch => $"rationale \"{Shorten(result.Text)}\" ends in the answer \"{check.FinalAnswer}\", not \"{exchange.Answer}\"",
+            RejectReasons.RationaleNoReasoning => $"rationale \"{Shorten(result.Text)}\" is only the answer line, with no reasoning before it",
+            _ => $"rationale \"{Shorten(result.Text)}\" does not end in a line \"Answer: {exchange.Answer}\"",
+        };
+        return (exchange, result, check.Reason, detail);
     }
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";

@@ -137,6 +137,10 @@ public sealed class SourceSpec
     [JsonPropertyName("suffix_turns")]
     public string SuffixTurns { get; set; } = "every";
 
+    /// <summary>A reasoning trigger of the <c>cot</c> pack appended to every templated instruction: its id, or <c>random</c> (seeded per record).</summary>
+    [JsonPropertyName("cot_trigger")]
+    public string? CotTrigger { get; set; }
+
     [JsonPropertyName("options")]
     public SortedDictionary<string, string> Options { get; set; } = new(StringComparer.Ordinal);
 

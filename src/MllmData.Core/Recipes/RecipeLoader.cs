@@ -222,6 +222,7 @@ public static class RecipeLoader
             }
 
             Refuse(s.SuffixTurns is "first" or "every" ? null : $"--suffix-turns (suffix_turns) must be first or every, got '{s.SuffixTurns}'");
+            Refuse(s.CotTrigger is { } trigger && string.IsNullOrWhiteSpace(trigger) ? "--cot-trigger (cot_trigger) needs a trigger id of the cot pack, or random" : null);
         }
     }
 

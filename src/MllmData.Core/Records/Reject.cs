@@ -37,6 +37,18 @@ public static class RejectReasons
 
     /// <summary>Fewer candidate in-context examples of the record's task than <c>--icl-shots</c> asks for, once those sharing its image are left out.</summary>
     public const string TooFewExamples = "too-few-examples";
+
+    /// <summary>A ScienceQA problem with neither lecture nor solution, asked for a Multimodal-CoT stage that needs its rationale.</summary>
+    public const string NoRationale = "no-rationale";
+
+    /// <summary>A rationale rewrite whose final answer, normalised, is not the raw answer.</summary>
+    public const string RationaleAnswerMismatch = "rationale-answer-mismatch";
+
+    /// <summary>A rationale rewrite that does not end in an "Answer: X" line.</summary>
+    public const string RationaleNoFinalAnswer = "rationale-no-final-answer";
+
+    /// <summary>A rationale rewrite that is only the answer line, with no reasoning before it.</summary>
+    public const string RationaleNoReasoning = "rationale-no-reasoning";
 }
 
 /// <summary>What an adapter yields: a record, or a reject in its place.</summary>

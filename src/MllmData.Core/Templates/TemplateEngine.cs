@@ -24,7 +24,7 @@ public sealed class TemplateEngine
     public const string InstructionOnlyTag = "instruction-only";
 
     /// <summary>Slots that form a sample's input text, in the order they are put there when the instruction leaves them out.</summary>
-    public static readonly IReadOnlyList<string> InputSlots = ["context", "question", "options", "ocr_tokens"];
+    public static readonly IReadOnlyList<string> InputSlots = ["context", "question", "options", "rationale", "ocr_tokens"];
 
     /// <summary>
     /// Suffix is a suffix id of the pack, <c>default</c> for the pack default, or <c>none</c>. With instructionOnly, only

@@ -247,7 +247,7 @@ public sealed class IclTests
         var recipe = new Recipe { IclShots = 2, Sources = [spec] };
         // Candidates pass the steps before the ICL step: the template step gives them their instruction.
         var templates = new TemplateStep(spec, TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates")), recipe.Seed, instructionOnly: false);
-        var step = IclStep.For(spec, "okvqa", AdapterRegistry.Get("okvqa"), recipe, Formats.FormatRegistry.Get("llava"), [templates], new LoggerConfiguration().CreateLogger())!;
+        var step = IclStep.For(spec, "okvqa", AdapterRegistry.Get("okvqa"), recipe, MllmData.Formats.FormatRegistry.Get("llava"), [templates], new LoggerConfiguration().CreateLogger())!;
 
         var pool = await step.FillAsync(CancellationToken.None);
 

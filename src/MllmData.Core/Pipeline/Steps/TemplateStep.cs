@@ -15,6 +15,7 @@ public sealed class TemplateStep : IRecordStep
     private readonly long _seed;
     private readonly bool _instructionOnly;
     private readonly Dictionary<string, TemplateEngine> _engines = new(StringComparer.Ordinal);
+    private readonly CotTrigger? _trigger;
 
     /// <summary>instructionOnly: the format keeps the question out of the instruction (in its own input field).</summary>
     public TemplateStep(SourceSpec spec, TemplateLibrary library, long seed, bool instructionOnly)
@@ -28,10 +29,20 @@ public sealed class TemplateStep : IRecordStep
             // A named pack is checked before any file is read.
             _ = Engine(string.Empty);
         }
+
+        _trigger = spec.CotTrigger is { } trigger ? new CotTrigger(library.Get(CotTrigger.PackId), trigger, seed) : null;
     }
 
-    public SourceItem Apply(InstructionRecord record) =>
-        SourceItem.Of(TemplateEngine.IsInstructed(record) ? record : Engine(record.Task).Apply(record));
+    public SourceItem Apply(InstructionRecord record)
+    {
+        if (TemplateEngine.IsInstructed(record))
+        {
+            return SourceItem.Of(record);
+        }
+
+        var templated = Engine(record.Task).Apply(record);
+        return SourceItem.Of(_trigger is null ? templated : _trigger.Apply(record, templated));
+    }
 
     private TemplateEngine Engine(string task)
     {
