@@ -170,6 +170,21 @@ public class TheMixtureBuild
     }
 
     [Fact]
+    public void Documents_Every_Mixture_Key_In_The_Recipe_Docs()
+    {
+        var docs = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "recipes.md"));
+        var keys = typeof(MixtureSettings).GetProperties().Concat(typeof(SourceSpec).GetProperties())
+            .Select(p => p.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonPropertyNameAttribute), false).OfType<System.Text.Json.Serialization.JsonPropertyNameAttribute>().FirstOrDefault()?.Name)
+            .OfType<string>()
+            .Where(k => k is "sampling" or "total" or "weight" or "max_samples" or "repeat" || typeof(MixtureSettings).GetProperties().Any(p => p.Name.Equals(k, StringComparison.OrdinalIgnoreCase)))
+            .ToList();
+
+        Assert.Equal(5, keys.Count);
+        var section = docs[docs.IndexOf("## Mixture section", StringComparison.Ordinal)..];
+        Assert.All(keys.Append("mixture"), k => Assert.Contains($"{k}:", section, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Refuses_Mixture_Keys_Without_A_Mixture_Section()
     {
         var dir = TestPaths.NewTempDir();
