@@ -9,15 +9,15 @@ using MllmData.Formats;
 namespace MllmData.Adapters;
 
 /// <summary>
-/// Existing instruction data (LLaVA, ShareGPT/LLaMA-Factory, ms-swift, OpenAI chat; JSON list or JSONL, text-only
+/// Existing instruction data (LLaVA, ShareGPT/LLaMA-Factory, ms-swift, OpenAI chat, Alpaca; JSON list or JSONL, text-only
 /// records included) read back into the canonical record, so built and third-party data can be mixed.
-/// Each line must pass its format's validator; its instructions are kept as they are.
+/// Each line must pass its format's validator; its instructions are kept as they are (never templated).
 /// </summary>
 public sealed class InstructionsAdapter : ISourceAdapter
 {
     public string Name => "instructions";
 
-    public string Description => "existing instruction data: LLaVA, ShareGPT (LLaMA-Factory, ms-swift) or OpenAI chat files, JSON list or JSONL";
+    public string Description => "existing instruction data: LLaVA, ShareGPT (LLaMA-Factory, ms-swift), OpenAI chat or Alpaca files, JSON list or JSONL";
 
     public IReadOnlyList<AdapterInput> Inputs { get; } = [new("file", true, "the JSON list or JSONL file")];
 
@@ -25,7 +25,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
 
     public IReadOnlyList<AdapterOption> Options { get; } =
     [
-        new("input-format", "auto (decided per record), llava-question (LLaVA evaluation question files), or a readable output format: " + string.Join(", ", Readable), "auto") { Allowed = ["auto", LlavaQuestion, .. Readable] },
+        new("input-format", "auto (decided per record), llava-question (LLaVA evaluation question files), alpaca (text-only {instruction, input, output}), or a readable output format: " + string.Join(", ", Readable), "auto") { Allowed = ["auto", LlavaQuestion, AlpacaText.Name, .. Readable] },
     ];
 
     public string DefaultTemplatePack => "(kept as written)";
@@ -36,7 +36,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
     public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var path = context.RequireInput("file");
-        var format = context.Choice("input-format", "auto", ["auto", LlavaQuestion, .. Readable]);
+        var format = context.Choice("input-format", "auto", ["auto", LlavaQuestion, AlpacaText.Name, .. Readable]);
         var validators = new Dictionary<string, IFormatValidator>(StringComparer.Ordinal);
         var options = new RenderOptions();
         var findings = new List<Finding>();
@@ -49,7 +49,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
                 continue;
             }
 
-            var name = format != "auto" ? format : IsQuestionLine(e) ? LlavaQuestion : FormatRegistry.Detect(e)?.Name;
+            var name = format != "auto" ? format : IsQuestionLine(e) ? LlavaQuestion : AlpacaText.Recognizes(e) ? AlpacaText.Name : FormatRegistry.Detect(e)?.Name;
             if (name is null)
             {
                 yield return Sample.Reject(context, path, where, FindingCodes.UnknownFormat, "the record is in none of the formats read back: " + string.Join(", ", Readable));
@@ -69,6 +69,10 @@ public sealed class InstructionsAdapter : ISourceAdapter
                 {
                     read = QuestionLine(e, new LineOrigin(path, number), options.ImageToken);
                 }
+            }
+            else if (name == AlpacaText.Name)
+            {
+                read = AlpacaText.Read(e, new LineOrigin(path, number), findings);
             }
             else
             {

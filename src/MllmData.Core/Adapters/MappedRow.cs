@@ -82,6 +82,9 @@ internal static class MappedRow
         }
 
         IReadOnlyList<ImageRef> images = image is null ? [] : [new ImageRef(image.Trim())];
+
+        // A question without an image is text-only: it takes the text pack, whose templates never mention an image.
+        task = images.Count == 0 && question is not null ? "text" : task;
         return (Sample.Make(context, adapter, file, id, task, images, [turn], [new("row", rowId)]), null, null);
     }
 

@@ -36,6 +36,9 @@ public sealed class Manifest
     /// <summary>Why shards were split beyond the record bound (bytes, or the upload limits), if they were.</summary>
     public string? SplitReason { get; init; }
 
+    /// <summary>How the sources were mixed, when the recipe has a mixture section.</summary>
+    public MixtureReport? Mixture { get; init; }
+
     /// <summary>Further sections (e.g. the rewrite summary), written after the standard ones.</summary>
     public Action<Utf8JsonWriter>? WriteExtra { get; init; }
 
@@ -96,9 +99,56 @@ public sealed class Manifest
         }
 
         w.WriteEndArray();
+        Mixture?.WriteTo(w);
         WriteExtra?.Invoke(w);
         w.WriteEndObject();
         w.Flush();
         stream.WriteByte((byte)'\n');
     }
 }
+
+/// <summary>The manifest's <c>mixture</c> section: the rule, the total, and what each source had and gave.</summary>
+public sealed record MixtureReport(string Sampling, long? RequestedTotal, long Total, IReadOnlyList<MixtureSourceReport> Sources)
+{
+    /// <summary>Digits a share is rounded to.</summary>
+    public const int ShareDigits = 6;
+
+    public void WriteTo(Utf8JsonWriter w)
+    {
+        w.WriteStartObject("mixture");
+        w.WriteString("sampling", Sampling);
+        if (RequestedTotal is { } asked)
+        {
+            w.WriteNumber("requested_total", asked);
+        }
+
+        w.WriteNumber("total", Total);
+        w.WriteStartArray("sources");
+        foreach (var s in Sources)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", s.Name);
+            w.WriteNumber("available", s.Available);
+            w.WriteNumber("repeat", s.Repeat);
+            if (s.MaxSamples is { } max)
+            {
+                w.WriteNumber("max_samples", max);
+            }
+
+            w.WriteNumber("weight", s.Weight);
+            w.WriteNumber("target", s.Target);
+            w.WriteNumber("taken", s.Taken);
+            w.WriteNumber("share", Share(s.Taken, Total));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>taken / total, rounded to <see cref="ShareDigits"/> digits (0 for an empty mixture).</summary>
+    public static double Share(long taken, long total) => total == 0 ? 0 : Math.Round((double)taken / total, ShareDigits, MidpointRounding.ToEven);
+}
+
+/// <summary>One source of a mixture: records available (after its steps), its keys, its target and the records written.</summary>
+public sealed record MixtureSourceReport(string Name, long Available, int Repeat, long? MaxSamples, double Weight, long Target, long Taken);

@@ -111,14 +111,23 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         using var folder = OutputFolder.Open(outDir, inputs);
         var imageSummaries = new List<ImageSummary>();
         SinkResult written;
+        MixtureReport? mixed = null;
         using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress) { Observer = r => tally.Add(r), Paths = paths })
         {
-            foreach (var plan in plans)
+            var run = new SourceRun(folder, sink, files, progress, renderOptions, imageSettings, imageSummaries);
+            if (recipe.Mixture is { } mixture)
             {
-                var before = sink.Records;
-                await RunSourceAsync(plan, folder, sink, files, progress, renderOptions, imageSettings, imageSummaries, ct).ConfigureAwait(false);
-                log.Information("source {Source}: {Records} records", plan.Name, sink.Records - before);
-                tally.End(plan.Name, plan.Adapter.Name, plan.Spec.Inputs, sink.Records - before);
+                mixed = await RunMixtureAsync(recipe, mixture, plans, run, tally, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                foreach (var plan in plans)
+                {
+                    var before = sink.Records;
+                    await RunSourceAsync(plan, run, ct).ConfigureAwait(false);
+                    log.Information("source {Source}: {Records} records", plan.Name, sink.Records - before);
+                    tally.End(plan.Name, plan.Adapter.Name, plan.Spec.Inputs, sink.Records - before);
+                }
             }
 
             written = sink.Complete();
@@ -139,6 +148,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             Container = renderOptions.Container,
             UploadLimits = format.Capabilities.UploadLimits,
             SplitReason = written.SplitReason,
+            Mixture = mixed,
             WriteExtra = imageSummaries.Count == 0 ? null : w => ImageSummary.Total(imageSummaries).WriteTo(w, imageSettings.Mode),
         };
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
@@ -185,36 +195,58 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         return new SourcePlan(s, adapter, name, steps, stage);
     }
 
-    private async Task RunSourceAsync(
-        SourcePlan plan, OutputFolder folder, RecordSink sink, InputFiles files, ProgressCounter progress, RenderOptions renderOptions,
-        ImageSettings imageSettings, List<ImageSummary> imageSummaries, CancellationToken ct)
-    {
-        log.Information("source {Source}: adapter {Adapter}, templates {Pack}", plan.Name, plan.Adapter.Name, plan.Spec.Templates ?? "by task");
-        var context = new SourceContext
-        {
-            SourceName = plan.Name,
-            Inputs = plan.Spec.Inputs,
-            Options = plan.Spec.Options,
-            Map = plan.Spec.Map,
-            ImageRoot = plan.Spec.ImageRoot,
-            Files = files,
-            Progress = progress,
-            IncludeDetail = renderOptions.IncludeMeta,
-        };
+    /// <summary>What every source of a build writes into.</summary>
+    private sealed record SourceRun(
+        OutputFolder Folder, RecordSink Sink, InputFiles Files, ProgressCounter Progress, RenderOptions RenderOptions, ImageSettings ImageSettings, List<ImageSummary> ImageSummaries);
 
-        // After the image stage: the prefix, then inline images written out for formats that carry paths.
+    private static SourceContext ContextOf(SourcePlan plan, SourceRun run, ProgressCounter progress) => new()
+    {
+        SourceName = plan.Name,
+        Inputs = plan.Spec.Inputs,
+        Options = plan.Spec.Options,
+        Map = plan.Spec.Map,
+        ImageRoot = plan.Spec.ImageRoot,
+        Files = run.Files,
+        Progress = progress,
+        IncludeDetail = run.RenderOptions.IncludeMeta,
+    };
+
+    /// <summary>After the image stage: the prefix, then inline images written out for formats that carry paths.</summary>
+    private static List<IRecordStep> AfterSteps(SourcePlan plan, SourceRun run)
+    {
         var after = new List<IRecordStep>();
         if (plan.Spec.ImagePrefix is { Length: > 0 } prefix)
         {
             after.Add(new ImagePrefixStep(prefix));
         }
 
-        if (!Embeds(sink.Format, renderOptions))
+        if (!Embeds(run.Sink.Format, run.RenderOptions))
         {
-            after.Add(new InlineImageStep(folder.Root));
+            after.Add(new InlineImageStep(run.Folder.Root));
         }
 
-        var stage = plan.ImageStage ? new ImageStage(imageSettings, plan.Spec.ImageRoot!, folder.Root) : null;
+        return after;
+    }
+
+    private static ImageStage? StageOf(SourcePlan plan, SourceRun run) =>
+        plan.ImageStage ? new ImageStage(run.ImageSettings, plan.Spec.ImageRoot!, run.Folder.Root) : null;
+
+    private void EndStage(SourcePlan plan, ImageStage stage, SourceRun run)
+    {
+        run.ImageSummaries.Add(stage.Summary);
+        log.Information(
+            "images of {Source}: {Checked} checked, {Exact} exact and {Near} near duplicates, rejected: {Rejected}",
+            plan.Name, stage.Summary.Checked, stage.Summary.ExactDuplicates, stage.Summary.NearDuplicates,
+            stage.Summary.Rejected.Count == 0 ? "none" : string.Join(", ", stage.Summary.Rejected.Select(kv => $"{kv.Key} {kv.Value}")));
+    }
+
+    private async Task RunSourceAsync(SourcePlan plan, SourceRun run, CancellationToken ct)
+    {
+        log.Information("source {Source}: adapter {Adapter}, templates {Pack}", plan.Name, plan.Adapter.Name, plan.Spec.Templates ?? "by task");
+        var context = ContextOf(plan, run, run.Progress);
+        var after = AfterSteps(plan, run);
+        var sink = run.Sink;
+        var stage = StageOf(plan, run);
         var pending = new List<InstructionRecord>(64);
         await foreach (var item in plan.Adapter.ReadAsync(context, ct).ConfigureAwait(false))
         {
@@ -239,12 +271,151 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         if (stage is not null)
         {
             await FlushAsync(stage, pending, after, sink, ct).ConfigureAwait(false);
-            imageSummaries.Add(stage.Summary);
-            log.Information(
-                "images of {Source}: {Checked} checked, {Exact} exact and {Near} near duplicates, rejected: {Rejected}",
-                plan.Name, stage.Summary.Checked, stage.Summary.ExactDuplicates, stage.Summary.NearDuplicates,
-                stage.Summary.Rejected.Count == 0 ? "none" : string.Join(", ", stage.Summary.Rejected.Select(kv => $"{kv.Key} {kv.Value}")));
+            EndStage(plan, stage, run);
         }
+    }
+
+    /// <summary>
+    /// A mixture: pass 1 counts every source's records, the targets follow from the sampling rule, and pass 2 reads all
+    /// sources at once, each giving its selected records, merged by their seeded order keys (<see cref="MixtureOrder"/>).
+    /// </summary>
+    private async Task<MixtureReport> RunMixtureAsync(Recipe recipe, MixtureSettings mixture, List<SourcePlan> plans, SourceRun run, SourceTally tally, CancellationToken ct)
+    {
+        var sources = plans.Select(p => new MixtureSource(
+            p.Name, first => p.Adapter.ReadAsync(ContextOf(p, run, first ? run.Progress : new ProgressCounter()), ct), p.Before)).ToList();
+        var inputs = new List<MixtureInput>(plans.Count);
+        for (var i = 0; i < plans.Count; i++)
+        {
+            var available = await sources[i].CountAsync(ct).ConfigureAwait(false);
+            inputs.Add(new MixtureInput(plans[i].Name, available, plans[i].Spec.Weight ?? 1, plans[i].Spec.MaxSamples, plans[i].Spec.Repeat ?? 1));
+        }
+
+        var targets = MixtureTargets.Compute(mixture.Sampling, mixture.Total, inputs);
+        for (var i = 0; i < plans.Count; i++)
+        {
+            log.Information("mixture: source {Source}: {Available} records, target {Target}", plans[i].Name, inputs[i].Available, targets[i]);
+        }
+
+        if (mixture.Total is { } asked && asked > targets.Sum())
+        {
+            log.Warning("mixture: total {Asked} asked, but the sources give only {Total} records (after max_samples and repeat)", asked, targets.Sum());
+        }
+
+        var stages = plans.Select(p => StageOf(p, run)).ToList();
+        var afters = plans.Select(p => AfterSteps(p, run)).ToList();
+        var window = stages.OfType<ImageStage>().Select(s => s.WindowRecords).DefaultIfEmpty(1).Min();
+        var taken = new long[plans.Count];
+        var cursors = sources.Select((s, i) => s.SelectAsync(recipe.Seed, inputs[i].Available, inputs[i].Repeat, targets[i], r => run.Sink.Reject(r), ct).GetAsyncEnumerator(ct)).ToList();
+        try
+        {
+            var heads = new PriorityQueue<int, (double Key, int Source)>();
+            var given = new long[plans.Count];
+            for (var i = 0; i < plans.Count; i++)
+            {
+                if (targets[i] > 0)
+                {
+                    heads.Enqueue(i, (MixtureOrder.Key(recipe.Seed, plans[i].Name, 0, targets[i]), i));
+                }
+            }
+
+            var pending = new List<(int Source, InstructionRecord Record)>(window);
+            while (heads.TryDequeue(out var i, out _))
+            {
+                if (!await cursors[i].MoveNextAsync().ConfigureAwait(false))
+                {
+                    log.Warning("mixture: source {Source} gave {Given} of its {Target} records (did its input change since it was counted?)", plans[i].Name, given[i], targets[i]);
+                    continue;
+                }
+
+                pending.Add((i, cursors[i].Current));
+                if (++given[i] < targets[i])
+                {
+                    heads.Enqueue(i, (MixtureOrder.Key(recipe.Seed, plans[i].Name, given[i], targets[i]), i));
+                }
+
+                if (pending.Count >= window)
+                {
+                    await FlushMixtureAsync(pending, stages, afters, taken, run.Sink, ct).ConfigureAwait(false);
+                }
+            }
+
+            await FlushMixtureAsync(pending, stages, afters, taken, run.Sink, ct).ConfigureAwait(false);
+
+            // The rest of each input is read for its rejects.
+            foreach (var cursor in cursors)
+            {
+                while (await cursor.MoveNextAsync().ConfigureAwait(false))
+                {
+                }
+            }
+        }
+        finally
+        {
+            foreach (var cursor in cursors)
+            {
+                await cursor.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        var total = taken.Sum();
+        var reported = new List<MixtureSourceReport>(plans.Count);
+        for (var i = 0; i < plans.Count; i++)
+        {
+            var p = plans[i];
+            if (stages[i] is { } stage)
+            {
+                EndStage(p, stage, run);
+            }
+
+            log.Information("source {Source}: {Records} records of {Available}", p.Name, taken[i], inputs[i].Available);
+
+            // A source that gives nothing only because the mixture asked nothing of it is not an empty source.
+            tally.End(p.Name, p.Adapter.Name, p.Spec.Inputs, targets[i] == 0 ? inputs[i].Available : taken[i]);
+            reported.Add(new MixtureSourceReport(p.Name, inputs[i].Available, inputs[i].Repeat, p.Spec.MaxSamples, inputs[i].Weight, targets[i], taken[i]));
+        }
+
+        return new MixtureReport(mixture.Sampling, mixture.Total, total, reported);
+    }
+
+    /// <summary>Sends a window of mixed records through their sources' image stages and writes them in mixture order.</summary>
+    private static async Task FlushMixtureAsync(
+        List<(int Source, InstructionRecord Record)> pending, List<ImageStage?> stages, List<List<IRecordStep>> afters, long[] taken, RecordSink sink, CancellationToken ct)
+    {
+        var results = new (InstructionRecord? Record, Reject? Reject)[pending.Count];
+        for (var s = 0; s < stages.Count; s++)
+        {
+            var at = Enumerable.Range(0, pending.Count).Where(k => pending[k].Source == s).ToList();
+            if (at.Count == 0)
+            {
+                continue;
+            }
+
+            if (stages[s] is not { } stage)
+            {
+                at.ForEach(k => results[k] = (pending[k].Record, null));
+                continue;
+            }
+
+            var done = await stage.ProcessAsync([.. at.Select(k => pending[k].Record)], ct).ConfigureAwait(false);
+            for (var j = 0; j < at.Count; j++)
+            {
+                results[at[j]] = done[j];
+            }
+        }
+
+        for (var k = 0; k < pending.Count; k++)
+        {
+            if (results[k].Reject is { } rejected)
+            {
+                sink.Reject(rejected);
+            }
+            else if (Finish(results[k].Record!, afters[pending[k].Source], sink))
+            {
+                taken[pending[k].Source]++;
+            }
+        }
+
+        pending.Clear();
     }
 
     /// <summary>Runs an item through the steps; the record that comes out, or null when it became a reject.</summary>
@@ -270,13 +441,9 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         return item.Record;
     }
 
-    private static void Finish(InstructionRecord record, IReadOnlyList<IRecordStep> after, RecordSink sink)
-    {
-        if (Through(SourceItem.Of(record), after, sink) is { } done)
-        {
-            sink.Write(done);
-        }
-    }
+    /// <summary>Runs the record through the steps after the image stage and writes it; false when it became a reject.</summary>
+    private static bool Finish(InstructionRecord record, IReadOnlyList<IRecordStep> after, RecordSink sink) =>
+        Through(SourceItem.Of(record), after, sink) is { } done && sink.Write(done);
 
     private static async Task FlushAsync(ImageStage stage, List<InstructionRecord> pending, IReadOnlyList<IRecordStep> after, RecordSink sink, CancellationToken ct)
     {

@@ -75,6 +75,10 @@ public sealed class Recipe
     [JsonPropertyName("sources")]
     public List<SourceSpec> Sources { get; set; } = [];
 
+    /// <summary>When present, the sources' records are sampled to targets and interleaved by the seed, instead of written source after source.</summary>
+    [JsonPropertyName("mixture")]
+    public MixtureSettings? Mixture { get; set; }
+
     /// <summary>When present, the build goes to <c>&lt;out&gt;/build</c> and its short answers are rewritten into <c>&lt;out&gt;</c>.</summary>
     [JsonPropertyName("rewrite")]
     public RewriteSettings? Rewrite { get; set; }
@@ -147,6 +151,39 @@ public sealed class SourceSpec
     /// <summary>csv/jsonl field mapping: image, question, answer, choices, id → column or key.</summary>
     [JsonPropertyName("map")]
     public SortedDictionary<string, string> Map { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Mixture only: a multiplier on this source's sampling share (default 1).</summary>
+    [JsonPropertyName("weight")]
+    public double? Weight { get; set; }
+
+    /// <summary>Mixture only: at most this many of the source's records are taken (a seeded sample of them).</summary>
+    [JsonPropertyName("max_samples")]
+    public long? MaxSamples { get; set; }
+
+    /// <summary>Mixture only: epochs over the source before sampling (default 1); repeats get ids ending <c>-r2</c>, <c>-r3</c>, ...</summary>
+    [JsonPropertyName("repeat")]
+    public int? Repeat { get; set; }
+}
+
+/// <summary>How the sources of a recipe are mixed: the sampling rule and the optional total.</summary>
+public sealed class MixtureSettings
+{
+    /// <summary>The sampling rules: each source's share is its weight times its size, the square root of its size, or 1.</summary>
+    public static readonly IReadOnlyList<string> SamplingRules = ["proportional", "sqrt", "uniform"];
+
+    /// <summary><c>proportional</c> (default), <c>sqrt</c> (InstructBLIP's rule) or <c>uniform</c>.</summary>
+    [JsonPropertyName("sampling")]
+    public string Sampling { get; set; } = "proportional";
+
+    /// <summary>Records in the mixture; null = every source's records once (after max_samples and repeat).</summary>
+    [JsonPropertyName("total")]
+    public long? Total { get; set; }
+
+    /// <summary>What is wrong with the settings, or null.</summary>
+    public string? Problem() =>
+        !SamplingRules.Contains(Sampling, StringComparer.Ordinal) ? $"mixture.sampling must be one of {string.Join(", ", SamplingRules)}, got '{Sampling}'"
+        : Total is < 1 ? FormattableString.Invariant($"mixture.total must be 1 or more, got {Total}")
+        : null;
 }
 
 [JsonSourceGenerationOptions(WriteIndented = false, DefaultIgnoreCondition = JsonIgnoreCondition.Never)]

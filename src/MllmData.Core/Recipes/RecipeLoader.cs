@@ -223,7 +223,26 @@ public static class RecipeLoader
 
             Refuse(s.SuffixTurns is "first" or "every" ? null : $"--suffix-turns (suffix_turns) must be first or every, got '{s.SuffixTurns}'");
             Refuse(s.CotTrigger is { } trigger && string.IsNullOrWhiteSpace(trigger) ? "--cot-trigger (cot_trigger) needs a trigger id of the cot pack, or random" : null);
+            Refuse(MixtureProblem(s, name, recipe.Mixture is not null));
         }
+
+        Refuse(recipe.Mixture?.Problem());
+        Refuse(recipe.Mixture is not null && recipe.Sources.Count == 0 ? "a mixture: section needs sources to mix" : null);
+    }
+
+    /// <summary>A source's mixture keys: only with a mixture section, and each in its range.</summary>
+    private static string? MixtureProblem(SourceSpec s, string name, bool mixture)
+    {
+        var given = new[] { ("weight", s.Weight is not null), ("max_samples", s.MaxSamples is not null), ("repeat", s.Repeat is not null) }.FirstOrDefault(k => k.Item2).Item1;
+        if (!mixture)
+        {
+            return given is null ? null : $"sources[].{given} (source '{name}') needs a mixture: section in the recipe";
+        }
+
+        return s.Weight is { } w && !(double.IsFinite(w) && w > 0) ? FormattableString.Invariant($"sources[].weight (source '{name}') must be a number above 0, got {w}")
+            : s.MaxSamples is < 1 ? FormattableString.Invariant($"sources[].max_samples (source '{name}') must be 1 or more, got {s.MaxSamples}")
+            : s.Repeat is < 1 or > 1000 ? FormattableString.Invariant($"sources[].repeat (source '{name}') must be from 1 to 1000, got {s.Repeat}")
+            : null;
     }
 
     private static void Refuse(string? problem)

@@ -11,6 +11,7 @@ public static class TaskPacks
         ["multiple-choice"] = "multiple-choice",
         ["scienceqa"] = "scienceqa",
         ["caption"] = "caption-brief",
+        ["text"] = "text",
     };
 
     public static string? For(string task) => Defaults.TryGetValue(task, out var pack) ? pack : null;
