@@ -56,6 +56,11 @@ public static class BuildCommand
         var bos = new Option<string?>("--bos") { Description = "Begin token of the template format (default <BOS>)" };
         var eos = new Option<string?>("--eos") { Description = "End token of the template format (default <EOS>)" };
         var imageToken = new Option<string?>("--image-token") { Description = "Image placeholder (default <image>)" };
+        var splitRole = new Option<string?>("--split-role")
+        {
+            Description = "train (default), or eval: an evaluation set, LLaVA question files in data/ and the reference answers in answers.jsonl (--unanswered eval implies it)",
+        };
+        var exclude = new Option<string[]>("--exclude") { Description = "Evaluation set (a build folder or manifest, or an answers file; repeatable): drop records sharing an image or a question with it" };
 
         // Adapter options: every adapter's option is a flag; only those of the chosen adapter are allowed.
         var adapterOptions = AdapterRegistry.All.SelectMany(a => a.Options).Select(o => o.Name).Distinct().Order(StringComparer.Ordinal)
@@ -72,6 +77,7 @@ public static class BuildCommand
             recipe, adapter, input, map, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
             templates, templateTags, suffix, suffixTurns, strict, allowEmpty, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
             container, imageDetail, imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance, threads,
+            splitRole, exclude,
         };
         foreach (var o in adapterOptions)
         {
@@ -184,6 +190,8 @@ public static class BuildCommand
             img.Threads = parse.GetValue(threads) ?? img.Threads;
             img.Dedup |= parse.GetValue(dedupImages);
             r.SystemPrompt = parse.GetValue(systemPrompt) ?? r.SystemPrompt;
+            r.SplitRole = parse.GetValue(splitRole) ?? r.SplitRole;
+            r.Exclude = [.. r.Exclude, .. parse.GetValue(exclude) ?? []];
 
             r.Tokens.Bos = parse.GetValue(bos) ?? r.Tokens.Bos;
             r.Tokens.Eos = parse.GetValue(eos) ?? r.Tokens.Eos;

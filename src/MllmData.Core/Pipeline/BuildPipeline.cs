@@ -1,5 +1,6 @@
 using System.Reflection;
 using MllmData.Adapters;
+using MllmData.Eval;
 using MllmData.Formats;
 using MllmData.Images;
 using MllmData.Records;
@@ -72,7 +73,10 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     public async Task<BuildResult> RunAsync(Recipe recipe, string outDir, ProgressCounter progress, CancellationToken ct)
     {
         RecipeLoader.Validate(recipe);
-        var format = FormatRegistry.Get(recipe.Format);
+
+        // An evaluation build writes question files (answers beside them), never a training format.
+        var evaluation = recipe.IsEvaluation;
+        IOutputFormat format = evaluation ? new EvalQuestionFormat(recipe.Sources.Count == 1) : FormatRegistry.Get(recipe.Format);
         var renderOptions = RenderOptionsOf(recipe, format);
         var embed = Embeds(format, renderOptions);
         var imageSettings = recipe.Images;
@@ -96,13 +100,16 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
 
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
         var plans = recipe.Sources.Select(s => Plan(s, recipe, format, embed, imageSettings)).ToList();
-        var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).ToList();
+        _decontamination = recipe.Exclude.Count == 0 ? null : new DecontaminationStep(EvalSet.Load(recipe.Exclude));
+        plans = _decontamination is { } excluded ? [.. plans.Select(p => p with { Before = [.. p.Before, excluded] })] : plans;
+        var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).Concat(recipe.Exclude).ToList();
         var files = new InputFiles();
         var (paths, tally) = (SourcePaths.For(recipe), new SourceTally());
         using var folder = OutputFolder.Open(outDir, inputs);
         var imageSummaries = new List<ImageSummary>();
         SinkResult written;
-        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress) { Observer = r => tally.Add(r), Paths = paths })
+        using var answers = evaluation ? new AnswerFileWriter(folder.Staging, recipe.Sources.Count == 1) : null;
+        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress) { Observer = r => tally.Add(r), Paths = paths, Written = answers is null ? null : answers.Write })
         {
             foreach (var plan in plans)
             {
@@ -113,12 +120,13 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             }
 
             written = sink.Complete();
+            answers?.Complete();
         }
 
         var manifest = new Manifest
         {
             Name = recipe.Name,
-            Format = recipe.Format,
+            Format = format.Name,
             ToolVersion = ToolVersion,
             Seed = recipe.Seed,
             RecipeSha256 = RecipeLoader.Sha256(recipe),
@@ -130,7 +138,16 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             Container = renderOptions.Container,
             UploadLimits = format.Capabilities.UploadLimits,
             SplitReason = written.SplitReason,
-            WriteExtra = imageSummaries.Count == 0 ? null : w => ImageSummary.Total(imageSummaries).WriteTo(w, imageSettings.Mode),
+            WriteExtra = w =>
+            {
+                if (imageSummaries.Count > 0)
+                {
+                    ImageSummary.Total(imageSummaries).WriteTo(w, imageSettings.Mode);
+                }
+
+                answers?.WriteManifestSection(w, format.Name);
+                _decontamination?.WriteManifestSection(w, paths.Show);
+            },
         };
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
@@ -139,6 +156,9 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             Sources = tally.Sources,
         };
     }
+
+    /// <summary>The <c>--exclude</c> step of the running build: before the image stage, and after it for content hashes.</summary>
+    private DecontaminationStep? _decontamination;
 
     private sealed record SourcePlan(SourceSpec Spec, ISourceAdapter Adapter, string Name, IReadOnlyList<IRecordStep> Before, bool ImageStage);
 
@@ -195,6 +215,11 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         if (!Embeds(sink.Format, renderOptions))
         {
             after.Add(new InlineImageStep(folder.Root));
+        }
+
+        if (plan.ImageStage && _decontamination is { } excluded)
+        {
+            after.Insert(0, excluded);
         }
 
         var stage = plan.ImageStage ? new ImageStage(imageSettings, plan.Spec.ImageRoot!, folder.Root) : null;

@@ -34,6 +34,9 @@ public static class RejectReasons
 
     /// <summary>An image path that no file system can hold (e.g. one with a NUL character).</summary>
     public const string BadImagePath = "bad-image-path";
+
+    /// <summary>A training record whose image or question is in an evaluation set given with <c>--exclude</c>.</summary>
+    public const string Contaminated = "contaminated";
 }
 
 /// <summary>What an adapter yields: a record, or a reject in its place.</summary>
