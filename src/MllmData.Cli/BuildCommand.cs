@@ -62,6 +62,11 @@ public static class BuildCommand
         var iclOrder = new Option<string?>("--icl-order") { Description = "Order of the in-context examples: seeded (default) or similar-length (the closest in length last)" };
         iclOrder.AcceptOnlyFromAmong("seeded", "similar-length");
         var iclPool = new Option<string?>("--icl-pool") { Description = "Built shards (a file or a build folder) to draw in-context examples from, instead of the source itself" };
+        var splitRole = new Option<string?>("--split-role")
+        {
+            Description = "train (default), or eval: an evaluation set, LLaVA question files in data/ and the reference answers in answers.jsonl (a test split read with the adapter option unanswered=eval is one)",
+        };
+        var exclude = new Option<string[]>("--exclude") { Description = "Evaluation set (a build folder or manifest, or an answers file; repeatable): drop records sharing an image or a question with it" };
 
         // Adapter options: every adapter's option is a flag; only those of the chosen adapter are allowed.
         var adapterOptions = AdapterRegistry.All.SelectMany(a => a.Options).Select(o => o.Name).Distinct().Order(StringComparer.Ordinal)
@@ -79,6 +84,7 @@ public static class BuildCommand
             templates, templateTags, suffix, suffixTurns, cotTrigger, strict, allowEmpty, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
             container, imageDetail, imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance, threads,
             frame, iclShots, iclOrder, iclPool,
+            splitRole, exclude,
         };
         foreach (var o in adapterOptions)
         {
@@ -192,6 +198,8 @@ public static class BuildCommand
             img.Threads = parse.GetValue(threads) ?? img.Threads;
             img.Dedup |= parse.GetValue(dedupImages);
             r.SystemPrompt = parse.GetValue(systemPrompt) ?? r.SystemPrompt;
+            r.SplitRole = parse.GetValue(splitRole) ?? r.SplitRole;
+            r.Exclude = [.. r.Exclude, .. parse.GetValue(exclude) ?? []];
 
             // Files named by flags are relative to the working folder, not to the recipe's.
             r.Frame = parse.GetValue(frame) is { } fr ? (File.Exists(fr) ? Path.GetFullPath(fr) : fr) : r.Frame;

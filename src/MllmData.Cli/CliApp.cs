@@ -56,6 +56,7 @@ public static class CliApp
         root.Subcommands.Add(FormatsCommand.Create());
         root.Subcommands.Add(RewriteCommand.Create(globals));
         root.Subcommands.Add(SelfInstructCommand.Create(globals));
+        root.Subcommands.Add(ScoreCommand.Create(globals));
         return root;
     }
 

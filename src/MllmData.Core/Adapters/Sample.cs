@@ -7,7 +7,7 @@ namespace MllmData.Adapters;
 public static class Sample
 {
     public static readonly AdapterOption Unanswered =
-        new("unanswered", "records without answers (test splits): error = stop with a message; eval = build question-only evaluation records", "error") { Allowed = ["error", "eval"] };
+        new("unanswered", "records without answers (test splits): error = stop with a message; eval = build an evaluation set (question files, never a training format)", "error") { Allowed = ["error", "eval"] };
 
     public static SourceItem Reject(SourceContext c, string file, string where, string reason, string detail) =>
         SourceItem.Rejected(new Reject(c.SourceName, file, where, reason, detail));
@@ -46,7 +46,7 @@ public static class Sample
         if (c.Choice("unanswered", "error", "error", "eval") == "error")
         {
             throw new Json.InputDataException(file, where, "no-answers",
-                "this record has no answers (a test split?); pass --unanswered eval to build question-only evaluation records");
+                "this record has no answers (a test split?); pass --unanswered eval to build an evaluation set from it (LLaVA question files and answers.jsonl)");
         }
     }
 

@@ -31,7 +31,7 @@ public class VqaV2Adapter : ISourceAdapter
         new("max-turns", "cap on turns per conversation with --group-by-image; longer ones are split", "10") { Check = AdapterOption.Count(1000) },
         new("image-pattern", "image file name for an image id; <split> and %012d / %d / %s are filled in", "COCO_<split>_%012d.jpg") { Check = AdapterOption.ImagePatternCheck },
         new("split", "split used in the image pattern (default: data_subtype of the file, else from its name)", null) { Check = AdapterOption.NameCheck },
-        new("unanswered", "without annotations: error = stop with a message; eval = build question-only evaluation records", "error") { Allowed = ["error", "eval"] },
+        new("unanswered", "without annotations: error = stop with a message; eval = build an evaluation set (question files, never a training format)", "error") { Allowed = ["error", "eval"] },
     ];
 
     public string DefaultTemplatePack => "vqa-short";
@@ -50,7 +50,7 @@ public class VqaV2Adapter : ISourceAdapter
         {
             throw new UsageException(
                 $"source '{context.SourceName}': {questionsPath} has questions but no --input annotations=FILE was given, so there are no answers. " +
-                "Pass the annotations file, or --unanswered eval to build question-only evaluation records.");
+                "Pass the annotations file, or --unanswered eval to build an evaluation set (LLaVA question files and answers.jsonl).");
         }
 
         var joined = annotationsPath is null

@@ -1,5 +1,6 @@
 using System.Reflection;
 using MllmData.Adapters;
+using MllmData.Eval;
 using MllmData.Formats;
 using MllmData.Images;
 using MllmData.Records;
@@ -81,7 +82,10 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     public async Task<BuildResult> RunAsync(Recipe recipe, string outDir, ProgressCounter progress, CancellationToken ct)
     {
         RecipeLoader.Validate(recipe);
-        var format = FormatRegistry.Get(recipe.Format);
+
+        // An evaluation build writes question files (answers beside them), never a training format.
+        var evaluation = recipe.IsEvaluation;
+        IOutputFormat format = evaluation ? new EvalQuestionFormat(recipe.Sources.Count == 1) : FormatRegistry.Get(recipe.Format);
         var renderOptions = RenderOptionsOf(recipe, format, templates.Root);
         var embed = Embeds(format, renderOptions);
         var imageSettings = recipe.Images;
@@ -104,15 +108,17 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         }
 
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
+        _decontamination = recipe.Exclude.Count == 0 ? null : new DecontaminationStep(EvalSet.Load(recipe.Exclude));
         var plans = recipe.Sources.Select(s => Plan(s, recipe, format, embed, imageSettings)).ToList();
-        var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).ToList();
+        var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).Concat(recipe.Exclude).ToList();
         var files = new InputFiles();
         var (paths, tally) = (SourcePaths.For(recipe), new SourceTally());
         using var folder = OutputFolder.Open(outDir, inputs);
         var imageSummaries = new List<ImageSummary>();
         SinkResult written;
         MixtureReport? mixed = null;
-        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress) { Observer = r => tally.Add(r), Paths = paths })
+        using var answers = evaluation ? new AnswerFileWriter(folder.Staging, recipe.Sources.Count == 1) : null;
+        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress) { Observer = r => tally.Add(r), Paths = paths, Written = answers is null ? null : answers.Write })
         {
             var run = new SourceRun(folder, sink, files, progress, renderOptions, imageSettings, imageSummaries);
             if (recipe.Mixture is { } mixture)
@@ -131,12 +137,13 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             }
 
             written = sink.Complete();
+            answers?.Complete();
         }
 
         var manifest = new Manifest
         {
             Name = recipe.Name,
-            Format = recipe.Format,
+            Format = format.Name,
             ToolVersion = ToolVersion,
             Seed = recipe.Seed,
             RecipeSha256 = RecipeLoader.Sha256(recipe),
@@ -149,7 +156,16 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             UploadLimits = format.Capabilities.UploadLimits,
             SplitReason = written.SplitReason,
             Mixture = mixed,
-            WriteExtra = imageSummaries.Count == 0 ? null : w => ImageSummary.Total(imageSummaries).WriteTo(w, imageSettings.Mode),
+            WriteExtra = w =>
+            {
+                if (imageSummaries.Count > 0)
+                {
+                    ImageSummary.Total(imageSummaries).WriteTo(w, imageSettings.Mode);
+                }
+
+                answers?.WriteManifestSection(w, format.Name);
+                _decontamination?.WriteManifestSection(w, paths.Show);
+            },
         };
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
@@ -159,6 +175,9 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             LoadHint = format.LoadHint(Path.GetFullPath(outDir), recipe.Name, [.. written.Shards.Select(s => s.Path)], recipe.Sources.Select(s => s.ImageRoot).FirstOrDefault(r => r is not null) is { } root ? Path.GetFullPath(root) : null),
         };
     }
+
+    /// <summary>The <c>--exclude</c> step of the running build: before the image stage, and after it for content hashes.</summary>
+    private DecontaminationStep? _decontamination;
 
     private sealed record SourcePlan(SourceSpec Spec, ISourceAdapter Adapter, string Name, IReadOnlyList<IRecordStep> Before, bool ImageStage);
 
@@ -187,6 +206,12 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         // Frames with a {text} slot carry the question there, so they take instruction-only templates.
         var frame = format is TemplateFormat ? FrameLibrary.ForBuild(recipe.Frame, recipe.IclShots, templates.Root, recipe.Folder) : null;
         steps.Add(new TemplateStep(s, templates, recipe.Seed, format.Capabilities.SeparateInput || frame?.InstructionOnly == true));
+        if (_decontamination is { } excluded)
+        {
+            // Before the in-context step, so contaminated records are neither queries nor examples.
+            steps.Add(excluded);
+        }
+
         if (IclStep.For(s, name, adapter, recipe, format, steps, log) is { } icl)
         {
             steps.Add(icl);
@@ -212,7 +237,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     };
 
     /// <summary>After the image stage: the prefix, then inline images written out for formats that carry paths.</summary>
-    private static List<IRecordStep> AfterSteps(SourcePlan plan, SourceRun run)
+    private List<IRecordStep> AfterSteps(SourcePlan plan, SourceRun run)
     {
         var after = new List<IRecordStep>();
         if (plan.Spec.ImagePrefix is { Length: > 0 } prefix)
@@ -223,6 +248,12 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         if (!Embeds(run.Sink.Format, run.RenderOptions))
         {
             after.Add(new InlineImageStep(run.Folder.Root));
+        }
+
+        if (plan.ImageStage && _decontamination is { } excluded)
+        {
+            // After the image stage too: content hashes are known only there.
+            after.Insert(0, excluded);
         }
 
         return after;

@@ -54,6 +54,9 @@ public sealed class RecordSink : IDisposable
     /// <summary>Sees every reject, the sink's own format-check rejects included (the build counts them per source).</summary>
     public Action<Reject>? Observer { get; init; }
 
+    /// <summary>Sees every record written (an evaluation build writes its reference answers from it).</summary>
+    public Action<InstructionRecord>? Written { get; init; }
+
     /// <summary>Rewrites local paths in records and rejects so the output does not depend on the working directory.</summary>
     public SourcePaths? Paths { get; init; }
 
@@ -104,6 +107,7 @@ public sealed class RecordSink : IDisposable
         _buffer.Write("\n"u8);
         _shards.WriteLine(_buffer.WrittenSpan, record.Images.Count > 0);
         _recordsWithImages += record.Images.Count > 0 ? 1 : 0;
+        Written?.Invoke(record);
         _progress.AddRecord();
         return true;
     }

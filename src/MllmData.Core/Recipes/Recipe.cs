@@ -5,6 +5,8 @@ namespace MllmData.Recipes;
 /// <summary>A build: one or more sources and the settings that decide the output. Same recipe + seed + inputs = same bytes.</summary>
 public sealed class Recipe
 {
+    private string _format = "llava";
+
     /// <summary>Dataset name; shards are named <c>&lt;name&gt;-00000-of-00004.jsonl</c>.</summary>
     [JsonPropertyName("name")]
     public string Name { get; set; } = "data";
@@ -13,7 +15,35 @@ public sealed class Recipe
     public long Seed { get; set; }
 
     [JsonPropertyName("format")]
-    public string Format { get; set; } = "llava";
+    public string Format
+    {
+        get => _format;
+        set
+        {
+            _format = value;
+            FormatGiven = true;
+        }
+    }
+
+    /// <summary>Whether the recipe or a flag named the format (an evaluation build refuses a training format).</summary>
+    [JsonIgnore]
+    public bool FormatGiven { get; private set; }
+
+    /// <summary>
+    /// <c>train</c> or <c>eval</c>; eval writes LLaVA question files with the reference answers in <c>answers.jsonl</c>.
+    /// Null = train, unless a source builds question-only records (<c>unanswered: eval</c>).
+    /// </summary>
+    [JsonPropertyName("split_role")]
+    public string? SplitRole { get; set; }
+
+    /// <summary>Evaluation sets (a build's folder or manifest, or an answers file) whose images and questions training records must not share.</summary>
+    [JsonPropertyName("exclude")]
+    public List<string> Exclude { get; set; } = [];
+
+    /// <summary>Whether this build writes an evaluation set rather than training shards.</summary>
+    [JsonIgnore]
+    public bool IsEvaluation =>
+        SplitRole == "eval" || (SplitRole is null && Sources.Any(s => s.Options.TryGetValue("unanswered", out var u) && u == "eval"));
 
     [JsonPropertyName("shard_records")]
     public long ShardRecords { get; set; } = 100_000;

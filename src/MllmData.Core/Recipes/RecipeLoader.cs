@@ -116,6 +116,7 @@ public static class RecipeLoader
             }
         }
 
+        recipe.Exclude = [.. recipe.Exclude.Select(p => string.IsNullOrEmpty(p) ? p : map(p))];
         if (recipe.SelfInstruct is { } generate)
         {
             foreach (var key in generate.Inputs.Keys.ToList())
@@ -182,6 +183,12 @@ public static class RecipeLoader
         Refuse(recipe.Images.Problem());
         Refuse(recipe.Rewrite?.Problem("rewrite"));
         Refuse(recipe.SelfInstruct?.Problem("self_instruct"));
+        Refuse(recipe.SplitRole is null or "train" or "eval" ? null : $"--split-role (split_role) must be train or eval, got '{recipe.SplitRole}'");
+        Refuse(recipe.SplitRole == "eval" && recipe.FormatGiven
+            ? $"--split-role eval writes an evaluation set (LLaVA question files and answers.jsonl), not {recipe.Format}: leave out --format (format)"
+            : null);
+        Refuse(recipe.IsEvaluation && recipe.Rewrite is not null ? "rewrite: an evaluation set keeps its questions and reference answers as the benchmark gives them; leave out the rewrite section" : null);
+        Refuse(recipe.Exclude.Any(string.IsNullOrWhiteSpace) ? "--exclude (exclude) takes an evaluation set's folder, manifest or answers file, got an empty path" : null);
 
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var s in recipe.Sources)
@@ -211,9 +218,12 @@ public static class RecipeLoader
                 Refuse(value.Length == 0 ? null : option.Problem(value, s.Inputs) is { } problem ? $"--{key} (source '{name}') {problem}" : null);
             }
 
-            // Question-only records have no answer for a training format to hold; they wait for an evaluation output.
-            Refuse(s.Options.TryGetValue(Sample.Unanswered.Name, out var unanswered) && unanswered == "eval"
-                ? $"--unanswered eval (source '{name}') makes question-only records, and no output format takes records without answers yet; build a split that has answers"
+            // Question-only records never go into a training format: they make an evaluation set.
+            var questionOnly = s.Options.TryGetValue(Sample.Unanswered.Name, out var unanswered) && unanswered == "eval";
+            Refuse(questionOnly && (recipe.SplitRole == "train" || recipe.FormatGiven)
+                ? $"--unanswered eval (source '{name}') makes question-only records, which never go into a training format" +
+                  (recipe.FormatGiven ? $" such as {recipe.Format}: leave out --format (format)" : ": leave out --split-role train (split_role)") +
+                  " to write an evaluation set (LLaVA question files and answers.jsonl), or build a split that has answers"
                 : null);
 
             if (s.Map.Count > 0 && adapter.Name is not ("csv" or "jsonl"))

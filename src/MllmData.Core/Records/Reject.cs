@@ -49,6 +49,9 @@ public static class RejectReasons
 
     /// <summary>A rationale rewrite that is only the answer line, with no reasoning before it.</summary>
     public const string RationaleNoReasoning = "rationale-no-reasoning";
+
+    /// <summary>A training record whose image or question is in an evaluation set given with <c>--exclude</c>.</summary>
+    public const string Contaminated = "contaminated";
 }
 
 /// <summary>What an adapter yields: a record, or a reject in its place.</summary>

@@ -107,7 +107,7 @@ public class TheBuildCommand
 
         Assert.Equal(1, r.ExitCode);
         Assert.Equal(
-            "error: --unanswered eval (source 'vqav2') makes question-only records, and no output format takes records without answers yet; build a split that has answers\n",
+            $"error: --unanswered eval (source 'vqav2') makes question-only records, which never go into a training format such as {format}: leave out --format (format) to write an evaluation set (LLaVA question files and answers.jsonl), or build a split that has answers\n",
             r.Error);
         Assert.False(Directory.Exists(outDir));
     }

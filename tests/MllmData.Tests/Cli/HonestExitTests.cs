@@ -34,7 +34,7 @@ public class TheHonestExits
         { ["--adapter", "coco-captions", "--input", $"captions={Captions}", "--name", ".."], "--name (name) must not start with '.' or '-' or contain '..', got '..'" },
         { ["--adapter", "coco-captions", "--input", $"captions={Captions}", "--source-name", "my data"], "source name (--source-name, sources[].name) must hold only letters, digits, '.', '_' and '-', got 'my data' (a space)" },
         { ["--adapter", "coco-captions", "--input", $"captions={Captions}", "--format", "alpaca"], "--format (format) must be one of llava, sharegpt, swift, openai, template, m3it, got 'alpaca'" },
-        { ["--adapter", "okvqa", "--input", $"questions={Captions}", "--unanswered", "eval", "--format", "template"], "--unanswered eval (source 'okvqa') makes question-only records, and no output format takes records without answers yet; build a split that has answers" },
+        { ["--adapter", "okvqa", "--input", $"questions={Captions}", "--unanswered", "eval", "--format", "template"], "--unanswered eval (source 'okvqa') makes question-only records, which never go into a training format such as template: leave out --format (format) to write an evaluation set (LLaVA question files and answers.jsonl), or build a split that has answers" },
     };
 
     [Theory]
