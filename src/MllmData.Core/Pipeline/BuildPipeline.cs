@@ -172,9 +172,14 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         return new BuildResult(written.Records, written.Rejects, written.Shards, Path.Combine(outDir, OutputFolder.ManifestFile), written.RejectsByReason)
         {
             Sources = tally.Sources,
-            LoadHint = format.LoadHint(Path.GetFullPath(outDir), recipe.Name, [.. written.Shards.Select(s => s.Path)], recipe.Sources.Select(s => s.ImageRoot).FirstOrDefault(r => r is not null) is { } root ? Path.GetFullPath(root) : null),
+            LoadHint = format.LoadHint(Path.GetFullPath(outDir), recipe.Name, [.. written.Shards.Select(s => s.Path)], ImageBase(recipe, imageSettings, outDir)),
         };
     }
+
+    /// <summary>The folder the written image paths are relative to: the output with <c>--images copy</c>, else the first image root.</summary>
+    private static string? ImageBase(Recipe recipe, ImageSettings imageSettings, string outDir) =>
+        imageSettings.Mode == "copy" ? Path.GetFullPath(outDir)
+        : recipe.Sources.Select(s => s.ImageRoot).FirstOrDefault(r => r is not null) is { } root ? Path.GetFullPath(root) : null;
 
     /// <summary>The <c>--exclude</c> step of the running build: before the image stage, and after it for content hashes.</summary>
     private DecontaminationStep? _decontamination;

@@ -54,3 +54,42 @@ public sealed class LoadHintTests
     public void FormatsWithSelfContainedRecordsGiveNoHint(string format) =>
         Assert.Null(FormatRegistry.Get(format).LoadHint("/o", "d", OneJsonl, "/img"));
 }
+
+/// <summary>The hint a whole build returns: image paths are relative to the image root, or to the output with copied images.</summary>
+public sealed class BuildLoadHintTests
+{
+    private static async Task<string?> HintOf(string mode)
+    {
+        var images = Path.Combine(TestPaths.RepoRoot, "samples", "images");
+        var recipe = new MllmData.Recipes.Recipe
+        {
+            Format = "sharegpt",
+            Sources =
+            [
+                new MllmData.Recipes.SourceSpec
+                {
+                    Adapter = "vqav2",
+                    Inputs = new(StringComparer.Ordinal)
+                    {
+                        ["questions"] = Path.Combine(TestPaths.RepoRoot, "samples", "vqav2", "v2_OpenEnded_mscoco_train2014_questions.json"),
+                        ["annotations"] = Path.Combine(TestPaths.RepoRoot, "samples", "vqav2", "v2_mscoco_train2014_annotations.json"),
+                    },
+                    ImageRoot = images,
+                },
+            ],
+        };
+        recipe.Images.Mode = mode;
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var library = MllmData.Templates.TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates"));
+        var result = await new MllmData.Pipeline.BuildPipeline(library, Serilog.Core.Logger.None).RunAsync(recipe, outDir, new MllmData.Inputs.ProgressCounter(), CancellationToken.None);
+        return result.LoadHint?.Replace(outDir, "OUT", StringComparison.Ordinal).Replace(images, "IMAGES", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MediaDirIsTheImageRootForReferencedImages() =>
+        Assert.Equal("LLaMA-Factory: dataset_dir: OUT  dataset: data  media_dir: IMAGES", await HintOf("none"));
+
+    [Fact]
+    public async Task MediaDirIsTheOutputWhenImagesAreCopiedThere() =>
+        Assert.Equal("LLaMA-Factory: dataset_dir: OUT  dataset: data  media_dir: OUT", await HintOf("copy"));
+}
