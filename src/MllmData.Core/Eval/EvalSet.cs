@@ -49,27 +49,10 @@ public sealed class EvalSet
 
     private void Read(string file)
     {
-        long n = 0, lineNo = 0;
-        foreach (var line in File.ReadLines(file))
+        long n = 0;
+        foreach (var (e, lineNo) in JsonLines.Read(file))
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            JsonElement e;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                e = doc.RootElement.Clone();
-            }
-            catch (JsonException ex)
-            {
-                throw new InputDataException(file, $"line {lineNo}", "not-json", ex.Message);
-            }
-
-            if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("question_id", out _))
+            if (!e.TryGetProperty("question_id", out _))
             {
                 throw new InputDataException(file, $"line {lineNo}", "unknown-layout", "not an answers or question line: no \"question_id\"");
             }

@@ -217,3 +217,37 @@ public class TheScoreCommand
         Assert.StartsWith($"error: {answers}: -: no-references: none of its 2 questions has a reference answer for --metric vqa", r.Error, StringComparison.Ordinal);
     }
 }
+
+public sealed class TheScoreInputs
+{
+    [Fact]
+    public async Task Broken_Utf8_In_A_Prediction_File_Is_A_Data_Error_Naming_The_Line()
+    {
+        var dir = TestPaths.NewTempDir();
+        var answers = Path.Combine(dir, "answers.jsonl");
+        File.WriteAllText(answers, "{\"question_id\": 1, \"answers\": [\"yes\"]}\n");
+        var predictions = Path.Combine(dir, "predictions.jsonl");
+        File.WriteAllBytes(predictions, [.. "{\"question_id\": 1, \"text\": \"y"u8, 0xC3, 0x28, .. "\"}\n"u8]);
+
+        var r = await CliRunner.RunAsync("score", "--predictions", predictions, "--answers", answers, "--metric", "exact");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("predictions.jsonl: line 1: invalid-utf8", r.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_Byte_Order_Mark_And_Blank_Lines_Are_Read_Past()
+    {
+        var dir = TestPaths.NewTempDir();
+        var answers = Path.Combine(dir, "answers.jsonl");
+        File.WriteAllText(answers, "\uFEFF{\"question_id\": 1, \"answers\": [\"yes\"]}\n\n  \n{\"question_id\": 2, \"answers\": [\"no\"]}\n");
+        var predictions = Path.Combine(dir, "predictions.jsonl");
+        File.WriteAllText(predictions, "{\"question_id\": 1, \"text\": \"Yes\"}\n{\"question_id\": 2, \"text\": \"yes\"}\n");
+
+        var r = await CliRunner.RunAsync("score", "--predictions", predictions, "--answers", answers, "--metric", "exact", "--json");
+
+        Assert.Equal(0, r.ExitCode);
+        var j = System.Text.Json.JsonDocument.Parse(r.Output).RootElement;
+        Assert.Equal((2, 0.5), (j.GetProperty("questions").GetInt32(), j.GetProperty("accuracy").GetDouble()));
+    }
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using MllmData.Adapters;
+using MllmData.Json;
+using MllmData.Records;
+
+namespace MllmData.Eval;
+
+/// <summary>Reads JSON Lines of objects, with the line number of each.</summary>
+internal static class JsonLines
+{
+    public static IEnumerable<(JsonElement Element, long Line)> Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new UsageException($"{path}: no such file");
+        }
+
+        // Bounded lines: a file without line breaks cannot grow memory.
+        using var lines = new BoundedLineReader(File.OpenRead(path));
+        while (lines.TryRead(out var read))
+        {
+            var line = read.Number;
+            if (read.TooLong)
+            {
+                throw new InputDataException(path, $"line {line}", RejectReasons.LineTooLong, MappedRow.TooLong(read.TooLongBytes, lines.MaxLineBytes));
+            }
+
+            var bytes = read.Bytes;
+            if (line == 1 && bytes.Span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            {
+                bytes = bytes[3..];
+            }
+
+            if (bytes.Span.Trim(" \t\r"u8).IsEmpty)
+            {
+                continue;
+            }
+
+            if (!TextCheck.IsValid(bytes.Span))
+            {
+                throw new InputDataException(path, $"line {line}", RejectReasons.InvalidUtf8, StreamingJsonReader.InvalidText);
+            }
+
+            JsonElement e;
+            try
+            {
+                using var doc = JsonDocument.Parse(bytes);
+                e = doc.RootElement.Clone();
+            }
+            catch (JsonException ex)
+            {
+                throw new InputDataException(path, $"line {line}", "not-json", ex.Message);
+            }
+
+            if (e.ValueKind != JsonValueKind.Object)
+            {
+                throw new InputDataException(path, $"line {line}", "not-object", "each line is one JSON object");
+            }
+
+            yield return (e, line);
+        }
+    }
+
+    /// <summary>The question id as text: ids are strings in some benchmarks and numbers in others.</summary>
+    public static string? Id(JsonElement e) =>
+        e.TryGetProperty("question_id", out var v) ? v.ValueKind switch
+        {
+            JsonValueKind.String => v.GetString(),
+            JsonValueKind.Number => v.GetRawText(),
+            _ => null,
+        } : null;
+
+    public static string? Str(JsonElement e, string key) =>
+        e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+}
