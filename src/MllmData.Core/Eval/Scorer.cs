@@ -57,8 +57,10 @@ public static class Scorer
             }
 
             report.Add(key, score);
-            if (metric == "yesno")
+            if (metric == "yesno" && said is not null)
             {
+                // Only replies that say yes or no enter the confusion counts; missing and unread ones are wrong
+                // answers for the accuracy and are counted apart (missing, unparsed).
                 report.Confusion.Add(said == "yes", gold == "yes");
             }
         }
@@ -78,7 +80,7 @@ public sealed class ScoreGroup
     public double Accuracy => Questions == 0 ? 0 : Sum / Questions;
 }
 
-/// <summary>Yes/no counts with "yes" as the positive class; a missing or unreadable reply counts as not-yes.</summary>
+/// <summary>Yes/no counts with "yes" as the positive class, over the replies that say yes or no.</summary>
 public sealed class YesNoConfusion
 {
     public long TruePositive { get; private set; }
@@ -95,7 +97,7 @@ public sealed class YesNoConfusion
 
     public double F1 => Precision + Recall == 0 ? 0 : 2 * Precision * Recall / (Precision + Recall);
 
-    /// <summary>Share of scored questions the model answered yes (POPE reports it to show a bias towards yes).</summary>
+    /// <summary>Share of read replies that say yes (POPE reports it to show a bias towards yes).</summary>
     public double YesRatio
     {
         get

@@ -23,6 +23,9 @@ public sealed class OutputFolder : IDisposable
     private readonly FileStream _lock;
     private bool _committed;
 
+    /// <summary>Whether this run made the folder: a run that fails before its commit then leaves nothing behind.</summary>
+    private bool _createdRoot;
+
     private OutputFolder(string root, FileStream lockStream)
     {
         Root = root;
@@ -46,6 +49,7 @@ public sealed class OutputFolder : IDisposable
     {
         var root = Path.GetFullPath(outDir);
         CheckInputs(root, inputs);
+        var existed = Directory.Exists(root);
         try
         {
             Directory.CreateDirectory(root);
@@ -70,7 +74,7 @@ public sealed class OutputFolder : IDisposable
             throw new OutputException(root, "another run is writing to this output folder (it holds .lock); wait for it or choose another --out", ex, refused: true);
         }
 
-        var folder = new OutputFolder(root, lockStream);
+        var folder = new OutputFolder(root, lockStream) { _createdRoot = !existed };
         try
         {
             if (Directory.Exists(folder.Staging))
@@ -215,6 +219,17 @@ public sealed class OutputFolder : IDisposable
         }
 
         _lock.Dispose();
+        if (!_committed && _createdRoot)
+        {
+            try
+            {
+                // Only when empty: a non-recursive delete never removes what another run put there meanwhile.
+                Directory.Delete(Root);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
     }
 }
 

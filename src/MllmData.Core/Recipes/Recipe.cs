@@ -95,6 +95,9 @@ public sealed class Recipe
     [JsonPropertyName("icl_order")]
     public string IclOrder { get; set; } = "seeded";
 
+    /// <summary>The orders of in-context examples: by the seed, or the one closest in length to the query last.</summary>
+    public static readonly IReadOnlyList<string> IclOrders = ["seeded", "similar-length"];
+
     /// <summary>Built shards (a file, or a build folder) the in-context examples are drawn from instead of the source itself.</summary>
     [JsonPropertyName("icl_pool")]
     public string? IclPool { get; set; }

@@ -188,6 +188,7 @@ public static class RecipeLoader
             ? $"--split-role eval writes an evaluation set (LLaVA question files and answers.jsonl), not {recipe.Format}: leave out --format (format)"
             : null);
         Refuse(recipe.IsEvaluation && recipe.Rewrite is not null ? "rewrite: an evaluation set keeps its questions and reference answers as the benchmark gives them; leave out the rewrite section" : null);
+        Refuse(Recipe.IclOrders.Contains(recipe.IclOrder, StringComparer.Ordinal) ? null : $"--icl-order (icl_order) must be {string.Join(" or ", Recipe.IclOrders)}, got '{recipe.IclOrder}'");
         Refuse(recipe.Exclude.Any(string.IsNullOrWhiteSpace) ? "--exclude (exclude) takes an evaluation set's folder, manifest or answers file, got an empty path" : null);
 
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -218,6 +219,11 @@ public static class RecipeLoader
                 Refuse(value.Length == 0 ? null : option.Problem(value, s.Inputs) is { } problem ? $"--{key} (source '{name}') {problem}" : null);
             }
 
+            // An evaluation set has one line per question: two records per problem would share its id.
+            Refuse(recipe.IsEvaluation && s.Options.TryGetValue("cot", out var cot) && cot == "two-stage"
+                ? $"--cot two-stage (source '{name}') makes two records per question, and an evaluation set has one line per question: use --cot rationale or --cot answer-given-rationale"
+                : null);
+
             // Question-only records never go into a training format: they make an evaluation set.
             var questionOnly = s.Options.TryGetValue(Sample.Unanswered.Name, out var unanswered) && unanswered == "eval";
             Refuse(questionOnly && (recipe.SplitRole == "train" || recipe.FormatGiven)
@@ -240,6 +246,9 @@ public static class RecipeLoader
         Refuse(recipe.Mixture is not null && recipe.Sources.Count == 0 ? "a mixture: section needs sources to mix" : null);
     }
 
+    /// <summary>The largest sampling weight: shares are weight × size, so larger ones would lose precision.</summary>
+    public const double MaxWeight = 1_000_000;
+
     /// <summary>A source's mixture keys: only with a mixture section, and each in its range.</summary>
     private static string? MixtureProblem(SourceSpec s, string name, bool mixture)
     {
@@ -249,7 +258,7 @@ public static class RecipeLoader
             return given is null ? null : $"sources[].{given} (source '{name}') needs a mixture: section in the recipe";
         }
 
-        return s.Weight is { } w && !(double.IsFinite(w) && w > 0) ? FormattableString.Invariant($"sources[].weight (source '{name}') must be a number above 0, got {w}")
+        return s.Weight is { } w && !(w > 0 && w <= MaxWeight) ? FormattableString.Invariant($"sources[].weight (source '{name}') must be a number above 0 and at most {MaxWeight}, got {w}")
             : s.MaxSamples is < 1 ? FormattableString.Invariant($"sources[].max_samples (source '{name}') must be 1 or more, got {s.MaxSamples}")
             : s.Repeat is < 1 or > 1000 ? FormattableString.Invariant($"sources[].repeat (source '{name}') must be from 1 to 1000, got {s.Repeat}")
             : null;

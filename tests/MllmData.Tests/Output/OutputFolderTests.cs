@@ -178,14 +178,43 @@ public class TheOutputFolder
 
             Assert.Equal(2, r.ExitCode);
             Assert.Contains("No space left on device", r.Error, StringComparison.Ordinal);
-            Assert.False(Directory.Exists(Path.Combine(outDir, ".staging")));
-            Assert.False(File.Exists(Path.Combine(outDir, "manifest.json")));
-            Assert.Empty(Directory.GetFiles(outDir, "*", SearchOption.AllDirectories));
+            // The run made the folder, so it removes it with everything it wrote.
+            Assert.False(Directory.Exists(outDir));
+            Assert.Empty(Directory.GetFileSystemEntries(mountPoint, "*", SearchOption.AllDirectories));
         }
         finally
         {
             using var umount = Process.Start("umount", [mountPoint]);
             await umount.WaitForExitAsync();
         }
+    }
+}
+
+public class AFailedRun
+{
+    private static readonly string Questions = TestPaths.RealFile("okvqa", "OpenEnded_mscoco_val2014_questions.json");
+
+    [Fact]
+    public async Task Leaves_No_Folder_It_Made_When_The_Source_Refuses_Late()
+    {
+        // OK-VQA questions without annotations: refused when the source is opened, after the folder was made.
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "never");
+        var r = await CliRunner.RunAsync("build", "--adapter", "okvqa", "--input", $"questions={Questions}", "--out", outDir);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public async Task Keeps_A_Folder_That_Was_There_Before_With_Its_Files()
+    {
+        var outDir = TestPaths.NewTempDir();
+        var mine = Path.Combine(outDir, "notes.txt");
+        File.WriteAllText(mine, "kept");
+        var r = await CliRunner.RunAsync("build", "--adapter", "okvqa", "--input", $"questions={Questions}", "--out", outDir);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal(["notes.txt"], Directory.GetFileSystemEntries(outDir).Select(Path.GetFileName));
+        Assert.Equal("kept", File.ReadAllText(mine));
     }
 }

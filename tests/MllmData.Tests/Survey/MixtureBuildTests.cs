@@ -211,7 +211,9 @@ public class TheMixtureBuild
     }
 
     [Theory]
-    [InlineData("weight: 0", "sources[].weight (source 'aa') must be a number above 0, got 0")]
+    [InlineData("weight: 0", "sources[].weight (source 'aa') must be a number above 0 and at most 1000000, got 0")]
+    [InlineData("weight: 1e308", "sources[].weight (source 'aa') must be a number above 0 and at most 1000000, got 1E+308")]
+    [InlineData("weight: 1000000.5", "sources[].weight (source 'aa') must be a number above 0 and at most 1000000, got 1000000.5")]
     [InlineData("max_samples: 0", "sources[].max_samples (source 'aa') must be 1 or more, got 0")]
     [InlineData("repeat: 0", "sources[].repeat (source 'aa') must be from 1 to 1000, got 0")]
     public async Task Refuses_A_Bad_Source_Key(string key, string message)

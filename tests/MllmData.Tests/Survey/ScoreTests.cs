@@ -153,15 +153,15 @@ public class TheScoreCommand
         var r = await CliRunner.RunAsync("score", "--predictions", predictions, "--answers", answers, "--metric", "yesno", "--json");
 
         // Read replies: 1 yes/yes TP, 2 no/yes FN, 3 yes/yes TP, 4 yes/no FP, 5 no/no TN, 8 no/no TN, 9 no/yes FN;
-        // 6 (gold no) has no reply and 7 (gold yes, "maybe") no yes or no: both wrong, and counted as not-yes
-        // (6 a TN, 7 an FN), so a model that does not answer gains no recall.
-        // accuracy = (1, 3, 5, 8 right) 4/9 = 0.444444; precision = TP/(TP+FP) = 2/3 = 0.666667; recall = TP/(TP+FN) = 2/5 = 0.4;
-        // F1 = 2PR/(P+R) = (8/15)/(16/15) = 0.5; yes ratio = 3 yes of 9 questions = 0.333333.
+        // 6 has no reply and 7 ("maybe") no yes or no: both wrong for the accuracy, neither in the confusion counts
+        // (so accuracy over the read replies equals (TP + TN) / 7 = 4/7, consistent with the counts).
+        // accuracy = (1, 3, 5, 8 right) 4/9 = 0.444444; precision = TP/(TP+FP) = 2/3 = 0.666667; recall = TP/(TP+FN) = 2/4 = 0.5;
+        // F1 = 2PR/(P+R) = (2/3)/(7/6) = 4/7 = 0.571429; yes ratio = 3 yes of 7 read replies = 0.428571.
         // pope (1-5): 3/5 = 0.6; mme (6-9): 1/4 = 0.25.
         Assert.Equal(0, r.ExitCode);
         var j = JsonDocument.Parse(r.Output).RootElement;
         Assert.Equal(
-            (0.444444, 0.666667, 0.4, 0.5, 0.333333),
+            (0.444444, 0.666667, 0.5, 0.571429, 0.428571),
             (j.GetProperty("accuracy").GetDouble(), j.GetProperty("precision").GetDouble(), j.GetProperty("recall").GetDouble(), j.GetProperty("f1").GetDouble(), j.GetProperty("yes_ratio").GetDouble()));
         Assert.Equal((9, 1, 1), (j.GetProperty("questions").GetInt32(), j.GetProperty("missing").GetInt32(), j.GetProperty("unparsed").GetInt32()));
         Assert.Equal((0.6, 0.25), (j.GetProperty("categories").GetProperty("pope").GetProperty("accuracy").GetDouble(), j.GetProperty("categories").GetProperty("mme").GetProperty("accuracy").GetDouble()));

@@ -22,9 +22,9 @@ public sealed record IclSettings(int Shots, string Order, string? PoolFile, long
 /// </summary>
 public sealed class IclStep : IRecordStep
 {
-    public const string OrderSeeded = "seeded";
-    public const string OrderSimilarLength = "similar-length";
-    public static readonly IReadOnlyList<string> Orders = [OrderSeeded, OrderSimilarLength];
+    public static readonly string OrderSeeded = Recipe.IclOrders[0];
+    public static readonly string OrderSimilarLength = Recipe.IclOrders[1];
+    public static readonly IReadOnlyList<string> Orders = Recipe.IclOrders;
 
     private readonly IclSettings _settings;
     private readonly ISourceAdapter _adapter;
