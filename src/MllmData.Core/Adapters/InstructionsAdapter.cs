@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using MllmData.Json;
 using MllmData.Records;
@@ -40,12 +39,12 @@ public sealed class InstructionsAdapter : ISourceAdapter
         var validators = new Dictionary<string, IFormatValidator>(StringComparer.Ordinal);
         var options = new RenderOptions();
         var findings = new List<Finding>();
-        foreach (var (element, where, number, error) in Lines(context, path))
+        foreach (var (element, where, number, reason, error) in Lines(context, path))
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (error is not null || element is not { ValueKind: JsonValueKind.Object } e)
             {
-                yield return Sample.Reject(context, path, where, error is null ? FindingCodes.NotObject : FindingCodes.NotJson, error ?? "not a JSON object");
+                yield return Sample.Reject(context, path, where, reason ?? FindingCodes.NotObject, error ?? "not a JSON object");
                 continue;
             }
 
@@ -132,7 +131,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
     }
 
     /// <summary>Records of a JSON list, or lines of a JSONL file (blank lines skipped), parsed.</summary>
-    private static IEnumerable<(JsonElement? Element, string Where, long Number, string? Error)> Lines(SourceContext context, string path)
+    private static IEnumerable<(JsonElement? Element, string Where, long Number, string? Reason, string? Error)> Lines(SourceContext context, string path)
     {
         // A look at the first byte decides between a JSON list and JSONL (a missing file is reported by Open below).
         var first = -1;
@@ -149,20 +148,38 @@ public sealed class InstructionsAdapter : ISourceAdapter
             {
                 using (item)
                 {
-                    yield return (item.IsObject ? item.Element.Clone() : null, item.Where("records"), item.Index + 1, item.IsObject ? null : item.Error);
+                    yield return (item.IsObject ? item.Element.Clone() : null, item.Where("records"), item.Index + 1, item.IsObject ? null : FindingCodes.NotJson, item.IsObject ? null : item.Error);
                 }
             }
 
             yield break;
         }
 
-        using var reader = new StreamReader(context.Files.Open(path, context.Progress), Encoding.UTF8);
-        long lineNo = 0;
-        while (reader.ReadLine() is { } line)
+        // Bounded lines: a line longer than the cap (or a file without line breaks) is a reject, not unbounded memory.
+        using var lines = new BoundedLineReader(context.Files.Open(path, context.Progress));
+        while (lines.TryRead(out var line))
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line))
+            var where = string.Create(CultureInfo.InvariantCulture, $"line {line.Number}");
+            if (line.TooLong)
             {
+                yield return (null, where, line.Number, RejectReasons.LineTooLong, MappedRow.TooLong(line.TooLongBytes, lines.MaxLineBytes));
+                continue;
+            }
+
+            var bytes = line.Bytes;
+            if (line.Number == 1 && bytes.Span.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            {
+                bytes = bytes[3..];
+            }
+
+            if (bytes.Span.Trim(" \t\r"u8).IsEmpty)
+            {
+                continue;
+            }
+
+            if (!TextCheck.IsValid(bytes.Span))
+            {
+                yield return (null, where, line.Number, RejectReasons.InvalidUtf8, StreamingJsonReader.InvalidText);
                 continue;
             }
 
@@ -170,7 +187,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
             string? error = null;
             try
             {
-                using var doc = JsonDocument.Parse(line);
+                using var doc = JsonDocument.Parse(bytes);
                 element = doc.RootElement.Clone();
             }
             catch (JsonException ex)
@@ -178,7 +195,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
                 error = ex.Message;
             }
 
-            yield return (element, string.Create(CultureInfo.InvariantCulture, $"line {lineNo}"), lineNo, error);
+            yield return (element, where, line.Number, error is null ? null : FindingCodes.NotJson, error);
         }
     }
 }

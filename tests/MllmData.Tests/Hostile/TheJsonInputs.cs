@@ -121,4 +121,25 @@ public class TheJsonInputs
             [("line 2", "invalid-utf8"), ("line 3", "invalid-utf8"), ("line 4", "invalid-utf8"), ("line 5", "invalid-utf8"), ("line 6", "not-json")],
             HostileFile.Rejects(outDir).Select(x => (x.Str("position"), x.Str("reason"))));
     }
+
+    [Fact]
+    public async Task Should_Reject_Instruction_Jsonl_Lines_With_Broken_Text_As_The_Jsonl_Adapter_Does()
+    {
+        var file = HostileFile.Write("alpaca.jsonl", [0xEF, 0xBB, 0xBF, .. HostileFile.Bytes("""
+            {"instruction":"first?","input":"","output":"yes"}
+            {"instruction":"bad <FF>?","input":"","output":"yes"}
+            {"instruction":"key","<C3>":"yes","output":"no"}
+            {"instruction":"escape \ud800?","input":"","output":"yes"}
+            {"instruction":"overlong <C0><AF>","input":"","output":"yes"}
+            not json
+
+            {"instruction":"last?","input":"","output":"no"}
+            """)]);
+        var outDir = await BuildOk("--adapter", "instructions", "--input", $"file={file}");
+
+        Assert.Equal(["instructions-l1", "instructions-l8"], HostileFile.Records(outDir).Select(x => x.Str("id")));
+        Assert.Equal(
+            [("line 2", "invalid-utf8"), ("line 3", "invalid-utf8"), ("line 4", "invalid-utf8"), ("line 5", "invalid-utf8"), ("line 6", "not-json")],
+            HostileFile.Rejects(outDir).Select(x => (x.Str("position"), x.Str("reason"))));
+    }
 }

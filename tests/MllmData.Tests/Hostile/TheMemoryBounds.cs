@@ -114,6 +114,34 @@ public class TheMemoryBounds
     }
 
     [Fact]
+    public async Task Should_Skip_An_Instruction_Line_Of_100_MB_Without_Holding_It()
+    {
+        var dir = TestPaths.NewTempDir();
+        var rows = Path.Combine(dir, "alpaca.jsonl");
+        using (var w = new FileStream(rows, FileMode.Create))
+        {
+            w.Write("{\"instruction\":\"before?\",\"output\":\"yes\"}\n{\"instruction\":\""u8);
+            var block = new byte[1 << 20];
+            block.AsSpan().Fill((byte)'x');
+            for (var i = 0; i < 100; i++)
+            {
+                w.Write(block);
+            }
+
+            w.Write("\",\"output\":\"x\"}\n{\"instruction\":\"after?\",\"output\":\"no\"}\n"u8);
+        }
+
+        var outDir = TestPaths.NewTempDir();
+        var r = await PeakMemory.RunAsync("build", "--adapter", "instructions", "--input", $"file={rows}", "--format", "llava", "--out", outDir);
+
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.True(r.PeakMegabytes < 150, $"peak {r.PeakMegabytes} MB");
+        Assert.Equal(["instructions-l1", "instructions-l3"], HostileFile.Records(outDir).Select(x => x.Str("id")));
+        var reject = Assert.Single(HostileFile.Rejects(outDir));
+        Assert.Equal(("line 2", "line-too-long"), (reject.Str("position"), reject.Str("reason")));
+    }
+
+    [Fact]
     public async Task Should_Embed_For_OpenAi_Without_Memory_Growing_With_The_Number_Of_Images()
     {
         // Real pixels padded with 2 MB of JPEG comment segments: cheap to decode, heavy to carry.
