@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json.Serialization;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.TypeInspectors;
 
@@ -98,6 +99,12 @@ public sealed class EmptyRecipeValueException : Exception
         Key = key;
     }
 
+    public EmptyRecipeValueException(string key, string message)
+        : base(message)
+    {
+        Key = key;
+    }
+
     public EmptyRecipeValueException()
     {
         Key = string.Empty;
@@ -110,4 +117,24 @@ public sealed class EmptyRecipeValueException : Exception
     }
 
     public string Key { get; }
+}
+
+/// <summary>
+/// Refuses a plain value that must be given (a number or a switch, such as <c>seed</c> or <c>strict</c>) written with no
+/// value, which YAML would otherwise read as 0 or false.
+/// </summary>
+internal sealed class EmptyScalarGuard : INodeDeserializer
+{
+    public bool Deserialize(IParser reader, Type expectedType, Func<IParser, Type, object?> nestedObjectDeserializer, out object? value, ObjectDeserializer rootDeserializer)
+    {
+        value = null;
+        if (expectedType.IsValueType && Nullable.GetUnderlyingType(expectedType) is null
+            && reader.Current is Scalar { Style: ScalarStyle.Plain, Value: "" or "~" or "null" or "Null" or "NULL" })
+        {
+            // YAML would turn the null into 0 or false before the key sees it, so it is refused here, at its line.
+            throw new EmptyRecipeValueException("the key", "this key is empty (~, null or nothing): give it a value, or leave the key out for the default");
+        }
+
+        return false;
+    }
 }

@@ -24,6 +24,7 @@ public static class RecipeLoader
             RecipeBounds.Check(path, text);
             var deserializer = new DeserializerBuilder()
                 .WithTypeInspector(inner => new RecipeKeys(inner))
+                .WithNodeDeserializer(new EmptyScalarGuard(), where => where.OnTop())
                 .WithCaseInsensitivePropertyMatching()
                 .Build();
             recipe = deserializer.Deserialize<Recipe>(text);
