@@ -518,4 +518,156 @@ public class TheBatchPath
         Assert.Contains(server.Seen, x => x.Path == $"/openai/files/{server.Batches.Single().OutputFileId}/content");
         AssertSameOutput(sync, output);
     }
+
+    [Fact]
+    public async Task Should_Split_A_Submit_At_The_Byte_Limit_Into_Several_Batches_And_Collect_Them_All()
+    {
+        var input = await BuildSamples();
+        using var server = new FakeBatchServer(Faithful);
+        var s = Settings(extra: ("select", "all"));
+        var sync = await SyncRewrite(server, s, input);
+        var output = TestPaths.NewTempDir();
+        var limits = new BatchLimits(50_000, 2_000);
+        var plan = await Submit(server, s, input, output, limits: limits);
+
+        // Each file as full as the limit allows: a file ends only where the next line would pass 2,000 bytes.
+        var files = server.Batches.Select(b => server.Files[b.InputFileId].Bytes).ToList();
+        Assert.Equal(plan.Files, files.Count);
+        Assert.True(files.Count >= 4, $"{files.Count} files");
+        Assert.All(files, f => Assert.InRange(f.Length, 1, 2_000));
+        for (var i = 0; i + 1 < files.Count; i++)
+        {
+            var nextLine = Array.IndexOf(files[i + 1], (byte)'\n') + 1;
+            Assert.True(files[i].Length + nextLine > 2_000);
+        }
+
+        Assert.Equal(12, files.Sum(f => f.Count(b => b == (byte)'\n')));
+        await CollectUntilFinished(server, output);
+        Assert.All(BatchState.Load(output).Batches, b => Assert.Equal("completed", b.Status));
+        AssertSameOutput(sync, output);
+    }
+
+    /// <summary>Self-instruct replies with the shapes the parser takes; the words vary with the prompt so questions do not collide.</summary>
+    private static FakeAnswer Generating(JsonObject body)
+    {
+        var system = (string)body["messages"]![0]!["content"]!;
+        var context = UserText(body);
+        string Words(string seed, int n) => string.Join(' ', Enumerable.Range(0, n).Select(i =>
+            "w" + System.IO.Hashing.XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(seed + "|" + i)).ToString("x", System.Globalization.CultureInfo.InvariantCulture)[..8]));
+        if (system.Contains("Write three to five turns", StringComparison.Ordinal))
+        {
+            return context.Contains("giraffe", StringComparison.OrdinalIgnoreCase)
+                ? FakeAnswer.Error(400)
+                : FakeAnswer.Text($"Q1: Which {Words(context + "q1", 4)} stand out?\nA1: The {Words(context + "a1", 3)} stand out most clearly here.\nQ2: Is the {Words(context + "q2", 3)} near?\nA2: Yes, it is quite close and fills part of the view.");
+        }
+
+        if (system.Contains("reasoning question", StringComparison.Ordinal))
+        {
+            return FakeAnswer.Text($"Question: Why might the {Words(context + "c", 3)} matter here?\nAnswer: They matter because they shape what happens nearby, and the way everything is arranged suggests a busy, ordinary moment that goes on in the same way for a while, which {Words(context + "d", 4)} show.");
+        }
+
+        return FakeAnswer.Text($"The picture shows an everyday scene. {Words(context + "e", 6)} appear in the middle of the frame, while the background stays calm and quiet. Light falls evenly across everything, and the objects sit where one would expect them, which gives the whole image a natural, relaxed feeling that invites a closer look at each part of it.");
+    }
+
+    [Fact]
+    public async Task Should_Collect_A_Self_Instruct_Run_Split_Into_Batches_Into_The_Bytes_Of_The_Synchronous_Run()
+    {
+        var captions = TestPaths.RealFile("coco-mini", "annotations", "captions_val2017.json");
+        var s = new SelfInstructSettings { Endpoint = "openai", Model = "gpt-4o-mini", Backoff = 0.01, Cache = Path.Combine(TestPaths.NewTempDir(), "c.db") };
+        s.Inputs["captions"] = captions;
+        var recipe = new Recipe { Name = "self-instruct", Format = "llava", Seed = 5, SelfInstruct = s };
+        RecipeLoader.Validate(recipe);
+        var library = TemplateLibrary.Load(TemplatesRoot);
+        using var server = new FakeBatchServer(Generating);
+
+        var sync = TestPaths.NewTempDir();
+        using (var cache = new ResponseCache(Path.Combine(TestPaths.NewTempDir(), "sync.db")))
+        using (var calls = new ModelCallPath(OpenAiChatModel.Compatible(Url(server, "openai"), s.Model, Key, TimeSpan.FromSeconds(30)), cache, s.ToCallSettings(), PriceTable.Load()))
+        {
+            await SelfInstructRunner.RunAsync(s, recipe, sync, library, calls, Logger.None, CancellationToken.None);
+        }
+
+        Assert.Equal(237, server.ChatCalls);
+        var output = TestPaths.NewTempDir();
+        var limits = new BatchLimits(100, 200_000_000);
+        var job = BatchJobs.SelfInstruct(s, recipe, output, TemplatesRoot, Logger.None);
+        var endpoint = new BatchEndpoint("openai", Url(server, "openai"), s.Model, Key);
+        var state = new BatchState
+        {
+            Command = "self-instruct",
+            Endpoint = "openai",
+            Model = s.Model,
+            Identity = endpoint.Identity,
+            Cache = s.CachePath,
+            WorkingDirectory = Directory.GetCurrentDirectory(),
+            MaxRequestsPerFile = limits.MaxRequestsPerFile,
+            MaxBytesPerFile = limits.MaxBytesPerFile,
+            Job = BatchJobs.Describe(s, recipe, output, TemplatesRoot),
+        };
+        using (var cache = new ResponseCache(s.CachePath))
+        using (var api = new BatchApi(endpoint, s.ToCallSettings()))
+        {
+            var plan = await new BatchRunner(endpoint, api, cache, s.ToCallSettings(), PriceTable.Load(), Logger.None).SubmitAsync(job.Work, state, output, limits, CancellationToken.None);
+            Assert.Equal((3, 237L), (plan.Files, plan.Lines));
+        }
+
+        // 237 requests at 100 a file: 100, 100, 37.
+        Assert.Equal([100, 100, 37], server.Batches.Select(b => InputLines(server, b).Count));
+        await CollectUntilFinished(server, output);
+        Assert.Equal(237, server.ChatCalls);
+        AssertSameOutput(sync, output);
+        Assert.Contains("model-client-error", File.ReadAllText(Path.Combine(output, "rejects.jsonl")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_Submit_Follow_And_Collect_From_The_Command_Line_Without_Ever_Printing_The_Key()
+    {
+        var input = await BuildSamples();
+        using var server = new FakeBatchServer(Faithful);
+        var env = new Dictionary<string, string> { ["OPENAI_BASE_URL"] = server.OpenAiBaseUrl, ["OPENAI_API_KEY"] = Key };
+        string[] Rewrite(string output, string cache, params string[] extra) =>
+            ["rewrite", "--in", input, "--out", output, "--cache", cache, "--endpoint", "openai", "--backoff", "0.05", .. extra];
+        var runs = new List<MllmData.Tests.Models.ChildCli.Result>();
+        async Task<MllmData.Tests.Models.ChildCli.Result> Run(IReadOnlyDictionary<string, string> e, params string[] args)
+        {
+            var r = await MllmData.Tests.Models.ChildCli.RunAsync(e, args);
+            runs.Add(r);
+            return r;
+        }
+
+        var sync = TestPaths.NewTempDir();
+        Assert.Equal(0, (await Run(env, Rewrite(sync, Path.Combine(TestPaths.NewTempDir(), "s.db")))).ExitCode);
+
+        var output = TestPaths.NewTempDir();
+        var cache = Path.Combine(TestPaths.NewTempDir(), "b.db");
+        var submit = await Run(env, Rewrite(output, cache, "--batch", "submit"));
+        Assert.True(submit.ExitCode == 0, submit.Error);
+        Assert.Contains("batch files: 1", submit.Output, StringComparison.Ordinal);
+        Assert.Contains("batch requests: 7", submit.Output, StringComparison.Ordinal);
+        Assert.EndsWith(Path.Combine(output, "batch.json"), submit.Output.Trim(), StringComparison.Ordinal);
+
+        // A second submit into a folder with batches in flight is refused; so is a collect without the endpoint.
+        var twice = await Run(env, Rewrite(output, cache, "--batch", "submit"));
+        Assert.Equal(1, twice.ExitCode);
+        Assert.Contains("not collected yet", twice.Error, StringComparison.Ordinal);
+        var bare = await Run(new Dictionary<string, string>(), "batch", "collect", output);
+        Assert.Equal(1, bare.ExitCode);
+        Assert.Contains("set OPENAI_BASE_URL", bare.Error, StringComparison.Ordinal);
+
+        var waiting = await Run(env, "batch", "collect", output);
+        Assert.True(waiting.ExitCode == 3, waiting.Error);
+        Assert.Contains("in_progress", waiting.Output, StringComparison.Ordinal);
+        var status = await Run(env, "batch", "status", output);
+        Assert.Equal(0, status.ExitCode);
+        Assert.Matches(@"batch_000\s+completed\s+round 1\s+requests 7\s+completed 6\s+failed 1", status.Output);
+        var done = await Run(env, "batch", "collect", output);
+        Assert.True(done.ExitCode == 0, done.Error);
+        Assert.Equal(Path.Combine(output, "manifest.json"), done.Output.Trim());
+        var again = await Run(env, "batch", "collect", output);
+        Assert.Equal(0, again.ExitCode);
+
+        AssertSameOutput(sync, output);
+        Assert.All(runs, r => Assert.DoesNotContain(Key, r.Output + r.Error, StringComparison.Ordinal));
+        Assert.DoesNotContain(Key, File.ReadAllText(Path.Combine(output, "batch.json")), StringComparison.Ordinal);
+    }
 }

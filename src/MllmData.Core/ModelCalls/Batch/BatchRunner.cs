@@ -113,6 +113,7 @@ public sealed class BatchRunner(BatchEndpoint endpoint, BatchApi? api, ResponseC
             }
 
             state.Requests = plan.Requests;
+            state.Usage.EstimatedCost = prices.BatchCost(state.Model, 0, 0);
         }
 
         state.Save(dir);
