@@ -67,14 +67,14 @@ public class TheBatchPath
     private static Uri Url(FakeBatchServer server, string kind) => new(kind == "azure" ? server.AzureEndpoint : server.OpenAiBaseUrl);
 
     /// <summary>The synchronous rewrite, in process, against the same fake answers.</summary>
-    private static async Task<string> SyncRewrite(FakeBatchServer server, RewriteSettings s, string input, string kind = "openai")
+    private static async Task<string> SyncRewrite(FakeBatchServer server, RewriteSettings s, string input, string kind = "openai", string? cachePath = null)
     {
         var output = TestPaths.NewTempDir();
         var rewriter = RewriteRunner.Prepare(s, TemplateLibrary.Load(TemplatesRoot), Logger.None, out _);
         var model = kind == "azure"
             ? OpenAiChatModel.Azure(Url(server, kind), s.Model, Key, TimeSpan.FromSeconds(30))
             : OpenAiChatModel.Compatible(Url(server, kind), s.Model, Key, TimeSpan.FromSeconds(30));
-        using var cache = new ResponseCache(Path.Combine(TestPaths.NewTempDir(), "sync.db"));
+        using var cache = new ResponseCache(cachePath ?? Path.Combine(TestPaths.NewTempDir(), "sync.db"));
         using var calls = new ModelCallPath(model, cache, s.ToCallSettings(), PriceTable.Load());
         await rewriter.RunAsync(input, output, calls, CancellationToken.None);
         return output;
@@ -669,5 +669,32 @@ public class TheBatchPath
         AssertSameOutput(sync, output);
         Assert.All(runs, r => Assert.DoesNotContain(Key, r.Output + r.Error, StringComparison.Ordinal));
         Assert.DoesNotContain(Key, File.ReadAllText(Path.Combine(output, "batch.json")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_Count_Tokens_The_Provider_Left_Out_As_The_Synchronous_Path_Does()
+    {
+        var input = await BuildSamples();
+        using var server = new FakeBatchServer(Faithful) { OmitUsage = true };
+        var s = Settings();
+        var syncCache = Path.Combine(TestPaths.NewTempDir(), "sync.db");
+        var sync = await SyncRewrite(server, s, input, cachePath: syncCache);
+        var output = TestPaths.NewTempDir();
+        await Submit(server, s, input, output);
+        var keys = InputLines(server, server.Batches.Single()).Select(l => (string)l["custom_id"]!).ToList();
+        await CollectUntilFinished(server, output);
+        Assert.Empty(BatchState.Load(output).UsageMissing);
+        using var expected = new ResponseCache(syncCache);
+        using var actual = new ResponseCache(s.CachePath);
+        var answered = keys.Where(k => expected.Get(k) is not null).ToList();
+        Assert.Equal(6, answered.Count);
+        foreach (var key in answered)
+        {
+            var (want, got) = (expected.Get(key)!, actual.Get(key)!);
+            Assert.True(want.InputTokens > 50, $"{want.InputTokens}"); // counted locally, not the fake's 50
+            Assert.Equal((want.Text, want.InputTokens, want.OutputTokens), (got.Text, got.InputTokens, got.OutputTokens));
+        }
+
+        AssertSameOutput(sync, output);
     }
 }

@@ -80,6 +80,9 @@ public sealed class FakeBatchServer : IDisposable
     /// <summary>The bodies of synchronous chat calls, as sent.</summary>
     public IReadOnlyList<byte[]> ChatBodies => [.. _chatBodies];
 
+    /// <summary>Replies carry no <c>usage</c> (some OpenAI-compatible servers leave it out).</summary>
+    public bool OmitUsage { get; set; }
+
     /// <summary>Azure writes batch statuses capitalised (<c>Validating</c>).</summary>
     public bool CapitalisedStatus { get; set; }
 
@@ -88,7 +91,18 @@ public sealed class FakeBatchServer : IDisposable
 
     public IReadOnlyList<FakeBatch> Batches => [.. _batches.Values.OrderBy(b => b.Index)];
 
-    public static string ChatCompletion(string content, int index = 0) => new JsonObject
+    public string ChatCompletion(string content, int index = 0)
+    {
+        var reply = Completion(content, index);
+        if (OmitUsage)
+        {
+            reply.Remove("usage");
+        }
+
+        return reply.ToJsonString();
+    }
+
+    private static JsonObject Completion(string content, int index) => new()
     {
         ["id"] = "chatcmpl-fake" + index.ToString(CultureInfo.InvariantCulture),
         ["object"] = "chat.completion",
@@ -101,7 +115,7 @@ public sealed class FakeBatchServer : IDisposable
             ["finish_reason"] = "stop",
         }),
         ["usage"] = new JsonObject { ["prompt_tokens"] = 50, ["completion_tokens"] = 12, ["total_tokens"] = 62 },
-    }.ToJsonString();
+    };
 
     private static string Error(string message) => new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = "fake_error" } }.ToJsonString();
 
