@@ -20,11 +20,13 @@ public static class RewriteCommand
         var maxWords = new Option<int>("--max-answer-words") { DefaultValueFactory = _ => 3, Description = "Longest answer counted as short" };
         var keepRaw = new Option<bool>("--keep-raw-on-failure") { Description = "Keep the raw answer when a rewrite fails or is rejected, instead of rejecting the record" };
         var model = new ModelOptions(defaultMaxOutputTokens: 120);
+        var batch = new BatchOptions();
         var command = new Command("rewrite", "Lengthen short answers faithfully with a chat model (Azure OpenAI or OpenAI-compatible)")
         {
             input, output, prompt, captions, imageRoot, select, maxWords, keepRaw,
         };
         model.AddTo(command);
+        batch.AddTo(command);
         command.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async log =>
         {
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
@@ -45,6 +47,12 @@ public static class RewriteCommand
             var inDir = parse.GetValue(input)!;
             var outDir = parse.GetValue(output)!;
             var o = parse.InvocationConfiguration.Output;
+            if (batch.Submit(parse))
+            {
+                var root = TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir));
+                return await BatchCommand.SubmitAsync(parse, log, batch, "rewrite", BatchJobs.Rewrite(settings, inDir, outDir, root, log), BatchJobs.Describe(settings, inDir, outDir, root), parse.GetValue(model.DryRun), ct).ConfigureAwait(false);
+            }
+
             if (parse.GetValue(model.DryRun))
             {
                 await ModelOptions.PrintDryRun(o, RewriteRunner.DryRun(settings, inDir, library, log), settings.Model).ConfigureAwait(false);

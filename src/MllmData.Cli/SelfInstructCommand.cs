@@ -23,11 +23,13 @@ public static class SelfInstructCommand
         var imageUrlPrefix = new Option<string?>("--image-url-prefix") { Description = "openai: image URLs under this prefix" };
         var strict = new Option<bool>("--strict") { Description = "Any reject stops the run (exit 2) and leaves no shard" };
         var model = new ModelOptions(defaultMaxOutputTokens: 700);
+        var batch = new BatchOptions();
         var command = new Command("self-instruct", "Generate instruction data from captions and object boxes with a chat model")
         {
             adapter, input, kinds, perImage, fewShot, temperature, output, format, seed, name, imageUrlPrefix, strict,
         };
         model.AddTo(command);
+        batch.AddTo(command);
         command.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async log =>
         {
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
@@ -60,6 +62,13 @@ public static class SelfInstructCommand
                 SelfInstruct = settings,
             };
             RecipeLoader.Validate(recipe);
+            if (batch.Submit(parse))
+            {
+                var root = TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir));
+                var target = parse.GetValue(output)!;
+                return await BatchCommand.SubmitAsync(parse, log, batch, "self-instruct", BatchJobs.SelfInstruct(settings, recipe, target, root, log), BatchJobs.Describe(settings, recipe, target, root), parse.GetValue(model.DryRun), ct).ConfigureAwait(false);
+            }
+
             if (parse.GetValue(model.DryRun))
             {
                 await ModelOptions.PrintDryRun(parse.InvocationConfiguration.Output, await SelfInstructRunner.DryRunAsync(settings, library, log, recipe.Seed, ct).ConfigureAwait(false), settings.Model).ConfigureAwait(false);

@@ -218,6 +218,9 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         }
     }
 
+    /// <summary>Every request a run over <paramref name="inDir"/> would make, in the order it makes them (the Batch path's input).</summary>
+    public IEnumerable<ChatRequest> Requests(string inDir) => Plan(ReadInput(inDir)).SelectMany(p => p.Calls.Select(c => c.Request));
+
     /// <summary>Counts what a run would send without calling anything; cached requests are free.</summary>
     public DryRunTotals DryRun(string inDir, string identity, ResponseCache? cache, PriceTable prices, string model)
     {

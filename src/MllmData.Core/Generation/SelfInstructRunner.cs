@@ -92,20 +92,40 @@ public static class SelfInstructRunner
 
     public static async Task<SelfInstructResult> RunAsync(SelfInstructSettings s, Recipe output, string outDir, TemplateLibrary library, ILogger log, CancellationToken ct)
     {
+        CheckFormat(output);
+        var settings = s.ToCallSettings();
+        var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout, settings.MaxResponseBytes);
+        using var cache = new ResponseCache(s.CachePath);
+        using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
+        return await RunAsync(s, output, outDir, library, calls, log, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Self-instruct can write this output format (it writes image paths, never embedded images).</summary>
+    public static void CheckFormat(Recipe output)
+    {
+        var format = FormatRegistry.Get(output.Format);
+        if (BuildPipeline.Embeds(format, BuildPipeline.RenderOptionsOf(output, format)))
+        {
+            throw new UsageException($"self-instruct writes image paths; for {output.Format} give --image-url-prefix, or build llava/sharegpt and convert");
+        }
+    }
+
+    /// <summary>Every request a run would make, in its order (the Batch path's input).</summary>
+    public static async Task<IEnumerable<ChatRequest>> RequestsAsync(SelfInstructSettings s, TemplateLibrary library, ILogger log, long seed, CancellationToken ct)
+    {
+        var contexts = await LoadContextsAsync(s, new InputFiles(), ct).ConfigureAwait(false);
+        return new SelfInstructor(library, Options(s, seed), log).Requests(contexts);
+    }
+
+    /// <summary>A run through the given call path (the synchronous path's, or the Batch path's finishing one).</summary>
+    public static async Task<SelfInstructResult> RunAsync(SelfInstructSettings s, Recipe output, string outDir, TemplateLibrary library, ModelCallPath calls, ILogger log, CancellationToken ct)
+    {
+        CheckFormat(output);
         var files = new InputFiles();
         var contexts = await LoadContextsAsync(s, files, ct).ConfigureAwait(false);
         var generator = new SelfInstructor(library, Options(s, output.Seed), log);
         var format = FormatRegistry.Get(output.Format);
         var options = BuildPipeline.RenderOptionsOf(output, format);
-        if (BuildPipeline.Embeds(format, options))
-        {
-            throw new UsageException($"self-instruct writes image paths; for {output.Format} give --image-url-prefix, or build llava/sharegpt and convert");
-        }
-
-        var settings = s.ToCallSettings();
-        var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout, settings.MaxResponseBytes);
-        using var cache = new ResponseCache(s.CachePath);
-        using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
         using var folder = OutputFolder.Open(outDir, s.Inputs.Values);
         var paths = SourcePaths.ForInputs(output.Folder, s.Inputs.Values);
         SelfInstructResult result;

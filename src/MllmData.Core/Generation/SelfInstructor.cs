@@ -138,6 +138,9 @@ public sealed class SelfInstructor
         return chosen;
     }
 
+    /// <summary>Every request a run over <paramref name="contexts"/> would make, in the order it makes them (the Batch path's input).</summary>
+    public IEnumerable<ChatRequest> Requests(IEnumerable<ImageContext> contexts) => Plan(contexts).Select(j => j.Request);
+
     public DryRunTotals DryRun(IEnumerable<ImageContext> contexts, string identity, ResponseCache? cache, PriceTable prices, string model)
     {
         long requests = 0, hits = 0, prompt = 0, output = 0;

@@ -26,31 +26,49 @@ public sealed class OpenAiChatModel : IChatModel
     public string Model { get; }
 
     /// <summary>Azure: endpoint and deployment; the key comes from the caller (read from the environment).</summary>
-    public static OpenAiChatModel Azure(Uri endpoint, string deployment, string apiKey, TimeSpan networkTimeout, long maxResponseBytes = CallSettings.DefaultMaxResponseBytes)
+    public static OpenAiChatModel Azure(Uri endpoint, string deployment, string apiKey, TimeSpan networkTimeout, long maxResponseBytes = CallSettings.DefaultMaxResponseBytes) =>
+        Azure(endpoint, deployment, apiKey, networkTimeout, CappedTransport(maxResponseBytes));
+
+    private static OpenAiChatModel Azure(Uri endpoint, string deployment, string apiKey, TimeSpan networkTimeout, PipelineTransport transport)
     {
         var options = new AzureOpenAIClientOptions(AzureOpenAIClientOptions.ServiceVersion.V2024_10_21)
         {
             // Retries are ours (ModelCallPath, honouring retry-after-ms); the SDK's would multiply them.
             RetryPolicy = new ClientRetryPolicy(0),
             NetworkTimeout = networkTimeout,
-            Transport = CappedTransport(maxResponseBytes),
+            Transport = transport,
         };
         var client = new AzureOpenAIClient(endpoint, new ApiKeyCredential(apiKey), options);
         return new OpenAiChatModel(client.GetChatClient(deployment), $"azure|{endpoint.Host}:{endpoint.Port}|{deployment}", deployment);
     }
 
     /// <summary>An OpenAI-compatible endpoint (base URL ending in /v1), Bearer key.</summary>
-    public static OpenAiChatModel Compatible(Uri baseUrl, string model, string apiKey, TimeSpan networkTimeout, long maxResponseBytes = CallSettings.DefaultMaxResponseBytes)
+    public static OpenAiChatModel Compatible(Uri baseUrl, string model, string apiKey, TimeSpan networkTimeout, long maxResponseBytes = CallSettings.DefaultMaxResponseBytes) =>
+        Compatible(baseUrl, model, apiKey, networkTimeout, CappedTransport(maxResponseBytes));
+
+    private static OpenAiChatModel Compatible(Uri baseUrl, string model, string apiKey, TimeSpan networkTimeout, PipelineTransport transport)
     {
         var options = new OpenAIClientOptions
         {
             Endpoint = baseUrl,
             RetryPolicy = new ClientRetryPolicy(0),
             NetworkTimeout = networkTimeout,
-            Transport = CappedTransport(maxResponseBytes),
+            Transport = transport,
         };
         var client = new OpenAIClient(new ApiKeyCredential(apiKey), options);
         return new OpenAiChatModel(client.GetChatClient(model), $"openai|{baseUrl.Host}:{baseUrl.Port}{baseUrl.AbsolutePath}|{model}", model);
+    }
+
+    /// <summary>
+    /// The same client over an HTTP handler of the caller's (the Batch path captures the request bodies the SDK would
+    /// send, so batch lines carry exactly what the synchronous path sends). Nothing leaves the process through it.
+    /// </summary>
+    internal static OpenAiChatModel OverHandler(string kind, Uri url, string model, HttpMessageHandler handler)
+    {
+        var transport = new HttpClientPipelineTransport(new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan });
+        return kind == "azure"
+            ? Azure(url, model, "unused-by-a-local-handler", TimeSpan.FromMinutes(1), transport)
+            : Compatible(url, model, "unused-by-a-local-handler", TimeSpan.FromMinutes(1), transport);
     }
 
     /// <summary>
