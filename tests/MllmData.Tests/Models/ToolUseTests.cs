@@ -509,6 +509,36 @@ public partial class TheToolUseKind
         Assert.Equal(File.ReadAllBytes(TestPaths.Shards(llava).Single()), File.ReadAllBytes(TestPaths.Shards(fresh).Single()));
     }
 
+    [Fact]
+    public void Should_Offer_Only_The_Seed_Examples_Whose_Calls_Fit_The_Catalogue_In_Use()
+    {
+        var library = MllmData.Templates.TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates"));
+        var pack = library.Get("self-instruct-tool-use");
+        Assert.Equal(pack.Examples.Select(e => e.Id), ToolUse.ExamplesFor(pack, ToolCatalogue.Load(ShippedTools)).Examples.Select(e => e.Id));
+        Assert.Equal(5, pack.Examples.Count);
+        Assert.DoesNotContain(library.Packs, p => p.Path.Contains("/tools/", StringComparison.Ordinal));
+
+        // A catalogue with only a counter keeps the counting example and the one that needs no tool.
+        var file = Path.Combine(TestPaths.NewTempDir(), "counter.yaml");
+        File.WriteAllText(file, "tools:\n  - name: counter\n    description: Counts objects.\n    observation: count\n    arguments:\n      - name: category\n        type: string\n");
+        Assert.Equal(["tool-use-sheep-count", "tool-use-bicycle-direct"], ToolUse.ExamplesFor(pack, ToolCatalogue.Load(file)).Examples.Select(e => e.Id));
+    }
+
+    [Fact]
+    public void Should_Read_The_Recipe_Tools_Key_As_A_Path_Beside_The_Recipe_Or_A_Shipped_Name()
+    {
+        var dir = TestPaths.NewTempDir();
+        var recipe = Path.Combine(dir, "recipe.yaml");
+        File.WriteAllText(recipe, $"name: t\nformat: sharegpt\nself_instruct:\n  inputs: {{captions: {Captions}}}\n  kinds: [tool-use]\n  tools: my/tools.yaml\n");
+        var loaded = MllmData.Recipes.RecipeLoader.Load(recipe);
+        MllmData.Recipes.RecipeLoader.Validate(loaded);
+        Assert.Equal(Path.Combine(dir, "my", "tools.yaml"), loaded.SelfInstruct!.Tools);
+        File.WriteAllText(recipe, $"name: t\nformat: sharegpt\nself_instruct:\n  inputs: {{captions: {Captions}}}\n  kinds: [tool-use]\n  tools: vision-tools\n");
+        Assert.Equal("vision-tools", MllmData.Recipes.RecipeLoader.Load(recipe).SelfInstruct!.Tools);
+        Assert.Equal(ShippedTools, ToolCatalogue.Resolve("vision-tools", Path.Combine(TestPaths.RepoRoot, "templates")));
+        Assert.Equal(ShippedTools, ToolCatalogue.Resolve(null, Path.Combine(TestPaths.RepoRoot, "templates")));
+    }
+
     [Theory]
     [InlineData("--kinds tool-use --format m3it", "--kinds tool-use (self_instruct.kinds) needs a format with a place for tool calls (llava, sharegpt, swift, openai), not m3it")]
     [InlineData("--kinds conversation --tools vision-tools", "--tools (self_instruct.tools) is the tool catalogue of the tool-use kind")]
