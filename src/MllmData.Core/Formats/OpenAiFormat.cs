@@ -107,7 +107,7 @@ public sealed class OpenAiFormat : IOutputFormat
         w.WriteEndObject();
     }
 
-    /// <summary>An assistant message with the thought as content (null without one) and one tool call, then the tool's answer to it.</summary>
+    /// <summary>An assistant message with the thought as content (no content without one, as OpenAI's examples write it) and one tool call, then the tool's answer to it.</summary>
     private static void WriteToolStep(Utf8JsonWriter w, ToolStep step)
     {
         w.WriteStartObject();
@@ -115,10 +115,6 @@ public sealed class OpenAiFormat : IOutputFormat
         if (step.Thought is { Length: > 0 } thought)
         {
             w.WriteString("content", thought);
-        }
-        else
-        {
-            w.WriteNull("content");
         }
 
         w.WriteStartArray("tool_calls");

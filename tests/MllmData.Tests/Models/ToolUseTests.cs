@@ -298,7 +298,7 @@ public partial class TheToolUseKind
         var messages = line.GetProperty("messages").EnumerateArray().ToList();
         Assert.Equal(["user", "assistant", "tool", "assistant", "tool", "assistant"], messages.Select(m => m.GetProperty("role").GetString()));
         Assert.Equal("Count the plants first.", messages[1].GetProperty("content").GetString());
-        Assert.Equal(JsonValueKind.Null, messages[3].GetProperty("content").ValueKind);
+        Assert.False(messages[3].TryGetProperty("content", out _));
         var call = messages[1].GetProperty("tool_calls").EnumerateArray().Single();
         Assert.Equal(("call_1", "function", "counter", "{\"category\":\"potted plant\"}"), (call.GetProperty("id").GetString(), call.GetProperty("type").GetString(), call.GetProperty("function").GetProperty("name").GetString(), call.GetProperty("function").GetProperty("arguments").GetString()));
         Assert.Equal("call_1", messages[2].GetProperty("tool_call_id").GetString());
