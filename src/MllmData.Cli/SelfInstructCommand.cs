@@ -12,7 +12,8 @@ public static class SelfInstructCommand
     {
         var adapter = new Option<string>("--adapter") { Description = "A caption adapter; coco-captions also takes --input instances=FILE for object boxes", DefaultValueFactory = _ => "coco-captions" };
         var input = new Option<string[]>("--input") { Description = "Input file as NAME=FILE, e.g. captions=captions_train2017.json, instances=instances_train2017.json" };
-        var kinds = new Option<string>("--kinds") { Description = "Comma-separated: conversation, detail, complex", DefaultValueFactory = _ => "conversation,detail,complex" };
+        var kinds = new Option<string>("--kinds") { Description = "Comma-separated: conversation, detail, complex, tool-use", DefaultValueFactory = _ => "conversation,detail,complex" };
+        var tools = new Option<string?>("--tools") { Description = "tool-use: the tool catalogue, a YAML file or the name of one in templates/tools/ (default vision-tools)" };
         var perImage = new Option<int>("--per-image") { Description = "Samples of each kind per image", DefaultValueFactory = _ => 1 };
         var fewShot = new Option<int>("--few-shot") { Description = "Seed examples per request (chosen per image, seeded)", DefaultValueFactory = _ => 2 };
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature", DefaultValueFactory = _ => 0.7f };
@@ -26,7 +27,7 @@ public static class SelfInstructCommand
         var batch = new BatchOptions();
         var command = new Command("self-instruct", "Generate instruction data from captions and object boxes with a chat model")
         {
-            adapter, input, kinds, perImage, fewShot, temperature, output, format, seed, name, imageUrlPrefix, strict,
+            adapter, input, kinds, tools, perImage, fewShot, temperature, output, format, seed, name, imageUrlPrefix, strict,
         };
         model.AddTo(command);
         batch.AddTo(command);
@@ -51,6 +52,7 @@ public static class SelfInstructCommand
                 PerImage = parse.GetValue(perImage),
                 FewShot = parse.GetValue(fewShot),
                 Temperature = parse.GetValue(temperature),
+                Tools = parse.GetValue(tools),
             });
             var recipe = new Recipe
             {

@@ -49,9 +49,21 @@ public abstract class ConversationFormat : IOutputFormat
         for (var i = 0; i < record.Turns.Count; i++)
         {
             var turn = record.Turns[i];
-            var user = i == 0 ? RenderParts.FirstUserText(record, turn.UserText, options.ImageToken, PlaceholderSeparator) : turn.UserText;
+            var text = i == 0 && record.Tools.Count > 0 ? ToolTraceText.FirstUserText(record, turn.UserText) : turn.UserText;
+            var user = i == 0 ? RenderParts.FirstUserText(record, text, options.ImageToken, PlaceholderSeparator) : text;
             RenderParts.WriteMessage(w, Shape.User, user, Shape.RoleKey, Shape.ContentKey);
-            if (turn.Output is not null)
+            if (record.Tools.Count > 0 && turn.Output is not null)
+            {
+                // Tool-use: each call and its observation as an assistant and a user message, then the labelled answer.
+                foreach (var step in turn.ToolSteps)
+                {
+                    RenderParts.WriteMessage(w, Shape.Assistant, ToolTraceText.CallText(step), Shape.RoleKey, Shape.ContentKey);
+                    RenderParts.WriteMessage(w, Shape.User, ToolTraceText.ObservationText(step), Shape.RoleKey, Shape.ContentKey);
+                }
+
+                RenderParts.WriteMessage(w, Shape.Assistant, ToolTraceText.AnswerText(turn), Shape.RoleKey, Shape.ContentKey);
+            }
+            else if (turn.Output is not null)
             {
                 RenderParts.WriteMessage(w, Shape.Assistant, turn.Output, Shape.RoleKey, Shape.ContentKey);
             }

@@ -29,6 +29,10 @@ public static class FindingCodes
     public const string MissingField = RejectReasons.MissingField;
     public const string WrongType = RejectReasons.WrongType;
     public const string WrongRoleOrder = "wrong-role-order";
+    public const string UnknownTool = RejectReasons.UnknownTool;
+    public const string BadToolArguments = RejectReasons.BadToolArguments;
+    public const string UnansweredToolCall = "unanswered-tool-call";
+    public const string ToolCallIdMismatch = "tool-call-id-mismatch";
     public const string PlaceholderMismatch = "placeholder-mismatch";
     public const string MissingAssistant = "missing-assistant";
     public const string EmptyContent = "empty-content";

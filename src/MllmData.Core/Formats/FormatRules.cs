@@ -23,6 +23,11 @@ public static class FormatRules
             return (UnsupportedShape, $"{format.Name} has no place for in-context examples; this record has {record.Examples.Count}");
         }
 
+        if (!c.ToolUse && record.Tools.Count > 0)
+        {
+            return (UnsupportedShape, $"{format.Name} has no place for tool calls; this is a tool-use record");
+        }
+
         if (!c.MultiImage && record.Images.Count > 1)
         {
             return (UnsupportedShape, $"{format.Name} holds one image per record; this one has {record.Images.Count}");

@@ -98,6 +98,9 @@ public sealed record FormatCapabilities
     /// <summary>Solved in-context examples before the query (M-ICL), each with its own image(s).</summary>
     public bool InContextExamples { get; init; }
 
+    /// <summary>Tool-use records: tool calls, observations and the tool list (as text or as the format's own tool messages).</summary>
+    public bool ToolUse { get; init; }
+
     /// <summary>Limits of the consumer's upload that shards are split before, with the reason written to the manifest.</summary>
     public ShardLimits? UploadLimits { get; init; }
 }

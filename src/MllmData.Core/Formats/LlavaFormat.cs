@@ -21,6 +21,7 @@ public sealed class LlavaFormat : ConversationFormat
         MetaByDefault = true,
         Containers = ["jsonl", "json"],
         InContextExamples = true,
+        ToolUse = true,
     };
 
     protected override ConversationShape Shape { get; } =

@@ -5,6 +5,11 @@ namespace MllmData.Formats;
 /// <summary>
 /// OpenAI chat fine-tuning (FineTuneChatRequestInput): known roles, string or content-part content,
 /// an assistant message last, at most 10 images, each a URL or a data URL of an allowed type of at most 10 MB.
+/// Function calling: a top-level <c>tools</c> array of <c>{"type":"function","function":{name, parameters}}</c>; each
+/// assistant <c>tool_calls</c> entry has a unique id, type <c>function</c>, a name declared in <c>tools</c> and
+/// <c>arguments</c> that parse as a JSON object holding the function's required parameters and, where
+/// <c>additionalProperties</c> is false, no others; every call is answered by a <c>tool</c> message with its
+/// <c>tool_call_id</c> before any other message.
 /// </summary>
 public sealed class OpenAiChatValidator : IFormatValidator
 {
@@ -19,16 +24,43 @@ public sealed class OpenAiChatValidator : IFormatValidator
             return;
         }
 
+        if (!ToolFunctions(record, findings, out var functions))
+        {
+            return;
+        }
+
         var images = 0;
         var k = 0;
         string? last = null;
         string? previous = null;
+        var pending = new List<string>();
+        var callIds = new HashSet<string>(StringComparer.Ordinal);
         foreach (var m in messages.EnumerateArray())
         {
             var role = m.ValueKind == JsonValueKind.Object && m.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
             if (role is null || !Roles.Contains(role))
             {
                 findings.Add(new(FindingCodes.WrongRoleOrder, $"message {k} has role '{role}'"));
+                return;
+            }
+
+            if (role == "tool")
+            {
+                var id = m.TryGetProperty("tool_call_id", out var tid) && tid.ValueKind == JsonValueKind.String ? tid.GetString()! : null;
+                if (id is null || !pending.Remove(id))
+                {
+                    findings.Add(new(FindingCodes.ToolCallIdMismatch, $"message {k} (tool) answers '{id}', which is not a call waiting for an answer"));
+                    return;
+                }
+            }
+            else if (pending.Count > 0)
+            {
+                findings.Add(new(FindingCodes.UnansweredToolCall, $"message {k} ({role}) comes before tool messages answer {string.Join(", ", pending)}"));
+                return;
+            }
+
+            if (role == "assistant" && m.TryGetProperty("tool_calls", out var calls) && !ToolCalls(calls, k, functions, callIds, pending, findings))
+            {
                 return;
             }
 
@@ -72,6 +104,12 @@ public sealed class OpenAiChatValidator : IFormatValidator
             k++;
         }
 
+        if (pending.Count > 0)
+        {
+            findings.Add(new(FindingCodes.UnansweredToolCall, $"no tool message answers {string.Join(", ", pending)}"));
+            return;
+        }
+
         if (last != "assistant")
         {
             findings.Add(new(FindingCodes.MissingAssistant, k == 0 ? "no messages" : "the last message is not from the assistant"));
@@ -80,6 +118,143 @@ public sealed class OpenAiChatValidator : IFormatValidator
         if (images > ImageMedia.MaxImagesPerExample)
         {
             findings.Add(new(FindingCodes.TooManyImages, $"{images} images; at most {ImageMedia.MaxImagesPerExample} per example"));
+        }
+    }
+
+    /// <summary>The functions a top-level <c>tools</c> array declares, by name (empty without one); false after a finding.</summary>
+    private static bool ToolFunctions(JsonElement record, List<Finding> findings, out Dictionary<string, JsonElement> functions)
+    {
+        functions = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        if (!record.TryGetProperty("tools", out var tools))
+        {
+            return true;
+        }
+
+        if (tools.ValueKind != JsonValueKind.Array)
+        {
+            findings.Add(new(FindingCodes.WrongType, $"\"tools\" is {tools.ValueKind}, expected an array"));
+            return false;
+        }
+
+        var i = 0;
+        foreach (var t in tools.EnumerateArray())
+        {
+            if (t.ValueKind != JsonValueKind.Object || !t.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "function"
+                || !t.TryGetProperty("function", out var f) || f.ValueKind != JsonValueKind.Object
+                || !f.TryGetProperty("name", out var name) || name.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(name.GetString()))
+            {
+                findings.Add(new(FindingCodes.MissingField, $"tools[{i}] is not {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}"));
+                return false;
+            }
+
+            if (f.TryGetProperty("parameters", out var p) && p.ValueKind != JsonValueKind.Object)
+            {
+                findings.Add(new(FindingCodes.WrongType, $"tools[{i}] ({name.GetString()}) has parameters that are not a JSON schema object"));
+                return false;
+            }
+
+            if (!functions.TryAdd(name.GetString()!, f))
+            {
+                findings.Add(new(FindingCodes.WrongType, $"tools[{i}] declares '{name.GetString()}' a second time"));
+                return false;
+            }
+
+            i++;
+        }
+
+        return true;
+    }
+
+    /// <summary>Checks an assistant message's tool calls and adds their ids to <paramref name="pending"/>; false after a finding.</summary>
+    private static bool ToolCalls(JsonElement calls, int k, Dictionary<string, JsonElement> functions, HashSet<string> ids, List<string> pending, List<Finding> findings)
+    {
+        if (calls.ValueKind != JsonValueKind.Array || calls.GetArrayLength() == 0)
+        {
+            findings.Add(new(FindingCodes.WrongType, $"message {k} has tool_calls that are not a non-empty array"));
+            return false;
+        }
+
+        foreach (var c in calls.EnumerateArray())
+        {
+            var id = c.ValueKind == JsonValueKind.Object && c.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString() : null;
+            if (string.IsNullOrEmpty(id) || !c.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "function"
+                || !c.TryGetProperty("function", out var f) || f.ValueKind != JsonValueKind.Object
+                || !f.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String)
+            {
+                findings.Add(new(FindingCodes.MissingField, $"message {k} has a tool call without id, type function and function.name"));
+                return false;
+            }
+
+            if (!ids.Add(id))
+            {
+                findings.Add(new(FindingCodes.ToolCallIdMismatch, $"message {k} repeats the tool call id '{id}'"));
+                return false;
+            }
+
+            var name = n.GetString()!;
+            if (!functions.TryGetValue(name, out var declared))
+            {
+                findings.Add(new(FindingCodes.UnknownTool, $"message {k} calls '{name}', which tools does not declare"));
+                return false;
+            }
+
+            var problem = !f.TryGetProperty("arguments", out var a) || a.ValueKind != JsonValueKind.String ? "are not a JSON string" : Arguments(a.GetString()!, declared);
+            if (problem is not null)
+            {
+                findings.Add(new(FindingCodes.BadToolArguments, $"message {k} calls '{name}' with arguments that {problem}"));
+                return false;
+            }
+
+            pending.Add(id);
+        }
+
+        return true;
+    }
+
+    /// <summary>What is wrong with a call's arguments text against the declared function's parameters, or null.</summary>
+    private static string? Arguments(string text, JsonElement function)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(text);
+        }
+        catch (JsonException)
+        {
+            return "do not parse as JSON";
+        }
+
+        using (doc)
+        {
+            var args = doc.RootElement;
+            if (args.ValueKind != JsonValueKind.Object)
+            {
+                return "are not a JSON object";
+            }
+
+            if (!function.TryGetProperty("parameters", out var parameters))
+            {
+                return null;
+            }
+
+            if (parameters.TryGetProperty("required", out var required) && required.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var r in required.EnumerateArray().Where(r => r.ValueKind == JsonValueKind.String && !args.TryGetProperty(r.GetString()!, out _)))
+                {
+                    return $"lack the required '{r.GetString()}'";
+                }
+            }
+
+            if (parameters.TryGetProperty("additionalProperties", out var extra) && extra.ValueKind == JsonValueKind.False)
+            {
+                var properties = parameters.TryGetProperty("properties", out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
+                foreach (var given in args.EnumerateObject().Where(g => properties.ValueKind != JsonValueKind.Object || !properties.TryGetProperty(g.Name, out _)))
+                {
+                    return $"hold '{given.Name}', which its parameters do not declare";
+                }
+            }
+
+            return null;
         }
     }
 

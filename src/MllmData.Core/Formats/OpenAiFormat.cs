@@ -29,6 +29,7 @@ public sealed class OpenAiFormat : IOutputFormat
         UploadLimits = UploadLimits,
         RgbImagesOnly = true,
         InContextExamples = true,
+        ToolUse = true,
     };
 
     public void CheckOptions(RenderOptions options)
@@ -83,16 +84,54 @@ public sealed class OpenAiFormat : IOutputFormat
             w.WriteEndObject();
             if (turn.Output is not null)
             {
+                foreach (var step in turn.ToolSteps)
+                {
+                    WriteToolStep(w, step);
+                }
+
                 RenderParts.WriteMessage(w, "assistant", turn.Output);
             }
         }
 
         w.WriteEndArray();
+        if (record.Tools.Count > 0)
+        {
+            ToolTraceText.WriteOpenAiTools(w, record.Tools);
+        }
+
         if (options.IncludeMeta)
         {
             MetaWriter.Write(record, w);
         }
 
+        w.WriteEndObject();
+    }
+
+    /// <summary>An assistant message with the thought as content (no content without one, as OpenAI's examples write it) and one tool call, then the tool's answer to it.</summary>
+    private static void WriteToolStep(Utf8JsonWriter w, ToolStep step)
+    {
+        w.WriteStartObject();
+        w.WriteString("role", "assistant");
+        if (step.Thought is { Length: > 0 } thought)
+        {
+            w.WriteString("content", thought);
+        }
+
+        w.WriteStartArray("tool_calls");
+        w.WriteStartObject();
+        w.WriteString("id", step.Call.Id);
+        w.WriteString("type", "function");
+        w.WriteStartObject("function");
+        w.WriteString("name", step.Call.Name);
+        w.WriteString("arguments", step.Call.Arguments);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteStartObject();
+        w.WriteString("role", "tool");
+        w.WriteString("tool_call_id", step.Call.Id);
+        w.WriteString("content", step.Observation);
         w.WriteEndObject();
     }
 

@@ -7,6 +7,9 @@ namespace MllmData.Generation;
 /// <summary>An object of an image with its box normalised to 0–1 as [x1, y1, x2, y2].</summary>
 public sealed record NormalizedBox(string Category, double X1, double Y1, double X2, double Y2)
 {
+    /// <summary>A COCO crowd annotation (<c>iscrowd</c> 1): one box around many objects of the category.</summary>
+    public bool Crowd { get; init; }
+
     public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Category}: [{X1:0.000}, {Y1:0.000}, {X2:0.000}, {Y2:0.000}]");
 }
 
@@ -66,7 +69,7 @@ public sealed record ImageContext(string ImageId, string FileName, int Width, in
         {
             var sizes = images.ToDictionary(i => i.Id, i => (i.W, i.H), StringComparer.Ordinal);
             var categories = new Dictionary<string, string>(StringComparer.Ordinal);
-            var pending = new List<(string ImageId, string CategoryId, double X, double Y, double W, double H)>();
+            var pending = new List<(string ImageId, string CategoryId, double X, double Y, double W, double H, bool Crowd)>();
             foreach (var item in JsonElements.Read(instances, instancesPath!, JsonLayout.KeyedObject))
             {
                 using (item)
@@ -87,21 +90,22 @@ public sealed record ImageContext(string ImageId, string FileName, int Width, in
                         {
                             if (a.Id("image_id") is { } iid && a.Id("category_id") is { } cat && a.TryGetProperty("bbox", out var b) && b.GetArrayLength() == 4)
                             {
-                                pending.Add((iid, cat, b[0].GetDouble(), b[1].GetDouble(), b[2].GetDouble(), b[3].GetDouble()));
+                                var crowd = a.TryGetProperty("iscrowd", out var c) && c.ValueKind == System.Text.Json.JsonValueKind.Number && c.GetDouble() != 0;
+                                pending.Add((iid, cat, b[0].GetDouble(), b[1].GetDouble(), b[2].GetDouble(), b[3].GetDouble(), crowd));
                             }
                         }
                     }
                 }
             }
 
-            foreach (var (imageId, categoryId, x, y, w, h) in pending)
+            foreach (var (imageId, categoryId, x, y, w, h, crowd) in pending)
             {
                 if (!sizes.TryGetValue(imageId, out var size) || size.W <= 0 || size.H <= 0)
                 {
                     continue;
                 }
 
-                var box = Normalize(categories.TryGetValue(categoryId, out var n) ? n : categoryId, x, y, w, h, size.W, size.H);
+                var box = Normalize(categories.TryGetValue(categoryId, out var n) ? n : categoryId, x, y, w, h, size.W, size.H) with { Crowd = crowd };
                 (boxes.TryGetValue(imageId, out var list) ? list : boxes[imageId] = []).Add(box);
             }
         }

@@ -73,9 +73,24 @@ public static class SelfInstructRunner
     public static async Task<DryRunTotals> DryRunAsync(SelfInstructSettings s, TemplateLibrary library, ILogger log, long seed, CancellationToken ct)
     {
         var contexts = await LoadContextsAsync(s, new InputFiles(), ct).ConfigureAwait(false);
-        var generator = new SelfInstructor(library, Options(s, seed), log);
+        var generator = new SelfInstructor(library, Options(s, seed, library, contexts), log);
         using var cache = File.Exists(s.CachePath) ? new ResponseCache(s.CachePath) : null;
         return generator.DryRun(contexts, ModelEndpoints.Identity(s.EndpointKind, s.Model), cache, PriceTable.Load(s.PriceTable), s.Model);
+    }
+
+    private static SelfInstructOptions Options(SelfInstructSettings s, long seed, TemplateLibrary library, List<ImageContext> contexts)
+    {
+        ToolCatalogue? tools = null;
+        if (s.Kinds.Contains(ToolUse.Kind, StringComparer.Ordinal))
+        {
+            tools = ToolCatalogue.Load(ToolCatalogue.Resolve(s.Tools, library.Root));
+            if (tools.NeedsObjects && contexts.All(c => c.Objects.Count == 0))
+            {
+                throw new UsageException($"tool-use: {tools.Path} has tools whose results come from object annotations (detect, count, crop); give the coco-captions adapter --input instances=FILE");
+            }
+        }
+
+        return Options(s, seed) with { Tools = tools, Categories = tools is null ? new HashSet<string>() : ToolUse.Categories(contexts) };
     }
 
     private static SelfInstructOptions Options(SelfInstructSettings s, long seed) => new()
@@ -123,8 +138,8 @@ public static class SelfInstructRunner
         CheckFormat(output);
         var files = new InputFiles();
         var contexts = await LoadContextsAsync(s, files, ct).ConfigureAwait(false);
-        var generator = new SelfInstructor(library, Options(s, output.Seed), log);
         var format = FormatRegistry.Get(output.Format);
+        var generator = new SelfInstructor(library, Options(s, output.Seed, library, contexts), log);
         var options = BuildPipeline.RenderOptionsOf(output, format);
         using var folder = OutputFolder.Open(outDir, s.Inputs.Values);
         var paths = SourcePaths.ForInputs(output.Folder, s.Inputs.Values);

@@ -14,7 +14,7 @@ namespace MllmData.Generation;
 /// <summary>Settings of a self-instruct run.</summary>
 public sealed record SelfInstructOptions
 {
-    /// <summary>Any of <c>conversation</c>, <c>detail</c>, <c>complex</c>.</summary>
+    /// <summary>Any of <c>conversation</c>, <c>detail</c>, <c>complex</c>, <c>tool-use</c>.</summary>
     public IReadOnlyList<string> Kinds { get; init; } = ["conversation", "detail", "complex"];
 
     public int PerImage { get; init; } = 1;
@@ -44,6 +44,12 @@ public sealed record SelfInstructOptions
     public double DuplicateThreshold { get; init; } = 0.7;
 
     public int Window { get; init; } = 64;
+
+    /// <summary>The tool-use kind's catalogue.</summary>
+    public ToolCatalogue? Tools { get; init; }
+
+    /// <summary>The tool-use kind: every object category of the input, which detector and counter calls may name.</summary>
+    public IReadOnlySet<string> Categories { get; init; } = new HashSet<string>();
 }
 
 /// <summary>What a self-instruct run did.</summary>
@@ -62,21 +68,29 @@ public sealed class SelfInstructor
     private readonly TemplateEngine _detailInstructions;
     private readonly SelfInstructOptions _options;
     private readonly ILogger _log;
+    private readonly ToolUse? _toolUse;
 
     public SelfInstructor(TemplateLibrary library, SelfInstructOptions options, ILogger log)
     {
         _options = options;
         _log = log;
-        _packs = options.Kinds.ToDictionary(k => k, k => k is "conversation" or "detail" or "complex"
+        _packs = options.Kinds.ToDictionary(k => k, k => k is "conversation" or "detail" or "complex" or ToolUse.Kind
             ? library.Get(PackPrefix + k)
-            : throw new UsageException($"unknown kind '{k}'; kinds are conversation, detail and complex"));
+            : throw new UsageException($"unknown kind '{k}'; kinds are conversation, detail, complex and tool-use"));
+        if (_packs.TryGetValue(ToolUse.Kind, out var toolPack))
+        {
+            var catalogue = options.Tools ?? throw new UsageException("the tool-use kind needs a tool catalogue (--tools)");
+            _toolUse = new ToolUse(catalogue, options.Categories);
+            _packs[ToolUse.Kind] = ToolUse.ExamplesFor(toolPack, catalogue);
+        }
+
         foreach (var (kind, pack) in _packs.Where(p => p.Value.Examples.Count < options.FewShot))
         {
             throw new UsageException($"pack {pack.Id} has {pack.Examples.Count} examples; --few-shot {options.FewShot} needs that many");
         }
 
         _detailInstructions = new TemplateEngine(library.Get("caption-detailed"), options.Seed, suffix: "none");
-        PromptVersions = _packs.ToDictionary(p => p.Key, p => Version(p.Value));
+        PromptVersions = _packs.ToDictionary(p => p.Key, p => p.Key == ToolUse.Kind ? $"{Version(p.Value)}+tools@{options.Tools!.Sha256[..12]}" : Version(p.Value));
     }
 
     /// <summary>Per kind: the pack id and a hash of its wording and examples.</summary>
@@ -106,7 +120,8 @@ public sealed class SelfInstructor
                 {
                     var pack = _packs[kind];
                     var examples = PickExamples(pack, context.ImageId, kind, k);
-                    var messages = new List<ChatMessage> { new("system", pack.System.Trim()) };
+                    var system = kind == ToolUse.Kind ? _toolUse!.System(pack) : pack.System.Trim();
+                    var messages = new List<ChatMessage> { new("system", system) };
                     foreach (var e in examples)
                     {
                         messages.Add(new ChatMessage("user", pack.Templates[0].Render(new Dictionary<string, string> { ["context"] = e.Context.Trim() })));
@@ -221,8 +236,14 @@ public sealed class SelfInstructor
                     Task = "self-instruct-" + job.Kind,
                     Images = [new ImageRef(job.Context.FileName) { Width = job.Context.Width > 0 ? job.Context.Width : null, Height = job.Context.Height > 0 ? job.Context.Height : null }],
                     Turns = turns!,
+                    Tools = job.Kind == ToolUse.Kind ? _options.Tools!.Specs : [],
                     Provenance = new Provenance { Adapter = "self-instruct", File = _options.File, Ids = [new("image_id", job.Context.ImageId)], Seed = _options.Seed, Extra = extra },
                 };
+                if (job.Kind == ToolUse.Kind)
+                {
+                    _toolUse!.Describe(turns![0], extra);
+                }
+
                 if (job.Kind == "detail")
                 {
                     record = _detailInstructions.Apply(record with { Turns = [new Turn { Output = turns![0].Output, RawAnswer = turns[0].Output }] });
@@ -246,7 +267,19 @@ public sealed class SelfInstructor
     private (IReadOnlyList<Turn>? Turns, string? Reason, string? Detail) Parse(string kind, ImageContext context, int index, string text, NearDuplicateFilter filter)
     {
         List<(string Question, string Answer)> pairs;
-        if (kind == "detail")
+        Turn? toolTurn = null;
+        if (kind == ToolUse.Kind)
+        {
+            var traced = _toolUse!.Parse(text, context);
+            if (traced.Reason is not null)
+            {
+                return (null, traced.Reason, traced.Detail);
+            }
+
+            toolTurn = traced.Turn!;
+            pairs = [(toolTurn.Instruction!, toolTurn.Output!)];
+        }
+        else if (kind == "detail")
         {
             var description = GenerationParser.Description(text);
             if (description is null)
@@ -306,7 +339,7 @@ public sealed class SelfInstructor
             }
         }
 
-        return ([.. pairs.Select(p => new Turn { Instruction = p.Question, Output = p.Answer, RawAnswer = p.Answer })], null, null);
+        return toolTurn is not null ? ([toolTurn], null, null) : ([.. pairs.Select(p => new Turn { Instruction = p.Question, Output = p.Answer, RawAnswer = p.Answer })], null, null);
     }
 
     private static async Task<(ChatResult? Result, Exception? Failure)> Call(ModelCallPath calls, ChatRequest request, CancellationToken ct)

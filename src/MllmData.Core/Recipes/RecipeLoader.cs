@@ -126,6 +126,10 @@ public static class RecipeLoader
             }
 
             generate.PriceTable = generate.PriceTable is null ? null : map(generate.PriceTable);
+            if (generate.Tools is { } tools && (tools.EndsWith(".yaml", StringComparison.Ordinal) || tools.EndsWith(".yml", StringComparison.Ordinal) || tools.Contains('/', StringComparison.Ordinal)))
+            {
+                generate.Tools = map(tools);
+            }
         }
 
         if (recipe.Rewrite is { } rewrite)
@@ -184,6 +188,9 @@ public static class RecipeLoader
         Refuse(recipe.Images.Problem());
         Refuse(recipe.Rewrite?.Problem("rewrite"));
         Refuse(recipe.SelfInstruct?.Problem("self_instruct"));
+        Refuse(recipe.SelfInstruct is { } si && si.Kinds.Contains("tool-use", StringComparer.Ordinal) && FormatRegistry.Names.Contains(recipe.Format, StringComparer.Ordinal) && !FormatRegistry.Get(recipe.Format).Capabilities.ToolUse
+            ? $"--kinds tool-use (self_instruct.kinds) needs a format with a place for tool calls ({string.Join(", ", FormatRegistry.All.Where(f => f.Capabilities.ToolUse).Select(f => f.Name))}), not {recipe.Format}"
+            : null);
         Refuse(recipe.SplitRole is null or "train" or "eval" ? null : $"--split-role (split_role) must be train or eval, got '{recipe.SplitRole}'");
         Refuse(recipe.SplitRole == "eval" && recipe.FormatGiven
             ? $"--split-role eval writes an evaluation set (LLaVA question files and answers.jsonl), not {recipe.Format}: leave out --format (format)"

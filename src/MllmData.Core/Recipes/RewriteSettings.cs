@@ -170,8 +170,12 @@ public sealed class SelfInstructSettings : ModelSettings
     [JsonPropertyName("temperature")]
     public float Temperature { get; set; } = 0.7f;
 
+    /// <summary>The tool catalogue of the tool-use kind: a YAML file, or a catalogue's name in <c>templates/tools/</c>; null for <c>vision-tools</c>.</summary>
+    [JsonPropertyName("tools")]
+    public string? Tools { get; set; }
+
     /// <summary>The kinds of sample self-instruct generates.</summary>
-    public static IReadOnlyList<string> KnownKinds { get; } = ["conversation", "detail", "complex"];
+    public static IReadOnlyList<string> KnownKinds { get; } = ["conversation", "detail", "complex", "tool-use"];
 
     public override string? Problem(string section)
     {
@@ -183,6 +187,11 @@ public sealed class SelfInstructSettings : ModelSettings
         if (Kinds.Count == 0 || Kinds.Any(k => !KnownKinds.Contains(k, StringComparer.Ordinal)))
         {
             return $"--kinds ({section}.kinds) takes a list of {string.Join(", ", KnownKinds)}, got '{string.Join(",", Kinds)}'";
+        }
+
+        if (Tools is not null && !Kinds.Contains("tool-use", StringComparer.Ordinal))
+        {
+            return $"--tools ({section}.tools) is the tool catalogue of the tool-use kind; add tool-use to --kinds ({section}.kinds)";
         }
 
         return Whole($"--per-image ({section}.per_image)", PerImage, 1, 100)

@@ -29,6 +29,9 @@ public sealed record InstructionRecord
     /// </summary>
     public IReadOnlyList<IclExample> Examples { get; init; } = [];
 
+    /// <summary>The tools a tool-use record's turns may call (see <see cref="Turn.ToolSteps"/>); empty on every other record.</summary>
+    public IReadOnlyList<ToolSpec> Tools { get; init; } = [];
+
     /// <summary>How <see cref="Examples"/> were ordered (<c>seeded</c> or <c>similar-length</c>); null without examples.</summary>
     public string? ExampleOrder { get; init; }
 
@@ -99,6 +102,12 @@ public sealed record Turn
 
     /// <summary>The answer exactly as the source gave it, kept beside any rewrite.</summary>
     public string? RawAnswer { get; init; }
+
+    /// <summary>Tool-use records: the calls made, in order, before <see cref="Output"/> (the final answer).</summary>
+    public IReadOnlyList<ToolStep> ToolSteps { get; init; } = [];
+
+    /// <summary>Tool-use records: the reasoning just before the final answer, if any.</summary>
+    public string? Thought { get; init; }
 
     public static readonly IReadOnlyDictionary<string, string> EmptySlots = new Dictionary<string, string>();
 

@@ -52,6 +52,18 @@ public static class RejectReasons
 
     /// <summary>A training record whose image or question is in an evaluation set given with <c>--exclude</c>.</summary>
     public const string Contaminated = "contaminated";
+
+    /// <summary>A tool-use generation without a request and a final answer in the trace layout, or with a call that is not a name and a JSON object.</summary>
+    public const string ToolTraceUnparsable = "tool-trace-unparsable";
+
+    /// <summary>A tool call naming a tool that is not in the catalogue.</summary>
+    public const string UnknownTool = "unknown-tool";
+
+    /// <summary>A tool call with a missing, extra or wrongly typed argument (or one the tool cannot run on).</summary>
+    public const string BadToolArguments = "bad-tool-arguments";
+
+    /// <summary>A tool call whose observation, as the model wrote it, disagrees with what the tool returns from the annotations.</summary>
+    public const string ToolObservationMismatch = "tool-observation-mismatch";
 }
 
 /// <summary>What an adapter yields: a record, or a reject in its place.</summary>

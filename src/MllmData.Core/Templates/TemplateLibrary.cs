@@ -15,6 +15,9 @@ public sealed class TemplateLibrary
         _packs = packs;
     }
 
+    /// <summary>The folder beside the packs that holds tool catalogues (see <c>ToolCatalogue</c>).</summary>
+    public const string ToolsFolder = "tools";
+
     public string Root { get; }
 
     public IEnumerable<TemplatePack> Packs => _packs.Values.OrderBy(p => p.Id, StringComparer.Ordinal);
@@ -49,10 +52,11 @@ public sealed class TemplateLibrary
 
         var packs = new Dictionary<string, TemplatePack>(StringComparer.Ordinal);
         var frames = Path.Combine(root, FrameLibrary.Folder) + Path.DirectorySeparatorChar;
+        var tools = Path.Combine(root, ToolsFolder) + Path.DirectorySeparatorChar;
         foreach (var file in Directory.EnumerateFiles(root, "*.yaml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
-            // Frames (whole-record layouts) live beside the packs but are not packs.
-            if (file.StartsWith(frames, StringComparison.Ordinal))
+            // Frames (whole-record layouts) and tool catalogues live beside the packs but are not packs.
+            if (file.StartsWith(frames, StringComparison.Ordinal) || file.StartsWith(tools, StringComparison.Ordinal))
             {
                 continue;
             }

@@ -60,7 +60,7 @@ public class TheHonestExits
         { ["rewrite", "--in", "build", "--max-answer-words", "0"], "--max-answer-words (rewrite.max_answer_words) must be from 1 to 1000, got 0" },
         { ["self-instruct", "--per-image", "0"], "--per-image (self_instruct.per_image) must be from 1 to 100, got 0" },
         { ["self-instruct", "--temperature", "3"], "--temperature (self_instruct.temperature) must be from 0 to 2, got 3" },
-        { ["self-instruct", "--kinds", "conversation,chat"], "--kinds (self_instruct.kinds) takes a list of conversation, detail, complex, got 'conversation,chat'" },
+        { ["self-instruct", "--kinds", "conversation,chat"], "--kinds (self_instruct.kinds) takes a list of conversation, detail, complex, tool-use, got 'conversation,chat'" },
         { ["self-instruct", "--name", "my set"], "--name (name) must hold only letters, digits, '.', '_' and '-', got 'my set' (a space)" },
     };
 
