@@ -47,6 +47,12 @@ public sealed record RewriteOptions
 
     /// <summary>Records handled together; their calls run concurrently, their output is written in order.</summary>
     public int Window { get; init; } = 64;
+
+    /// <summary><c>flag</c>: count object mentions of rewrites that the image does not hold; <c>reject</c>: and fail such rewrites; <c>off</c>.</summary>
+    public string Hallucination { get; init; } = HallucinationTally.Flag;
+
+    /// <summary>Annotated object categories by image file name (a COCO instances file), for the hallucination check.</summary>
+    public IReadOnlyDictionary<string, HashSet<string>>? Instances { get; init; }
 }
 
 /// <summary>What a rewrite run did.</summary>
@@ -253,6 +259,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         using var shards = new ShardWriter(folder.StagingData, input.Name, 100_000, 0, input.Container, input.Format.Capabilities.UploadLimits);
         using var rejects = new RejectWriter(folder.Staging);
         long records = 0, rewritten = 0, withImages = 0;
+        var hallucinations = options.Hallucination != HallucinationTally.Off && (options.Instances is not null || options.Captions is not null) ? new HallucinationTally() : null;
         string? capReason = null;
         var window = new List<Pending>(options.Window);
         using var plan = Plan(input).GetEnumerator();
@@ -301,6 +308,24 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                     outcomes.Add(options.Rationale ? RationaleOutcome(call.Exchange, result!) : AnswerOutcome(call.Exchange, result!));
                 }
 
+                // The object mentions of the rewrites, against the image's annotations and captions (COCO images only).
+                HallucinationResult? objects = null;
+                if (hallucinations is not null && capReason is null && ObjectsOf(input.Format.Images(pending.Line)) is { } known)
+                {
+                    for (var o = 0; o < outcomes.Count; o++)
+                    {
+                        var (exchange, result, reason, _) = outcomes[o];
+                        if (reason is null && result is not null && options.Hallucination == HallucinationTally.Reject
+                            && HallucinationTally.Check([result.Text], known.Categories, known.Captions) is { Hallucinated.Count: > 0 } bad)
+                        {
+                            outcomes[o] = (exchange, result, RejectReasons.HallucinatedObject, $"rewrite \"{Shorten(result.Text)}\": {bad.Detail()}");
+                        }
+                    }
+
+                    objects = HallucinationTally.Check(outcomes.Where(o => o.Result is not null).Select(o => o.Result!.Text), known.Categories, known.Captions);
+                    hallucinations.Add(objects);
+                }
+
                 if (capReason is not null)
                 {
                     // Records from here on are left for a later run; what is written stays whole.
@@ -329,6 +354,11 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                         exchange.SetAnswer(result.Text);
                         rewritten++;
                     }
+                }
+
+                if (objects is not null && pending.Line["meta"] is JsonObject checkedMeta)
+                {
+                    checkedMeta["hallucination"] = objects.ToJson();
                 }
 
                 if (outcomes.Count > 0 && pending.Line["meta"] is JsonObject meta)
@@ -381,6 +411,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
 
                 w.WriteNumber("rewritten_answers", rewritten);
                 w.WriteEndObject();
+                hallucinations?.WriteTo(w, options.Hallucination);
                 usage.WriteTo(w, cost);
             },
         };
@@ -429,6 +460,30 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             _ => $"rationale \"{Shorten(result.Text)}\" does not end in a line \"Answer: {exchange.Answer}\"",
         };
         return (exchange, result, check.Reason, detail);
+    }
+
+    /// <summary>The annotated categories and captions of a record's images, or null when no image is in the instances or captions file.</summary>
+    private (List<string> Categories, List<string> Captions)? ObjectsOf(IReadOnlyList<string> images)
+    {
+        var categories = new List<string>();
+        var captions = new List<string>();
+        var known = false;
+        foreach (var name in images.Where(i => !i.StartsWith("data:", StringComparison.Ordinal)).Select(Path.GetFileName))
+        {
+            if (options.Instances is not null && options.Instances.TryGetValue(name!, out var objects))
+            {
+                known = true;
+                categories.AddRange(objects);
+            }
+
+            if (options.Captions is not null && options.Captions.TryGetValue(name!, out var said))
+            {
+                known = true;
+                captions.AddRange(said);
+            }
+        }
+
+        return known ? (categories, captions) : null;
     }
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";

@@ -130,6 +130,7 @@ public static class RecipeLoader
         if (recipe.Rewrite is { } rewrite)
         {
             rewrite.Captions = rewrite.Captions is null ? null : map(rewrite.Captions);
+            rewrite.Instances = rewrite.Instances is null ? null : map(rewrite.Instances);
             rewrite.ImageRoot = rewrite.ImageRoot is null ? null : map(rewrite.ImageRoot);
             rewrite.PriceTable = rewrite.PriceTable is null ? null : map(rewrite.PriceTable);
         }

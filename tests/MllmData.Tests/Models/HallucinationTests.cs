@@ -1,0 +1,203 @@
+using System.Text.Json;
+using MllmData.Generation;
+using MllmData.ModelCalls;
+using MllmData.Templates;
+
+namespace MllmData.Tests.Models;
+
+/// <summary>Issue #13 §4: object mentions in generated text that the image's annotations and captions do not hold.</summary>
+public class TheHallucinationCheck
+{
+    private static readonly string Captions = TestPaths.RealFile("coco-mini", "annotations", "captions_val2017.json");
+    private static readonly string Instances = TestPaths.RealFile("coco-mini", "annotations", "instances_val2017.json");
+
+    private static string[] Found(string text) => [.. ObjectMentions.Coco.Find(text).Select(m => $"{m.Words}={m.Category}")];
+
+    [Theory]
+    [InlineData("Two dogs chase a puppy.", new[] { "dogs=dog", "puppy=dog" })]
+    [InlineData("Buses, benches and knives.", new[] { "buses=bus", "benches=bench", "knives=knife" })]
+    [InlineData("Three Giraffes and some sheep.", new[] { "giraffes=giraffe", "sheep=sheep" })]
+    [InlineData("A man eats a hot dog.", new[] { "man=person", "hot dog=hot dog" })]
+    [InlineData("Hot-dogs on a grill.", new[] { "hot dogs=hot dog" })]
+    [InlineData("She holds a cell phone and two cellphones.", new[] { "cell phone=cell phone", "cellphones=cell phone" })]
+    [InlineData("A teddy bear sits next to a bear.", new[] { "teddy bear=teddy bear", "bear=bear" })]
+    [InlineData("A red fire hydrant by the stop sign.", new[] { "fire hydrant=fire hydrant", "stop sign=stop sign" })]
+    [InlineData("A sofa faces the television; a motorbike outside.", new[] { "sofa=couch", "television=tv", "motorbike=motorcycle" })]
+    [InlineData("Wine glasses and a wineglass on the dining table.", new[] { "wine glasses=wine glass", "wineglass=wine glass", "dining table=dining table" })]
+    [InlineData("A woman and her children.", new[] { "woman=person", "children=person" })]
+    [InlineData("There is no cat, not a single dog, and it isn't a bus; a park without any umbrellas.", new string[0])]
+    [InlineData("An orange shirt and a glass of water.", new string[0])]
+    public void Finds_Mentions_With_Plurals_Multi_Word_Names_And_Synonyms(string text, string[] expected)
+    {
+        Assert.Equal(expected, Found(text));
+    }
+
+    [Fact]
+    public void The_Shipped_List_Names_Exactly_The_80_Coco_Categories_Of_A_Real_Instances_File()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Instances));
+        var real = doc.RootElement.GetProperty("categories").EnumerateArray().Select(c => c.GetProperty("name").GetString()!).Order(StringComparer.Ordinal);
+        Assert.Equal(real, ObjectMentions.Coco.Categories.Order(StringComparer.Ordinal));
+        Assert.Equal(80, ObjectMentions.Coco.Categories.Count);
+
+        // Each category is found by its own name, singular and regular plural (irregular ones are listed: people, knives).
+        foreach (var category in ObjectMentions.Coco.Categories.Where(c => c is not ("orange" or "tie" or "mouse" or "skis" or "sports ball")))
+        {
+            Assert.Equal([category], ObjectMentions.Coco.Find($"I see one {category} here.").Select(m => m.Category));
+            if (category is not ("person" or "sheep" or "knife" or "scissors" or "broccoli"))
+            {
+                Assert.Equal([category], ObjectMentions.Coco.Find($"I see {ObjectMentions.Plural(category)} here.").Select(m => m.Category));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("dog", "dogs")]
+    [InlineData("bus", "buses")]
+    [InlineData("bench", "benches")]
+    [InlineData("puppy", "puppies")]
+    [InlineData("toy", "toys")]
+    [InlineData("hot dog", "hot dogs")]
+    public void Makes_Regular_Plurals(string singular, string plural) => Assert.Equal(plural, ObjectMentions.Plural(singular));
+
+    [Fact]
+    public void Counts_Against_Annotated_Categories_And_What_The_Captions_Name()
+    {
+        // 000000397133.jpg: annotated bottle, bowl, broccoli, carrot, cup, dining table, knife, oven, person, sink, spoon;
+        // its captions name pizzas, a man, an oven, a stove, a table. Pizza is in a caption only, dog and cats in neither.
+        var annotated = ImageContext.CategoriesByFileName(Instances)["000000397133.jpg"];
+        Assert.Equal(["bottle", "bowl", "broccoli", "carrot", "cup", "dining table", "knife", "oven", "person", "sink", "spoon"], annotated.Order(StringComparer.Ordinal));
+        var captions = MllmData.Json.CocoCaptionFile.ByFileName(Captions)["000000397133.jpg"];
+
+        var result = HallucinationTally.Check(["A man slices broccoli next to a dog and two cats while a pizza bakes."], annotated, captions);
+
+        Assert.Equal(["man", "broccoli", "dog", "cats", "pizza"], result.Mentions.Select(m => m.Words));
+        Assert.Equal(["dog", "cats"], result.Hallucinated.Select(m => m.Words));
+        var tally = new HallucinationTally();
+        tally.Add(result);
+        tally.Add(HallucinationTally.Check(["A person at the oven."], annotated, captions));
+        tally.Add(HallucinationTally.Check(["Nothing to see."], annotated, captions));
+        Assert.Equal(1 / 3.0, tally.ChairS, 12);
+        Assert.Equal(2 / 7.0, tally.ChairI, 12);
+    }
+
+    /// <summary>Four short answers on two real COCO images and one unknown image, and the replies written for them.</summary>
+    private static async Task<string> BuildCrafted()
+    {
+        var dir = TestPaths.NewTempDir();
+        var file = Path.Combine(dir, "qa.jsonl");
+        File.WriteAllLines(file, [
+            """{"image": "000000397133.jpg", "q": "What is the man making?", "a": "pizza"}""",
+            """{"image": "000000397133.jpg", "q": "Is there a pet?", "a": "yes"}""",
+            """{"image": "000000349860.jpg", "q": "What is he riding?", "a": "skateboard"}""",
+            """{"image": "other/unknown.jpg", "q": "What colour is it?", "a": "red"}""",
+        ]);
+        var outDir = Path.Combine(dir, "built");
+        var r = await CliRunner.RunAsync("build", "--adapter", "jsonl", "--input", $"file={file}", "--map", "image=image", "--map", "question=q", "--map", "answer=a", "--out", outDir);
+        Assert.True(r.ExitCode == 0, r.Error);
+        return outDir;
+    }
+
+    private static readonly Dictionary<string, string> Replies = new(StringComparer.Ordinal)
+    {
+        ["pizza"] = "The man is making a pizza beside a bowl of broccoli.",            // 4 mentions, all held (pizza by a caption)
+        ["yes"] = "Yes, a dog and two cats sit by the oven.",                           // 3 mentions, dog and cats not held
+        ["skateboard"] = "He is riding a skateboard past a hot dog stand and a parked car.", // 3 mentions, the hot dog not held
+        ["red"] = "It is red, like the bus.",                                            // image not in the files: not checked
+    };
+
+    private static FakeReply Crafted(SeenRequest r)
+    {
+        var answer = r.UserText.Split('\n').First(l => l.StartsWith("Short answer: ", StringComparison.Ordinal))["Short answer: ".Length..];
+        return FakeReply.Chat(Replies[answer]);
+    }
+
+    private static async Task<(string Out, RewriteResult Result)> Rewrite(string mode)
+    {
+        var input = await BuildCrafted();
+        using var server = new FakeModelServer(Crafted);
+        var library = TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates"));
+        var settings = new MllmData.Recipes.RewriteSettings { Captions = Captions, Instances = Instances, Hallucination = mode };
+        var rewriter = RewriteRunner.Prepare(settings, library, Serilog.Core.Logger.None, out _);
+        var model = OpenAiChatModel.Compatible(new Uri(server.OpenAiBaseUrl), "gpt-4o-mini", "sk-test", TimeSpan.FromSeconds(20), 1 << 20);
+        using var cache = new ResponseCache(Path.Combine(TestPaths.NewTempDir(), "c.db"));
+        using var calls = new ModelCallPath(model, cache, new CallSettings(), PriceTable.Load());
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "rewritten");
+        var result = await rewriter.RunAsync(input, outDir, calls, CancellationToken.None);
+        Assert.Equal(4, server.Requests);
+        return (outDir, result);
+    }
+
+    private static List<JsonElement> Records(string dir) =>
+        [.. TestPaths.Shards(dir).SelectMany(File.ReadAllLines).Select(l => JsonDocument.Parse(l).RootElement)];
+
+    private static JsonElement Section(string dir) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "manifest.json"))).RootElement.GetProperty("hallucination");
+
+    [Fact]
+    public async Task Flag_Counts_Hallucinated_Mentions_Per_Record_And_Chair_Totals_In_The_Manifest()
+    {
+        var (outDir, result) = await Rewrite("flag");
+
+        Assert.Equal(4, result.Records);
+        var records = Records(outDir);
+        var meta = records.Select(r => r.GetProperty("meta")).ToList();
+        string Answer(JsonElement r) => r.GetProperty("conversations")[1].GetProperty("value").GetString()!;
+        var byAnswer = records.ToDictionary(Answer, r => r.GetProperty("meta"));
+        var pets = byAnswer[Replies["yes"]].GetProperty("hallucination");
+        Assert.Equal(3, pets.GetProperty("mentions").GetInt32());
+        Assert.Equal(2, pets.GetProperty("hallucinated").GetInt32());
+        Assert.Equal(["dog", "cats"], pets.GetProperty("objects").EnumerateArray().Select(x => x.GetString()));
+        Assert.Equal(["hot dog"], byAnswer[Replies["skateboard"]].GetProperty("hallucination").GetProperty("objects").EnumerateArray().Select(x => x.GetString()));
+        Assert.Equal(0, byAnswer[Replies["pizza"]].GetProperty("hallucination").GetProperty("hallucinated").GetInt32());
+        Assert.Equal(4, byAnswer[Replies["pizza"]].GetProperty("hallucination").GetProperty("mentions").GetInt32());
+        Assert.False(byAnswer[Replies["red"]].TryGetProperty("hallucination", out _));
+
+        // Three checked records, two with a hallucination: CHAIR_s = 2/3; mentions 4 + 3 + 3 = 10, hallucinated 3: CHAIR_i = 0.3.
+        var section = Section(outDir);
+        Assert.Equal("flag", section.GetProperty("mode").GetString());
+        Assert.Equal(3, section.GetProperty("checked_records").GetInt64());
+        Assert.Equal(2, section.GetProperty("records_with_hallucination").GetInt64());
+        Assert.Equal(10, section.GetProperty("object_mentions").GetInt64());
+        Assert.Equal(3, section.GetProperty("hallucinated_mentions").GetInt64());
+        Assert.Equal(0.666667, section.GetProperty("chair_s").GetDouble());
+        Assert.Equal(0.3, section.GetProperty("chair_i").GetDouble());
+        Assert.Equal(2, section.GetProperty("by_category").GetProperty("cat").GetInt64() + section.GetProperty("by_category").GetProperty("dog").GetInt64());
+    }
+
+    [Fact]
+    public async Task Reject_Drops_Rewrites_With_A_Hallucinated_Object_With_The_Reason_Code()
+    {
+        var (outDir, result) = await Rewrite("reject");
+
+        Assert.Equal(2, result.Records);
+        Assert.Equal(2, result.RejectsByReason["hallucinated-object"]);
+        var rejects = File.ReadAllLines(Path.Combine(outDir, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.All(rejects, r => Assert.Equal("hallucinated-object", r.GetProperty("reason").GetString()));
+        Assert.Contains("\"dog\" (dog), \"cats\" (cat)", rejects[0].GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("\"hot dog\" (hot dog)", rejects[1].GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        // The totals still describe everything the model wrote.
+        Assert.Equal(2, Section(outDir).GetProperty("records_with_hallucination").GetInt64());
+        Assert.Equal(3, Section(outDir).GetProperty("checked_records").GetInt64());
+    }
+
+    [Fact]
+    public async Task Off_Checks_Nothing()
+    {
+        var (outDir, result) = await Rewrite("off");
+
+        Assert.Equal(4, result.Records);
+        Assert.False(JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "manifest.json"))).RootElement.TryGetProperty("hallucination", out _));
+        Assert.All(Records(outDir), r => Assert.False(r.GetProperty("meta").TryGetProperty("hallucination", out _)));
+    }
+
+    [Fact]
+    public async Task A_Bad_Mode_Is_A_Usage_Error()
+    {
+        var r = await CliRunner.RunAsync("rewrite", "--in", TestPaths.NewTempDir(), "--out", Path.Combine(TestPaths.NewTempDir(), "o"), "--hallucination", "maybe");
+        Assert.Equal(1, r.ExitCode);
+        var s = await CliRunner.RunAsync("self-instruct", "--input", $"captions={Captions}", "--out", Path.Combine(TestPaths.NewTempDir(), "o"), "--hallucination", "sometimes");
+        Assert.Equal(1, s.ExitCode);
+    }
+}
