@@ -201,3 +201,74 @@ public class TheHallucinationCheck
         Assert.Equal(1, s.ExitCode);
     }
 }
+
+/// <summary>Issue #13 §4 on self-instruct: detailed descriptions of the coco-mini images from a loopback fake model.</summary>
+public class TheSelfInstructHallucinationCheck
+{
+    private static readonly string Captions = TestPaths.RealFile("coco-mini", "annotations", "captions_val2017.json");
+    private static readonly string Instances = TestPaths.RealFile("coco-mini", "annotations", "instances_val2017.json");
+
+    private const string Tail = " while the background stays calm and quiet. Light falls evenly across everything, and each part sits where one would expect it, which gives the whole image a natural, relaxed feeling worth a closer look.";
+
+    // No object word: nothing to count.
+    private const string Neutral = "The picture shows an everyday scene in which several things appear in the middle of the frame," + Tail;
+
+    /// <summary>000000397133.jpg (a kitchen: person annotated, no giraffe) and 000000261712.jpg (giraffes, no person) get a giraffe and a man.</summary>
+    private static FakeReply Reply(SeenRequest r) =>
+        FakeReply.Chat(r.UserText.Contains("A man is in a kitchen making pizzas.", StringComparison.Ordinal)
+            ? "The picture shows an everyday scene in which a giraffe stands beside a man in the middle of the frame," + Tail
+            : r.UserText.Contains("Two giraffes at the zoo during the day.", StringComparison.Ordinal)
+                ? "The picture shows an everyday scene in which two giraffes wait beside a man in the middle of the frame," + Tail
+                : Neutral);
+
+    private static async Task<string> Run(string mode)
+    {
+        Assert.Empty(ObjectMentions.Coco.Find(Neutral));
+        using var server = new FakeModelServer(Reply);
+        var output = TestPaths.NewTempDir();
+        var run = await ChildCli.RunAsync(
+            new Dictionary<string, string> { ["OPENAI_BASE_URL"] = server.OpenAiBaseUrl, ["OPENAI_API_KEY"] = "sk-self-instruct" },
+            ["self-instruct", "--adapter", "coco-captions", "--input", $"captions={Captions}", "--input", $"instances={Instances}", "--kinds", "detail",
+             "--out", output, "--cache", Path.Combine(TestPaths.NewTempDir(), "c.db"), "--backoff", "0.05", "--hallucination", mode],
+            timeout: TimeSpan.FromMinutes(3));
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Equal(79, server.Requests);
+        return output;
+    }
+
+    private static JsonElement Manifest(string dir) => JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "manifest.json"))).RootElement;
+
+    [Fact]
+    public async Task Flag_Marks_The_Records_And_Totals_Chair_Over_All_Images()
+    {
+        var output = await Run("flag");
+        var records = TestPaths.Shards(output).SelectMany(File.ReadLines).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(79, records.Count);
+        JsonElement Of(string image) => records.Single(r => r.GetProperty("image").GetString() == image).GetProperty("meta").GetProperty("extra").GetProperty("hallucination");
+
+        Assert.Equal(["giraffe"], Of("000000397133.jpg").GetProperty("objects").EnumerateArray().Select(x => x.GetString()));
+        Assert.Equal(["man"], Of("000000261712.jpg").GetProperty("objects").EnumerateArray().Select(x => x.GetString()));
+        Assert.Equal(2, Of("000000261712.jpg").GetProperty("mentions").GetInt32());
+        Assert.Equal(0, Of("000000000139.jpg").GetProperty("mentions").GetInt32());
+
+        // 79 checked; 2 mentions in each of the two images, one of them hallucinated: CHAIR_s = 2/79, CHAIR_i = 2/4.
+        var h = Manifest(output).GetProperty("hallucination");
+        Assert.Equal(79, h.GetProperty("checked_records").GetInt64());
+        Assert.Equal(2, h.GetProperty("records_with_hallucination").GetInt64());
+        Assert.Equal(4, h.GetProperty("object_mentions").GetInt64());
+        Assert.Equal(2, h.GetProperty("hallucinated_mentions").GetInt64());
+        Assert.Equal(Math.Round(2 / 79.0, 6), h.GetProperty("chair_s").GetDouble());
+        Assert.Equal(0.5, h.GetProperty("chair_i").GetDouble());
+    }
+
+    [Fact]
+    public async Task Reject_Leaves_Out_The_Two_Samples_As_Hallucinated_Object()
+    {
+        var output = await Run("reject");
+        Assert.Equal(77, TestPaths.Shards(output).SelectMany(File.ReadLines).Count());
+        var rejects = File.ReadAllLines(Path.Combine(output, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["hallucinated-object", "hallucinated-object"], rejects.Select(r => r.GetProperty("reason").GetString()));
+        Assert.Contains("\"giraffe\" (giraffe)", string.Join("\n", rejects.Select(r => r.GetProperty("detail").GetString())), StringComparison.Ordinal);
+        Assert.Equal(2, Manifest(output).GetProperty("rejects_by_reason").GetProperty("hallucinated-object").GetInt64());
+    }
+}
