@@ -51,6 +51,9 @@ public sealed record RewriteOptions
     /// <summary><c>flag</c>: count object mentions of rewrites that the image does not hold; <c>reject</c>: and fail such rewrites; <c>off</c>.</summary>
     public string Hallucination { get; init; } = HallucinationTally.Flag;
 
+    /// <summary>Constraint lines ("Answer yes or no.") of the template packs by text, with their type: a rewrite must obey the one its question ends with.</summary>
+    public IReadOnlyDictionary<string, string> ConstraintLines { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Annotated object categories by image file name (a COCO instances file), for the hallucination check.</summary>
     public IReadOnlyDictionary<string, HashSet<string>>? Instances { get; init; }
 }
@@ -75,7 +78,11 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     private sealed record Input(IOutputFormat Format, string Name, string Container, List<string> Shards);
 
     /// <summary>One input line and its calls; <see cref="Rejected"/> when it cannot be asked at all (e.g. a missing image).</summary>
-    private sealed record Pending(JsonObject Line, string Shard, long LineNo, List<(Exchange Exchange, ChatRequest Request)> Calls, Reject? Rejected = null);
+    private sealed record Pending(JsonObject Line, string Shard, long LineNo, List<(Exchange Exchange, ChatRequest Request)> Calls, Reject? Rejected = null)
+    {
+        /// <summary>The answer-format constraint each call's question states (its last line), aligned with <see cref="Calls"/>.</summary>
+        public List<string?> Constraints { get; init; } = [];
+    }
 
     /// <summary>An image of the with-image prompt that cannot be sent; the record becomes a reject, the run goes on.</summary>
     private sealed class ImageUnavailableException(string reason, string detail) : Exception(detail)
@@ -115,15 +122,22 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     private IEnumerable<Pending> Plan(Input input)
     {
         var view = new ExchangeOptions { ImageToken = options.ImageToken, DropLines = options.SuffixLines };
+        var plain = new ExchangeOptions { ImageToken = options.ImageToken };
         foreach (var shard in input.Shards)
         {
             foreach (var (line, lineNo) in ShardReader.Records(shard))
             {
                 var images = input.Format.Images(line);
                 var calls = new List<(Exchange, ChatRequest)>();
+                var constraints = new List<string?>();
                 Reject? rejected = null;
+
+                // The constraint lines ("Answer yes or no.") as the questions carry them, before any line is dropped.
+                var stated = options.ConstraintLines.Count == 0 ? null : input.Format.Exchanges(line, plain).Select(e => StatedConstraint(e.Question)).ToList();
+                var index = -1;
                 foreach (var exchange in input.Format.Exchanges(line, view))
                 {
+                    index++;
                     if (options.Select == "short" && exchange.Answer.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > options.MaxAnswerWords)
                     {
                         continue;
@@ -132,6 +146,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                     try
                     {
                         calls.Add((exchange, Request(exchange, images)));
+                        constraints.Add(stated is not null && index < stated.Count ? stated[index] : null);
                     }
                     catch (ImageUnavailableException ex)
                     {
@@ -141,7 +156,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                     }
                 }
 
-                yield return new Pending(line, shard, lineNo, calls, rejected);
+                yield return new Pending(line, shard, lineNo, calls, rejected) { Constraints = constraints };
             }
         }
     }
@@ -290,8 +305,10 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 }
 
                 var outcomes = new List<(Exchange Exchange, ChatResult? Result, string? Reason, string? Detail)>();
+                var callIndex = -1;
                 foreach (var (call, task) in pending.Calls.Zip(tasks[i]))
                 {
+                    callIndex++;
                     var (result, failure) = await task.ConfigureAwait(false);
                     if (failure is BudgetExceededException budget)
                     {
@@ -305,7 +322,14 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                         continue;
                     }
 
-                    outcomes.Add(options.Rationale ? RationaleOutcome(call.Exchange, result!) : AnswerOutcome(call.Exchange, result!));
+                    var outcome = options.Rationale ? RationaleOutcome(call.Exchange, result!) : AnswerOutcome(call.Exchange, result!);
+                    if (outcome.Item3 is null && pending.Constraints.ElementAtOrDefault(callIndex) is { } constraint && !AnswerConstraints.Satisfies(constraint, result!.Text))
+                    {
+                        // A lengthened answer must still obey the format its question asks for ("Answer yes or no.").
+                        outcome = (call.Exchange, result, RejectReasons.ConstraintViolated, $"rewrite \"{Shorten(result.Text)}\" does not obey the {constraint} constraint of its question");
+                    }
+
+                    outcomes.Add(outcome);
                 }
 
                 // The object mentions of the rewrites, against the image's annotations and captions (COCO images only).
@@ -460,6 +484,14 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             _ => $"rationale \"{Shorten(result.Text)}\" does not end in a line \"Answer: {exchange.Answer}\"",
         };
         return (exchange, result, check.Reason, detail);
+    }
+
+    /// <summary>The constraint type a question's last line states, or null.</summary>
+    private string? StatedConstraint(string question)
+    {
+        var last = question.TrimEnd();
+        var nl = last.LastIndexOf('\n');
+        return options.ConstraintLines.TryGetValue((nl < 0 ? last : last[(nl + 1)..]).Trim(), out var type) ? type : null;
     }
 
     /// <summary>The annotated categories and captions of a record's images, or null when no image is in the instances or captions file.</summary>

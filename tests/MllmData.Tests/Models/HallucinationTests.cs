@@ -82,7 +82,7 @@ public class TheHallucinationCheck
     }
 
     /// <summary>Four short answers on two real COCO images and one unknown image, and the replies written for them.</summary>
-    private static async Task<string> BuildCrafted()
+    private static async Task<string> BuildCrafted(params string[] extra)
     {
         var dir = TestPaths.NewTempDir();
         var file = Path.Combine(dir, "qa.jsonl");
@@ -93,7 +93,7 @@ public class TheHallucinationCheck
             """{"image": "other/unknown.jpg", "q": "What colour is it?", "a": "red"}""",
         ]);
         var outDir = Path.Combine(dir, "built");
-        var r = await CliRunner.RunAsync("build", "--adapter", "jsonl", "--input", $"file={file}", "--map", "image=image", "--map", "question=q", "--map", "answer=a", "--out", outDir);
+        var r = await CliRunner.RunAsync(["build", "--adapter", "jsonl", "--input", $"file={file}", "--map", "image=image", "--map", "question=q", "--map", "answer=a", "--out", outDir, .. extra]);
         Assert.True(r.ExitCode == 0, r.Error);
         return outDir;
     }
@@ -112,12 +112,12 @@ public class TheHallucinationCheck
         return FakeReply.Chat(Replies[answer]);
     }
 
-    private static async Task<(string Out, RewriteResult Result)> Rewrite(string mode)
+    private static async Task<(string Out, RewriteResult Result)> Rewrite(string mode, string[]? build = null, bool keepRaw = false)
     {
-        var input = await BuildCrafted();
+        var input = await BuildCrafted(build ?? []);
         using var server = new FakeModelServer(Crafted);
         var library = TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates"));
-        var settings = new MllmData.Recipes.RewriteSettings { Captions = Captions, Instances = Instances, Hallucination = mode };
+        var settings = new MllmData.Recipes.RewriteSettings { Captions = Captions, Instances = Instances, Hallucination = mode, KeepRawOnFailure = keepRaw };
         var rewriter = RewriteRunner.Prepare(settings, library, Serilog.Core.Logger.None, out _);
         var model = OpenAiChatModel.Compatible(new Uri(server.OpenAiBaseUrl), "gpt-4o-mini", "sk-test", TimeSpan.FromSeconds(20), 1 << 20);
         using var cache = new ResponseCache(Path.Combine(TestPaths.NewTempDir(), "c.db"));
@@ -180,6 +180,26 @@ public class TheHallucinationCheck
         // The totals still describe everything the model wrote.
         Assert.Equal(2, Section(outDir).GetProperty("records_with_hallucination").GetInt64());
         Assert.Equal(3, Section(outDir).GetProperty("checked_records").GetInt64());
+    }
+
+    [Fact]
+    public async Task A_Rewrite_That_Breaks_The_Constraint_Its_Question_States_Is_Constraint_Violated()
+    {
+        // Built with --constraints match: "yes" under a yes-no line, the rest under single-word lines; every reply is a sentence.
+        var (outDir, result) = await Rewrite("off", ["--constraints", "match"]);
+        Assert.Equal(0, result.Records);
+        Assert.Equal(4, result.RejectsByReason["constraint-violated"]);
+        var details = File.ReadAllLines(Path.Combine(outDir, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("detail").GetString()).ToList();
+        Assert.Equal("rewrite \"Yes, a dog and two cats sit by the oven.\" does not obey the yes-no constraint of its question", details[1]);
+        Assert.All(details.Where((_, i) => i != 1), d => Assert.EndsWith("does not obey the single-word constraint of its question", d, StringComparison.Ordinal));
+
+        // Keeping the raw answers keeps answers that obey.
+        var (keptDir, kept) = await Rewrite("off", ["--constraints", "match"], keepRaw: true);
+        Assert.Equal(4, kept.Records);
+        Assert.Equal(["pizza", "yes", "skateboard", "red"], Records(keptDir).Select(r => r.GetProperty("conversations")[1].GetProperty("value").GetString()));
+
+        // Without constraints the same replies are kept.
+        Assert.Equal(4, (await Rewrite("off")).Result.Records);
     }
 
     [Fact]
