@@ -51,6 +51,8 @@ public static class BuildCommand
         var suffixTurns = new Option<string?>("--suffix-turns") { Description = "Put the suffix on the first turn or every turn (default every)" };
         suffixTurns.AcceptOnlyFromAmong("first", "every");
         var cotTrigger = new Option<string?>("--cot-trigger") { Description = "Append a reasoning trigger of the cot pack to every instruction: its id (see `mllmdata templates show cot`), or random (seeded per record)" };
+        var constraints = new Option<string?>("--constraints") { Description = "match: every question turn gets an answer-format constraint suffix its answer satisfies (\"Answer yes or no.\" only on yes/no answers), checked at build time; off (default)" };
+        constraints.AcceptOnlyFromAmong(SourceSpec.ConstraintsMatch, SourceSpec.ConstraintsOff);
         var strict = new Option<bool>("--strict") { Description = "Any reject stops the build (exit 2) and leaves no shard" };
         var allowEmpty = new Option<bool>("--allow-empty") { Description = "Accept a source that yields no records (otherwise the build fails with exit 2, naming the source)" };
         var noMeta = new Option<bool>("--no-meta") { Description = "Leave out the meta (provenance) object in records" };
@@ -81,7 +83,7 @@ public static class BuildCommand
         var command = new Command("build", "Build instruction-tuning shards from a benchmark. Each adapter's own flags (--answer, --per-image, ...) are listed by `mllmdata sources ADAPTER`.")
         {
             recipe, adapter, input, map, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
-            templates, templateTags, suffix, suffixTurns, cotTrigger, strict, allowEmpty, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
+            templates, templateTags, suffix, suffixTurns, cotTrigger, constraints, strict, allowEmpty, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
             container, imageDetail, imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance, threads,
             frame, iclShots, iclOrder, iclPool,
             splitRole, exclude,
@@ -92,7 +94,7 @@ public static class BuildCommand
         }
 
         // Settings of one source: a recipe holds its own, so beside --recipe these are mistakes, not overrides.
-        Option[] sourceFlags = [adapter, input, map, imageRoot, imagePrefix, sourceName, templates, templateTags, suffix, suffixTurns, cotTrigger, .. adapterOptions];
+        Option[] sourceFlags = [adapter, input, map, imageRoot, imagePrefix, sourceName, templates, templateTags, suffix, suffixTurns, cotTrigger, constraints, .. adapterOptions];
 
         command.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async log =>
         {
@@ -124,6 +126,7 @@ public static class BuildCommand
                     Suffix = parse.GetValue(suffix) ?? "default",
                     SuffixTurns = parse.GetValue(suffixTurns) ?? "every",
                     CotTrigger = parse.GetValue(cotTrigger),
+                    Constraints = parse.GetValue(constraints) ?? SourceSpec.ConstraintsOff,
                 };
                 foreach (var o in adapterOptions)
                 {

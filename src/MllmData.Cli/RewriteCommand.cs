@@ -19,11 +19,18 @@ public static class RewriteCommand
         select.AcceptOnlyFromAmong("short", "all");
         var maxWords = new Option<int>("--max-answer-words") { DefaultValueFactory = _ => 3, Description = "Longest answer counted as short" };
         var keepRaw = new Option<bool>("--keep-raw-on-failure") { Description = "Keep the raw answer when a rewrite fails or is rejected, instead of rejecting the record" };
+        var instances = new Option<string?>("--instances") { Description = "COCO instances file: each image's annotated objects, for the hallucination check" };
+        var hallucination = new Option<string>("--hallucination")
+        {
+            Description = "Object mentions of rewrites that neither the image's annotations (--instances) nor its captions (--captions) hold: flag (count them in meta and the manifest), reject (reject such rewrites: hallucinated-object) or off",
+            DefaultValueFactory = _ => "flag",
+        };
+        hallucination.AcceptOnlyFromAmong("reject", "flag", "off");
         var model = new ModelOptions(defaultMaxOutputTokens: 120);
         var batch = new BatchOptions();
         var command = new Command("rewrite", "Lengthen short answers faithfully with a chat model (Azure OpenAI or OpenAI-compatible)")
         {
-            input, output, prompt, captions, imageRoot, select, maxWords, keepRaw,
+            input, output, prompt, captions, imageRoot, select, maxWords, keepRaw, instances, hallucination,
         };
         model.AddTo(command);
         batch.AddTo(command);
@@ -38,6 +45,8 @@ public static class RewriteCommand
                 Select = parse.GetValue(select)!,
                 MaxAnswerWords = parse.GetValue(maxWords),
                 KeepRawOnFailure = parse.GetValue(keepRaw),
+                Instances = parse.GetValue(instances),
+                Hallucination = parse.GetValue(hallucination)!,
             });
             if (settings.Problem("rewrite") is { } problem)
             {

@@ -12,7 +12,7 @@ public static class ScoreCommand
         var answers = new Option<string>("--answers") { Description = "answers.jsonl of an evaluation build (--split-role eval)", Required = true };
         var metric = new Option<string>("--metric")
         {
-            Description = "vqa (VQA accuracy over the ten leave-one-out subsets), mc (letter of the chosen option), exact (case-blind match with a reference), yesno (accuracy, precision, recall, F1, yes ratio)",
+            Description = "vqa (VQA accuracy over the ten leave-one-out subsets), mc (letter of the chosen option), exact (case-blind match with a reference), yesno (accuracy, precision, recall, F1, yes ratio), constraints (share of predictions that obey their question's answer-format constraint, per constraint type)",
             Required = true,
         };
         metric.AcceptOnlyFromAmong([.. Scorer.Metrics]);

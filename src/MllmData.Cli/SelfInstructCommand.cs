@@ -23,11 +23,17 @@ public static class SelfInstructCommand
         var name = new Option<string>("--name") { Description = "Dataset name used in shard file names", DefaultValueFactory = _ => "self-instruct" };
         var imageUrlPrefix = new Option<string?>("--image-url-prefix") { Description = "openai: image URLs under this prefix" };
         var strict = new Option<bool>("--strict") { Description = "Any reject stops the run (exit 2) and leaves no shard" };
+        var hallucination = new Option<string>("--hallucination")
+        {
+            Description = "coco-captions: object mentions in generated answers that neither the image's annotations (instances) nor its captions hold: flag (count them in meta and the manifest), reject (reject such samples: hallucinated-object) or off",
+            DefaultValueFactory = _ => "flag",
+        };
+        hallucination.AcceptOnlyFromAmong("reject", "flag", "off");
         var model = new ModelOptions(defaultMaxOutputTokens: 700);
         var batch = new BatchOptions();
         var command = new Command("self-instruct", "Generate instruction data from captions and object boxes with a chat model")
         {
-            adapter, input, kinds, tools, perImage, fewShot, temperature, output, format, seed, name, imageUrlPrefix, strict,
+            adapter, input, kinds, tools, perImage, fewShot, temperature, output, format, seed, name, imageUrlPrefix, strict, hallucination,
         };
         model.AddTo(command);
         batch.AddTo(command);
@@ -53,6 +59,7 @@ public static class SelfInstructCommand
                 FewShot = parse.GetValue(fewShot),
                 Temperature = parse.GetValue(temperature),
                 Tools = parse.GetValue(tools),
+                Hallucination = parse.GetValue(hallucination)!,
             });
             var recipe = new Recipe
             {

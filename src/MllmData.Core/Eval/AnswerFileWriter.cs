@@ -6,7 +6,7 @@ namespace MllmData.Eval;
 
 /// <summary>
 /// Writes <c>answers.jsonl</c> beside an evaluation set's question files, one line per written question, streaming:
-/// <c>{"question_id", "answers", "answer_type"?, "category", "choices"?, "correct_choice"?}</c>, then what decontamination
+/// <c>{"question_id", "answers", "answer_type"?, "category", "choices"?, "correct_choice"?, "constraint"?}</c>, then what decontamination
 /// matches on: <c>question</c>, <c>image</c>, <c>image_id</c>, <c>image_sha256</c> (when known) and <c>adapter</c>.
 /// </summary>
 public sealed class AnswerFileWriter : IDisposable
@@ -64,6 +64,11 @@ public sealed class AnswerFileWriter : IDisposable
             {
                 w.WriteString("correct_choice", letter);
             }
+        }
+
+        if (reference.Constraint is { } constraint)
+        {
+            w.WriteString("constraint", constraint);
         }
 
         if (EvalQuestion.Question(record) is { Length: > 0 } question)

@@ -6,6 +6,9 @@ namespace MllmData.Eval;
 /// <summary>One line of <c>answers.jsonl</c>: what a question is scored against.</summary>
 public sealed record AnswerKey(string QuestionId, IReadOnlyList<string> Answers, string? AnswerType, string? Category, IReadOnlyList<string>? Choices, string? CorrectChoice)
 {
+    /// <summary>The answer-format constraint the question states (<c>yes-no</c>, <c>number</c>, ...), or null.</summary>
+    public string? Constraint { get; init; }
+
     /// <summary>Reads an answers file whole (an evaluation set is small), in file order.</summary>
     public static List<AnswerKey> ReadAll(string path)
     {
@@ -30,11 +33,19 @@ public sealed record AnswerKey(string QuestionId, IReadOnlyList<string> Answers,
                 JsonLines.Str(e, "answer_type"),
                 JsonLines.Str(e, "category"),
                 e.TryGetProperty("choices", out var c) && c.ValueKind == JsonValueKind.Array ? [.. c.EnumerateArray().Select(x => x.GetString() ?? string.Empty)] : null,
-                JsonLines.Str(e, "correct_choice")));
+                JsonLines.Str(e, "correct_choice"))
+            {
+                Constraint = ReadConstraint(path, line, JsonLines.Str(e, "constraint")),
+            });
         }
 
         return keys;
     }
+
+    private static string? ReadConstraint(string path, long line, string? value) =>
+        value is null || Templates.AnswerConstraints.Types.Contains(value)
+            ? value
+            : throw new InputDataException(path, $"line {line}", "wrong-type", $"\"constraint\" is '{value}', not one of {string.Join(", ", Templates.AnswerConstraints.Types)}");
 }
 
 /// <summary>Model predictions in LLaVA's answer-file layout: one line per question, <c>{"question_id", "text"}</c> (or <c>"answer"</c>).</summary>

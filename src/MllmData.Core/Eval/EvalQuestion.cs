@@ -67,15 +67,14 @@ public static class EvalQuestion
         }
 
         parts.Add(question);
-        if (turn.Slots.TryGetValue("options", out var options) && options.Length > 0)
+        var hasOptions = turn.Slots.TryGetValue("options", out var options) && options.Length > 0;
+        if (hasOptions)
         {
-            parts.Add(options);
-            parts.Add(LetterAnswer);
+            parts.Add(options!);
         }
-        else
-        {
-            parts.Add(ShortAnswer);
-        }
+
+        // A constraint suffix (--constraints match) is the answer-format line the model is asked to obey.
+        parts.Add(turn.Constraint?.Text is { Length: > 0 } constraint ? constraint : hasOptions ? LetterAnswer : ShortAnswer);
 
         return string.Join("\n", parts);
     }
@@ -116,7 +115,7 @@ public static class EvalQuestion
         }
 
         var answerType = extra?["answer_type"] is JsonValue v && v.TryGetValue<string>(out var t) ? t : null;
-        return new EvalReference(answers, answerType, choices, correct);
+        return new EvalReference(answers, answerType, choices, correct) { Constraint = turn.Constraint?.Type };
     }
 
     private static List<string>? Strings(JsonObject? extra, string key) =>
@@ -143,4 +142,8 @@ public static class EvalQuestion
 }
 
 /// <summary>What a question is scored against: every reference answer, the answer type, and for multiple choice the options and the letter.</summary>
-public sealed record EvalReference(IReadOnlyList<string> Answers, string? AnswerType, IReadOnlyList<string>? Choices, string? CorrectChoice);
+public sealed record EvalReference(IReadOnlyList<string> Answers, string? AnswerType, IReadOnlyList<string>? Choices, string? CorrectChoice)
+{
+    /// <summary>The answer-format constraint the question line states (<c>--constraints match</c>), or null.</summary>
+    public string? Constraint { get; init; }
+}

@@ -7,11 +7,13 @@ namespace MllmData.Eval;
 /// <summary>Scores a model's predictions against an evaluation set's <c>answers.jsonl</c>.</summary>
 public static class Scorer
 {
-    public static readonly IReadOnlyList<string> Metrics = ["vqa", "mc", "exact", "yesno"];
+    public static readonly IReadOnlyList<string> Metrics = ["vqa", "mc", "exact", "yesno", "constraints"];
 
     /// <summary>
     /// Every question with a reference is scored; a missing prediction scores 0 and is listed. Questions without a
-    /// reference (test splits; for yesno, references other than yes or no) are counted apart and not scored.
+    /// reference (test splits; for yesno, references other than yes or no; for constraints, questions without a
+    /// <c>constraint</c>) are counted apart and not scored. The constraints metric is the share of predictions that obey
+    /// the answer-format constraint of their question (right or wrong), overall and per constraint type.
     /// </summary>
     public static ScoreReport Score(IReadOnlyList<AnswerKey> keys, IReadOnlyDictionary<string, string> predictions, string metric)
     {
@@ -29,6 +31,7 @@ public static class Scorer
             {
                 "mc" => key.CorrectChoice,
                 "yesno" => YesNo.Reference(key.Answers),
+                "constraints" => key.Constraint,
                 _ => key.Answers.Count > 0 ? string.Empty : null,
             };
             if (gold is null)
@@ -49,6 +52,7 @@ public static class Scorer
                 "vqa" => VqaAccuracy.Of(reply!, key.Answers),
                 "mc" => (said = ChoiceLetter.Extract(reply!, key.Choices)) == gold ? 1 : 0,
                 "exact" => key.Answers.Any(a => string.Equals(a.Trim(), reply!.Trim(), StringComparison.OrdinalIgnoreCase)) ? 1 : 0,
+                "constraints" => Templates.AnswerConstraints.Satisfies(gold, reply!, key.Choices?.Count ?? 0) ? 1 : 0,
                 _ => (said = YesNo.Of(reply!)) == gold ? 1 : 0,
             };
             if (has && metric is "mc" or "yesno" && said is null)
@@ -130,6 +134,9 @@ public sealed class ScoreReport
 
     public SortedDictionary<string, ScoreGroup> AnswerTypes { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>constraints metric: the share obeyed per constraint type.</summary>
+    public SortedDictionary<string, ScoreGroup> Constraints { get; } = new(StringComparer.Ordinal);
+
     public YesNoConfusion Confusion { get; } = new();
 
     /// <summary>Scored questions that have no prediction (scored 0), in answers-file order.</summary>
@@ -148,6 +155,11 @@ public sealed class ScoreReport
     {
         Add(Overall, score);
         Add(Group(Categories, key.Category ?? "(none)"), score);
+        if (Metric == "constraints" && key.Constraint is { } constraint)
+        {
+            Add(Group(Constraints, constraint), score);
+        }
+
         if (key.AnswerType is { } type)
         {
             Add(Group(AnswerTypes, type), score);
@@ -198,6 +210,11 @@ public sealed class ScoreReport
 
             WriteGroups(w, "categories", Categories);
             WriteGroups(w, "answer_types", AnswerTypes);
+            if (Metric == "constraints")
+            {
+                WriteGroups(w, "constraints", Constraints);
+            }
+
             w.WriteStartArray("missing_ids");
             foreach (var id in MissingIds)
             {
@@ -236,7 +253,7 @@ public sealed class ScoreReport
             yield return $"precision: {Percent(Confusion.Precision)}  recall: {Percent(Confusion.Recall)}  f1: {Percent(Confusion.F1)}  yes ratio: {Percent(Confusion.YesRatio)}";
         }
 
-        foreach (var (title, groups) in new[] { ("by category", Categories), ("by answer type", AnswerTypes) })
+        foreach (var (title, groups) in new[] { ("by category", Categories), ("by answer type", AnswerTypes), ("by constraint", Constraints) })
         {
             if (groups.Count == 0)
             {

@@ -113,6 +113,66 @@ public sealed record ImageContext(string ImageId, string FileName, int Width, in
         return [.. images.Select(i => new ImageContext(i.Id, i.File, i.W, i.H, captionLists[i.Id], boxes.TryGetValue(i.Id, out var b) ? b : []))];
     }
 
+    /// <summary>The annotated object categories of each image of a COCO instances file, by image file name.</summary>
+    public static Dictionary<string, HashSet<string>> CategoriesByFileName(string path)
+    {
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        using (var stream = File.OpenRead(path))
+        {
+            foreach (var image in CocoCaptionFile.Images(stream, path))
+            {
+                if (image.Value is { Id: { } id, FileName: { } file })
+                {
+                    names[id] = file;
+                }
+            }
+        }
+
+        var categories = new Dictionary<string, string>(StringComparer.Ordinal);
+        var pairs = new List<(string ImageId, string CategoryId)>();
+        using (var stream = File.OpenRead(path))
+        {
+            foreach (var item in JsonElements.Read(stream, path, JsonLayout.KeyedObject))
+            {
+                using (item)
+                {
+                    if (item.Key == "categories" && item.Element.ValueKind == System.Text.Json.JsonValueKind.Array)
+                    {
+                        foreach (var c in item.Element.EnumerateArray())
+                        {
+                            if (c.Id("id") is { } cid && c.Str("name") is { } name)
+                            {
+                                categories[cid] = name;
+                            }
+                        }
+                    }
+                    else if (item.Key == "annotations" && item.Element.ValueKind == System.Text.Json.JsonValueKind.Array)
+                    {
+                        foreach (var a in item.Element.EnumerateArray())
+                        {
+                            if (a.Id("image_id") is { } iid && a.Id("category_id") is { } cat)
+                            {
+                                pairs.Add((iid, cat));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // Every image of the file is known, with no objects when it has no annotation.
+        var result = names.Values.Distinct(StringComparer.Ordinal).ToDictionary(f => f, _ => new HashSet<string>(StringComparer.Ordinal), StringComparer.Ordinal);
+        foreach (var (imageId, categoryId) in pairs)
+        {
+            if (names.TryGetValue(imageId, out var file))
+            {
+                result[file].Add(categories.TryGetValue(categoryId, out var n) ? n : categoryId);
+            }
+        }
+
+        return result;
+    }
+
     /// <summary>[x, y, w, h] in pixels to [x1, y1, x2, y2] as fractions of the image, clamped to 0–1, three decimals.</summary>
     public static NormalizedBox Normalize(string category, double x, double y, double w, double h, int width, int height)
     {

@@ -19,6 +19,11 @@ public static class RewriteRunner
             throw new UsageException("the with-captions prompt needs captions (--captions FILE, a COCO captions file)");
         }
 
+        if (s.Instances is { } instances && !File.Exists(instances))
+        {
+            throw new UsageException($"--instances {instances}: no such file (a COCO instances file)");
+        }
+
         if (s.Select is not ("short" or "all"))
         {
             throw new UsageException($"select must be short or all, got '{s.Select}'");
@@ -34,8 +39,26 @@ public static class RewriteRunner
             Captions = s.Captions is null ? null : Json.CocoCaptionFile.ByFileName(s.Captions),
             Window = Math.Max(16, s.Concurrency * 4),
             Rationale = pack.Task == RationaleTask,
+            Hallucination = s.Hallucination,
+            Instances = s.Instances is null ? null : ImageContext.CategoriesByFileName(s.Instances),
+            ConstraintLines = ConstraintLines(library),
             SuffixLines = library.Packs.SelectMany(p => p.Suffixes).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
         }, log);
+    }
+
+    /// <summary>Every plain suffix or template of the packs tagged with a constraint type, by its text.</summary>
+    private static Dictionary<string, string> ConstraintLines(TemplateLibrary library)
+    {
+        var lines = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var t in library.Packs.SelectMany(p => p.Suffixes.Concat(p.Id == AnswerConstraints.PackId ? p.Templates : [])))
+        {
+            if (t.PlaceholderNames().Count == 0 && AnswerConstraints.TagOf(t) is { } type)
+            {
+                lines.TryAdd(t.Text.Trim(), type);
+            }
+        }
+
+        return lines;
     }
 
     public static DryRunTotals DryRun(RewriteSettings s, string inDir, TemplateLibrary library, ILogger log)

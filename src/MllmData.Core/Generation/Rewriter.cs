@@ -47,6 +47,15 @@ public sealed record RewriteOptions
 
     /// <summary>Records handled together; their calls run concurrently, their output is written in order.</summary>
     public int Window { get; init; } = 64;
+
+    /// <summary><c>flag</c>: count object mentions of rewrites that the image does not hold; <c>reject</c>: and fail such rewrites; <c>off</c>.</summary>
+    public string Hallucination { get; init; } = HallucinationTally.Flag;
+
+    /// <summary>Constraint lines ("Answer yes or no.") of the template packs by text, with their type: a rewrite must obey the one its question ends with.</summary>
+    public IReadOnlyDictionary<string, string> ConstraintLines { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Annotated object categories by image file name (a COCO instances file), for the hallucination check.</summary>
+    public IReadOnlyDictionary<string, HashSet<string>>? Instances { get; init; }
 }
 
 /// <summary>What a rewrite run did.</summary>
@@ -69,7 +78,11 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     private sealed record Input(IOutputFormat Format, string Name, string Container, List<string> Shards);
 
     /// <summary>One input line and its calls; <see cref="Rejected"/> when it cannot be asked at all (e.g. a missing image).</summary>
-    private sealed record Pending(JsonObject Line, string Shard, long LineNo, List<(Exchange Exchange, ChatRequest Request)> Calls, Reject? Rejected = null);
+    private sealed record Pending(JsonObject Line, string Shard, long LineNo, List<(Exchange Exchange, ChatRequest Request)> Calls, Reject? Rejected = null)
+    {
+        /// <summary>The answer-format constraint each call's question states (its last line), aligned with <see cref="Calls"/>.</summary>
+        public List<string?> Constraints { get; init; } = [];
+    }
 
     /// <summary>An image of the with-image prompt that cannot be sent; the record becomes a reject, the run goes on.</summary>
     private sealed class ImageUnavailableException(string reason, string detail) : Exception(detail)
@@ -109,15 +122,22 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     private IEnumerable<Pending> Plan(Input input)
     {
         var view = new ExchangeOptions { ImageToken = options.ImageToken, DropLines = options.SuffixLines };
+        var plain = new ExchangeOptions { ImageToken = options.ImageToken };
         foreach (var shard in input.Shards)
         {
             foreach (var (line, lineNo) in ShardReader.Records(shard))
             {
                 var images = input.Format.Images(line);
                 var calls = new List<(Exchange, ChatRequest)>();
+                var constraints = new List<string?>();
                 Reject? rejected = null;
+
+                // The constraint lines ("Answer yes or no.") as the questions carry them, before any line is dropped.
+                var stated = options.ConstraintLines.Count == 0 ? null : input.Format.Exchanges(line, plain).Select(e => StatedConstraint(e.Question)).ToList();
+                var index = -1;
                 foreach (var exchange in input.Format.Exchanges(line, view))
                 {
+                    index++;
                     if (options.Select == "short" && exchange.Answer.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > options.MaxAnswerWords)
                     {
                         continue;
@@ -126,6 +146,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                     try
                     {
                         calls.Add((exchange, Request(exchange, images)));
+                        constraints.Add(stated is not null && index < stated.Count ? stated[index] : null);
                     }
                     catch (ImageUnavailableException ex)
                     {
@@ -135,7 +156,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                     }
                 }
 
-                yield return new Pending(line, shard, lineNo, calls, rejected);
+                yield return new Pending(line, shard, lineNo, calls, rejected) { Constraints = constraints };
             }
         }
     }
@@ -256,6 +277,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         using var shards = new ShardWriter(folder.StagingData, input.Name, 100_000, 0, input.Container, input.Format.Capabilities.UploadLimits);
         using var rejects = new RejectWriter(folder.Staging);
         long records = 0, rewritten = 0, withImages = 0;
+        var hallucinations = options.Hallucination != HallucinationTally.Off && (options.Instances is not null || options.Captions is not null) ? new HallucinationTally() : null;
         string? capReason = null;
         var window = new List<Pending>(options.Window);
         using var plan = Plan(input).GetEnumerator();
@@ -286,8 +308,10 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 }
 
                 var outcomes = new List<(Exchange Exchange, ChatResult? Result, string? Reason, string? Detail)>();
+                var callIndex = -1;
                 foreach (var (call, task) in pending.Calls.Zip(tasks[i]))
                 {
+                    callIndex++;
                     var (result, failure) = await task.ConfigureAwait(false);
                     if (failure is BudgetExceededException budget)
                     {
@@ -301,7 +325,32 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                         continue;
                     }
 
-                    outcomes.Add(options.Rationale ? RationaleOutcome(call.Exchange, result!) : AnswerOutcome(call.Exchange, result!));
+                    var outcome = options.Rationale ? RationaleOutcome(call.Exchange, result!) : AnswerOutcome(call.Exchange, result!);
+                    if (outcome.Item3 is null && pending.Constraints.ElementAtOrDefault(callIndex) is { } constraint && !AnswerConstraints.Satisfies(constraint, result!.Text))
+                    {
+                        // A lengthened answer must still obey the format its question asks for ("Answer yes or no.").
+                        outcome = (call.Exchange, result, RejectReasons.ConstraintViolated, $"rewrite \"{Shorten(result.Text)}\" does not obey the {constraint} constraint of its question");
+                    }
+
+                    outcomes.Add(outcome);
+                }
+
+                // The object mentions of the rewrites, against the image's annotations and captions (COCO images only).
+                HallucinationResult? objects = null;
+                if (hallucinations is not null && capReason is null && ObjectsOf(input.Format.Images(pending.Line)) is { } known)
+                {
+                    for (var o = 0; o < outcomes.Count; o++)
+                    {
+                        var (exchange, result, reason, _) = outcomes[o];
+                        if (reason is null && result is not null && options.Hallucination == HallucinationTally.Reject
+                            && HallucinationTally.Check([result.Text], known.Categories, known.Captions) is { Hallucinated.Count: > 0 } bad)
+                        {
+                            outcomes[o] = (exchange, result, RejectReasons.HallucinatedObject, $"rewrite \"{Shorten(result.Text)}\": {bad.Detail()}");
+                        }
+                    }
+
+                    objects = HallucinationTally.Check(outcomes.Where(o => o.Result is not null).Select(o => o.Result!.Text), known.Categories, known.Captions);
+                    hallucinations.Add(objects);
                 }
 
                 if (capReason is not null)
@@ -332,6 +381,11 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                         exchange.SetAnswer(result.Text);
                         rewritten++;
                     }
+                }
+
+                if (objects is not null && pending.Line["meta"] is JsonObject checkedMeta)
+                {
+                    checkedMeta["hallucination"] = objects.ToJson();
                 }
 
                 if (outcomes.Count > 0 && pending.Line["meta"] is JsonObject meta)
@@ -384,6 +438,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
 
                 w.WriteNumber("rewritten_answers", rewritten);
                 w.WriteEndObject();
+                hallucinations?.WriteTo(w, options.Hallucination);
                 usage.WriteTo(w, cost);
             },
         };
@@ -432,6 +487,38 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             _ => $"rationale \"{Shorten(result.Text)}\" does not end in a line \"Answer: {exchange.Answer}\"",
         };
         return (exchange, result, check.Reason, detail);
+    }
+
+    /// <summary>The constraint type a question's last line states, or null.</summary>
+    private string? StatedConstraint(string question)
+    {
+        var last = question.TrimEnd();
+        var nl = last.LastIndexOf('\n');
+        return options.ConstraintLines.TryGetValue((nl < 0 ? last : last[(nl + 1)..]).Trim(), out var type) ? type : null;
+    }
+
+    /// <summary>The annotated categories and captions of a record's images, or null when no image is in the instances or captions file.</summary>
+    private (List<string> Categories, List<string> Captions)? ObjectsOf(IReadOnlyList<string> images)
+    {
+        var categories = new List<string>();
+        var captions = new List<string>();
+        var known = false;
+        foreach (var name in images.Where(i => !i.StartsWith("data:", StringComparison.Ordinal)).Select(Path.GetFileName))
+        {
+            if (options.Instances is not null && options.Instances.TryGetValue(name!, out var objects))
+            {
+                known = true;
+                categories.AddRange(objects);
+            }
+
+            if (options.Captions is not null && options.Captions.TryGetValue(name!, out var said))
+            {
+                known = true;
+                captions.AddRange(said);
+            }
+        }
+
+        return known ? (categories, captions) : null;
     }
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";

@@ -103,6 +103,8 @@ public static class SelfInstructRunner
         Temperature = s.Temperature,
         File = s.Inputs.TryGetValue("captions", out var c) ? c : s.Inputs.Values.FirstOrDefault() ?? string.Empty,
         Window = Math.Max(16, s.Concurrency * 4),
+        Hallucination = s.Hallucination,
+        CocoContexts = AdapterRegistry.Get(s.Adapter) is CocoCaptionsAdapter,
     };
 
     public static async Task<SelfInstructResult> RunAsync(SelfInstructSettings s, Recipe output, string outDir, TemplateLibrary library, ILogger log, CancellationToken ct)
@@ -194,6 +196,7 @@ public static class SelfInstructRunner
                 w.WriteNumber("near_duplicate_threshold", 0.7);
                 w.WriteNumber("max_kept_question_rouge_l", Math.Round(result.MaxKeptRougeL, 4));
                 w.WriteEndObject();
+                result.Hallucinations?.WriteTo(w, s.Hallucination);
                 usage.WriteTo(w, cost);
             },
         };

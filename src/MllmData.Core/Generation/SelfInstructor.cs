@@ -50,11 +50,21 @@ public sealed record SelfInstructOptions
 
     /// <summary>The tool-use kind: every object category of the input, which detector and counter calls may name.</summary>
     public IReadOnlySet<string> Categories { get; init; } = new HashSet<string>();
+
+    /// <summary><c>flag</c> (count hallucinated object mentions), <c>reject</c> (and reject such records) or <c>off</c>.</summary>
+    public string Hallucination { get; init; } = HallucinationTally.Flag;
+
+    /// <summary>The contexts are COCO images (captions and instances), whose object mentions can be checked.</summary>
+    public bool CocoContexts { get; init; }
 }
 
 /// <summary>What a self-instruct run did.</summary>
 /// <remarks><c>MaxKeptRougeL</c> is the highest exact score the filter computed for a kept question; pairs it skipped are below the threshold by its bounds.</remarks>
-public sealed record SelfInstructResult(IReadOnlyDictionary<string, long> RecordsByKind, bool Capped, string? CapReason, double MaxKeptRougeL);
+public sealed record SelfInstructResult(IReadOnlyDictionary<string, long> RecordsByKind, bool Capped, string? CapReason, double MaxKeptRougeL)
+{
+    /// <summary>Object mentions of the generated answers and those the image does not support (null when the check is off).</summary>
+    public HallucinationTally? Hallucinations { get; init; }
+}
 
 /// <summary>
 /// Generates conversations, detailed descriptions and complex-reasoning samples from symbolic image
@@ -179,6 +189,7 @@ public sealed class SelfInstructor
     {
         var filter = new NearDuplicateFilter(_options.DuplicateThreshold);
         var byKind = _options.Kinds.ToDictionary(k => k, _ => 0L);
+        var hallucinations = _options.Hallucination != HallucinationTally.Off && _options.CocoContexts ? new HallucinationTally() : null;
         string? capReason = null;
         using var plan = Plan(contexts).GetEnumerator();
         var window = new List<Job>(_options.Window);
@@ -229,6 +240,19 @@ public sealed class SelfInstructor
                     ["model"] = calls.ModelName,
                     ["usage"] = new JsonObject { ["input_tokens"] = result.InputTokens, ["output_tokens"] = result.OutputTokens },
                 };
+                if (hallucinations is not null)
+                {
+                    // The answers the model wrote, against the image's annotated categories and what its captions name.
+                    var check = HallucinationTally.Check(turns!.Select(t => t.Output ?? string.Empty), job.Context.Objects.Select(o => o.Category), job.Context.Captions);
+                    hallucinations.Add(check);
+                    extra["hallucination"] = check.ToJson();
+                    if (_options.Hallucination == HallucinationTally.Reject && check.Hallucinated.Count > 0)
+                    {
+                        sink.Reject(new Reject(_options.SourceName, _options.File, where, RejectReasons.HallucinatedObject, check.Detail()));
+                        continue;
+                    }
+                }
+
                 var record = new InstructionRecord
                 {
                     Id = string.Create(CultureInfo.InvariantCulture, $"{_options.SourceName}-{job.Kind}-img{job.Context.ImageId}-{job.Index}"),
@@ -260,7 +284,14 @@ public sealed class SelfInstructor
             "self-instruct: {Records}; {Requests} requests, {Hits} cache hits, {Attempts} HTTP attempts, {Retries} retries, {RateLimited} rate-limited, {In} tokens in, {Out} tokens out{Capped}",
             string.Join(", ", byKind.Select(kv => $"{kv.Value} {kv.Key}")), calls.Usage.Requests, calls.Usage.CacheHits, calls.Usage.Attempts, calls.Usage.Retries,
             calls.Usage.RateLimited, calls.Usage.InputTokens, calls.Usage.OutputTokens, capReason is null ? string.Empty : $"; capped: {capReason}");
-        return new SelfInstructResult(byKind, capReason is not null, capReason, filter.MaxKeptScore);
+        if (hallucinations is not null)
+        {
+            _log.Information(
+                "self-instruct: {With} of {Checked} records mention an object the image does not hold (CHAIR_s {ChairS:0.0000}); {Hallucinated} of {Mentions} object mentions (CHAIR_i {ChairI:0.0000})",
+                hallucinations.RecordsWithHallucination, hallucinations.Records, hallucinations.ChairS, hallucinations.HallucinatedMentions, hallucinations.Mentions, hallucinations.ChairI);
+        }
+
+        return new SelfInstructResult(byKind, capReason is not null, capReason, filter.MaxKeptScore) { Hallucinations = hallucinations };
     }
 
     /// <summary>Parses and filters one generation; the turns, or the reject reason and detail.</summary>

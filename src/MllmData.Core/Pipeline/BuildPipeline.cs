@@ -211,6 +211,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         // Frames with a {text} slot carry the question there, so they take instruction-only templates.
         var frame = format is TemplateFormat ? FrameLibrary.ForBuild(recipe.Frame, recipe.IclShots, templates.Root, recipe.Folder) : null;
         steps.Add(new TemplateStep(s, templates, recipe.Seed, format.Capabilities.SeparateInput || frame?.InstructionOnly == true));
+        steps.Add(new ConstraintCheckStep());
         if (_decontamination is { } excluded)
         {
             // Before the in-context step, so contaminated records are neither queries nor examples.

@@ -178,6 +178,17 @@ public sealed class SourceSpec
     [JsonPropertyName("cot_trigger")]
     public string? CotTrigger { get; set; }
 
+    /// <summary>
+    /// <c>match</c>: every question turn gets an answer-format constraint suffix its answer satisfies ("Answer yes or no."
+    /// only on yes/no answers), seeded per record; <c>off</c> (default): the pack's suffix as usual.
+    /// </summary>
+    [JsonPropertyName("constraints")]
+    public string Constraints { get; set; } = ConstraintsOff;
+
+    public const string ConstraintsMatch = "match";
+
+    public const string ConstraintsOff = "off";
+
     [JsonPropertyName("options")]
     public SortedDictionary<string, string> Options { get; set; } = new(StringComparer.Ordinal);
 

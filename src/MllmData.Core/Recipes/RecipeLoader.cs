@@ -135,6 +135,7 @@ public static class RecipeLoader
         if (recipe.Rewrite is { } rewrite)
         {
             rewrite.Captions = rewrite.Captions is null ? null : map(rewrite.Captions);
+            rewrite.Instances = rewrite.Instances is null ? null : map(rewrite.Instances);
             rewrite.ImageRoot = rewrite.ImageRoot is null ? null : map(rewrite.ImageRoot);
             rewrite.PriceTable = rewrite.PriceTable is null ? null : map(rewrite.PriceTable);
         }
@@ -246,6 +247,7 @@ public static class RecipeLoader
             }
 
             Refuse(s.SuffixTurns is "first" or "every" ? null : $"--suffix-turns (suffix_turns) must be first or every, got '{s.SuffixTurns}'");
+            Refuse(s.Constraints is SourceSpec.ConstraintsMatch or SourceSpec.ConstraintsOff ? null : $"--constraints (constraints) must be match or off, got '{s.Constraints}'");
             Refuse(s.CotTrigger is { } trigger && string.IsNullOrWhiteSpace(trigger) ? "--cot-trigger (cot_trigger) needs a trigger id of the cot pack, or random" : null);
             Refuse(MixtureProblem(s, name, recipe.Mixture is not null));
         }

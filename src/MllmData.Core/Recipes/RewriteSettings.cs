@@ -136,8 +136,17 @@ public sealed class RewriteSettings : ModelSettings
     [JsonPropertyName("keep_raw_on_failure")]
     public bool KeepRawOnFailure { get; set; }
 
+    /// <summary>COCO instances file: the annotated objects of each image, for the hallucination check.</summary>
+    [JsonPropertyName("instances")]
+    public string? Instances { get; set; }
+
+    /// <summary><c>flag</c> (default: count object mentions the image does not hold), <c>reject</c> (reject such rewrites) or <c>off</c>.</summary>
+    [JsonPropertyName("hallucination")]
+    public string Hallucination { get; set; } = "flag";
+
     public override string? Problem(string section) =>
         base.Problem(section)
+        ?? (Hallucination is "reject" or "flag" or "off" ? null : $"--hallucination ({section}.hallucination) must be reject, flag or off, got '{Hallucination}'")
         ?? (Select is "short" or "all" ? null : $"--select ({section}.select) must be short or all, got '{Select}'")
         ?? (string.IsNullOrWhiteSpace(Prompt) ? $"--prompt ({section}.prompt) must not be empty" : null)
         ?? Whole($"--max-answer-words ({section}.max_answer_words)", MaxAnswerWords, 1, 1000);
@@ -174,6 +183,10 @@ public sealed class SelfInstructSettings : ModelSettings
     [JsonPropertyName("tools")]
     public string? Tools { get; set; }
 
+    /// <summary><c>flag</c> (default: count object mentions the image does not hold), <c>reject</c> (reject such samples) or <c>off</c>.</summary>
+    [JsonPropertyName("hallucination")]
+    public string Hallucination { get; set; } = "flag";
+
     /// <summary>The kinds of sample self-instruct generates.</summary>
     public static IReadOnlyList<string> KnownKinds { get; } = ["conversation", "detail", "complex", "tool-use"];
 
@@ -182,6 +195,11 @@ public sealed class SelfInstructSettings : ModelSettings
         if (base.Problem(section) is { } problem)
         {
             return problem;
+        }
+
+        if (Hallucination is not ("reject" or "flag" or "off"))
+        {
+            return $"--hallucination ({section}.hallucination) must be reject, flag or off, got '{Hallucination}'";
         }
 
         if (Kinds.Count == 0 || Kinds.Any(k => !KnownKinds.Contains(k, StringComparer.Ordinal)))

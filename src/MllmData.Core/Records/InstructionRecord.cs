@@ -109,6 +109,9 @@ public sealed record Turn
     /// <summary>Tool-use records: the reasoning just before the final answer, if any.</summary>
     public string? Thought { get; init; }
 
+    /// <summary>The answer-format constraint the instruction states (e.g. "Answer yes or no."), which the output must obey; null for none.</summary>
+    public AnswerConstraint? Constraint { get; init; }
+
     public static readonly IReadOnlyDictionary<string, string> EmptySlots = new Dictionary<string, string>();
 
     /// <summary>The user-side text: the instruction followed by any separate input.</summary>
@@ -120,6 +123,12 @@ public sealed record Turn
         _ => Instruction + "\n" + Input,
     };
 }
+
+/// <summary>
+/// An answer-format constraint of a turn: its type (<c>yes-no</c>, <c>number</c>, ...), the suffix or template that states
+/// it, and the suffix's text (null when the template itself states it).
+/// </summary>
+public sealed record AnswerConstraint(string Type, string TemplateId, string? Text);
 
 /// <summary>Where a record came from and how it was made.</summary>
 public sealed record Provenance

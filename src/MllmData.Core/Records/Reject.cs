@@ -64,6 +64,12 @@ public static class RejectReasons
 
     /// <summary>A tool call whose observation, as the model wrote it, disagrees with what the tool returns from the annotations.</summary>
     public const string ToolObservationMismatch = "tool-observation-mismatch";
+
+    /// <summary>An answer that does not obey the answer-format constraint its instruction states ("Answer yes or no." on "two dogs").</summary>
+    public const string ConstraintViolated = "constraint-violated";
+
+    /// <summary>Generated text that mentions a COCO object neither annotated in the image nor named in its captions (<c>--hallucination reject</c>).</summary>
+    public const string HallucinatedObject = "hallucinated-object";
 }
 
 /// <summary>What an adapter yields: a record, or a reject in its place.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using MllmData.Records;
 
 namespace MllmData.Templates;
@@ -19,6 +20,7 @@ public sealed class TemplateEngine
     private readonly SuffixTurns _suffixTurns;
     private readonly long _seed;
     private readonly bool _instructionOnly;
+    private readonly Dictionary<string, IReadOnlyList<InstructionTemplate>>? _constraintPools;
 
     /// <summary>The tag of templates without the question, for formats that carry it in a field of its own.</summary>
     public const string InstructionOnlyTag = "instruction-only";
@@ -28,9 +30,11 @@ public sealed class TemplateEngine
 
     /// <summary>
     /// Suffix is a suffix id of the pack, <c>default</c> for the pack default, or <c>none</c>. With instructionOnly, only
-    /// templates without <c>{question}</c> are used and the sample's input text goes in the turn's input.
+    /// templates without <c>{question}</c> are used and the sample's input text goes in the turn's input. With a
+    /// constraint pack (<c>--constraints match</c>), every question turn instead gets a suffix of the constraint type its
+    /// answer has: the pack's own suffixes tagged with the type, else the constraint pack's templates tagged with it.
     /// </summary>
-    public TemplateEngine(TemplatePack pack, long seed, IReadOnlyList<string>? tags = null, string suffix = "default", SuffixTurns suffixTurns = SuffixTurns.Every, bool instructionOnly = false)
+    public TemplateEngine(TemplatePack pack, long seed, IReadOnlyList<string>? tags = null, string suffix = "default", SuffixTurns suffixTurns = SuffixTurns.Every, bool instructionOnly = false, TemplatePack? constraintPack = null)
     {
         _pack = pack;
         _seed = seed;
@@ -53,6 +57,26 @@ public sealed class TemplateEngine
         if (_candidates.Count == 0)
         {
             throw new UsageException($"template pack '{pack.Id}' has no {(instructionOnly ? "instruction-only " : string.Empty)}template with tags {string.Join(", ", tags!)}");
+        }
+
+        if (constraintPack is not null)
+        {
+            // Templates that ask for brevity themselves would contradict a sentence constraint: the constraint says it.
+            if (_candidates.Any(t => !t.Tags.Contains("brief")))
+            {
+                _candidates = [.. _candidates.Where(t => !t.Tags.Contains("brief"))];
+            }
+
+            _constraintPools = AnswerConstraints.Types.ToDictionary(
+                type => type,
+                type => pack.Suffixes.Where(x => x.Tags.Contains(type)).ToList() is { Count: > 0 } own
+                    ? (IReadOnlyList<InstructionTemplate>)own
+                    : [.. constraintPack.Templates.Where(x => x.Tags.Contains(type))]);
+            var bad = _constraintPools.Values.SelectMany(p => p).FirstOrDefault(t => t.PlaceholderNames().Count > 0);
+            if (bad is not null)
+            {
+                throw new UsageException($"--constraints match: constraint suffix '{bad.Id}' has placeholders; constraint suffixes are plain text");
+            }
         }
 
         var unknown = pack.Templates.SelectMany(t => t.PlaceholderNames()).Where(n => !pack.Placeholders.Contains(n)).Distinct().ToList();
@@ -91,22 +115,59 @@ public sealed class TemplateEngine
 
             // The adapter may suggest a suffix (ScienceQA's chain-of-thought outputs) where the recipe takes the default.
             var suffix = _defaultSuffix && turn.SuffixHint is { } hint ? _pack.Suffixes.FirstOrDefault(s => s.Id == hint) ?? _suffix : _suffix;
-
-            // A template that already asks for brevity needs no response-format suffix.
-            if (suffix is not null && !template.Tags.Contains("brief") && (i == 0 || _suffixTurns == SuffixTurns.Every))
+            AnswerConstraint? constraint = null;
+            if (_constraintPools is not null)
             {
-                instruction = instruction.Length == 0 ? suffix.Text : instruction + "\n" + suffix.Text;
+                // Every question turn gets the constraint its answer satisfies, on every turn; an answer no type fits gets none.
+                suffix = ConstraintSuffix(record.Id, i, turn);
+                if (suffix is not null)
+                {
+                    instruction = instruction.Length == 0 ? suffix.Text : instruction + "\n" + suffix.Text;
+                    constraint = new AnswerConstraint(AnswerConstraints.TagOf(suffix)!, suffix.Id, suffix.Text);
+                }
             }
+            else if (suffix is not null && !template.Tags.Contains("brief") && (i == 0 || _suffixTurns == SuffixTurns.Every))
+            {
+                // A template that already asks for brevity needs no response-format suffix.
+                instruction = instruction.Length == 0 ? suffix.Text : instruction + "\n" + suffix.Text;
+                constraint = AnswerConstraints.TagOf(suffix) is { } type ? new AnswerConstraint(type, suffix.Id, suffix.Text) : null;
+            }
+
+            // A template may state a constraint itself (a custom pack's "{question} Answer yes or no.").
+            constraint ??= AnswerConstraints.TagOf(template) is { } stated ? new AnswerConstraint(stated, template.Id, null) : null;
 
             turns[i] = turn with
             {
                 Instruction = instruction,
                 Input = _instructionOnly ? InputText(turn, template) : !usesQuestion && turn.Slots.TryGetValue("question", out var q) ? q : turn.Input,
                 TemplateId = template.Id,
+                Constraint = constraint,
             };
         }
 
-        return record with { Turns = turns, Provenance = record.Provenance with { Seed = _seed } };
+        var provenance = record.Provenance with { Seed = _seed };
+        if (turns.Any(t => t.Constraint is not null))
+        {
+            // The constraint of each turn, in turn order (null for a turn without one), kept in meta.extra.constraints.
+            var extra = provenance.Extra?.DeepClone().AsObject() ?? new JsonObject();
+            extra["constraints"] = new JsonArray([.. turns.Select(t => t.Constraint is { } c ? JsonValue.Create(c.Type) : null)]);
+            provenance = provenance with { Extra = extra };
+        }
+
+        return record with { Turns = turns, Provenance = provenance };
+    }
+
+    /// <summary>The constraint suffix of a question turn: one of the pool of its answer's type, seeded per record and turn; null when none fits.</summary>
+    private InstructionTemplate? ConstraintSuffix(string recordId, int turnIndex, Turn turn)
+    {
+        if (!turn.Slots.ContainsKey("question") || turn.Output is not { } answer
+            || AnswerConstraints.Classify(answer, AnswerConstraints.OptionCount(turn.Slots)) is not { } type
+            || _constraintPools![type] is not { Count: > 0 } pool)
+        {
+            return null;
+        }
+
+        return pool[SeededChoice.Pick(_seed, recordId, turnIndex, "constraint:" + type, pool.Count)];
     }
 
     /// <summary>The sample's input: every input slot the template left out, in <see cref="InputSlots"/> order, one per line.</summary>

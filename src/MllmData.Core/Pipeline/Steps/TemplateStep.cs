@@ -24,6 +24,12 @@ public sealed class TemplateStep : IRecordStep
         _library = library;
         _seed = seed;
         _instructionOnly = instructionOnly;
+        if (spec.Constraints == SourceSpec.ConstraintsMatch)
+        {
+            // The constraint suffixes are checked before any file is read too.
+            _ = library.Get(AnswerConstraints.PackId);
+        }
+
         if (spec.Templates is not null)
         {
             // A named pack is checked before any file is read.
@@ -51,7 +57,8 @@ public sealed class TemplateStep : IRecordStep
         {
             var packId = _spec.Templates ?? TaskPacks.For(task) ?? throw new UsageException($"no template pack for task '{task}'; give --templates");
             var suffixTurns = _spec.SuffixTurns == "first" ? SuffixTurns.First : SuffixTurns.Every;
-            _engines[key] = engine = new TemplateEngine(_library.Get(packId), _seed, _spec.TemplateTags, _spec.Suffix, suffixTurns, _instructionOnly);
+            var constraints = _spec.Constraints == SourceSpec.ConstraintsMatch ? _library.Get(AnswerConstraints.PackId) : null;
+            _engines[key] = engine = new TemplateEngine(_library.Get(packId), _seed, _spec.TemplateTags, _spec.Suffix, suffixTurns, _instructionOnly, constraints);
         }
 
         return engine;
