@@ -5,6 +5,8 @@ using MllmData.Formats;
 using MllmData.Images;
 using MllmData.Records;
 using MllmData.Output;
+using MllmData.Parts;
+using System.Text.Json.Nodes;
 using MllmData.Pipeline.Steps;
 using MllmData.Recipes;
 using MllmData.Templates;
@@ -33,6 +35,9 @@ public sealed class StrictRejectException(Reject reject)
 /// <summary>Adapter → steps → sink, streaming, in input order; the output folder is promoted whole at the end.</summary>
 public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
 {
+    /// <summary>This worker's share of a job array (<c>--num-shards</c>), or null: the whole build.</summary>
+    public WorkSplit? Split { get; init; }
+
     public static string ToolVersion { get; } =
         typeof(BuildPipeline).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
@@ -107,6 +112,12 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             imageSettings.RequireRgb = true;
         }
 
+        if (Split is { } split)
+        {
+            CheckSplittable(recipe, imageSettings);
+            log.Information("shard {Index} of {Count} (index from {Origin}): writing a part for `mllmdata merge`", split.Index, split.Count, split.Origin);
+        }
+
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
         _decontamination = recipe.Exclude.Count == 0 ? null : new DecontaminationStep(EvalSet.Load(recipe.Exclude));
         var plans = recipe.Sources.Select(s => Plan(s, recipe, format, embed, imageSettings)).ToList();
@@ -116,9 +127,11 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         using var folder = OutputFolder.Open(outDir, inputs);
         var imageSummaries = new List<ImageSummary>();
         SinkResult written;
+        PartWriter? sinkPart = null;
+        string? sinkSha = null;
         MixtureReport? mixed = null;
         using var answers = evaluation ? new AnswerFileWriter(folder.Staging, recipe.Sources.Count == 1) : null;
-        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress) { Observer = r => tally.Add(r), Paths = paths, Written = answers is null ? null : answers.Write })
+        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress, part: Split is not null) { Observer = r => tally.Add(r), Paths = paths, Written = answers is null ? null : answers.Write })
         {
             var run = new SourceRun(folder, sink, files, progress, renderOptions, imageSettings, imageSummaries);
             if (recipe.Mixture is { } mixture)
@@ -137,7 +150,20 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             }
 
             written = sink.Complete();
+            (sinkPart, sinkSha) = (sink.Part, sink.PartSha256);
             answers?.Complete();
+        }
+
+        if (Split is { } worker)
+        {
+            var part = PartManifest.Header(PartManifest.BuildKind, worker, recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Seed, RecipeLoader.Sha256(recipe));
+            part["inputs"] = PartManifest.Inputs(paths.Keys(await files.HashesAsync().ConfigureAwait(false)));
+            part["allow_empty"] = recipe.AllowEmpty;
+            part["sources"] = new JsonArray([.. tally.Sources.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["records"] = s.Records })]);
+            PartManifest.Complete(part, written, sinkPart!, sinkSha!);
+            PartManifest.Write(folder.Staging, part);
+            folder.Commit(OutputFolder.PartFile);
+            return new BuildResult(written.Records, written.Rejects, [], Path.Combine(outDir, OutputFolder.PartFile), written.RejectsByReason) { Sources = tally.Sources };
         }
 
         var manifest = new Manifest
@@ -281,6 +307,13 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         var pending = new List<InstructionRecord>(64);
         await foreach (var item in plan.Adapter.ReadAsync(context, ct).ConfigureAwait(false))
         {
+            if (Split is { } split && !split.Owns(OwnerKey(item)))
+            {
+                // Another worker's record: its one event is counted in the run's order, nothing of it is done here.
+                sink.Skip();
+                continue;
+            }
+
             if (Through(item, plan.Before, sink) is not { } record)
             {
                 continue;
@@ -447,6 +480,24 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         }
 
         pending.Clear();
+    }
+
+    /// <summary>Whose an item is under a split: its record's id, or for an unreadable item, where it was read.</summary>
+    public static string OwnerKey(SourceItem item) => item.Record is { } r ? r.Id : $"{item.Reject!.File}\u001f{item.Reject.Position}";
+
+    /// <summary>What a worker of a split cannot reproduce exactly: refused before any file is touched.</summary>
+    private static void CheckSplittable(Recipe recipe, ImageSettings images)
+    {
+        string? why = recipe.Mixture is not null ? "a mixture (its sampling reads every source whole)"
+            : recipe.IclShots > 0 ? "in-context examples (--icl-shots draws each query's examples from the other records)"
+            : recipe.IsEvaluation ? "an evaluation build (--split-role eval)"
+            : recipe.Exclude.Count > 0 ? "--exclude (its manifest section counts every excluded record)"
+            : images.Active ? $"the image stage (--images {images.Mode}: its duplicate counts span every record)"
+            : null;
+        if (why is not null)
+        {
+            throw new UsageException($"--num-shards: {why} cannot be split over workers and merged exactly yet; build it in one process");
+        }
     }
 
     /// <summary>Runs an item through the steps; the record that comes out, or null when it became a reject.</summary>

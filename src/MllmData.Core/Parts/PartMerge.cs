@@ -1,0 +1,291 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MllmData.Formats;
+using MllmData.ModelCalls;
+using MllmData.Output;
+using MllmData.Pipeline;
+using Serilog;
+
+namespace MllmData.Parts;
+
+/// <summary>What a merge wrote.</summary>
+public sealed record MergeResult(string Kind, long Records, long Rejects, IReadOnlyList<ShardInfo> Shards, string ManifestPath);
+
+/// <summary>
+/// <c>mllmdata merge PART... --out DIR</c>: the parts of a job array, merged by each event's place in the single run,
+/// through the same shard writer, reject writer, side files and manifest a single run uses, so the output is
+/// byte-identical to it. Streams: one event of each part in memory at a time.
+/// </summary>
+public static class PartMerge
+{
+    private sealed record Part(string Dir, JsonObject Json, int Index);
+
+    /// <summary>Reads and checks every part: all finished, of one run, each index once, none missing.</summary>
+    private static List<Part> Load(IReadOnlyList<string> dirs)
+    {
+        if (dirs.Count == 0)
+        {
+            throw new UsageException("merge: give the part folders of every worker");
+        }
+
+        var parts = new List<Part>(dirs.Count);
+        foreach (var dir in dirs)
+        {
+            var file = Path.Combine(dir, OutputFolder.PartFile);
+            if (!File.Exists(file))
+            {
+                var hint = File.Exists(Path.Combine(dir, OutputFolder.ManifestFile)) ? "it holds a whole build (manifest.json), not a part"
+                    : Directory.Exists(dir) ? "its worker has not finished, or failed: run that worker again"
+                    : "no such folder";
+                throw new UsageException($"merge: {dir} has no {OutputFolder.PartFile}: {hint}");
+            }
+
+            JsonObject json;
+            try
+            {
+                json = JsonNode.Parse(File.ReadAllBytes(file)) as JsonObject ?? throw new JsonException("not an object");
+            }
+            catch (JsonException ex)
+            {
+                throw new UsageException($"merge: {file} is not a part manifest: {ex.Message}");
+            }
+
+            if (json["mllmdata_part"] is null || json["shard_index"] is null)
+            {
+                throw new UsageException($"merge: {file} is not a part manifest");
+            }
+
+            parts.Add(new Part(dir, json, (int)json["shard_index"]!));
+        }
+
+        var first = parts[0];
+        foreach (var other in parts.Skip(1))
+        {
+            foreach (var key in PartManifest.Identity)
+            {
+                var a = first.Json[key]?.ToJsonString() ?? "null";
+                var b = other.Json[key]?.ToJsonString() ?? "null";
+                if (a != b)
+                {
+                    throw new UsageException($"merge: the parts are not of one run: {Shorten(key)} is {Shorten(a)} in {first.Dir} but {Shorten(b)} in {other.Dir} (same recipe, seed and tool version needed)");
+                }
+            }
+        }
+
+        var count = (int)first.Json["num_shards"]!;
+        var seen = new Dictionary<int, string>();
+        foreach (var p in parts)
+        {
+            if (p.Index < 0 || p.Index >= count)
+            {
+                throw new UsageException($"merge: {p.Dir} is part {p.Index}, outside 0 to {count - 1}");
+            }
+
+            if (!seen.TryAdd(p.Index, p.Dir))
+            {
+                throw new UsageException($"merge: part {p.Index} of {count} given twice: {seen[p.Index]} and {p.Dir}");
+            }
+        }
+
+        var missing = Enumerable.Range(0, count).Where(i => !seen.ContainsKey(i)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new UsageException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"merge: {(missing.Count == 1 ? "part" : "parts")} {string.Join(", ", missing)} of {count} missing (given: {string.Join(", ", seen.Keys.Order())}); run {(missing.Count == 1 ? "that worker" : "those workers")} (--shard-index {string.Join(", ", missing)}) and merge again"));
+        }
+
+        return [.. parts.OrderBy(p => p.Index)];
+    }
+
+    private static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";
+
+    private static string Str(JsonObject o, string key) => (string?)o[key] ?? throw new UsageException($"merge: part.json has no {key}");
+
+    public static async Task<MergeResult> RunAsync(IReadOnlyList<string> dirs, string outDir, ILogger log, CancellationToken ct)
+    {
+        var parts = Load(dirs);
+        var head = parts[0].Json;
+        var kind = Str(head, "kind");
+        if (kind is not (PartManifest.BuildKind or PartManifest.RewriteKind))
+        {
+            throw new UsageException($"merge: unknown part kind '{kind}'");
+        }
+
+        foreach (var p in parts.Where(p => (bool?)p.Json["capped"] == true))
+        {
+            throw new UsageException($"merge: {p.Dir} stopped at a budget cap ({(string?)p.Json["cap"]}): its records past the cap are missing; raise the cap, run that worker again (its answers are cached) and merge");
+        }
+
+        var format = FormatRegistry.Get(Str(head, "format"));
+        var name = Str(head, "name");
+        var container = Str(head, "container");
+        var shardRecords = (long)head["shard_records"]!;
+        var shardBytes = (long)head["shard_bytes"]!;
+        var events = parts.Select(p => Path.Combine(p.Dir, PartWriter.EventsFile)).ToList();
+        using var folder = OutputFolder.Open(outDir, events);
+        long recordsWithImages = 0;
+        IReadOnlyList<ShardInfo> shards;
+        long records;
+        string? splitReason;
+        IReadOnlyDictionary<string, long> byReason;
+        long rejectCount;
+        using (var shardWriter = new ShardWriter(folder.StagingData, name, shardRecords, shardBytes, container, format.Capabilities.UploadLimits))
+        using (var rejects = new RejectWriter(folder.Staging))
+        {
+            var readers = parts.Select(p => new PartEventReader(Path.Combine(p.Dir, PartWriter.EventsFile), Str(p.Json, "events_sha256"))).ToList();
+            try
+            {
+                var heads = new PriorityQueue<int, long>();
+                var current = new PartEvent?[readers.Count];
+                for (var i = 0; i < readers.Count; i++)
+                {
+                    if ((current[i] = readers[i].Next()) is { } e)
+                    {
+                        heads.Enqueue(i, e.Seq);
+                    }
+                }
+
+                long last = -1;
+                while (heads.TryDequeue(out var i, out var seq))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    if (seq == last)
+                    {
+                        throw new UsageException($"merge: event {seq} is in two parts (one of them {parts[i].Dir}): the parts overlap");
+                    }
+
+                    last = seq;
+                    var e = current[i]!.Value;
+                    if (e.Kind == PartEventKind.Line)
+                    {
+                        shardWriter.WriteLine(e.Payload.Span, e.HasImages);
+                        recordsWithImages += e.HasImages ? 1 : 0;
+                    }
+                    else
+                    {
+                        var reject = RejectJson.Read(e.Payload.Span);
+                        if (e.Flags == "rel")
+                        {
+                            reject = reject with { File = Path.GetRelativePath(outDir, reject.File).Replace('\\', '/') };
+                        }
+
+                        rejects.Write(reject);
+                    }
+
+                    if ((current[i] = readers[i].Next()) is { } next)
+                    {
+                        heads.Enqueue(i, next.Seq);
+                    }
+                }
+
+                for (var i = 0; i < readers.Count; i++)
+                {
+                    if (readers[i].Events != (long)parts[i].Json["events"]!)
+                    {
+                        throw new Json.InputDataException(events[i], "-", "bad-part", $"{readers[i].Events} events, but part.json says {(long)parts[i].Json["events"]!}");
+                    }
+                }
+            }
+            finally
+            {
+                readers.ForEach(r => r.Dispose());
+            }
+
+            shards = shardWriter.Complete(folder.Staging);
+            records = shardWriter.Records;
+            splitReason = shardWriter.SplitReason;
+            rejects.Complete();
+            byReason = new Dictionary<string, long>(rejects.ByReason);
+            rejectCount = rejects.Count;
+            format.WriteSideFiles(new SideFileContext(folder.Staging, name, shards, new RenderOptions { ImageToken = Str(head, "image_token"), Container = container }, recordsWithImages));
+        }
+
+        var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var input in head["inputs"]!.AsArray().OfType<JsonObject>())
+        {
+            var path = Str(input, "path");
+            inputs[kind == PartManifest.RewriteKind ? Path.GetRelativePath(outDir, path).Replace('\\', '/') : path] = Str(input, "sha256");
+        }
+
+        var manifest = new Manifest
+        {
+            Name = name,
+            Format = format.Name,
+            ToolVersion = Str(head, "tool_version"),
+            Seed = (long)head["seed"]!,
+            RecipeSha256 = Str(head, "recipe_sha256"),
+            Records = records,
+            Shards = shards,
+            Rejects = rejectCount,
+            RejectsByReason = byReason,
+            Inputs = inputs,
+            Container = container,
+            UploadLimits = format.Capabilities.UploadLimits,
+            SplitReason = splitReason,
+            WriteExtra = kind switch
+            {
+                PartManifest.RewriteKind => w => WriteRewrite(w, parts),
+                _ => null,
+            },
+        };
+        AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
+        folder.Commit();
+        log.Information("merged {Parts} parts: {Records} records in {Shards} shards, {Rejects} rejects, in {Out}", parts.Count, records, shards.Count, rejectCount, outDir);
+        if (kind == PartManifest.BuildKind)
+        {
+            ThrowIfEmpty(parts);
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+        return new MergeResult(kind, records, rejectCount, shards, Path.Combine(outDir, OutputFolder.ManifestFile));
+    }
+
+    /// <summary>A source no worker got a record from fails the merge as it fails a single build (after writing, exit 2).</summary>
+    private static void ThrowIfEmpty(List<Part> parts)
+    {
+        if ((bool?)parts[0].Json["allow_empty"] == true || parts[0].Json["sources"] is not JsonArray first)
+        {
+            return;
+        }
+
+        for (var s = 0; s < first.Count; s++)
+        {
+            var total = parts.Sum(p => (long?)p.Json["sources"]?[s]?["records"] ?? 0);
+            if (total == 0)
+            {
+                throw new EmptySourceException($"source '{(string?)first[s]?["name"]}' yielded no records in any part; see rejects.jsonl in the output folder; pass --allow-empty to accept an empty source");
+            }
+        }
+    }
+
+    private static UsageCounters Usage(List<Part> parts)
+    {
+        var usage = new UsageCounters();
+        foreach (var p in parts)
+        {
+            if (p.Json["usage"] is JsonObject u)
+            {
+                usage.Add(u);
+            }
+        }
+
+        return usage;
+    }
+
+    private static decimal? Cost(List<Part> parts, UsageCounters usage) =>
+        PriceTable.Load((string?)parts[0].Json["price_table"]).Cost(Str(parts[0].Json, "model"), usage.InputTokens, usage.OutputTokens);
+
+    private static void WriteRewrite(Utf8JsonWriter w, List<Part> parts)
+    {
+        var usage = Usage(parts);
+        w.WriteStartObject("rewrite");
+        w.WriteString("model", Str(parts[0].Json, "model"));
+        w.WriteString("prompt_version", Str(parts[0].Json, "prompt_version"));
+        w.WriteBoolean("capped", false);
+        w.WriteNumber("rewritten_answers", parts.Sum(p => (long)p.Json["rewritten_answers"]!));
+        w.WriteEndObject();
+        usage.WriteTo(w, Cost(parts, usage));
+    }
+}
