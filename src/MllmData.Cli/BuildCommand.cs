@@ -218,11 +218,6 @@ public static class BuildCommand
             RecipeLoader.Validate(r);
             var outDir = parse.GetValue(output) ?? (recipePath is not null ? Path.Combine("out", r.Name) : throw new UsageException("give --out DIR"));
             var split = sharding.Read(parse);
-            if (split is not null && r.SelfInstruct is not null)
-            {
-                throw new UsageException("--num-shards: self-instruct cannot be split over workers yet (its near-duplicate filter compares every generated question with all earlier ones); run it in one process");
-            }
-
             if (split is not null && r.Rewrite is not null)
             {
                 throw new UsageException("--num-shards: a recipe with a rewrite section builds and rewrites in one run; split it as `build --num-shards` + `merge`, then `rewrite --num-shards` + `merge`");
@@ -231,8 +226,8 @@ public static class BuildCommand
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
             if (r.SelfInstruct is { } generate)
             {
-                await SelfInstructRunner.RunAsync(generate, r, outDir, library, log, ct).ConfigureAwait(false);
-                await parse.InvocationConfiguration.Output.WriteLineAsync(Path.Combine(outDir, "manifest.json")).ConfigureAwait(false);
+                await SelfInstructRunner.RunAsync(generate, r, outDir, library, log, ct, split).ConfigureAwait(false);
+                await parse.InvocationConfiguration.Output.WriteLineAsync(Path.Combine(outDir, split is null ? "manifest.json" : "part.json")).ConfigureAwait(false);
                 return CliApp.Ok;
             }
 

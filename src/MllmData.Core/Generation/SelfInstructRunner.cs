@@ -4,6 +4,8 @@ using System.Text.Json;
 using MllmData.Adapters;
 using MllmData.ModelCalls;
 using MllmData.Output;
+using MllmData.Parts;
+using System.Text.Json.Nodes;
 using MllmData.Pipeline;
 using MllmData.Recipes;
 using MllmData.Formats;
@@ -90,7 +92,7 @@ public static class SelfInstructRunner
         Window = Math.Max(16, s.Concurrency * 4),
     };
 
-    public static async Task<SelfInstructResult> RunAsync(SelfInstructSettings s, Recipe output, string outDir, TemplateLibrary library, ILogger log, CancellationToken ct)
+    public static async Task<SelfInstructResult> RunAsync(SelfInstructSettings s, Recipe output, string outDir, TemplateLibrary library, ILogger log, CancellationToken ct, WorkSplit? split = null)
     {
         var files = new InputFiles();
         var contexts = await LoadContextsAsync(s, files, ct).ConfigureAwait(false);
@@ -110,15 +112,42 @@ public static class SelfInstructRunner
         var paths = SourcePaths.ForInputs(output.Folder, s.Inputs.Values);
         SelfInstructResult result;
         SinkResult written;
-        using (var sink = new RecordSink(folder, new SinkSettings(output.Name, format, options, output.ShardRecords, output.ShardBytes, output.Strict), log, new ProgressCounter()) { Paths = paths })
+        PartWriter? events;
+        string? eventsSha;
+        using (var sink = new RecordSink(folder, new SinkSettings(output.Name, format, options, output.ShardRecords, output.ShardBytes, output.Strict), log, new ProgressCounter(), part: split is not null) { Paths = paths })
         {
-            result = await generator.RunAsync(contexts, sink, calls, ct).ConfigureAwait(false);
+            result = await generator.RunAsync(contexts, sink, calls, ct, split).ConfigureAwait(false);
             written = sink.Complete();
+            (events, eventsSha) = (sink.Part, sink.PartSha256);
         }
 
         var usage = calls.Usage;
         var cost = calls.EstimatedCost;
         var describe = JsonSerializer.Serialize(new { s.Adapter, s.Kinds, s.PerImage, s.FewShot, s.Temperature, s.MaxOutputTokens, s.Model, output.Format, output.Seed, generator.PromptVersions });
+        if (split is not null)
+        {
+            var part = PartManifest.Header(PartManifest.SelfInstructKind, split, output.Name, format, options, output.ShardRecords, output.ShardBytes, output.Seed, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(describe))));
+            part["inputs"] = PartManifest.Inputs(paths.Keys(await files.HashesAsync().ConfigureAwait(false)));
+            part["model"] = s.Model;
+            part["price_table"] = s.PriceTable;
+            part["kinds"] = new JsonArray([.. s.Kinds.Select(k => (JsonNode)k)]);
+            var versions = new JsonObject();
+            foreach (var (kind, v) in generator.PromptVersions)
+            {
+                versions[kind] = v;
+            }
+
+            part["prompt_versions"] = versions;
+            part["near_duplicate_threshold"] = 0.7;
+            part["capped"] = result.Capped;
+            part["cap"] = result.CapReason;
+            part["usage"] = usage.ToJson();
+            PartManifest.Complete(part, written, events!, eventsSha!);
+            PartManifest.Write(folder.Staging, part);
+            folder.Commit(OutputFolder.PartFile);
+            return result;
+        }
+
         var manifest = new Manifest
         {
             Name = output.Name,

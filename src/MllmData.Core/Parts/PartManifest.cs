@@ -15,6 +15,7 @@ public static class PartManifest
 {
     public const string BuildKind = "build";
     public const string RewriteKind = "rewrite";
+    public const string SelfInstructKind = "self-instruct";
 
     /// <summary>The fields every part of one run must share; the merge refuses parts that differ in any.</summary>
     public static readonly IReadOnlyList<string> Identity =

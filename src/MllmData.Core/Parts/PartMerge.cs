@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MllmData.Formats;
+using MllmData.Generation;
 using MllmData.ModelCalls;
 using MllmData.Output;
 using MllmData.Pipeline;
@@ -108,7 +109,7 @@ public static class PartMerge
         var parts = Load(dirs);
         var head = parts[0].Json;
         var kind = Str(head, "kind");
-        if (kind is not (PartManifest.BuildKind or PartManifest.RewriteKind))
+        if (kind is not (PartManifest.BuildKind or PartManifest.RewriteKind or PartManifest.SelfInstructKind))
         {
             throw new UsageException($"merge: unknown part kind '{kind}'");
         }
@@ -126,6 +127,11 @@ public static class PartMerge
         var events = parts.Select(p => Path.Combine(p.Dir, PartWriter.EventsFile)).ToList();
         using var folder = OutputFolder.Open(outDir, events);
         long recordsWithImages = 0;
+
+        // Self-instruct: near duplicates are decided here, against every earlier sample of every part, as one process does.
+        var threshold = (double?)head["near_duplicate_threshold"] ?? 0.7;
+        var pool = new NearDuplicateFilter(threshold);
+        var byKind = (head["kinds"] as JsonArray)?.Select(k => (string)k!).ToDictionary(k => k, _ => 0L) ?? [];
         IReadOnlyList<ShardInfo> shards;
         long records;
         string? splitReason;
@@ -158,7 +164,11 @@ public static class PartMerge
 
                     last = seq;
                     var e = current[i]!.Value;
-                    if (e.Kind == PartEventKind.Line)
+                    if (kind == PartManifest.SelfInstructKind && e.Flags != "-" && Sample(e, pool, threshold, byKind) is { } duplicate)
+                    {
+                        rejects.Write(duplicate);
+                    }
+                    else if (e.Kind == PartEventKind.Line)
                     {
                         shardWriter.WriteLine(e.Payload.Span, e.HasImages);
                         recordsWithImages += e.HasImages ? 1 : 0;
@@ -227,6 +237,7 @@ public static class PartMerge
             WriteExtra = kind switch
             {
                 PartManifest.RewriteKind => w => WriteRewrite(w, parts),
+                PartManifest.SelfInstructKind => w => WriteSelfInstruct(w, parts, byKind, pool.MaxKeptScore),
                 _ => null,
             },
         };
@@ -276,6 +287,51 @@ public static class PartMerge
 
     private static decimal? Cost(List<Part> parts, UsageCounters usage) =>
         PriceTable.Load((string?)parts[0].Json["price_table"]).Cost(Str(parts[0].Json, "model"), usage.InputTokens, usage.OutputTokens);
+
+    /// <summary>A self-instruct sample's event: the near-duplicate reject that replaces it, or null (its records counted by kind).</summary>
+    private static Records.Reject? Sample(PartEvent e, NearDuplicateFilter pool, double threshold, Dictionary<string, long> byKind)
+    {
+        var flags = JsonNode.Parse(e.Flags)!.AsObject();
+        var kind = (string)flags["kind"]!;
+        if (flags["questions"] is JsonArray questions
+            && SelfInstructor.Duplicate(pool, [.. questions.Select(q => (string)q!)], threshold) is { } detail)
+        {
+            return new Records.Reject((string)flags["source"]!, (string)flags["file"]!, (string)flags["position"]!, SelfInstructor.NearDuplicate, detail);
+        }
+
+        if (e.Kind == PartEventKind.Line)
+        {
+            byKind[kind] = byKind.GetValueOrDefault(kind) + 1;
+        }
+
+        return null;
+    }
+
+    private static void WriteSelfInstruct(Utf8JsonWriter w, List<Part> parts, Dictionary<string, long> byKind, double maxKept)
+    {
+        var usage = Usage(parts);
+        w.WriteStartObject("self_instruct");
+        w.WriteString("model", Str(parts[0].Json, "model"));
+        w.WriteStartObject("records_by_kind");
+        foreach (var (kind, n) in byKind)
+        {
+            w.WriteNumber(kind, n);
+        }
+
+        w.WriteEndObject();
+        w.WriteStartObject("prompt_versions");
+        foreach (var (kind, v) in parts[0].Json["prompt_versions"]!.AsObject())
+        {
+            w.WriteString(kind, (string)v!);
+        }
+
+        w.WriteEndObject();
+        w.WriteBoolean("capped", false);
+        w.WriteNumber("near_duplicate_threshold", (double)parts[0].Json["near_duplicate_threshold"]!);
+        w.WriteNumber("max_kept_question_rouge_l", Math.Round(maxKept, 4));
+        w.WriteEndObject();
+        usage.WriteTo(w, Cost(parts, usage));
+    }
 
     private static void WriteRewrite(Utf8JsonWriter w, List<Part> parts)
     {

@@ -79,6 +79,9 @@ public sealed class RecordSink : IDisposable
     /// <summary>Rewrites local paths in records and rejects so the output does not depend on the working directory.</summary>
     public SourcePaths? Paths { get; init; }
 
+    /// <summary>What a part writes beside the next event (a step's facts the merge needs); "-" for none.</summary>
+    public string PartFlags { get; set; } = "-";
+
     /// <summary>An event of another worker's record: counted in the run's order, written by that worker.</summary>
     public void Skip() => _seq++;
 
@@ -89,7 +92,7 @@ public sealed class RecordSink : IDisposable
         Observer?.Invoke(reject);
         if (_part is not null)
         {
-            _part.Reject(_seq, reject);
+            _part.Reject(_seq, reject, PartFlags);
             _partByReason[reject.Reason] = _partByReason.GetValueOrDefault(reject.Reason) + 1;
         }
         else
@@ -140,7 +143,7 @@ public sealed class RecordSink : IDisposable
         _seq++;
         if (_part is not null)
         {
-            _part.Line(_seq, _buffer.WrittenSpan, record.Images.Count > 0);
+            _part.Line(_seq, _buffer.WrittenSpan, record.Images.Count > 0, PartFlags);
         }
         else
         {

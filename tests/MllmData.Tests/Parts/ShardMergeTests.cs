@@ -151,6 +151,56 @@ public class ShardMergeTests
 
     private static readonly int[] PinnedOwners = [2, 0, 3, 0];
 
+    /// <summary>Distinct words per key, so questions of different images do not collide by accident.</summary>
+    private static string Words(string key, int n) =>
+        string.Join(' ', Enumerable.Range(0, n).Select(i => "w" + System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(key + "|" + i)).ToString("x", System.Globalization.CultureInfo.InvariantCulture)[..7]));
+
+    /// <summary>
+    /// A model whose reply depends on the request alone: a third of the images get the same two questions (near duplicates
+    /// of each other across images, and so across workers), some get answers too short to keep, the rest distinct ones.
+    /// </summary>
+    private static FakeReply Generate(SeenRequest r)
+    {
+        var key = r.UserText;
+        var system = (string?)r.Body!["messages"]![0]!["content"] ?? string.Empty;
+        var h = System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(key)) % 9;
+        if (system.Contains("Write three to five turns", StringComparison.Ordinal) || system.Contains("reasoning question", StringComparison.Ordinal))
+        {
+            return h switch
+            {
+                < 3 => FakeReply.Chat("Question: What color is the large vehicle in the picture?\nAnswer: It is a bright red colour all over, the kind one sees on fire engines and in old toy sets, easy to spot from far away and hard to confuse with anything else in a busy street.\nQuestion: Where is the large vehicle parked?\nAnswer: It is parked next to the curb on the street."),
+                3 => FakeReply.Chat("Question: Is it day?\nAnswer: Yes."),
+                _ => FakeReply.Chat($"Question: Which {Words(key + "q", 5)} appear here?\nAnswer: The {Words(key + "a", 3)} appear near the middle of the view, and they look settled in place, as though they have been there for a long time and will stay there for a good while longer.\nQuestion: Is the {Words(key + "r", 4)} close?\nAnswer: Yes, it is quite close to the camera."),
+            };
+        }
+
+        return FakeReply.Chat($"The picture shows an everyday scene. {Words(key + "e", 6)} appear in the middle of the frame, while the background stays calm and quiet. Light falls evenly across everything, and the objects sit where one would expect them, which gives the whole image a natural, relaxed feeling that invites a closer look at each part of it.");
+    }
+
+    [Fact]
+    public async Task Should_Merge_Four_Self_Instruct_Workers_Into_The_Single_Run_With_Near_Duplicates_Decided_Across_Parts()
+    {
+        using var server = new FakeModelServer(Generate);
+        var env = new Dictionary<string, string> { ["OPENAI_BASE_URL"] = server.OpenAiBaseUrl, ["OPENAI_API_KEY"] = Key };
+        string[] Args() =>
+        [
+            "self-instruct", "--adapter", "coco-captions", "--input", $"captions={Captions}", "--input", $"instances={TestPaths.RealFile("coco-mini", "annotations", "instances_val2017.json")}",
+            "--cache", Path.Combine(TestPaths.NewTempDir(), "c.db"), "--backoff", "0.05", "--seed", "5", "--format", "sharegpt",
+        ];
+        var single = TestPaths.NewTempDir();
+        var one = await ChildCli.RunAsync(env, [.. Args(), "--out", single], timeout: TimeSpan.FromMinutes(3));
+        Assert.True(one.ExitCode == 0, one.Error);
+        var reasons = File.ReadAllLines(Path.Combine(single, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("reason").GetString()).ToList();
+        Assert.True(reasons.Count(r => r == "near-duplicate") > 10, string.Join(", ", reasons));
+        Assert.Contains("too-short", reasons);
+
+        var parts = await RunWorkers(Args(), env);
+        var merged = TestPaths.NewTempDir();
+        var merge = await CliRunner.RunAsync(["merge", .. parts, "--out", merged]);
+        Assert.True(merge.ExitCode == 0, merge.Error);
+        AssertSameBytes(single, merged);
+    }
+
     [Fact]
     public void Should_Give_Every_Id_To_Exactly_One_Worker()
     {
