@@ -131,6 +131,7 @@ public static class PartMerge
         // Self-instruct: near duplicates are decided here, against every earlier sample of every part, as one process does.
         var threshold = (double?)head["near_duplicate_threshold"] ?? 0.7;
         var pool = new NearDuplicateFilter(threshold);
+        var images = head["images"] is JsonObject stage ? new PartImages.Replay((int)stage["near_duplicate_distance"]!) : null;
         var byKind = (head["kinds"] as JsonArray)?.Select(k => (string)k!).ToDictionary(k => k, _ => 0L) ?? [];
         IReadOnlyList<ShardInfo> shards;
         long records;
@@ -164,6 +165,11 @@ public static class PartMerge
 
                     last = seq;
                     var e = current[i]!.Value;
+                    if (images is not null && e.Flags != "-")
+                    {
+                        images.See(e.Flags);
+                    }
+
                     if (kind == PartManifest.SelfInstructKind && e.Flags != "-" && Sample(e, pool, threshold, byKind) is { } duplicate)
                     {
                         rejects.Write(duplicate);
@@ -238,9 +244,15 @@ public static class PartMerge
             {
                 PartManifest.RewriteKind => w => WriteRewrite(w, parts),
                 PartManifest.SelfInstructKind => w => WriteSelfInstruct(w, parts, byKind, pool.MaxKeptScore),
+                _ when images is not null => w => images.Total(parts.Select(p => p.Json["images"]!.AsObject())).WriteTo(w, Str(head["images"]!.AsObject(), "mode")),
                 _ => null,
             },
         };
+        if (images is not null)
+        {
+            CopyImages(parts, folder.Root);
+        }
+
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
         log.Information("merged {Parts} parts: {Records} records in {Shards} shards, {Rejects} rejects, in {Out}", parts.Count, records, shards.Count, rejectCount, outDir);
@@ -251,6 +263,34 @@ public static class PartMerge
 
         await Task.CompletedTask.ConfigureAwait(false);
         return new MergeResult(kind, records, rejectCount, shards, Path.Combine(outDir, OutputFolder.ManifestFile));
+    }
+
+    /// <summary>Images the workers copied (named by content hash) go into the output's images folder, each once.</summary>
+    private static void CopyImages(List<Part> parts, string root)
+    {
+        var target = Path.Combine(root, OutputFolder.ImagesFolder);
+        foreach (var p in parts)
+        {
+            var from = Path.Combine(p.Dir, OutputFolder.ImagesFolder);
+            if (!Directory.Exists(from))
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(target);
+            foreach (var file in Directory.EnumerateFiles(from).Where(f => !Path.GetFileName(f).StartsWith('.')))
+            {
+                var final = Path.Combine(target, Path.GetFileName(file));
+                if (File.Exists(final))
+                {
+                    continue;
+                }
+
+                var temp = Path.Combine(target, "." + Path.GetFileName(file) + ".tmp");
+                File.Copy(file, temp, overwrite: true);
+                File.Move(temp, final, overwrite: true);
+            }
+        }
     }
 
     /// <summary>A source no worker got a record from fails the merge as it fails a single build (after writing, exit 2).</summary>

@@ -120,7 +120,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
 
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
         _decontamination = recipe.Exclude.Count == 0 ? null : new DecontaminationStep(EvalSet.Load(recipe.Exclude));
-        var plans = recipe.Sources.Select(s => Plan(s, recipe, format, embed, imageSettings)).ToList();
+        var plans = recipe.Sources.Select((s, i) => Plan(s, recipe, format, embed, imageSettings) with { Index = i }).ToList();
         var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).Concat(recipe.Exclude).ToList();
         var files = new InputFiles();
         var (paths, tally) = (SourcePaths.For(recipe), new SourceTally());
@@ -159,6 +159,11 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             var part = PartManifest.Header(PartManifest.BuildKind, worker, recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Seed, RecipeLoader.Sha256(recipe));
             part["inputs"] = PartManifest.Inputs(paths.Keys(await files.HashesAsync().ConfigureAwait(false)));
             part["allow_empty"] = recipe.AllowEmpty;
+            if (imageSummaries.Count > 0)
+            {
+                part["images"] = PartImages.Summary(ImageSummary.Total(imageSummaries), imageSettings);
+            }
+
             part["sources"] = new JsonArray([.. tally.Sources.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["records"] = s.Records })]);
             PartManifest.Complete(part, written, sinkPart!, sinkSha!);
             PartManifest.Write(folder.Staging, part);
@@ -205,7 +210,11 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     /// <summary>The <c>--exclude</c> step of the running build: before the image stage, and after it for content hashes.</summary>
     private DecontaminationStep? _decontamination;
 
-    private sealed record SourcePlan(SourceSpec Spec, ISourceAdapter Adapter, string Name, IReadOnlyList<IRecordStep> Before, bool ImageStage);
+    private sealed record SourcePlan(SourceSpec Spec, ISourceAdapter Adapter, string Name, IReadOnlyList<IRecordStep> Before, bool ImageStage)
+    {
+        /// <summary>The source's place in the recipe (a split build's merge keeps one image history per source).</summary>
+        public int Index { get; init; }
+    }
 
     private SourcePlan Plan(SourceSpec s, Recipe recipe, IOutputFormat format, bool embed, ImageSettings imageSettings)
     {
@@ -304,17 +313,19 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         var after = AfterSteps(plan, run);
         var sink = run.Sink;
         var stage = StageOf(plan, run);
-        var pending = new List<InstructionRecord>(64);
+        var pending = new List<(InstructionRecord Record, bool Owned)>(64);
         await foreach (var item in plan.Adapter.ReadAsync(context, ct).ConfigureAwait(false))
         {
-            if (Split is { } split && !split.Owns(OwnerKey(item)))
+            var owned = Split is not { } split || split.Owns(OwnerKey(item));
+            if (!owned && stage is null)
             {
                 // Another worker's record: its one event is counted in the run's order, nothing of it is done here.
                 sink.Skip();
                 continue;
             }
 
-            if (Through(item, plan.Before, sink) is not { } record)
+            // Before the image stage every worker runs the cheap steps on every item, so windows and the order of events are the single run's.
+            if (Through(item, plan.Before, sink, owned) is not { } record)
             {
                 continue;
             }
@@ -325,16 +336,16 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 continue;
             }
 
-            pending.Add(record);
+            pending.Add((record, owned));
             if (pending.Count == stage.WindowRecords)
             {
-                await FlushAsync(stage, pending, after, sink, ct).ConfigureAwait(false);
+                await FlushAsync(stage, pending, after, sink, plan.Index, ct).ConfigureAwait(false);
             }
         }
 
         if (stage is not null)
         {
-            await FlushAsync(stage, pending, after, sink, ct).ConfigureAwait(false);
+            await FlushAsync(stage, pending, after, sink, plan.Index, ct).ConfigureAwait(false);
             EndStage(plan, stage, run);
         }
     }
@@ -492,7 +503,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             : recipe.IclShots > 0 ? "in-context examples (--icl-shots draws each query's examples from the other records)"
             : recipe.IsEvaluation ? "an evaluation build (--split-role eval)"
             : recipe.Exclude.Count > 0 ? "--exclude (its manifest section counts every excluded record)"
-            : images.Active ? $"the image stage (--images {images.Mode}: its duplicate counts span every record)"
+            : images.Dedup ? "--dedup-images (a repeat is dropped by what every earlier record's image was)"
             : null;
         if (why is not null)
         {
@@ -500,23 +511,30 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         }
     }
 
-    /// <summary>Runs an item through the steps; the record that comes out, or null when it became a reject.</summary>
-    private static InstructionRecord? Through(SourceItem item, IReadOnlyList<IRecordStep> steps, RecordSink sink)
+    /// <summary>Runs an item through the steps; the record that comes out, or null when it became a reject (another worker's: skipped).</summary>
+    private static InstructionRecord? Through(SourceItem item, IReadOnlyList<IRecordStep> steps, RecordSink sink, bool owned = true)
     {
         foreach (var step in steps)
         {
-            if (item.Reject is { } rejected)
+            if (item.Reject is not null)
             {
-                sink.Reject(rejected);
-                return null;
+                break;
             }
 
             item = step.Apply(item.Record!);
         }
 
-        if (item.Reject is { } last)
+        if (item.Reject is { } rejected)
         {
-            sink.Reject(last);
+            if (owned)
+            {
+                sink.Reject(rejected);
+            }
+            else
+            {
+                sink.Skip();
+            }
+
             return null;
         }
 
@@ -527,20 +545,42 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     private static bool Finish(InstructionRecord record, IReadOnlyList<IRecordStep> after, RecordSink sink) =>
         Through(SourceItem.Of(record), after, sink) is { } done && sink.Write(done);
 
-    private static async Task FlushAsync(ImageStage stage, List<InstructionRecord> pending, IReadOnlyList<IRecordStep> after, RecordSink sink, CancellationToken ct)
+    /// <summary>
+    /// Sends a window through the image stage and writes it in order. Under a split only this worker's records are
+    /// processed (the others' events are skipped in place), and each event carries what the duplicate check saw of its
+    /// images, so the merge counts repeats over the whole run.
+    /// </summary>
+    private static async Task FlushAsync(ImageStage stage, List<(InstructionRecord Record, bool Owned)> pending, IReadOnlyList<IRecordStep> after, RecordSink sink, int source, CancellationToken ct)
     {
-        foreach (var (done, rejected) in await stage.ProcessAsync(pending, ct).ConfigureAwait(false))
+        var mine = pending.Where(p => p.Owned).Select(p => p.Record).ToList();
+        var facts = sink.Part is null ? null : new List<List<ImageFact>>(mine.Count);
+        var done = await stage.ProcessAsync(mine, ct, facts).ConfigureAwait(false);
+        var k = 0;
+        foreach (var (_, owned) in pending)
         {
+            if (!owned)
+            {
+                sink.Skip();
+                continue;
+            }
+
+            if (facts is not null)
+            {
+                sink.PartFlags = PartImages.Flags(source, facts[k]);
+            }
+
+            var (record, rejected) = done[k++];
             if (rejected is not null)
             {
                 sink.Reject(rejected);
             }
             else
             {
-                Finish(done!, after, sink);
+                Finish(record!, after, sink);
             }
         }
 
+        sink.PartFlags = "-";
         pending.Clear();
     }
 }

@@ -322,14 +322,72 @@ public class ShardMergeTests
         Assert.Empty(Directory.EnumerateFiles(merged, "*", SearchOption.AllDirectories));
     }
 
+    /// <summary>
+    /// Real images under new names in a fresh image root: every image also under a second name (exact repeats that
+    /// land on other workers), a cut-short copy (a reject of the stage), and a line naming no file (a reject before it).
+    /// </summary>
+    private static string ImageRecords(out string root)
+    {
+        root = TestPaths.NewTempDir();
+        var dir = TestPaths.NewTempDir();
+        var lines = new List<string>();
+        var n = 0;
+        foreach (var image in Directory.EnumerateFiles(TestPaths.RealFile("coco-mini", "val2017"), "*.jpg").Order(StringComparer.Ordinal).Take(24))
+        {
+            var name = Path.GetFileName(image);
+            File.Copy(image, Path.Combine(root, name));
+            File.Copy(image, Path.Combine(root, "again-" + name));
+            lines.Add(JsonSerializer.Serialize(new { id = $"r{n++}", img = name, q = $"What is in picture {n}?", a = $"thing {n}" }));
+            lines.Add(JsonSerializer.Serialize(new { id = $"r{n++}", img = "again-" + name, q = $"What else is in picture {n}?", a = $"other {n}" }));
+            if (n % 8 == 0)
+            {
+                var bytes = File.ReadAllBytes(image);
+                File.WriteAllBytes(Path.Combine(root, "cut-" + name), bytes[..(bytes.Length / 3)]);
+                lines.Add(JsonSerializer.Serialize(new { id = $"r{n++}", img = "cut-" + name, q = "What is cut?", a = "half" }));
+                lines.Add(JsonSerializer.Serialize(new { id = $"r{n++}", img = "missing-" + name, q = "What is missing?", a = "all" }));
+            }
+        }
+
+        var file = Path.Combine(dir, "records.jsonl");
+        File.WriteAllLines(file, lines);
+        return file;
+    }
+
     [Theory]
-    [InlineData("--images", "reference", "the image stage")]
+    [InlineData("copy", "llava", 0)]
+    [InlineData("embed", "openai", 24)]
+    public async Task Should_Split_The_Image_Stage_And_Count_Repeats_Across_Workers_As_One_Process(string mode, string format, long repeats)
+    {
+        var file = ImageRecords(out var root);
+        string[] args =
+        [
+            "build", "--adapter", "jsonl", "--input", $"file={file}", "--map", "image=img", "--map", "question=q", "--map", "answer=a", "--map", "id=id",
+            "--image-root", root, "--images", mode, "--max-side", "48", "--format", format, "--shard-records", "9",
+        ];
+        var single = TestPaths.NewTempDir();
+        var one = await CliRunner.RunAsync([.. args, "--out", single]);
+        Assert.True(one.ExitCode == 0, one.Error);
+        var images = JsonDocument.Parse(File.ReadAllText(Path.Combine(single, "manifest.json"))).RootElement.GetProperty("images");
+        // Copies are named by content, so a repeat under another name is the same copied file, not a repeat.
+        Assert.Equal(repeats, images.GetProperty("exact_duplicates").GetInt64());
+        Assert.True(images.GetProperty("rejected").EnumerateObject().Sum(p => p.Value.GetInt64()) >= 6);
+        Assert.Contains("missing-image", File.ReadAllText(Path.Combine(single, "rejects.jsonl")), StringComparison.Ordinal);
+
+        var parts = await RunWorkers(args);
+        var merged = TestPaths.NewTempDir();
+        var merge = await CliRunner.RunAsync(["merge", .. parts, "--out", merged]);
+        Assert.True(merge.ExitCode == 0, merge.Error);
+        AssertSameBytes(single, merged);
+    }
+
+    [Theory]
+    [InlineData("--dedup-images", "true", "--dedup-images")]
     [InlineData("--icl-shots", "2", "in-context examples")]
     public async Task Should_Refuse_What_Cannot_Be_Merged_Exactly_Before_Writing(string flag, string value, string named)
     {
         var outDir = Path.Combine(TestPaths.NewTempDir(), "part");
         var r = await CliRunner.RunAsync("build", "--adapter", "coco-captions", "--input", $"captions={Captions}", "--image-root", TestPaths.RealFile("coco-mini", "val2017"),
-            "--format", "template", flag, value, "--out", outDir, "--num-shards", "2", "--shard-index", "0");
+            "--format", "template", "--images", "reference", flag, value, "--out", outDir, "--num-shards", "2", "--shard-index", "0");
         Assert.Equal(1, r.ExitCode);
         Assert.Contains($"--num-shards: {named}", r.Error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(outDir));
