@@ -1,5 +1,5 @@
 using System.CommandLine;
-using MllmData.Parts;
+using MllmData.Merging;
 
 namespace MllmData.Cli;
 

@@ -142,7 +142,7 @@ public static class SelfInstructRunner
             part["capped"] = result.Capped;
             part["cap"] = result.CapReason;
             part["usage"] = usage.ToJson();
-            PartManifest.Complete(part, written, events!, eventsSha!);
+            PartManifest.Complete(part, events!, eventsSha!, written.RejectsByReason);
             PartManifest.Write(folder.Staging, part);
             folder.Commit(OutputFolder.PartFile);
             return result;

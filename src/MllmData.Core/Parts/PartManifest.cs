@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MllmData.Formats;
 using MllmData.Output;
-using MllmData.Pipeline;
+using System.Reflection;
 
 namespace MllmData.Parts;
 
@@ -21,11 +21,15 @@ public static class PartManifest
     public static readonly IReadOnlyList<string> Identity =
         ["kind", "tool_version", "recipe_sha256", "seed", "num_shards", "name", "format", "container", "shard_records", "shard_bytes", "image_token", "inputs"];
 
+    /// <summary>The tool's version, as the build manifest gives it.</summary>
+    public static string ToolVersion { get; } =
+        typeof(PartManifest).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
     public static JsonObject Header(string kind, WorkSplit split, string name, IOutputFormat format, RenderOptions options, long shardRecords, long shardBytes, long seed, string recipeSha256) => new()
     {
         ["mllmdata_part"] = 1,
         ["kind"] = kind,
-        ["tool_version"] = BuildPipeline.ToolVersion,
+        ["tool_version"] = ToolVersion,
         ["recipe_sha256"] = recipeSha256,
         ["seed"] = seed,
         ["num_shards"] = split.Count,
@@ -42,9 +46,6 @@ public static class PartManifest
         new([.. inputs.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (JsonNode)new JsonObject { ["path"] = kv.Key, ["sha256"] = kv.Value })]);
 
     /// <summary>The events file and its counts.</summary>
-    public static void Complete(JsonObject part, SinkResult written, PartWriter events, string sha256) =>
-        Complete(part, events, sha256, written.RejectsByReason);
-
     public static void Complete(JsonObject part, PartWriter events, string sha256, IReadOnlyDictionary<string, long> rejectsByReason)
     {
         part["events_file"] = PartWriter.EventsFile;

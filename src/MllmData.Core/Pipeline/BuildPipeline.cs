@@ -165,7 +165,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             }
 
             part["sources"] = new JsonArray([.. tally.Sources.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["records"] = s.Records })]);
-            PartManifest.Complete(part, written, sinkPart!, sinkSha!);
+            PartManifest.Complete(part, sinkPart!, sinkSha!, written.RejectsByReason);
             PartManifest.Write(folder.Staging, part);
             folder.Commit(OutputFolder.PartFile);
             return new BuildResult(written.Records, written.Rejects, [], Path.Combine(outDir, OutputFolder.PartFile), written.RejectsByReason) { Sources = tally.Sources };

@@ -5,10 +5,11 @@ using MllmData.Formats;
 using MllmData.Generation;
 using MllmData.ModelCalls;
 using MllmData.Output;
+using MllmData.Parts;
 using MllmData.Pipeline;
 using Serilog;
 
-namespace MllmData.Parts;
+namespace MllmData.Merging;
 
 /// <summary>What a merge wrote.</summary>
 public sealed record MergeResult(string Kind, long Records, long Rejects, IReadOnlyList<ShardInfo> Shards, string ManifestPath);
@@ -72,6 +73,11 @@ public static class PartMerge
                     throw new UsageException($"merge: the parts are not of one run: {Shorten(key)} is {Shorten(a)} in {first.Dir} but {Shorten(b)} in {other.Dir} (same recipe, seed and tool version needed)");
                 }
             }
+        }
+
+        if ((string?)first.Json["tool_version"] is { } version && version != PartManifest.ToolVersion)
+        {
+            throw new UsageException($"merge: the parts were written by mllmdata {version}, this is {PartManifest.ToolVersion}: merge with the version the workers ran");
         }
 
         var count = (int)first.Json["num_shards"]!;
