@@ -93,6 +93,9 @@ public static class BuildCommand
             command.Options.Add(o);
         }
 
+        var sharding = new ShardOptions();
+        sharding.AddTo(command);
+
         // Settings of one source: a recipe holds its own, so beside --recipe these are mistakes, not overrides.
         Option[] sourceFlags = [adapter, input, map, imageRoot, imagePrefix, sourceName, templates, templateTags, suffix, suffixTurns, cotTrigger, constraints, .. adapterOptions];
 
@@ -217,16 +220,22 @@ public static class BuildCommand
             // Everything is checked before any file is touched: a bad value leaves no output folder.
             RecipeLoader.Validate(r);
             var outDir = parse.GetValue(output) ?? (recipePath is not null ? Path.Combine("out", r.Name) : throw new UsageException("give --out DIR"));
+            var split = sharding.Read(parse);
+            if (split is not null && r.Rewrite is not null)
+            {
+                throw new UsageException("--num-shards: a recipe with a rewrite section builds and rewrites in one run; split it as `build --num-shards` + `merge`, then `rewrite --num-shards` + `merge`");
+            }
+
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
             if (r.SelfInstruct is { } generate)
             {
-                await SelfInstructRunner.RunAsync(generate, r, outDir, library, log, ct).ConfigureAwait(false);
-                await parse.InvocationConfiguration.Output.WriteLineAsync(Path.Combine(outDir, "manifest.json")).ConfigureAwait(false);
+                await SelfInstructRunner.RunAsync(generate, r, outDir, library, log, ct, split).ConfigureAwait(false);
+                await parse.InvocationConfiguration.Output.WriteLineAsync(Path.Combine(outDir, split is null ? "manifest.json" : "part.json")).ConfigureAwait(false);
                 return CliApp.Ok;
             }
 
             var progress = new ProgressCounter();
-            var pipeline = new BuildPipeline(library, log);
+            var pipeline = new BuildPipeline(library, log) { Split = split };
             BuildResult result;
 
             // With a rewrite section the plain build is kept beside the result, in <out>/build.
@@ -234,6 +243,14 @@ public static class BuildCommand
             using (new ProgressDisplay(progress, parse.InvocationConfiguration.Error))
             {
                 result = await pipeline.RunAsync(r, buildDir, progress, ct).ConfigureAwait(false);
+            }
+
+            if (split is not null)
+            {
+                // A worker's share of a source may be empty; the merge checks the sources whole.
+                log.Information("part {Index} of {Count}: {Records} records, {Rejects} rejects in {Out}; merge every part with `mllmdata merge`", split.Index, split.Count, result.Records, result.Rejects, outDir);
+                await parse.InvocationConfiguration.Output.WriteLineAsync(result.ManifestPath).ConfigureAwait(false);
+                return CliApp.Ok;
             }
 
             SourceTally.ThrowIfEmpty(result.Sources, r.AllowEmpty);

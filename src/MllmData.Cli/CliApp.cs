@@ -58,6 +58,7 @@ public static class CliApp
         root.Subcommands.Add(SelfInstructCommand.Create(globals));
         root.Subcommands.Add(ScoreCommand.Create(globals));
         root.Subcommands.Add(BatchCommand.Create(globals));
+        root.Subcommands.Add(MergeCommand.Create(globals));
         return root;
     }
 

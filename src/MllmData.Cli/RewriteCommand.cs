@@ -34,6 +34,8 @@ public static class RewriteCommand
         };
         model.AddTo(command);
         batch.AddTo(command);
+        var sharding = new ShardOptions();
+        sharding.AddTo(command);
         command.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async log =>
         {
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
@@ -68,8 +70,9 @@ public static class RewriteCommand
                 return CliApp.Ok;
             }
 
-            await RewriteRunner.RunAsync(settings, inDir, outDir, library, log, ct).ConfigureAwait(false);
-            await o.WriteLineAsync(Path.Combine(outDir, "manifest.json")).ConfigureAwait(false);
+            var split = sharding.Read(parse);
+            await RewriteRunner.RunAsync(settings, inDir, outDir, library, log, ct, split).ConfigureAwait(false);
+            await o.WriteLineAsync(Path.Combine(outDir, split is null ? "manifest.json" : "part.json")).ConfigureAwait(false);
             return CliApp.Ok;
         }));
         return command;

@@ -37,6 +37,8 @@ public static class SelfInstructCommand
         };
         model.AddTo(command);
         batch.AddTo(command);
+        var sharding = new ShardOptions();
+        sharding.AddTo(command);
         command.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async log =>
         {
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
@@ -85,8 +87,9 @@ public static class SelfInstructCommand
             }
 
             var outDir = parse.GetValue(output)!;
-            await SelfInstructRunner.RunAsync(settings, recipe, outDir, library, log, ct).ConfigureAwait(false);
-            await parse.InvocationConfiguration.Output.WriteLineAsync(Path.Combine(outDir, "manifest.json")).ConfigureAwait(false);
+            var split = sharding.Read(parse);
+            await SelfInstructRunner.RunAsync(settings, recipe, outDir, library, log, ct, split).ConfigureAwait(false);
+            await parse.InvocationConfiguration.Output.WriteLineAsync(Path.Combine(outDir, split is null ? "manifest.json" : "part.json")).ConfigureAwait(false);
             return CliApp.Ok;
         }));
         return command;

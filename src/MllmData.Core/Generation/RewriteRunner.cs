@@ -68,13 +68,13 @@ public static class RewriteRunner
         return rewriter.DryRun(inDir, ModelEndpoints.Identity(s.EndpointKind, s.Model), cache, PriceTable.Load(s.PriceTable), s.Model);
     }
 
-    public static async Task<RewriteResult> RunAsync(RewriteSettings s, string inDir, string outDir, TemplateLibrary library, ILogger log, CancellationToken ct)
+    public static async Task<RewriteResult> RunAsync(RewriteSettings s, string inDir, string outDir, TemplateLibrary library, ILogger log, CancellationToken ct, Parts.WorkSplit? split = null)
     {
         var rewriter = Prepare(s, library, log, out _);
         var settings = s.ToCallSettings();
         var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout, settings.MaxResponseBytes);
         using var cache = new ResponseCache(s.CachePath);
         using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
-        return await rewriter.RunAsync(inDir, outDir, calls, ct).ConfigureAwait(false);
+        return await rewriter.RunAsync(inDir, outDir, calls, ct, split, s.PriceTable).ConfigureAwait(false);
     }
 }

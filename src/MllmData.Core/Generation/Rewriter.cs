@@ -9,6 +9,7 @@ using MllmData.Json;
 using MllmData.Records;
 using MllmData.ModelCalls;
 using MllmData.Output;
+using MllmData.Parts;
 using MllmData.Templates;
 using Serilog;
 
@@ -82,6 +83,12 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     {
         /// <summary>The answer-format constraint each call's question states (its last line), aligned with <see cref="Calls"/>.</summary>
         public List<string?> Constraints { get; init; } = [];
+
+        /// <summary>The line's place in the whole input (its event's place in the run).</summary>
+        public long Seq { get; init; }
+
+        /// <summary>False: another worker's line under a split, asked nothing.</summary>
+        public bool Owned { get; init; } = true;
     }
 
     /// <summary>An image of the with-image prompt that cannot be sent; the record becomes a reject, the run goes on.</summary>
@@ -119,14 +126,22 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     }
 
     /// <summary>Every request the run would make, with the line it belongs to, in input order.</summary>
-    private IEnumerable<Pending> Plan(Input input)
+    private IEnumerable<Pending> Plan(Input input, WorkSplit? split = null)
     {
         var view = new ExchangeOptions { ImageToken = options.ImageToken, DropLines = options.SuffixLines };
         var plain = new ExchangeOptions { ImageToken = options.ImageToken };
+        long seq = -1;
         foreach (var shard in input.Shards)
         {
             foreach (var (line, lineNo) in ShardReader.Records(shard))
             {
+                seq++;
+                if (split is not null && !split.Owns(OwnerKey(line, shard, lineNo)))
+                {
+                    yield return new Pending(line, shard, lineNo, []) { Seq = seq, Owned = false };
+                    continue;
+                }
+
                 var images = input.Format.Images(line);
                 var calls = new List<(Exchange, ChatRequest)>();
                 var constraints = new List<string?>();
@@ -156,7 +171,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                     }
                 }
 
-                yield return new Pending(line, shard, lineNo, calls, rejected) { Constraints = constraints };
+                yield return new Pending(line, shard, lineNo, calls, rejected) { Constraints = constraints, Seq = seq };
             }
         }
     }
@@ -265,7 +280,14 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         return new DryRunTotals(requests, hits, prompt, output, prices.Cost(model, prompt, output));
     }
 
-    public async Task<RewriteResult> RunAsync(string inDir, string outDir, ModelCallPath calls, CancellationToken ct)
+    /// <summary>Whose a line is under a split: its record id, or where it stands when it has none.</summary>
+    private static string OwnerKey(JsonObject line, string shard, long lineNo) =>
+        line["id"] is JsonValue v && v.TryGetValue<string>(out var id) ? id : $"{Path.GetFileName(shard)}:{lineNo}";
+
+    /// <summary>Records per shard of the rewritten output.</summary>
+    private const long ShardRecords = 100_000;
+
+    public async Task<RewriteResult> RunAsync(string inDir, string outDir, ModelCallPath calls, CancellationToken ct, WorkSplit? split = null, string? priceTable = null)
     {
         var input = ReadInput(inDir);
         if (Path.GetFullPath(inDir) == Path.GetFullPath(outDir))
@@ -274,20 +296,38 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         }
 
         using var folder = OutputFolder.Open(outDir, input.Shards);
-        using var shards = new ShardWriter(folder.StagingData, input.Name, 100_000, 0, input.Container, input.Format.Capabilities.UploadLimits);
-        using var rejects = new RejectWriter(folder.Staging);
+        using var shards = split is null ? new ShardWriter(folder.StagingData, input.Name, ShardRecords, 0, input.Container, input.Format.Capabilities.UploadLimits) : null;
+        using var rejects = split is null ? new RejectWriter(folder.Staging) : null;
+        using var part = split is null ? null : new PartWriter(folder.Staging);
+        var partByReason = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        void Reject(Pending pending, Reject reject)
+        {
+            if (part is null)
+            {
+                rejects!.Write(reject with { File = Path.GetRelativePath(outDir, reject.File).Replace('\\', '/') });
+                return;
+            }
+
+            // The merge gives the shard path relative to its own output folder.
+            part.Reject(pending.Seq, reject with { File = Path.GetFullPath(reject.File) }, "rel");
+            partByReason[reject.Reason] = partByReason.GetValueOrDefault(reject.Reason) + 1;
+        }
+
         long records = 0, rewritten = 0, withImages = 0;
         var hallucinations = options.Hallucination != HallucinationTally.Off && (options.Instances is not null || options.Captions is not null) ? new HallucinationTally() : null;
         string? capReason = null;
         var window = new List<Pending>(options.Window);
-        using var plan = Plan(input).GetEnumerator();
+        using var plan = Plan(input, split).GetEnumerator();
         var more = true;
         while (more && capReason is null)
         {
             window.Clear();
             while (window.Count < options.Window && (more = plan.MoveNext()))
             {
-                window.Add(plan.Current);
+                if (plan.Current.Owned)
+                {
+                    window.Add(plan.Current);
+                }
             }
 
             // Start every call of the window (the call path bounds concurrency), then finish records in order.
@@ -298,9 +338,8 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 if (pending.Rejected is { } unaskable)
                 {
                     // Paths as the output shows them: the shard relative to the output, the image root by name.
-                    rejects.Write(unaskable with
+                    Reject(pending, unaskable with
                     {
-                        File = Path.GetRelativePath(outDir, unaskable.File).Replace('\\', '/'),
                         Detail = options.ImageRoot is { } root ? unaskable.Detail.Replace(root, "--image-root", StringComparison.Ordinal) : unaskable.Detail,
                     });
                     log.Debug("rewrite reject {Reason} {Shard} line {Line}: {Detail}", unaskable.Reason, pending.Shard, pending.LineNo, unaskable.Detail);
@@ -367,7 +406,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 var failed = outcomes.FirstOrDefault(o => o.Reason is not null);
                 if (failed.Reason is not null && !options.KeepRawOnFailure)
                 {
-                    rejects.Write(new Reject("rewrite", Path.GetRelativePath(outDir, pending.Shard).Replace('\\', '/'), $"line {pending.LineNo}", failed.Reason, failed.Detail!));
+                    Reject(pending, new Reject("rewrite", pending.Shard, $"line {pending.LineNo}", failed.Reason, failed.Detail!));
                     log.Debug("rewrite reject {Reason} {Shard} line {Line}: {Detail}", failed.Reason, pending.Shard, pending.LineNo, failed.Detail);
                     continue;
                 }
@@ -400,14 +439,43 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 }
 
                 var hasImages = input.Format.Images(pending.Line).Count > 0;
-                shards.WriteLine(Encoding.UTF8.GetBytes(pending.Line.ToJsonString(LineOptions) + "\n"), hasImages);
+                var bytes = Encoding.UTF8.GetBytes(pending.Line.ToJsonString(LineOptions) + "\n");
+                if (part is not null)
+                {
+                    part.Line(pending.Seq, bytes, hasImages);
+                }
+                else
+                {
+                    shards!.WriteLine(bytes, hasImages);
+                }
+
                 withImages += hasImages ? 1 : 0;
                 records++;
             }
         }
 
-        var shardInfos = shards.Complete(folder.Staging);
-        rejects.Complete();
+        var recipeSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"rewrite|{PromptVersion}|{calls.ModelName}|{options}")));
+        if (part is not null)
+        {
+            var sha = part.Complete();
+            var json = PartManifest.Header(PartManifest.RewriteKind, split!, input.Name, input.Format, new RenderOptions { ImageToken = options.ImageToken, Container = input.Container }, ShardRecords, 0, 0, recipeSha);
+            json["inputs"] = PartManifest.Inputs(input.Shards.ToDictionary(Path.GetFullPath, HashFile));
+            json["model"] = calls.ModelName;
+            json["price_table"] = priceTable;
+            json["prompt_version"] = PromptVersion;
+            json["rewritten_answers"] = rewritten;
+            json["capped"] = capReason is not null;
+            json["cap"] = capReason;
+            json["usage"] = calls.Usage.ToJson();
+            PartManifest.Complete(json, part, sha, partByReason);
+            PartManifest.Write(folder.Staging, json);
+            folder.Commit(OutputFolder.PartFile);
+            log.Information("rewrite part {Index} of {Count}: {Records} records, {Rewritten} answers rewritten, {Rejects} rejects{Capped}", split!.Index, split.Count, records, rewritten, part.Rejects, capReason is null ? string.Empty : $"; capped: {capReason}");
+            return new RewriteResult(records, rewritten, part.Rejects, capReason is not null, capReason, partByReason);
+        }
+
+        var shardInfos = shards!.Complete(folder.Staging);
+        rejects!.Complete();
         input.Format.WriteSideFiles(new SideFileContext(folder.Staging, input.Name, shardInfos, new RenderOptions { ImageToken = options.ImageToken, Container = input.Container }, withImages));
         var usage = calls.Usage;
         var cost = calls.EstimatedCost;
@@ -416,7 +484,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             Name = input.Name,
             Format = input.Format.Name,
             ToolVersion = Pipeline.BuildPipeline.ToolVersion,
-            RecipeSha256 = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"rewrite|{PromptVersion}|{calls.ModelName}|{options}"))),
+            RecipeSha256 = recipeSha,
             Records = records,
             Shards = shardInfos,
             Rejects = rejects.Count,
@@ -424,7 +492,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             Inputs = input.Shards.ToDictionary(s => Path.GetRelativePath(outDir, s).Replace('\\', '/'), HashFile),
             Container = input.Container,
             UploadLimits = input.Format.Capabilities.UploadLimits,
-            SplitReason = shards.SplitReason,
+            SplitReason = shards!.SplitReason,
             WriteExtra = w =>
             {
                 w.WriteStartObject("rewrite");

@@ -4,6 +4,8 @@ using System.Text.Json;
 using MllmData.Adapters;
 using MllmData.ModelCalls;
 using MllmData.Output;
+using MllmData.Parts;
+using System.Text.Json.Nodes;
 using MllmData.Pipeline;
 using MllmData.Recipes;
 using MllmData.Formats;
@@ -107,14 +109,14 @@ public static class SelfInstructRunner
         CocoContexts = AdapterRegistry.Get(s.Adapter) is CocoCaptionsAdapter,
     };
 
-    public static async Task<SelfInstructResult> RunAsync(SelfInstructSettings s, Recipe output, string outDir, TemplateLibrary library, ILogger log, CancellationToken ct)
+    public static async Task<SelfInstructResult> RunAsync(SelfInstructSettings s, Recipe output, string outDir, TemplateLibrary library, ILogger log, CancellationToken ct, WorkSplit? split = null)
     {
         CheckFormat(output);
         var settings = s.ToCallSettings();
         var model = ModelEndpoints.FromEnvironment(s.EndpointKind, s.Model, settings.PerTryTimeout, settings.MaxResponseBytes);
         using var cache = new ResponseCache(s.CachePath);
         using var calls = new ModelCallPath(model, cache, settings, PriceTable.Load(s.PriceTable));
-        return await RunAsync(s, output, outDir, library, calls, log, ct).ConfigureAwait(false);
+        return await RunAsync(s, output, outDir, library, calls, log, ct, split).ConfigureAwait(false);
     }
 
     /// <summary>Self-instruct can write this output format (it writes image paths, never embedded images).</summary>
@@ -135,7 +137,7 @@ public static class SelfInstructRunner
     }
 
     /// <summary>A run through the given call path (the synchronous path's, or the Batch path's finishing one).</summary>
-    public static async Task<SelfInstructResult> RunAsync(SelfInstructSettings s, Recipe output, string outDir, TemplateLibrary library, ModelCallPath calls, ILogger log, CancellationToken ct)
+    public static async Task<SelfInstructResult> RunAsync(SelfInstructSettings s, Recipe output, string outDir, TemplateLibrary library, ModelCallPath calls, ILogger log, CancellationToken ct, WorkSplit? split = null)
     {
         CheckFormat(output);
         var files = new InputFiles();
@@ -147,15 +149,42 @@ public static class SelfInstructRunner
         var paths = SourcePaths.ForInputs(output.Folder, s.Inputs.Values);
         SelfInstructResult result;
         SinkResult written;
-        using (var sink = new RecordSink(folder, new SinkSettings(output.Name, format, options, output.ShardRecords, output.ShardBytes, output.Strict), log, new ProgressCounter()) { Paths = paths })
+        PartWriter? events;
+        string? eventsSha;
+        using (var sink = new RecordSink(folder, new SinkSettings(output.Name, format, options, output.ShardRecords, output.ShardBytes, output.Strict), log, new ProgressCounter(), part: split is not null) { Paths = paths })
         {
-            result = await generator.RunAsync(contexts, sink, calls, ct).ConfigureAwait(false);
+            result = await generator.RunAsync(contexts, sink, calls, ct, split).ConfigureAwait(false);
             written = sink.Complete();
+            (events, eventsSha) = (sink.Part, sink.PartSha256);
         }
 
         var usage = calls.Usage;
         var cost = calls.EstimatedCost;
         var describe = JsonSerializer.Serialize(new { s.Adapter, s.Kinds, s.PerImage, s.FewShot, s.Temperature, s.MaxOutputTokens, s.Model, output.Format, output.Seed, generator.PromptVersions });
+        if (split is not null)
+        {
+            var part = PartManifest.Header(PartManifest.SelfInstructKind, split, output.Name, format, options, output.ShardRecords, output.ShardBytes, output.Seed, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(describe))));
+            part["inputs"] = PartManifest.Inputs(paths.Keys(await files.HashesAsync().ConfigureAwait(false)));
+            part["model"] = s.Model;
+            part["price_table"] = s.PriceTable;
+            part["kinds"] = new JsonArray([.. s.Kinds.Select(k => (JsonNode)k)]);
+            var versions = new JsonObject();
+            foreach (var (kind, v) in generator.PromptVersions)
+            {
+                versions[kind] = v;
+            }
+
+            part["prompt_versions"] = versions;
+            part["near_duplicate_threshold"] = 0.7;
+            part["capped"] = result.Capped;
+            part["cap"] = result.CapReason;
+            part["usage"] = usage.ToJson();
+            PartManifest.Complete(part, events!, eventsSha!, written.RejectsByReason);
+            PartManifest.Write(folder.Staging, part);
+            folder.Commit(OutputFolder.PartFile);
+            return result;
+        }
+
         var manifest = new Manifest
         {
             Name = output.Name,

@@ -114,6 +114,23 @@ public sealed class SelfInstructor
 
     private sealed record Job(ImageContext Context, string Kind, int Index, IReadOnlyList<string> ExampleIds, ChatRequest Request);
 
+    private string RecordId(Job job) => string.Create(CultureInfo.InvariantCulture, $"{_options.SourceName}-{job.Kind}-img{job.Context.ImageId}-{job.Index}");
+
+    /// <summary>What a part's event carries for the merge: the kind, and for questions the merge checks, the questions and where a reject would point.</summary>
+    private static string Flags(string kind, IReadOnlyList<string>? questions = null, Reject? at = null)
+    {
+        var o = new JsonObject { ["kind"] = kind };
+        if (questions is not null && at is not null)
+        {
+            o["questions"] = new JsonArray([.. questions.Select(q => (JsonNode)q)]);
+            o["source"] = at.Source;
+            o["file"] = at.File;
+            o["position"] = at.Position;
+        }
+
+        return o.ToJsonString();
+    }
+
     /// <summary>Every request, in a fixed order: image by image, kind by kind, sample by sample.</summary>
     private IEnumerable<Job> Plan(IEnumerable<ImageContext> contexts)
     {
@@ -185,7 +202,7 @@ public sealed class SelfInstructor
         return new DryRunTotals(requests, hits, prompt, output, prices.Cost(model, prompt, output));
     }
 
-    public async Task<SelfInstructResult> RunAsync(IEnumerable<ImageContext> contexts, RecordSink sink, ModelCallPath calls, CancellationToken ct)
+    public async Task<SelfInstructResult> RunAsync(IEnumerable<ImageContext> contexts, RecordSink sink, ModelCallPath calls, CancellationToken ct, Parts.WorkSplit? split = null)
     {
         var filter = new NearDuplicateFilter(_options.DuplicateThreshold);
         var byKind = _options.Kinds.ToDictionary(k => k, _ => 0L);
@@ -202,10 +219,18 @@ public sealed class SelfInstructor
                 window.Add(plan.Current);
             }
 
-            var tasks = window.Select(j => Call(calls, j.Request, ct)).ToList();
+            var owned = window.Select(j => split is null || split.Owns(RecordId(j))).ToList();
+            var tasks = window.Select((j, k) => owned[k] ? Call(calls, j.Request, ct) : Task.FromResult<(ChatResult?, Exception?)>((null, null))).ToList();
             for (var i = 0; i < window.Count; i++)
             {
                 var job = window[i];
+                if (!owned[i])
+                {
+                    // Another worker's sample: its one event is counted in the run's order.
+                    sink.Skip();
+                    continue;
+                }
+
                 var (result, failure) = await tasks[i].ConfigureAwait(false);
                 if (failure is BudgetExceededException budget)
                 {
@@ -219,13 +244,21 @@ public sealed class SelfInstructor
                 }
 
                 var where = string.Create(CultureInfo.InvariantCulture, $"image {job.Context.ImageId} {job.Kind} #{job.Index}");
+                sink.PartFlags = split is null ? "-" : Flags(job.Kind);
                 if (failure is ModelCallException mce)
                 {
                     sink.Reject(new Reject(_options.SourceName, _options.File, where, mce.ReasonCode, mce.Message));
                     continue;
                 }
 
-                var (turns, reason, detail) = Parse(job.Kind, job.Context, job.Index, result!.Text, filter);
+                var (turns, reason, detail) = Parse(job.Kind, job.Context, job.Index, result!.Text, split is null ? filter : null);
+                if (split is not null && reason is null && job.Kind != "detail")
+                {
+                    // The merge decides near duplicates against every earlier sample: it gets the questions and the reject it would write.
+                    var at = sink.Paths?.Of(new Reject(_options.SourceName, _options.File, where, NearDuplicate, string.Empty)) ?? new Reject(_options.SourceName, _options.File, where, NearDuplicate, string.Empty);
+                    sink.PartFlags = Flags(job.Kind, [.. turns!.Select(t => t.Instruction ?? string.Empty)], at);
+                }
+
                 if (reason is not null)
                 {
                     sink.Reject(new Reject(_options.SourceName, _options.File, where, reason, detail!));
@@ -255,7 +288,7 @@ public sealed class SelfInstructor
 
                 var record = new InstructionRecord
                 {
-                    Id = string.Create(CultureInfo.InvariantCulture, $"{_options.SourceName}-{job.Kind}-img{job.Context.ImageId}-{job.Index}"),
+                    Id = RecordId(job),
                     Source = _options.SourceName,
                     Task = "self-instruct-" + job.Kind,
                     Images = [new ImageRef(job.Context.FileName) { Width = job.Context.Width > 0 ? job.Context.Width : null, Height = job.Context.Height > 0 ? job.Context.Height : null }],
@@ -295,7 +328,34 @@ public sealed class SelfInstructor
     }
 
     /// <summary>Parses and filters one generation; the turns, or the reject reason and detail.</summary>
-    private (IReadOnlyList<Turn>? Turns, string? Reason, string? Detail) Parse(string kind, ImageContext context, int index, string text, NearDuplicateFilter filter)
+    public const string NearDuplicate = "near-duplicate";
+
+    /// <summary>
+    /// The near-duplicate check of one sample's questions: against the whole pool so far, and against each other; the
+    /// reject detail, or null when they are kept (and added to the pool). <c>mllmdata merge</c> runs it over the parts' samples in order.
+    /// </summary>
+    public static string? Duplicate(NearDuplicateFilter filter, IReadOnlyList<string> questions, double threshold)
+    {
+        var local = new NearDuplicateFilter(threshold);
+        foreach (var q in questions)
+        {
+            var (score, _) = filter.Nearest(q);
+            if (score > threshold || !local.TryAdd(q, out score))
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"question \"{q}\" has ROUGE-L {score:0.00} against an earlier one");
+            }
+        }
+
+        foreach (var q in questions)
+        {
+            filter.TryAdd(q, out _);
+        }
+
+        return null;
+    }
+
+    /// <summary>Parses and checks a response; with no <paramref name="filter"/> (a worker of a split) the near-duplicate check is left to the merge.</summary>
+    private (IReadOnlyList<Turn>? Turns, string? Reason, string? Detail) Parse(string kind, ImageContext context, int index, string text, NearDuplicateFilter? filter)
     {
         List<(string Question, string Answer)> pairs;
         Turn? toolTurn = null;
@@ -351,23 +411,9 @@ public sealed class SelfInstructor
             }
         }
 
-        if (kind != "detail")
+        if (kind != "detail" && filter is not null && Duplicate(filter, [.. pairs.Select(p => p.Question)], _options.DuplicateThreshold) is { } duplicate)
         {
-            // Against the whole pool so far, and against the other questions of this sample.
-            var local = new NearDuplicateFilter(_options.DuplicateThreshold);
-            foreach (var (q, _) in pairs)
-            {
-                var (score, _) = filter.Nearest(q);
-                if (score > _options.DuplicateThreshold || !local.TryAdd(q, out score))
-                {
-                    return (null, "near-duplicate", string.Create(CultureInfo.InvariantCulture, $"question \"{q}\" has ROUGE-L {score:0.00} against an earlier one"));
-                }
-            }
-
-            foreach (var (q, _) in pairs)
-            {
-                filter.TryAdd(q, out _);
-            }
+            return (null, NearDuplicate, duplicate);
         }
 
         return toolTurn is not null ? ([toolTurn], null, null) : ([.. pairs.Select(p => new Turn { Instruction = p.Question, Output = p.Answer, RawAnswer = p.Answer })], null, null);

@@ -60,8 +60,7 @@ public sealed class ImageStage(ImageSettings settings, string imageRoot, string 
 
     // Several records often share an image (five captions, several questions): process each file once.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<ImageOutcome>>> _recent = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _seenExact = new(StringComparer.Ordinal);
-    private readonly NearHashIndex _seenNear = new();
+    private readonly SeenImages _seen = new(settings.NearDuplicateDistance);
 
     public ImageSummary Summary { get; } = new();
 
@@ -72,7 +71,8 @@ public sealed class ImageStage(ImageSettings settings, string imageRoot, string 
     public const string NearDuplicateImage = "near-duplicate-image";
 
     /// <summary>The records with their images processed, or the reject that replaces each, in input order.</summary>
-    public async Task<List<(InstructionRecord? Record, Reject? Reject)>> ProcessAsync(IReadOnlyList<InstructionRecord> records, CancellationToken ct)
+    /// <remarks>With <c>facts</c>: for each record, what the duplicate check saw of its images (a split build's merge counts repeats from them).</remarks>
+    public async Task<List<(InstructionRecord? Record, Reject? Reject)>> ProcessAsync(IReadOnlyList<InstructionRecord> records, CancellationToken ct, List<List<ImageFact>>? facts = null)
     {
         var outcomes = new ImageOutcome[records.Count][];
         await Parallel.ForEachAsync(
@@ -111,6 +111,8 @@ public sealed class ImageStage(ImageSettings settings, string imageRoot, string 
             var record = records[i];
             Reject? reject = null;
             var images = new List<ImageRef>(record.Images.Count);
+            var seen = facts is null ? null : new List<ImageFact>(record.Images.Count);
+            facts?.Add(seen!);
             foreach (var outcome in outcomes[i])
             {
                 Summary.Checked++;
@@ -121,6 +123,7 @@ public sealed class ImageStage(ImageSettings settings, string imageRoot, string 
                     continue;
                 }
 
+                seen?.Add(new ImageFact(outcome.SourceSha256, outcome.PerceptualHash, outcome.Image!.Path));
                 var duplicate = Duplicate(record, outcome);
                 if (duplicate is not null && settings.Dedup)
                 {
@@ -140,38 +143,78 @@ public sealed class ImageStage(ImageSettings settings, string imageRoot, string 
     /// <summary>Counts the image as an exact or near repeat of an earlier one; the reject to use when dropping repeats.</summary>
     private Reject? Duplicate(InstructionRecord record, ImageOutcome outcome)
     {
-        if (outcome.SourceSha256 is { } sha)
+        return _seen.See(outcome.SourceSha256, outcome.PerceptualHash, outcome.Image!.Path) switch
         {
-            if (_seenExact.TryGetValue(sha, out var first))
+            (DuplicateKind.Exact, var first) => Counted(DuplicateImage, $"{outcome.Image.Path} has the same bytes as {first}", exact: true),
+            (DuplicateKind.Near, var near) => Counted(NearDuplicateImage, $"{outcome.Image.Path} looks like {near} (perceptual hash within {settings.NearDuplicateDistance} bits)", exact: false),
+            _ => null,
+        };
+
+        Reject Counted(string reason, string detail, bool exact)
+        {
+            if (exact)
+            {
+                Summary.ExactDuplicates++;
+            }
+            else
+            {
+                Summary.NearDuplicates++;
+            }
+
+            return new Reject(record.Source, record.Provenance.File, record.Id, reason, detail);
+        }
+    }
+}
+
+/// <summary>Whether an image repeats an earlier one.</summary>
+public enum DuplicateKind
+{
+    None,
+    Exact,
+    Near,
+}
+
+/// <summary>
+/// The images seen so far, by content hash and perceptual hash: decides exact repeats (the same bytes under another
+/// path) and near repeats. The image stage asks it in record order; <c>mllmdata merge</c> asks it again over every
+/// part's images in run order, so a split build counts repeats as one process does.
+/// </summary>
+public sealed class SeenImages(int nearDistance)
+{
+    private readonly Dictionary<string, string> _exact = new(StringComparer.Ordinal);
+    private readonly NearHashIndex _near = new();
+
+    /// <summary>Registers the image; what it repeats, and the earlier path.</summary>
+    public (DuplicateKind Kind, string? Earlier) See(string? sha, ulong? perceptualHash, string path)
+    {
+        if (sha is not null)
+        {
+            if (_exact.TryGetValue(sha, out var first))
             {
                 // The same file under several records (several questions on one image) is the dataset's shape,
                 // not a repeat; only a different path with the same bytes is one.
-                if (first != outcome.Image!.Path)
-                {
-                    Summary.ExactDuplicates++;
-                    return new Reject(record.Source, record.Provenance.File, record.Id, DuplicateImage, $"{outcome.Image.Path} has the same bytes as {first}");
-                }
-
-                return null;
+                return first != path ? (DuplicateKind.Exact, first) : (DuplicateKind.None, null);
             }
 
-            _seenExact[sha] = outcome.Image!.Path;
+            _exact[sha] = path;
         }
 
-        if (outcome.PerceptualHash is { } hash)
+        if (perceptualHash is { } hash)
         {
-            if (_seenNear.Find(hash, settings.NearDuplicateDistance) is { } near)
+            if (_near.Find(hash, nearDistance) is { } near)
             {
-                Summary.NearDuplicates++;
-                return new Reject(record.Source, record.Provenance.File, record.Id, NearDuplicateImage, $"{outcome.Image!.Path} looks like {near} (perceptual hash within {settings.NearDuplicateDistance} bits)");
+                return (DuplicateKind.Near, near);
             }
 
-            _seenNear.Add(hash, outcome.Image!.Path);
+            _near.Add(hash, path);
         }
 
-        return null;
+        return (DuplicateKind.None, null);
     }
 }
+
+/// <summary>What the duplicate check sees of one image: its content hash, perceptual hash and path.</summary>
+public sealed record ImageFact(string? Sha256, ulong? PerceptualHash, string Path);
 
 /// <summary>
 /// Finds a stored 64-bit hash within a Hamming distance: the hash is split into distance + 1 chunks, and any

@@ -99,6 +99,33 @@ public sealed class UsageCounters
     }
 
     /// <summary>The <c>usage</c> section of a manifest.</summary>
+    /// <summary>The counters as a part of a job array records them (<c>mllmdata merge</c> sums them).</summary>
+    public System.Text.Json.Nodes.JsonObject ToJson() => new()
+    {
+        ["requests"] = Requests,
+        ["http_attempts"] = Attempts,
+        ["cache_hits"] = CacheHits,
+        ["retries"] = Retries,
+        ["rate_limited"] = RateLimited,
+        ["failures"] = Failures,
+        ["input_tokens"] = InputTokens,
+        ["output_tokens"] = OutputTokens,
+    };
+
+    /// <summary>Adds a part's counters (as <see cref="ToJson"/> wrote them).</summary>
+    public void Add(System.Text.Json.Nodes.JsonObject part)
+    {
+        long N(string key) => (long?)part[key] ?? 0;
+        Interlocked.Add(ref _requests, N("requests"));
+        Interlocked.Add(ref _attempts, N("http_attempts"));
+        Interlocked.Add(ref _cacheHits, N("cache_hits"));
+        Interlocked.Add(ref _retries, N("retries"));
+        Interlocked.Add(ref _rateLimited, N("rate_limited"));
+        Interlocked.Add(ref _failures, N("failures"));
+        Interlocked.Add(ref _inputTokens, N("input_tokens"));
+        Interlocked.Add(ref _outputTokens, N("output_tokens"));
+    }
+
     public void WriteTo(System.Text.Json.Utf8JsonWriter w, decimal? estimatedCost)
     {
         w.WriteStartObject("usage");

@@ -17,8 +17,11 @@ public sealed class OutputFolder : IDisposable
     public const string StagingFolder = ".staging";
     public const string LockFile = ".lock";
 
+    /// <summary>The manifest of a worker's part (<c>--num-shards</c>): it stands where a build has manifest.json.</summary>
+    public const string PartFile = "part.json";
+
     /// <summary>Top-level files a build may write besides the manifest; old ones are removed when a build does not write them again.</summary>
-    public static readonly IReadOnlyList<string> SideFiles = [RejectsFile, "dataset_info.json", "answers.jsonl"];
+    public static readonly IReadOnlyList<string> SideFiles = [RejectsFile, "dataset_info.json", "answers.jsonl", "part.jsonl"];
 
     private readonly FileStream _lock;
     private bool _committed;
@@ -122,7 +125,7 @@ public sealed class OutputFolder : IDisposable
             }
         }
 
-        return real == realRoot || SideFiles.Append(ManifestFile).Append(LockFile).Any(f => real == Path.Combine(realRoot, f));
+        return real == realRoot || SideFiles.Append(ManifestFile).Append(PartFile).Append(LockFile).Any(f => real == Path.Combine(realRoot, f));
     }
 
     private static void CheckInputs(string root, IEnumerable<string> inputs)
@@ -136,14 +139,17 @@ public sealed class OutputFolder : IDisposable
         }
     }
 
-    /// <summary>Promotes the staged output into the folder; the new manifest is the last file to arrive.</summary>
-    public void Commit()
+    /// <summary>
+    /// Promotes the staged output into the folder; the new manifest (<paramref name="manifestFile"/>: manifest.json, or
+    /// part.json for a worker's part) is the last file to arrive, and any old one of either kind is the first to go.
+    /// </summary>
+    public void Commit(string manifestFile = ManifestFile)
     {
         FaultPoint("staged");
-        var manifest = Path.Combine(Root, ManifestFile);
-        if (File.Exists(manifest))
+        var manifest = Path.Combine(Root, manifestFile);
+        foreach (var old in new[] { ManifestFile, PartFile }.Select(f => Path.Combine(Root, f)).Where(File.Exists))
         {
-            File.Delete(manifest);
+            File.Delete(old);
         }
 
         FaultPoint("manifest-removed");
@@ -178,7 +184,7 @@ public sealed class OutputFolder : IDisposable
         }
 
         FaultPoint("before-manifest");
-        File.Move(Path.Combine(Staging, ManifestFile), manifest);
+        File.Move(Path.Combine(Staging, manifestFile), manifest);
         _committed = true;
         Directory.Delete(Staging, recursive: true);
     }

@@ -5,6 +5,8 @@ using MllmData.Formats;
 using MllmData.Images;
 using MllmData.Records;
 using MllmData.Output;
+using MllmData.Parts;
+using System.Text.Json.Nodes;
 using MllmData.Pipeline.Steps;
 using MllmData.Recipes;
 using MllmData.Templates;
@@ -33,6 +35,9 @@ public sealed class StrictRejectException(Reject reject)
 /// <summary>Adapter → steps → sink, streaming, in input order; the output folder is promoted whole at the end.</summary>
 public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
 {
+    /// <summary>This worker's share of a job array (<c>--num-shards</c>), or null: the whole build.</summary>
+    public WorkSplit? Split { get; init; }
+
     public static string ToolVersion { get; } =
         typeof(BuildPipeline).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
@@ -107,18 +112,26 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             imageSettings.RequireRgb = true;
         }
 
+        if (Split is { } split)
+        {
+            CheckSplittable(recipe, imageSettings);
+            log.Information("shard {Index} of {Count} (index from {Origin}): writing a part for `mllmdata merge`", split.Index, split.Count, split.Origin);
+        }
+
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
         _decontamination = recipe.Exclude.Count == 0 ? null : new DecontaminationStep(EvalSet.Load(recipe.Exclude));
-        var plans = recipe.Sources.Select(s => Plan(s, recipe, format, embed, imageSettings)).ToList();
+        var plans = recipe.Sources.Select((s, i) => Plan(s, recipe, format, embed, imageSettings) with { Index = i }).ToList();
         var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).Concat(recipe.Exclude).ToList();
         var files = new InputFiles();
         var (paths, tally) = (SourcePaths.For(recipe), new SourceTally());
         using var folder = OutputFolder.Open(outDir, inputs);
         var imageSummaries = new List<ImageSummary>();
         SinkResult written;
+        PartWriter? sinkPart = null;
+        string? sinkSha = null;
         MixtureReport? mixed = null;
         using var answers = evaluation ? new AnswerFileWriter(folder.Staging, recipe.Sources.Count == 1) : null;
-        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress) { Observer = r => tally.Add(r), Paths = paths, Written = answers is null ? null : answers.Write })
+        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress, part: Split is not null) { Observer = r => tally.Add(r), Paths = paths, Written = answers is null ? null : answers.Write })
         {
             var run = new SourceRun(folder, sink, files, progress, renderOptions, imageSettings, imageSummaries);
             if (recipe.Mixture is { } mixture)
@@ -137,7 +150,25 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             }
 
             written = sink.Complete();
+            (sinkPart, sinkSha) = (sink.Part, sink.PartSha256);
             answers?.Complete();
+        }
+
+        if (Split is { } worker)
+        {
+            var part = PartManifest.Header(PartManifest.BuildKind, worker, recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Seed, RecipeLoader.Sha256(recipe));
+            part["inputs"] = PartManifest.Inputs(paths.Keys(await files.HashesAsync().ConfigureAwait(false)));
+            part["allow_empty"] = recipe.AllowEmpty;
+            if (imageSummaries.Count > 0)
+            {
+                part["images"] = PartImages.Summary(ImageSummary.Total(imageSummaries), imageSettings);
+            }
+
+            part["sources"] = new JsonArray([.. tally.Sources.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["records"] = s.Records })]);
+            PartManifest.Complete(part, sinkPart!, sinkSha!, written.RejectsByReason);
+            PartManifest.Write(folder.Staging, part);
+            folder.Commit(OutputFolder.PartFile);
+            return new BuildResult(written.Records, written.Rejects, [], Path.Combine(outDir, OutputFolder.PartFile), written.RejectsByReason) { Sources = tally.Sources };
         }
 
         var manifest = new Manifest
@@ -184,7 +215,11 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     /// <summary>The <c>--exclude</c> step of the running build: before the image stage, and after it for content hashes.</summary>
     private DecontaminationStep? _decontamination;
 
-    private sealed record SourcePlan(SourceSpec Spec, ISourceAdapter Adapter, string Name, IReadOnlyList<IRecordStep> Before, bool ImageStage);
+    private sealed record SourcePlan(SourceSpec Spec, ISourceAdapter Adapter, string Name, IReadOnlyList<IRecordStep> Before, bool ImageStage)
+    {
+        /// <summary>The source's place in the recipe (a split build's merge keeps one image history per source).</summary>
+        public int Index { get; init; }
+    }
 
     private SourcePlan Plan(SourceSpec s, Recipe recipe, IOutputFormat format, bool embed, ImageSettings imageSettings)
     {
@@ -284,10 +319,19 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         var after = AfterSteps(plan, run);
         var sink = run.Sink;
         var stage = StageOf(plan, run);
-        var pending = new List<InstructionRecord>(64);
+        var pending = new List<(InstructionRecord Record, bool Owned)>(64);
         await foreach (var item in plan.Adapter.ReadAsync(context, ct).ConfigureAwait(false))
         {
-            if (Through(item, plan.Before, sink) is not { } record)
+            var owned = Split is not { } split || split.Owns(OwnerKey(item));
+            if (!owned && stage is null)
+            {
+                // Another worker's record: its one event is counted in the run's order, nothing of it is done here.
+                sink.Skip();
+                continue;
+            }
+
+            // Before the image stage every worker runs the cheap steps on every item, so windows and the order of events are the single run's.
+            if (Through(item, plan.Before, sink, owned) is not { } record)
             {
                 continue;
             }
@@ -298,16 +342,16 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 continue;
             }
 
-            pending.Add(record);
+            pending.Add((record, owned));
             if (pending.Count == stage.WindowRecords)
             {
-                await FlushAsync(stage, pending, after, sink, ct).ConfigureAwait(false);
+                await FlushAsync(stage, pending, after, sink, plan.Index, ct).ConfigureAwait(false);
             }
         }
 
         if (stage is not null)
         {
-            await FlushAsync(stage, pending, after, sink, ct).ConfigureAwait(false);
+            await FlushAsync(stage, pending, after, sink, plan.Index, ct).ConfigureAwait(false);
             EndStage(plan, stage, run);
         }
     }
@@ -455,23 +499,48 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         pending.Clear();
     }
 
-    /// <summary>Runs an item through the steps; the record that comes out, or null when it became a reject.</summary>
-    private static InstructionRecord? Through(SourceItem item, IReadOnlyList<IRecordStep> steps, RecordSink sink)
+    /// <summary>Whose an item is under a split: its record's id, or for an unreadable item, where it was read.</summary>
+    public static string OwnerKey(SourceItem item) => item.Record is { } r ? r.Id : $"{item.Reject!.File}\u001f{item.Reject.Position}";
+
+    /// <summary>What a worker of a split cannot reproduce exactly: refused before any file is touched.</summary>
+    private static void CheckSplittable(Recipe recipe, ImageSettings images)
+    {
+        string? why = recipe.Mixture is not null ? "a mixture (its sampling reads every source whole)"
+            : recipe.IclShots > 0 ? "in-context examples (--icl-shots draws each query's examples from the other records)"
+            : recipe.IsEvaluation ? "an evaluation build (--split-role eval)"
+            : recipe.Exclude.Count > 0 ? "--exclude (its manifest section counts every excluded record)"
+            : images.Dedup ? "--dedup-images (a repeat is dropped by what every earlier record's image was)"
+            : null;
+        if (why is not null)
+        {
+            throw new UsageException($"--num-shards: {why} cannot be split over workers and merged exactly yet; build it in one process");
+        }
+    }
+
+    /// <summary>Runs an item through the steps; the record that comes out, or null when it became a reject (another worker's: skipped).</summary>
+    private static InstructionRecord? Through(SourceItem item, IReadOnlyList<IRecordStep> steps, RecordSink sink, bool owned = true)
     {
         foreach (var step in steps)
         {
-            if (item.Reject is { } rejected)
+            if (item.Reject is not null)
             {
-                sink.Reject(rejected);
-                return null;
+                break;
             }
 
             item = step.Apply(item.Record!);
         }
 
-        if (item.Reject is { } last)
+        if (item.Reject is { } rejected)
         {
-            sink.Reject(last);
+            if (owned)
+            {
+                sink.Reject(rejected);
+            }
+            else
+            {
+                sink.Skip();
+            }
+
             return null;
         }
 
@@ -482,20 +551,42 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     private static bool Finish(InstructionRecord record, IReadOnlyList<IRecordStep> after, RecordSink sink) =>
         Through(SourceItem.Of(record), after, sink) is { } done && sink.Write(done);
 
-    private static async Task FlushAsync(ImageStage stage, List<InstructionRecord> pending, IReadOnlyList<IRecordStep> after, RecordSink sink, CancellationToken ct)
+    /// <summary>
+    /// Sends a window through the image stage and writes it in order. Under a split only this worker's records are
+    /// processed (the others' events are skipped in place), and each event carries what the duplicate check saw of its
+    /// images, so the merge counts repeats over the whole run.
+    /// </summary>
+    private static async Task FlushAsync(ImageStage stage, List<(InstructionRecord Record, bool Owned)> pending, IReadOnlyList<IRecordStep> after, RecordSink sink, int source, CancellationToken ct)
     {
-        foreach (var (done, rejected) in await stage.ProcessAsync(pending, ct).ConfigureAwait(false))
+        var mine = pending.Where(p => p.Owned).Select(p => p.Record).ToList();
+        var facts = sink.Part is null ? null : new List<List<ImageFact>>(mine.Count);
+        var done = await stage.ProcessAsync(mine, ct, facts).ConfigureAwait(false);
+        var k = 0;
+        foreach (var (_, owned) in pending)
         {
+            if (!owned)
+            {
+                sink.Skip();
+                continue;
+            }
+
+            if (facts is not null)
+            {
+                sink.PartFlags = PartImages.Flags(source, facts[k]);
+            }
+
+            var (record, rejected) = done[k++];
             if (rejected is not null)
             {
                 sink.Reject(rejected);
             }
             else
             {
-                Finish(done!, after, sink);
+                Finish(record!, after, sink);
             }
         }
 
+        sink.PartFlags = "-";
         pending.Clear();
     }
 }

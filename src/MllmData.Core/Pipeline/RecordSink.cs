@@ -4,6 +4,7 @@ using System.Text.Json;
 using MllmData.Formats;
 using MllmData.Records;
 using MllmData.Output;
+using MllmData.Parts;
 using MllmData.Recipes;
 using Serilog;
 using MllmData.Inputs;
@@ -28,26 +29,44 @@ public sealed class RecordSink : IDisposable
     private readonly ILogger _log;
     private readonly ProgressCounter _progress;
     private readonly IFormatValidator _validator;
-    private readonly ShardWriter _shards;
-    private readonly RejectWriter _rejects;
+    private readonly ShardWriter? _shards;
+    private readonly RejectWriter? _rejects;
+    private readonly PartWriter? _part;
+    private readonly SortedDictionary<string, long> _partByReason = new(StringComparer.Ordinal);
+    private long _seq = -1;
     private readonly ArrayBufferWriter<byte> _buffer = new(4096);
     private readonly Utf8JsonWriter _json;
     private readonly List<Finding> _findings = [];
     private long _recordsWithImages;
 
-    public RecordSink(OutputFolder folder, SinkSettings settings, ILogger log, ProgressCounter progress)
+    /// <summary>A sink that writes shards, or with <paramref name="part"/> a worker's part: its events numbered in single-run order.</summary>
+    public RecordSink(OutputFolder folder, SinkSettings settings, ILogger log, ProgressCounter progress, bool part = false)
     {
         _folder = folder;
         _settings = settings;
         _log = log;
         _progress = progress;
         _validator = settings.Format.CreateValidator(settings.Options);
-        _shards = new ShardWriter(folder.StagingData, settings.Name, settings.ShardRecords, settings.ShardBytes, settings.Options.Container, settings.Format.Capabilities.UploadLimits);
-        _rejects = new RejectWriter(folder.Staging);
+        if (part)
+        {
+            _part = new PartWriter(folder.Staging);
+        }
+        else
+        {
+            _shards = new ShardWriter(folder.StagingData, settings.Name, settings.ShardRecords, settings.ShardBytes, settings.Options.Container, settings.Format.Capabilities.UploadLimits);
+            _rejects = new RejectWriter(folder.Staging);
+        }
+
         _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
-    public long Records => _shards.Records;
+    public long Records => _part?.Records ?? _shards!.Records;
+
+    /// <summary>Every event so far (records, rejects, and events skipped as another worker's), less one: the last event's place in the run.</summary>
+    public long Sequence => _seq;
+
+    /// <summary>The part's events file and its counts, after <see cref="Complete"/> of a part sink.</summary>
+    public PartWriter? Part => _part;
 
     public IOutputFormat Format => _settings.Format;
 
@@ -60,11 +79,27 @@ public sealed class RecordSink : IDisposable
     /// <summary>Rewrites local paths in records and rejects so the output does not depend on the working directory.</summary>
     public SourcePaths? Paths { get; init; }
 
+    /// <summary>What a part writes beside the next event (a step's facts the merge needs); "-" for none.</summary>
+    public string PartFlags { get; set; } = "-";
+
+    /// <summary>An event of another worker's record: counted in the run's order, written by that worker.</summary>
+    public void Skip() => _seq++;
+
     public void Reject(Reject reject)
     {
+        _seq++;
         reject = Paths?.Of(reject) ?? reject;
         Observer?.Invoke(reject);
-        _rejects.Write(reject);
+        if (_part is not null)
+        {
+            _part.Reject(_seq, reject, PartFlags);
+            _partByReason[reject.Reason] = _partByReason.GetValueOrDefault(reject.Reason) + 1;
+        }
+        else
+        {
+            _rejects!.Write(reject);
+        }
+
         _progress.AddReject();
         _log.Debug("reject {Reason} {File} {Position}: {Detail}", reject.Reason, reject.File, reject.Position, reject.Detail);
         if (_settings.Strict)
@@ -105,7 +140,16 @@ public sealed class RecordSink : IDisposable
         }
 
         _buffer.Write("\n"u8);
-        _shards.WriteLine(_buffer.WrittenSpan, record.Images.Count > 0);
+        _seq++;
+        if (_part is not null)
+        {
+            _part.Line(_seq, _buffer.WrittenSpan, record.Images.Count > 0, PartFlags);
+        }
+        else
+        {
+            _shards!.WriteLine(_buffer.WrittenSpan, record.Images.Count > 0);
+        }
+
         _recordsWithImages += record.Images.Count > 0 ? 1 : 0;
         Written?.Invoke(record);
         _progress.AddRecord();
@@ -115,16 +159,26 @@ public sealed class RecordSink : IDisposable
     /// <summary>Gives the shards and rejects their staged final names and writes the format's side files.</summary>
     public SinkResult Complete()
     {
-        var shards = _shards.Complete(_folder.Staging);
-        _rejects.Complete();
+        if (_part is not null)
+        {
+            PartSha256 = _part.Complete();
+            return new SinkResult([], _part.Records, _part.Rejects, _partByReason, null);
+        }
+
+        var shards = _shards!.Complete(_folder.Staging);
+        _rejects!.Complete();
         _settings.Format.WriteSideFiles(new SideFileContext(_folder.Staging, _settings.Name, shards, _settings.Options, _recordsWithImages));
         return new SinkResult(shards, _shards.Records, _rejects.Count, _rejects.ByReason, _shards.SplitReason);
     }
 
+    /// <summary>The sha256 of the part's events file, once a part sink is complete.</summary>
+    public string? PartSha256 { get; private set; }
+
     public void Dispose()
     {
         _json.Dispose();
-        _shards.Dispose();
-        _rejects.Dispose();
+        _shards?.Dispose();
+        _rejects?.Dispose();
+        _part?.Dispose();
     }
 }

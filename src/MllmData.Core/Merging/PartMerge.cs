@@ -1,0 +1,393 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MllmData.Formats;
+using MllmData.Generation;
+using MllmData.ModelCalls;
+using MllmData.Output;
+using MllmData.Parts;
+using MllmData.Pipeline;
+using Serilog;
+
+namespace MllmData.Merging;
+
+/// <summary>What a merge wrote.</summary>
+public sealed record MergeResult(string Kind, long Records, long Rejects, IReadOnlyList<ShardInfo> Shards, string ManifestPath);
+
+/// <summary>
+/// <c>mllmdata merge PART... --out DIR</c>: the parts of a job array, merged by each event's place in the single run,
+/// through the same shard writer, reject writer, side files and manifest a single run uses, so the output is
+/// byte-identical to it. Streams: one event of each part in memory at a time.
+/// </summary>
+public static class PartMerge
+{
+    private sealed record Part(string Dir, JsonObject Json, int Index);
+
+    /// <summary>Reads and checks every part: all finished, of one run, each index once, none missing.</summary>
+    private static List<Part> Load(IReadOnlyList<string> dirs)
+    {
+        if (dirs.Count == 0)
+        {
+            throw new UsageException("merge: give the part folders of every worker");
+        }
+
+        var parts = new List<Part>(dirs.Count);
+        foreach (var dir in dirs)
+        {
+            var file = Path.Combine(dir, OutputFolder.PartFile);
+            if (!File.Exists(file))
+            {
+                var hint = File.Exists(Path.Combine(dir, OutputFolder.ManifestFile)) ? "it holds a whole build (manifest.json), not a part"
+                    : Directory.Exists(dir) ? "its worker has not finished, or failed: run that worker again"
+                    : "no such folder";
+                throw new UsageException($"merge: {dir} has no {OutputFolder.PartFile}: {hint}");
+            }
+
+            JsonObject json;
+            try
+            {
+                json = JsonNode.Parse(File.ReadAllBytes(file)) as JsonObject ?? throw new JsonException("not an object");
+            }
+            catch (JsonException ex)
+            {
+                throw new UsageException($"merge: {file} is not a part manifest: {ex.Message}");
+            }
+
+            if (json["mllmdata_part"] is null || json["shard_index"] is null)
+            {
+                throw new UsageException($"merge: {file} is not a part manifest");
+            }
+
+            parts.Add(new Part(dir, json, (int)json["shard_index"]!));
+        }
+
+        var first = parts[0];
+        foreach (var other in parts.Skip(1))
+        {
+            foreach (var key in PartManifest.Identity)
+            {
+                var a = first.Json[key]?.ToJsonString() ?? "null";
+                var b = other.Json[key]?.ToJsonString() ?? "null";
+                if (a != b)
+                {
+                    throw new UsageException($"merge: the parts are not of one run: {Shorten(key)} is {Shorten(a)} in {first.Dir} but {Shorten(b)} in {other.Dir} (same recipe, seed and tool version needed)");
+                }
+            }
+        }
+
+        if ((string?)first.Json["tool_version"] is { } version && version != PartManifest.ToolVersion)
+        {
+            throw new UsageException($"merge: the parts were written by mllmdata {version}, this is {PartManifest.ToolVersion}: merge with the version the workers ran");
+        }
+
+        var count = (int)first.Json["num_shards"]!;
+        var seen = new Dictionary<int, string>();
+        foreach (var p in parts)
+        {
+            if (p.Index < 0 || p.Index >= count)
+            {
+                throw new UsageException($"merge: {p.Dir} is part {p.Index}, outside 0 to {count - 1}");
+            }
+
+            if (!seen.TryAdd(p.Index, p.Dir))
+            {
+                throw new UsageException($"merge: part {p.Index} of {count} given twice: {seen[p.Index]} and {p.Dir}");
+            }
+        }
+
+        var missing = Enumerable.Range(0, count).Where(i => !seen.ContainsKey(i)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new UsageException(string.Create(
+                CultureInfo.InvariantCulture,
+                $"merge: {(missing.Count == 1 ? "part" : "parts")} {string.Join(", ", missing)} of {count} missing (given: {string.Join(", ", seen.Keys.Order())}); run {(missing.Count == 1 ? "that worker" : "those workers")} (--shard-index {string.Join(", ", missing)}) and merge again"));
+        }
+
+        return [.. parts.OrderBy(p => p.Index)];
+    }
+
+    private static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";
+
+    private static string Str(JsonObject o, string key) => (string?)o[key] ?? throw new UsageException($"merge: part.json has no {key}");
+
+    public static async Task<MergeResult> RunAsync(IReadOnlyList<string> dirs, string outDir, ILogger log, CancellationToken ct)
+    {
+        var parts = Load(dirs);
+        var head = parts[0].Json;
+        var kind = Str(head, "kind");
+        if (kind is not (PartManifest.BuildKind or PartManifest.RewriteKind or PartManifest.SelfInstructKind))
+        {
+            throw new UsageException($"merge: unknown part kind '{kind}'");
+        }
+
+        foreach (var p in parts.Where(p => (bool?)p.Json["capped"] == true))
+        {
+            throw new UsageException($"merge: {p.Dir} stopped at a budget cap ({(string?)p.Json["cap"]}): its records past the cap are missing; raise the cap, run that worker again (its answers are cached) and merge");
+        }
+
+        var format = FormatRegistry.Get(Str(head, "format"));
+        var name = Str(head, "name");
+        var container = Str(head, "container");
+        var shardRecords = (long)head["shard_records"]!;
+        var shardBytes = (long)head["shard_bytes"]!;
+        var events = parts.Select(p => Path.Combine(p.Dir, PartWriter.EventsFile)).ToList();
+        using var folder = OutputFolder.Open(outDir, events);
+        long recordsWithImages = 0;
+
+        // Self-instruct: near duplicates are decided here, against every earlier sample of every part, as one process does.
+        var threshold = (double?)head["near_duplicate_threshold"] ?? 0.7;
+        var pool = new NearDuplicateFilter(threshold);
+        var images = head["images"] is JsonObject stage ? new PartImages.Replay((int)stage["near_duplicate_distance"]!) : null;
+        var byKind = (head["kinds"] as JsonArray)?.Select(k => (string)k!).ToDictionary(k => k, _ => 0L) ?? [];
+        IReadOnlyList<ShardInfo> shards;
+        long records;
+        string? splitReason;
+        IReadOnlyDictionary<string, long> byReason;
+        long rejectCount;
+        using (var shardWriter = new ShardWriter(folder.StagingData, name, shardRecords, shardBytes, container, format.Capabilities.UploadLimits))
+        using (var rejects = new RejectWriter(folder.Staging))
+        {
+            var readers = parts.Select(p => new PartEventReader(Path.Combine(p.Dir, PartWriter.EventsFile), Str(p.Json, "events_sha256"))).ToList();
+            try
+            {
+                var heads = new PriorityQueue<int, long>();
+                var current = new PartEvent?[readers.Count];
+                for (var i = 0; i < readers.Count; i++)
+                {
+                    if ((current[i] = readers[i].Next()) is { } e)
+                    {
+                        heads.Enqueue(i, e.Seq);
+                    }
+                }
+
+                long last = -1;
+                while (heads.TryDequeue(out var i, out var seq))
+                {
+                    ct.ThrowIfCancellationRequested();
+                    if (seq == last)
+                    {
+                        throw new UsageException($"merge: event {seq} is in two parts (one of them {parts[i].Dir}): the parts overlap");
+                    }
+
+                    last = seq;
+                    var e = current[i]!.Value;
+                    if (images is not null && e.Flags != "-")
+                    {
+                        images.See(e.Flags);
+                    }
+
+                    if (kind == PartManifest.SelfInstructKind && e.Flags != "-" && Sample(e, pool, threshold, byKind) is { } duplicate)
+                    {
+                        rejects.Write(duplicate);
+                    }
+                    else if (e.Kind == PartEventKind.Line)
+                    {
+                        shardWriter.WriteLine(e.Payload.Span, e.HasImages);
+                        recordsWithImages += e.HasImages ? 1 : 0;
+                    }
+                    else
+                    {
+                        var reject = RejectJson.Read(e.Payload.Span);
+                        if (e.Flags == "rel")
+                        {
+                            reject = reject with { File = Path.GetRelativePath(outDir, reject.File).Replace('\\', '/') };
+                        }
+
+                        rejects.Write(reject);
+                    }
+
+                    if ((current[i] = readers[i].Next()) is { } next)
+                    {
+                        heads.Enqueue(i, next.Seq);
+                    }
+                }
+
+                for (var i = 0; i < readers.Count; i++)
+                {
+                    if (readers[i].Events != (long)parts[i].Json["events"]!)
+                    {
+                        throw new Json.InputDataException(events[i], "-", "bad-part", $"{readers[i].Events} events, but part.json says {(long)parts[i].Json["events"]!}");
+                    }
+                }
+            }
+            finally
+            {
+                readers.ForEach(r => r.Dispose());
+            }
+
+            shards = shardWriter.Complete(folder.Staging);
+            records = shardWriter.Records;
+            splitReason = shardWriter.SplitReason;
+            rejects.Complete();
+            byReason = new Dictionary<string, long>(rejects.ByReason);
+            rejectCount = rejects.Count;
+            format.WriteSideFiles(new SideFileContext(folder.Staging, name, shards, new RenderOptions { ImageToken = Str(head, "image_token"), Container = container }, recordsWithImages));
+        }
+
+        var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var input in head["inputs"]!.AsArray().OfType<JsonObject>())
+        {
+            var path = Str(input, "path");
+            inputs[kind == PartManifest.RewriteKind ? Path.GetRelativePath(outDir, path).Replace('\\', '/') : path] = Str(input, "sha256");
+        }
+
+        var manifest = new Manifest
+        {
+            Name = name,
+            Format = format.Name,
+            ToolVersion = Str(head, "tool_version"),
+            Seed = (long)head["seed"]!,
+            RecipeSha256 = Str(head, "recipe_sha256"),
+            Records = records,
+            Shards = shards,
+            Rejects = rejectCount,
+            RejectsByReason = byReason,
+            Inputs = inputs,
+            Container = container,
+            UploadLimits = format.Capabilities.UploadLimits,
+            SplitReason = splitReason,
+            WriteExtra = kind switch
+            {
+                PartManifest.RewriteKind => w => WriteRewrite(w, parts),
+                PartManifest.SelfInstructKind => w => WriteSelfInstruct(w, parts, byKind, pool.MaxKeptScore),
+                _ when images is not null => w => images.Total(parts.Select(p => p.Json["images"]!.AsObject())).WriteTo(w, Str(head["images"]!.AsObject(), "mode")),
+                _ => null,
+            },
+        };
+        if (images is not null)
+        {
+            CopyImages(parts, folder.Root);
+        }
+
+        AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
+        folder.Commit();
+        log.Information("merged {Parts} parts: {Records} records in {Shards} shards, {Rejects} rejects, in {Out}", parts.Count, records, shards.Count, rejectCount, outDir);
+        if (kind == PartManifest.BuildKind)
+        {
+            ThrowIfEmpty(parts);
+        }
+
+        await Task.CompletedTask.ConfigureAwait(false);
+        return new MergeResult(kind, records, rejectCount, shards, Path.Combine(outDir, OutputFolder.ManifestFile));
+    }
+
+    /// <summary>Images the workers copied (named by content hash) go into the output's images folder, each once.</summary>
+    private static void CopyImages(List<Part> parts, string root)
+    {
+        var target = Path.Combine(root, OutputFolder.ImagesFolder);
+        foreach (var p in parts)
+        {
+            var from = Path.Combine(p.Dir, OutputFolder.ImagesFolder);
+            if (!Directory.Exists(from))
+            {
+                continue;
+            }
+
+            Directory.CreateDirectory(target);
+            foreach (var file in Directory.EnumerateFiles(from).Where(f => !Path.GetFileName(f).StartsWith('.')))
+            {
+                var final = Path.Combine(target, Path.GetFileName(file));
+                if (File.Exists(final))
+                {
+                    continue;
+                }
+
+                var temp = Path.Combine(target, "." + Path.GetFileName(file) + ".tmp");
+                File.Copy(file, temp, overwrite: true);
+                File.Move(temp, final, overwrite: true);
+            }
+        }
+    }
+
+    /// <summary>A source no worker got a record from fails the merge as it fails a single build (after writing, exit 2).</summary>
+    private static void ThrowIfEmpty(List<Part> parts)
+    {
+        if ((bool?)parts[0].Json["allow_empty"] == true || parts[0].Json["sources"] is not JsonArray first)
+        {
+            return;
+        }
+
+        for (var s = 0; s < first.Count; s++)
+        {
+            var total = parts.Sum(p => (long?)p.Json["sources"]?[s]?["records"] ?? 0);
+            if (total == 0)
+            {
+                throw new EmptySourceException($"source '{(string?)first[s]?["name"]}' yielded no records in any part; see rejects.jsonl in the output folder; pass --allow-empty to accept an empty source");
+            }
+        }
+    }
+
+    private static UsageCounters Usage(List<Part> parts)
+    {
+        var usage = new UsageCounters();
+        foreach (var p in parts)
+        {
+            if (p.Json["usage"] is JsonObject u)
+            {
+                usage.Add(u);
+            }
+        }
+
+        return usage;
+    }
+
+    private static decimal? Cost(List<Part> parts, UsageCounters usage) =>
+        PriceTable.Load((string?)parts[0].Json["price_table"]).Cost(Str(parts[0].Json, "model"), usage.InputTokens, usage.OutputTokens);
+
+    /// <summary>A self-instruct sample's event: the near-duplicate reject that replaces it, or null (its records counted by kind).</summary>
+    private static Records.Reject? Sample(PartEvent e, NearDuplicateFilter pool, double threshold, Dictionary<string, long> byKind)
+    {
+        var flags = JsonNode.Parse(e.Flags)!.AsObject();
+        var kind = (string)flags["kind"]!;
+        if (flags["questions"] is JsonArray questions
+            && SelfInstructor.Duplicate(pool, [.. questions.Select(q => (string)q!)], threshold) is { } detail)
+        {
+            return new Records.Reject((string)flags["source"]!, (string)flags["file"]!, (string)flags["position"]!, SelfInstructor.NearDuplicate, detail);
+        }
+
+        if (e.Kind == PartEventKind.Line)
+        {
+            byKind[kind] = byKind.GetValueOrDefault(kind) + 1;
+        }
+
+        return null;
+    }
+
+    private static void WriteSelfInstruct(Utf8JsonWriter w, List<Part> parts, Dictionary<string, long> byKind, double maxKept)
+    {
+        var usage = Usage(parts);
+        w.WriteStartObject("self_instruct");
+        w.WriteString("model", Str(parts[0].Json, "model"));
+        w.WriteStartObject("records_by_kind");
+        foreach (var (kind, n) in byKind)
+        {
+            w.WriteNumber(kind, n);
+        }
+
+        w.WriteEndObject();
+        w.WriteStartObject("prompt_versions");
+        foreach (var (kind, v) in parts[0].Json["prompt_versions"]!.AsObject())
+        {
+            w.WriteString(kind, (string)v!);
+        }
+
+        w.WriteEndObject();
+        w.WriteBoolean("capped", false);
+        w.WriteNumber("near_duplicate_threshold", (double)parts[0].Json["near_duplicate_threshold"]!);
+        w.WriteNumber("max_kept_question_rouge_l", Math.Round(maxKept, 4));
+        w.WriteEndObject();
+        usage.WriteTo(w, Cost(parts, usage));
+    }
+
+    private static void WriteRewrite(Utf8JsonWriter w, List<Part> parts)
+    {
+        var usage = Usage(parts);
+        w.WriteStartObject("rewrite");
+        w.WriteString("model", Str(parts[0].Json, "model"));
+        w.WriteString("prompt_version", Str(parts[0].Json, "prompt_version"));
+        w.WriteBoolean("capped", false);
+        w.WriteNumber("rewritten_answers", parts.Sum(p => (long)p.Json["rewritten_answers"]!));
+        w.WriteEndObject();
+        usage.WriteTo(w, Cost(parts, usage));
+    }
+}

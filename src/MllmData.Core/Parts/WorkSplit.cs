@@ -1,0 +1,93 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Text;
+
+namespace MllmData.Parts;
+
+/// <summary>
+/// One worker's share of a job array: records go to worker <c>XxHash3(id) mod N</c>, so every worker reads the
+/// inputs, keeps its own part, and the parts together hold each record exactly once.
+/// </summary>
+public sealed record WorkSplit(int Count, int Index)
+{
+    /// <summary>Where the index came from (a flag or an environment variable), for the log.</summary>
+    public string Origin { get; init; } = "--shard-index";
+
+    /// <summary>Whether this worker keeps the record with this key (its id).</summary>
+    public bool Owns(string key) => Count == 1 || (int)(XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(key)) % (ulong)Count) == Index;
+
+    /// <summary>
+    /// The split of this worker: the count from <c>--num-shards</c>, <c>SLURM_ARRAY_TASK_COUNT</c> or <c>MLLMDATA_NUM_SHARDS</c>;
+    /// the index from <c>--shard-index</c>, <c>JOB_COMPLETION_INDEX</c> (Kubernetes Indexed Job),
+    /// <c>SLURM_ARRAY_TASK_ID</c> minus <c>SLURM_ARRAY_TASK_MIN</c>, or <c>MLLMDATA_SHARD_INDEX</c>. Null when no count is
+    /// given anywhere (a single-process run). Kubernetes sets no count variable: there <c>--num-shards</c> is required.
+    /// </summary>
+    public static WorkSplit? Resolve(int? numShards, int? shardIndex, Func<string, string?> env)
+    {
+        int? count = numShards;
+        var countOrigin = "--num-shards";
+        if (count is null && Number(env, "SLURM_ARRAY_TASK_COUNT") is { } slurmCount)
+        {
+            (count, countOrigin) = (slurmCount, "SLURM_ARRAY_TASK_COUNT");
+        }
+        else if (count is null && Number(env, "MLLMDATA_NUM_SHARDS") is { } own)
+        {
+            (count, countOrigin) = (own, "MLLMDATA_NUM_SHARDS");
+        }
+
+        int? index = shardIndex;
+        var origin = "--shard-index";
+        if (index is null && Number(env, "JOB_COMPLETION_INDEX") is { } k8s)
+        {
+            (index, origin) = (k8s, "JOB_COMPLETION_INDEX");
+        }
+        else if (index is null && Number(env, "SLURM_ARRAY_TASK_ID") is { } task)
+        {
+            (index, origin) = (task - (Number(env, "SLURM_ARRAY_TASK_MIN") ?? 0), "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN");
+        }
+        else if (index is null && Number(env, "MLLMDATA_SHARD_INDEX") is { } ownIndex)
+        {
+            (index, origin) = (ownIndex, "MLLMDATA_SHARD_INDEX");
+        }
+
+        if (count is null)
+        {
+            if (index is not null)
+            {
+                throw new UsageException($"shard index {index} (from {origin}) but no shard count: give --num-shards N (a Kubernetes Indexed Job sets no count variable; pass its completions as --num-shards)");
+            }
+
+            return null;
+        }
+
+        if (count < 1 || count > 100_000)
+        {
+            throw new UsageException($"{countOrigin} {count}: the number of shards must be between 1 and 100000");
+        }
+
+        if (index is null)
+        {
+            throw new UsageException($"{countOrigin} {count} but no shard index: give --shard-index I (0 to {count - 1}), or run as an array task (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or MLLMDATA_SHARD_INDEX)");
+        }
+
+        if (index < 0 || index >= count)
+        {
+            throw new UsageException($"shard index {index} (from {origin}) is outside 0 to {count - 1} ({countOrigin} {count})");
+        }
+
+        return new WorkSplit(count.Value, index.Value) { Origin = origin };
+    }
+
+    private static int? Number(Func<string, string?> env, string name)
+    {
+        var text = env(name);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        return int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new UsageException($"{name}={text}: not a whole number");
+    }
+}
