@@ -57,6 +57,7 @@ public static class CliApp
         root.Subcommands.Add(RewriteCommand.Create(globals));
         root.Subcommands.Add(SelfInstructCommand.Create(globals));
         root.Subcommands.Add(ScoreCommand.Create(globals));
+        root.Subcommands.Add(StatsCommand.Create(globals));
         return root;
     }
 
