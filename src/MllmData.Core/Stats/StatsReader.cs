@@ -28,6 +28,13 @@ public static class StatsReader
             throw new InputDataException(manifestPath, "-", "bad-json", $"the manifest is not valid JSON: {ex.Message}");
         }
 
+        return Read(dir, manifest, questions, imageToken);
+    }
+
+    /// <summary>The shards a manifest lists under <paramref name="dir"/> (a staging folder, before the manifest is written).</summary>
+    public static DatasetStats Read(string dir, JsonObject manifest, QuestionFinder questions, string imageToken = "<image>")
+    {
+        var manifestPath = Path.Combine(dir, OutputFolder.ManifestFile);
         var formatName = (string?)manifest["format"];
         var format = FormatRegistry.All.FirstOrDefault(f => f.Name == formatName);
         var options = new RenderOptions { ImageToken = imageToken };
