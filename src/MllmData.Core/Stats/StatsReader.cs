@@ -47,9 +47,46 @@ public static class StatsReader
             }
 
             var path = Path.Combine(dir, shard);
-            foreach (var (line, number) in ShardReader.Records(path))
+            if (path.EndsWith(".json", StringComparison.Ordinal))
             {
-                stats.Add(View(line, format, new LineOrigin(shard, number), options, path));
+                foreach (var (line, number) in ShardReader.Records(path))
+                {
+                    using var doc = JsonDocument.Parse(line.ToJsonString());
+                    stats.Add(View(doc.RootElement, format, new LineOrigin(shard, number), options, path));
+                }
+
+                continue;
+            }
+
+            // JSON lines are parsed once each, straight into a document (a record may carry megabytes of embedded images).
+            long lineNo = 0;
+            foreach (var text in File.ReadLines(path))
+            {
+                lineNo++;
+                if (string.IsNullOrWhiteSpace(text))
+                {
+                    continue;
+                }
+
+                JsonDocument doc;
+                try
+                {
+                    doc = JsonDocument.Parse(text);
+                }
+                catch (JsonException ex)
+                {
+                    throw new InputDataException(path, $"line {lineNo}", "bad-json", ex.Message);
+                }
+
+                using (doc)
+                {
+                    if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                    {
+                        throw new InputDataException(path, $"line {lineNo}", "not-object", "a shard line is not a JSON object");
+                    }
+
+                    stats.Add(View(doc.RootElement, format, new LineOrigin(shard, lineNo), options, path));
+                }
             }
         }
 
@@ -57,15 +94,13 @@ public static class StatsReader
     }
 
     /// <summary>A shard line as stats sees it: turns through the format's own reader, source, task, templates and image sizes from <c>meta</c>.</summary>
-    public static RecordView View(JsonObject line, IOutputFormat? format, LineOrigin origin, RenderOptions options, string file)
+    public static RecordView View(JsonElement element, IOutputFormat? format, LineOrigin origin, RenderOptions options, string file)
     {
-        var meta = line["meta"] as JsonObject;
-        using var doc = JsonDocument.Parse(line.ToJsonString());
-        var element = doc.RootElement;
+        var meta = element.TryGetProperty("meta", out var m) && m.ValueKind == JsonValueKind.Object ? JsonObject.Create(m) : null;
         format ??= FormatRegistry.Detect(element);
         List<TurnView> turns = [];
         List<(string Path, byte[]? Bytes, string? Media)> images = [];
-        string id = (string?)(line["id"] as JsonValue) ?? $"line{origin.Line}";
+        string id = element.TryGetProperty("id", out var idValue) && idValue.ValueKind == JsonValueKind.String ? idValue.GetString()! : $"line{origin.Line}";
         if (format is { Capabilities.Readable: true })
         {
             Records.InstructionRecord record;
@@ -85,7 +120,7 @@ public static class StatsReader
         }
         else if (format is not null)
         {
-            images = [.. format.Images(line).Select(p => (p, (byte[]?)null, (string?)null))];
+            images = [.. format.Images(JsonObject.Create(element)!).Select(p => (p, (byte[]?)null, (string?)null))];
         }
 
         var sizes = meta?["images"] as JsonArray;
