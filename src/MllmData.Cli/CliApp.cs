@@ -59,6 +59,7 @@ public static class CliApp
         root.Subcommands.Add(ScoreCommand.Create(globals));
         root.Subcommands.Add(BatchCommand.Create(globals));
         root.Subcommands.Add(MergeCommand.Create(globals));
+        root.Subcommands.Add(StatsCommand.Create(globals));
         return root;
     }
 

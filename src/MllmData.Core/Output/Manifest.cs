@@ -39,6 +39,17 @@ public sealed class Manifest
     /// <summary>How the sources were mixed, when the recipe has a mixture section.</summary>
     public MixtureReport? Mixture { get; init; }
 
+    /// <summary>The dataset card written beside the shards (README.md), if the build wrote one.</summary>
+    public CardInfo? Card { get; init; }
+
+    /// <summary>The same manifest listing the card.</summary>
+    public Manifest WithCard(CardInfo card) => new()
+    {
+        Name = Name, Format = Format, ToolVersion = ToolVersion, Seed = Seed, RecipeSha256 = RecipeSha256, Records = Records, Shards = Shards,
+        Rejects = Rejects, RejectsByReason = RejectsByReason, Inputs = Inputs, Container = Container, UploadLimits = UploadLimits,
+        SplitReason = SplitReason, Mixture = Mixture, WriteExtra = WriteExtra, Card = card,
+    };
+
     /// <summary>Further sections (e.g. the rewrite summary), written after the standard ones.</summary>
     public Action<Utf8JsonWriter>? WriteExtra { get; init; }
 
@@ -80,6 +91,15 @@ public sealed class Manifest
         }
 
         w.WriteEndArray();
+        if (Card is { } card)
+        {
+            w.WriteStartObject("card");
+            w.WriteString("path", card.Path);
+            w.WriteNumber("bytes", card.Bytes);
+            w.WriteString("sha256", card.Sha256);
+            w.WriteEndObject();
+        }
+
         w.WriteNumber("rejects", Rejects);
         w.WriteStartObject("rejects_by_reason");
         foreach (var (reason, n) in RejectsByReason.OrderBy(kv => kv.Key, StringComparer.Ordinal))
@@ -106,6 +126,9 @@ public sealed class Manifest
         stream.WriteByte((byte)'\n');
     }
 }
+
+/// <summary>The dataset card as listed in the manifest: its path in the folder, size and sha256.</summary>
+public sealed record CardInfo(string Path, long Bytes, string Sha256);
 
 /// <summary>The manifest's <c>mixture</c> section: the rule, the total, and what each source had and gave.</summary>
 public sealed record MixtureReport(string Sampling, long? RequestedTotal, long Total, IReadOnlyList<MixtureSourceReport> Sources)

@@ -21,7 +21,7 @@ public sealed class OutputFolder : IDisposable
     public const string PartFile = "part.json";
 
     /// <summary>Top-level files a build may write besides the manifest; old ones are removed when a build does not write them again.</summary>
-    public static readonly IReadOnlyList<string> SideFiles = [RejectsFile, "dataset_info.json", "answers.jsonl", "part.jsonl"];
+    public static readonly IReadOnlyList<string> SideFiles = [RejectsFile, "dataset_info.json", "answers.jsonl", "part.jsonl", "README.md"];
 
     private readonly FileStream _lock;
     private bool _committed;

@@ -198,6 +198,15 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 _decontamination?.WriteManifestSection(w, paths.Show);
             },
         };
+        // The dataset card is made from the staged shards (read back like `mllmdata stats` reads them) and the manifest
+        // without its card entry; the manifest then lists the card with its sha256.
+        var draft = new MemoryStream();
+        manifest.WriteTo(draft);
+        var manifestNode = (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(draft.ToArray())!;
+        var stats = Stats.StatsReader.Read(folder.Staging, manifestNode, new Stats.QuestionFinder(templates), recipe.Tokens.Image);
+        var card = System.Text.Encoding.UTF8.GetBytes(DatasetCard.Render(recipe, manifestNode, stats, tally.Sources, evaluation));
+        AtomicFile.Write(Path.Combine(folder.Staging, DatasetCard.FileName), s => s.Write(card));
+        manifest = manifest.WithCard(new CardInfo(DatasetCard.FileName, card.LongLength, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(card))));
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
         return new BuildResult(written.Records, written.Rejects, written.Shards, Path.Combine(outDir, OutputFolder.ManifestFile), written.RejectsByReason)

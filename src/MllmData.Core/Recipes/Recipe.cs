@@ -14,6 +14,14 @@ public sealed class Recipe
     [JsonPropertyName("seed")]
     public long Seed { get; set; }
 
+    /// <summary>The dataset's licence for the card's front matter (an SPDX-style id such as <c>cc-by-4.0</c>); null = <c>unknown</c>.</summary>
+    [JsonPropertyName("license")]
+    public string? License { get; set; }
+
+    /// <summary>Hugging Face task categories for the card's front matter, e.g. <c>visual-question-answering</c>.</summary>
+    [JsonPropertyName("task_categories")]
+    public List<string> TaskCategories { get; set; } = [];
+
     [JsonPropertyName("format")]
     public string Format
     {
@@ -147,6 +155,10 @@ public sealed class SourceSpec
 
     [JsonPropertyName("adapter")]
     public string Adapter { get; set; } = string.Empty;
+
+    /// <summary>The licence of this source's data as the recipe states it, shown in the dataset card.</summary>
+    [JsonPropertyName("license")]
+    public string? License { get; set; }
 
     [JsonPropertyName("inputs")]
     public SortedDictionary<string, string> Inputs { get; set; } = new(StringComparer.Ordinal);

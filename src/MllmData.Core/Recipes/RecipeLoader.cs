@@ -8,8 +8,14 @@ using YamlDotNet.Serialization;
 namespace MllmData.Recipes;
 
 /// <summary>Loads recipes (YAML, or JSON of the same shape), checks them and hashes them.</summary>
-public static class RecipeLoader
+public static partial class RecipeLoader
 {
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9.+_-]{0,63}$")]
+    private static partial System.Text.RegularExpressions.Regex CardId();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z0-9][a-z0-9-]{0,63}$")]
+    private static partial System.Text.RegularExpressions.Regex TaskCategory();
+
     public static Recipe Load(string path)
     {
         if (!File.Exists(path))
@@ -187,6 +193,8 @@ public static class RecipeLoader
         Refuse(recipe.ShardRecords is >= 1 and <= 100_000_000 ? null : FormattableString.Invariant($"--shard-records (shard_records) must be from 1 to 100000000, got {recipe.ShardRecords}"));
         Refuse(recipe.ShardBytes >= 0 ? null : FormattableString.Invariant($"--shard-bytes (shard_bytes) must be 0 (no bound) or more, got {recipe.ShardBytes}"));
         Refuse(recipe.Images.Problem());
+        Refuse(recipe.License is { } license && !CardId().IsMatch(license) ? $"license must be a licence id such as cc-by-4.0 or apache-2.0 (letters, digits, '.', '+', '_', '-'; at most 64), got '{license}'" : null);
+        Refuse(recipe.TaskCategories.FirstOrDefault(t => !TaskCategory().IsMatch(t)) is { } category ? $"task_categories takes Hub task ids such as visual-question-answering (lower-case letters, digits, '-'), got '{category}'" : null);
         Refuse(recipe.Rewrite?.Problem("rewrite"));
         Refuse(recipe.SelfInstruct?.Problem("self_instruct"));
         Refuse(recipe.SelfInstruct is { } si && si.Kinds.Contains("tool-use", StringComparer.Ordinal) && FormatRegistry.Names.Contains(recipe.Format, StringComparer.Ordinal) && !FormatRegistry.Get(recipe.Format).Capabilities.ToolUse
@@ -246,6 +254,7 @@ public static class RecipeLoader
                 throw new UsageException($"--map is for the csv and jsonl adapters, not '{adapter.Name}'");
             }
 
+            Refuse(s.License is { } sourceLicense && (sourceLicense.Length is 0 or > 200 || sourceLicense.Any(char.IsControl)) ? $"license (source '{name}') must be one line of 1 to 200 characters" : null);
             Refuse(s.SuffixTurns is "first" or "every" ? null : $"--suffix-turns (suffix_turns) must be first or every, got '{s.SuffixTurns}'");
             Refuse(s.Constraints is SourceSpec.ConstraintsMatch or SourceSpec.ConstraintsOff ? null : $"--constraints (constraints) must be match or off, got '{s.Constraints}'");
             Refuse(s.CotTrigger is { } trigger && string.IsNullOrWhiteSpace(trigger) ? "--cot-trigger (cot_trigger) needs a trigger id of the cot pack, or random" : null);

@@ -106,7 +106,9 @@ public class TheMemoryBounds
         var r = await PeakMemory.RunAsync("build", "--adapter", "jsonl", "--input", $"file={rows}", "--map", "question=q", "--map", "answer=a", "--format", "llava", "--out", outDir);
 
         Assert.True(r.ExitCode == 0, r.Error);
-        Assert.True(r.PeakMegabytes < 150, $"peak {r.PeakMegabytes} MB");
+        // The bound covers the fixed cost of the dataset card's o200k tokenizer (its vocabulary, about 50 MB whatever the input:
+        // 129 MB before the card, 176 MB with it), never the 100 MB line.
+        Assert.True(r.PeakMegabytes < 200, $"peak {r.PeakMegabytes} MB");
         Assert.Equal(["jsonl-l1", "jsonl-l3"], HostileFile.Records(outDir).Select(x => x.Str("id")));
         var reject = Assert.Single(HostileFile.Rejects(outDir));
         Assert.Equal(("line 2", "line-too-long"), (reject.Str("position"), reject.Str("reason")));

@@ -45,7 +45,7 @@ public class TheRecipePaths
         Assert.True(a.ExitCode == 0, a.Error);
         Assert.True(b.ExitCode == 0, b.Error);
         var files = Directory.GetFiles(outA, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(outA, f)).Order(StringComparer.Ordinal).ToList();
-        Assert.Equal(["data/cwd-00000-of-00001.jsonl", "manifest.json", "rejects.jsonl"], files);
+        Assert.Equal(["README.md", "data/cwd-00000-of-00001.jsonl", "manifest.json", "rejects.jsonl"], files);
         foreach (var f in files)
         {
             var bytes = File.ReadAllBytes(Path.Combine(outA, f!));

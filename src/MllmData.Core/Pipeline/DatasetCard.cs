@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MllmData.Recipes;
+using MllmData.Stats;
+
+namespace MllmData.Pipeline;
+
+/// <summary>
+/// The build's <c>README.md</c>: a Hugging Face Hub dataset card. YAML front matter (<c>configs</c> with <c>data_files</c>
+/// under <c>data/</c>, <c>license</c>, <c>task_categories</c>, <c>size_categories</c>), then the sources with their counts and
+/// licences, the main figures, and the recipe. Every value comes from the recipe, the manifest and the shards, so the same
+/// build gives the same bytes.
+/// </summary>
+public static class DatasetCard
+{
+    public const string FileName = "README.md";
+
+    /// <summary>The Hub's size buckets: n&lt;1K, 1K&lt;n&lt;10K, ... n&gt;1T (a count on a boundary goes to the bucket above it).</summary>
+    public static string SizeCategory(long n)
+    {
+        string[] names = ["1K", "10K", "100K", "1M", "10M", "100M", "1B", "10B", "100B", "1T"];
+        long bound = 1000;
+        if (n < bound)
+        {
+            return "n<1K";
+        }
+
+        for (var i = 0; i + 1 < names.Length; i++)
+        {
+            if (n < bound * 10)
+            {
+                return $"{names[i]}<n<{names[i + 1]}";
+            }
+
+            bound *= 10;
+        }
+
+        return "n>1T";
+    }
+
+    public static string Render(Recipe recipe, JsonObject manifest, DatasetStats stats, IReadOnlyList<SourceOutcome> sources, bool evaluation)
+    {
+        var container = (string?)manifest["container"] ?? "jsonl";
+        var records = stats.Overall.Records;
+        var sb = new StringBuilder();
+        sb.Append("---\n");
+        sb.Append("configs:\n- config_name: default\n  data_files:\n");
+        sb.Append("  - split: ").Append(evaluation ? "test" : "train").Append('\n');
+        sb.Append("    path: ").Append(Q($"data/{recipe.Name}-*.{container}")).Append('\n');
+        sb.Append("license: ").Append(Q(recipe.License ?? "unknown")).Append('\n');
+        if (recipe.TaskCategories.Count > 0)
+        {
+            sb.Append("task_categories:\n");
+            foreach (var t in recipe.TaskCategories)
+            {
+                sb.Append("- ").Append(Q(t)).Append('\n');
+            }
+        }
+
+        sb.Append("size_categories:\n- ").Append(Q(SizeCategory(records))).Append('\n');
+        sb.Append("pretty_name: ").Append(Q(recipe.Name)).Append('\n');
+        sb.Append("tags:\n- \"mllmdata\"\n- \"multimodal\"\n");
+        sb.Append("---\n\n");
+
+        sb.Append("# ").Append(Md(recipe.Name)).Append("\n\n");
+        sb.Append(I($"Built by mllmdata {manifest["tool_version"]} in the `{manifest["format"]}` format ({container} shards under `data/`), seed {recipe.Seed}, recipe sha256 `{manifest["recipe_sha256"]}`. "));
+        sb.Append(I($"{records} records, {manifest["rejects"]} rejects (`rejects.jsonl`); `manifest.json` lists every shard with its sha256.\n\n"));
+
+        sb.Append("## Sources\n\n| source | adapter | records | licence |\n|---|---|---:|---|\n");
+        var licences = recipe.Sources.Select(s => (Name: s.Name ?? s.Adapter, s.License)).ToList();
+        foreach (var s in sources)
+        {
+            var licence = licences.FirstOrDefault(l => l.Name == s.Name).License ?? "not stated in the recipe";
+            sb.Append("| ").Append(Md(s.Name)).Append(" | ").Append(Md(s.Adapter)).Append(" | ").Append(records == 0 && s.Records == 0 ? "0" : Count(stats, s.Name, s.Records)).Append(" | ").Append(Md(licence)).Append(" |\n");
+        }
+
+        sb.Append("\nCheck each source's own terms before you use or share this data.\n\n");
+
+        var o = stats.Overall;
+        sb.Append("## Statistics\n\n");
+        sb.Append("Lengths in o200k tokens; percentiles by nearest rank. `mllmdata stats` on this folder gives the full figures.\n\n");
+        sb.Append("| figure | value |\n|---|---|\n");
+        Row(sb, "records", I($"{o.Records}"));
+        Row(sb, "turns per record", Dist(o.TurnsPerRecord));
+        Row(sb, "images per record", Dist(o.ImagesPerRecord));
+        Row(sb, "instruction tokens", Dist(o.InstructionTokens));
+        Row(sb, "question tokens", Dist(o.QuestionTokens));
+        Row(sb, "answer tokens", Dist(o.AnswerTokens));
+        Row(sb, "answers of ≤3 words", I($"{o.ShortAnswers} of {o.Answers} ({o.ShortAnswerShare * 100:0.##}%)"));
+        Row(sb, "answer kinds", string.Join(", ", o.AnswerKinds.Select(kv => I($"{kv.Key} {kv.Value}"))));
+        Row(sb, "yes share of yes/no answers", I($"{o.YesShare * 100:0.##}%"));
+        Row(sb, "rejects by reason", manifest["rejects_by_reason"] is JsonObject { Count: > 0 } reasons ? string.Join(", ", reasons.Select(kv => I($"{kv.Key} {kv.Value}"))) : "none");
+        sb.Append("\n| task | records | answer tokens p50 | answers of ≤3 words |\n|---|---:|---:|---:|\n");
+        foreach (var (task, g) in stats.ByTask)
+        {
+            sb.Append("| ").Append(Md(task)).Append(I($" | {g.Records} | {g.AnswerTokens.Percentile(50)} | {g.ShortAnswerShare * 100:0.##}% |\n"));
+        }
+
+        sb.Append("\n## Recipe\n\nThe canonical recipe (paths relative to the recipe's folder); its sha256 is the manifest's `recipe_sha256`.\n\n");
+        var canonical = JsonNode.Parse(RecipeLoader.Canonical(recipe))!.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        var fence = new string('`', Math.Max(3, LongestRun(canonical, '`') + 1));
+        sb.Append(fence).Append("json\n").Append(canonical).Append('\n').Append(fence).Append('\n');
+        return sb.ToString();
+    }
+
+    /// <summary>Records of a source as read back from the shards (meta.source), or as the build counted them when records carry no meta.</summary>
+    private static string Count(DatasetStats stats, string source, long built) =>
+        (stats.BySource.TryGetValue(source, out var g) ? g.Records : built).ToString(CultureInfo.InvariantCulture);
+
+    private static int LongestRun(string s, char c)
+    {
+        int best = 0, run = 0;
+        foreach (var ch in s)
+        {
+            run = ch == c ? run + 1 : 0;
+            best = Math.Max(best, run);
+        }
+
+        return best;
+    }
+
+    private static void Row(StringBuilder sb, string name, string value) => sb.Append("| ").Append(name).Append(" | ").Append(value).Append(" |\n");
+
+    private static string Dist(ValueCounts v) => v.N == 0 ? "-" : I($"mean {v.Mean:0.##}, p50 {v.Percentile(50)}, p90 {v.Percentile(90)}, max {v.Max}");
+
+    /// <summary>A YAML double-quoted scalar (JSON string syntax is valid YAML).</summary>
+    private static string Q(string s)
+    {
+        var sb = new StringBuilder("\"", s.Length + 2);
+        foreach (var ch in s)
+        {
+            _ = ch switch
+            {
+                '"' => sb.Append("\\\""),
+                '\\' => sb.Append("\\\\"),
+                _ when char.IsControl(ch) => sb.Append(I($"\\u{(int)ch:X4}")),
+                _ => sb.Append(ch),
+            };
+        }
+
+        return sb.Append('"').ToString();
+    }
+
+    /// <summary>Text for a Markdown table cell: no line breaks, pipes and markup characters escaped.</summary>
+    private static string Md(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var ch in s)
+        {
+            if (char.IsControl(ch))
+            {
+                sb.Append(' ');
+            }
+            else if (ch is '<' or '>' or '&')
+            {
+                sb.Append(ch switch { '<' => "&lt;", '>' => "&gt;", _ => "&amp;" });
+            }
+            else if ("\\`*_[]|".Contains(ch, StringComparison.Ordinal))
+            {
+                sb.Append('\\').Append(ch);
+            }
+            else
+            {
+                sb.Append(ch);
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    private static string I(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
