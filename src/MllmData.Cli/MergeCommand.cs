@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MllmData.Merging;
+using MllmData.Templates;
 
 namespace MllmData.Cli;
 
@@ -16,7 +17,8 @@ public static class MergeCommand
         };
         command.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async log =>
         {
-            var result = await PartMerge.RunAsync(parse.GetValue(parts)!, parse.GetValue(output)!, log, ct).ConfigureAwait(false);
+            var templates = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
+            var result = await PartMerge.RunAsync(parse.GetValue(parts)!, parse.GetValue(output)!, log, ct, templates).ConfigureAwait(false);
             await parse.InvocationConfiguration.Output.WriteLineAsync(result.ManifestPath).ConfigureAwait(false);
             return CliApp.Ok;
         }));

@@ -110,7 +110,7 @@ public static class PartMerge
 
     private static string Str(JsonObject o, string key) => (string?)o[key] ?? throw new UsageException($"merge: part.json has no {key}");
 
-    public static async Task<MergeResult> RunAsync(IReadOnlyList<string> dirs, string outDir, ILogger log, CancellationToken ct)
+    public static async Task<MergeResult> RunAsync(IReadOnlyList<string> dirs, string outDir, ILogger log, CancellationToken ct, Templates.TemplateLibrary? templates = null)
     {
         var parts = Load(dirs);
         var head = parts[0].Json;
@@ -259,6 +259,14 @@ public static class PartMerge
             CopyImages(parts, folder.Root);
         }
 
+        if (kind == PartManifest.BuildKind && head["recipe_canonical"] is JsonValue canonicalText && templates is not null)
+        {
+            // A single build writes its dataset card from its shards; the merge writes the same card from the same shards.
+            var canonical = System.Text.Encoding.UTF8.GetBytes((string)canonicalText!);
+            var recipe = JsonSerializer.Deserialize(canonical, Recipes.RecipeJsonContext.Default.Recipe)!;
+            manifest = Pipeline.DatasetCard.WriteInto(folder.Staging, manifest, recipe, templates, SourcesOf(parts), evaluation: false, canonical);
+        }
+
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
         log.Information("merged {Parts} parts: {Records} records in {Shards} shards, {Rejects} rejects, in {Out}", parts.Count, records, shards.Count, rejectCount, outDir);
@@ -270,6 +278,13 @@ public static class PartMerge
         await Task.CompletedTask.ConfigureAwait(false);
         return new MergeResult(kind, records, rejectCount, shards, Path.Combine(outDir, OutputFolder.ManifestFile));
     }
+
+    /// <summary>Each source's records summed over the parts, in the build's source order.</summary>
+    private static List<Pipeline.SourceOutcome> SourcesOf(List<Part> parts) =>
+        parts[0].Json["sources"] is JsonArray first
+            ? [.. first.OfType<JsonObject>().Select((s, i) => new Pipeline.SourceOutcome(
+                Str(s, "name"), (string?)s["adapter"] ?? string.Empty, new Dictionary<string, string>(), parts.Sum(p => (long?)p.Json["sources"]?[i]?["records"] ?? 0), new Dictionary<string, (long, Records.Reject)>()))]
+            : [];
 
     /// <summary>Images the workers copied (named by content hash) go into the output's images folder, each once.</summary>
     private static void CopyImages(List<Part> parts, string root)

@@ -164,7 +164,10 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 part["images"] = PartImages.Summary(ImageSummary.Total(imageSummaries), imageSettings);
             }
 
-            part["sources"] = new JsonArray([.. tally.Sources.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["records"] = s.Records })]);
+            part["sources"] = new JsonArray([.. tally.Sources.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["adapter"] = s.Adapter, ["records"] = s.Records })]);
+
+            // What the merge needs to write the same dataset card: the canonical recipe, byte for byte.
+            part["recipe_canonical"] = System.Text.Encoding.UTF8.GetString(RecipeLoader.Canonical(recipe));
             PartManifest.Complete(part, sinkPart!, sinkSha!, written.RejectsByReason);
             PartManifest.Write(folder.Staging, part);
             folder.Commit(OutputFolder.PartFile);
@@ -200,13 +203,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         };
         // The dataset card is made from the staged shards (read back like `mllmdata stats` reads them) and the manifest
         // without its card entry; the manifest then lists the card with its sha256.
-        var draft = new MemoryStream();
-        manifest.WriteTo(draft);
-        var manifestNode = (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(draft.ToArray())!;
-        var stats = Stats.StatsReader.Read(folder.Staging, manifestNode, new Stats.QuestionFinder(templates), recipe.Tokens.Image);
-        var card = System.Text.Encoding.UTF8.GetBytes(DatasetCard.Render(recipe, manifestNode, stats, tally.Sources, evaluation));
-        AtomicFile.Write(Path.Combine(folder.Staging, DatasetCard.FileName), s => s.Write(card));
-        manifest = manifest.WithCard(new CardInfo(DatasetCard.FileName, card.LongLength, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(card))));
+        manifest = DatasetCard.WriteInto(folder.Staging, manifest, recipe, templates, tally.Sources, evaluation);
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
         return new BuildResult(written.Records, written.Rejects, written.Shards, Path.Combine(outDir, OutputFolder.ManifestFile), written.RejectsByReason)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MllmData.Output;
 using MllmData.Recipes;
 using MllmData.Stats;
 
@@ -40,7 +41,7 @@ public static class DatasetCard
         return "n>1T";
     }
 
-    public static string Render(Recipe recipe, JsonObject manifest, DatasetStats stats, IReadOnlyList<SourceOutcome> sources, bool evaluation)
+    public static string Render(Recipe recipe, JsonObject manifest, DatasetStats stats, IReadOnlyList<SourceOutcome> sources, bool evaluation, byte[]? canonical = null)
     {
         var container = (string?)manifest["container"] ?? "jsonl";
         var records = stats.Overall.Records;
@@ -99,10 +100,25 @@ public static class DatasetCard
         }
 
         sb.Append("\n## Recipe\n\nThe canonical recipe (paths relative to the recipe's folder); its sha256 is the manifest's `recipe_sha256`.\n\n");
-        var canonical = JsonNode.Parse(RecipeLoader.Canonical(recipe))!.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        var fence = new string('`', Math.Max(3, LongestRun(canonical, '`') + 1));
-        sb.Append(fence).Append("json\n").Append(canonical).Append('\n').Append(fence).Append('\n');
+        var shown = JsonNode.Parse(canonical ?? RecipeLoader.Canonical(recipe))!.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        var fence = new string('`', Math.Max(3, LongestRun(shown, '`') + 1));
+        sb.Append(fence).Append("json\n").Append(shown).Append('\n').Append(fence).Append('\n');
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Writes the card into the staging folder of a finished build (single run or merge) and returns the manifest listing
+    /// it: the card is made from the staged shards and the manifest without its card entry.
+    /// </summary>
+    public static Manifest WriteInto(string staging, Manifest manifest, Recipe recipe, Templates.TemplateLibrary templates, IReadOnlyList<SourceOutcome> sources, bool evaluation, byte[]? canonical = null)
+    {
+        var draft = new MemoryStream();
+        manifest.WriteTo(draft);
+        var manifestNode = (JsonObject)JsonNode.Parse(draft.ToArray())!;
+        var stats = Stats.StatsReader.Read(staging, manifestNode, new Stats.QuestionFinder(templates), recipe.Tokens.Image);
+        var card = Encoding.UTF8.GetBytes(Render(recipe, manifestNode, stats, sources, evaluation, canonical));
+        AtomicFile.Write(Path.Combine(staging, FileName), s => s.Write(card));
+        return manifest.WithCard(new CardInfo(FileName, card.LongLength, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(card))));
     }
 
     /// <summary>Records of a source as read back from the shards (meta.source), or as the build counted them when records carry no meta.</summary>
