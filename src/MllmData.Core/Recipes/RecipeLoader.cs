@@ -216,6 +216,7 @@ public static class RecipeLoader
                 var option = adapter.Options.FirstOrDefault(o => o.Name == key)
                     ?? throw new UsageException($"adapter '{adapter.Name}' has no option '{key}'; options: {string.Join(", ", adapter.Options.Select(o => o.Name))}");
                 Refuse(value.Length == 0 ? null : option.Problem(value, s.Inputs) is { } problem ? $"--{key} (source '{name}') {problem}" : null);
+                Refuse(option.OnlyWith.Select(w => w.Problem(s.Options, adapter.Options)).FirstOrDefault(p => p is not null) is { } misplaced ? $"--{key} (source '{name}') {misplaced}" : null);
             }
 
             // Question-only records never go into a training format: they make an evaluation set.
