@@ -95,9 +95,16 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
     private sealed record Category(string Id, string Name);
 
     /// <summary>An object annotation as kept: indices into the images and categories, the box, and where it was.</summary>
-    private sealed record Obj(string? Id, int Index, int Category, double[]? Box, string? BoxProblem, bool Crowd, string Where);
+    private sealed record Obj(string? Id, int Index, long Position, int Category, double[]? Box, string? BoxProblem, bool Crowd)
+    {
+        /// <summary>Position text for rejects, made only when one is written (a string per object would be most of the memory kept).</summary>
+        public string Where => string.Create(CultureInfo.InvariantCulture, $"annotations[{Index}] (byte {Position})");
+    }
 
-    private sealed record RawObj(CocoInstanceDto Dto, int Index, string Where);
+    private sealed record RawObj(string? Id, string ImageId, string CategoryId, double[]? Box, string? BoxProblem, bool Crowd, int Index, long Position)
+    {
+        public string Where => string.Create(CultureInfo.InvariantCulture, $"annotations[{Index}] (byte {Position})");
+    }
 
     public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -109,6 +116,8 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
         var categories = new List<Category>();
         var categoryIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var raw = new List<RawObj>();
+        var strings = new Dictionary<string, string>(StringComparer.Ordinal);
+        string Shared(string? id) => strings.TryGetValue(id!, out var kept) ? kept : strings[id!] = id!;
 
         CocoInstancesFile.Read(
             context.Files.Open(path, context.Progress),
@@ -136,18 +145,19 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
             annotation =>
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var at = annotation.Where("annotations");
                 if (annotation.Error is { } error)
                 {
-                    rejects.Add(Sample.Reject(context, path, at, RejectReasons.WrongType, error));
+                    rejects.Add(Sample.Reject(context, path, annotation.Where("annotations"), RejectReasons.WrongType, error));
                 }
                 else if (annotation.Value!.ImageId is null || annotation.Value.CategoryId is null)
                 {
-                    rejects.Add(Sample.Reject(context, path, at, RejectReasons.MissingField, annotation.Value.ImageId is null ? "no \"image_id\"" : "no \"category_id\""));
+                    rejects.Add(Sample.Reject(context, path, annotation.Where("annotations"), RejectReasons.MissingField, annotation.Value.ImageId is null ? "no \"image_id\"" : "no \"category_id\""));
                 }
                 else
                 {
-                    raw.Add(new RawObj(annotation.Value, annotation.Index, at));
+                    // Category and image ids repeat: one string each is kept, not one per annotation.
+                    var dto = annotation.Value;
+                    raw.Add(new RawObj(dto.Id, Shared(dto.ImageId), Shared(dto.CategoryId), dto.Bbox, dto.BboxProblem, dto.IsCrowd, annotation.Index, annotation.Position));
                 }
             },
             category =>
@@ -173,24 +183,25 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
 
         // Annotations may come before the images and categories they refer to: they are resolved once all is read.
         var byImage = new List<Obj>[images.Count];
-        foreach (var (dto, index, at) in raw)
+        foreach (var a in raw)
         {
-            if (!imageIndex.TryGetValue(dto.ImageId!, out var img))
+            if (!imageIndex.TryGetValue(a.ImageId, out var img))
             {
-                rejects.Add(Sample.Reject(context, path, at, RejectReasons.UnknownImage, $"image_id {dto.ImageId} is not in \"images\""));
+                rejects.Add(Sample.Reject(context, path, a.Where, RejectReasons.UnknownImage, $"image_id {a.ImageId} is not in \"images\""));
             }
-            else if (!categoryIndex.TryGetValue(dto.CategoryId!, out var cat))
+            else if (!categoryIndex.TryGetValue(a.CategoryId, out var cat))
             {
-                rejects.Add(Sample.Reject(context, path, at, RejectReasons.UnknownCategory, $"category_id {dto.CategoryId} is not in \"categories\""));
+                rejects.Add(Sample.Reject(context, path, a.Where, RejectReasons.UnknownCategory, $"category_id {a.CategoryId} is not in \"categories\""));
             }
             else
             {
-                (byImage[img] ??= []).Add(new Obj(dto.Id, index, cat, dto.Bbox, dto.BboxProblem, dto.IsCrowd, at));
+                (byImage[img] ??= []).Add(new Obj(a.Id, a.Index, a.Position, cat, a.Box, a.BoxProblem, a.Crowd));
             }
         }
 
         raw.Clear();
         raw.TrimExcess();
+        strings.Clear();
         foreach (var r in rejects)
         {
             yield return r;
