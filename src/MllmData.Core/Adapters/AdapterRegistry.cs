@@ -19,6 +19,7 @@ public static class AdapterRegistry
         new CsvAdapter(),
         new JsonlAdapter(),
         new InstructionsAdapter(),
+        new CocoObjectsAdapter(),
     ];
 
     public static ISourceAdapter Get(string name) =>

@@ -42,6 +42,12 @@ public sealed record AdapterOption(string Name, string Description, string? Defa
     /// <summary>A further check of a value against the source's inputs: the problem, or null when the value is fine.</summary>
     public Func<string, IReadOnlyDictionary<string, string>, string?>? Check { get; init; }
 
+    /// <summary>
+    /// The option means something only when each condition holds: another option of the source has one of some values (given, or its
+    /// default): e.g. coco-objects' <c>negatives</c> only with <c>task=existence</c>. Set elsewhere, it is a usage error.
+    /// </summary>
+    public IReadOnlyList<OptionCondition> OnlyWith { get; init; } = [];
+
     /// <summary>What is wrong with <paramref name="value"/>, or null when it may be used.</summary>
     public string? Problem(string value, IReadOnlyDictionary<string, string> inputs)
     {
@@ -80,6 +86,19 @@ public sealed record AdapterOption(string Name, string Description, string? Defa
 
     /// <summary>A name that goes into file names: see <see cref="SafeName.Problem"/>.</summary>
     public static readonly Func<string, IReadOnlyDictionary<string, string>, string?> NameCheck = (v, _) => SafeName.Problem(v);
+}
+
+/// <summary>Another option and the values it must have for an option to apply.</summary>
+public sealed record OptionCondition(string Option, params string[] Values)
+{
+    /// <summary>What is wrong with giving the option beside <paramref name="options"/> (the source's, among <paramref name="all"/>), or null when it applies.</summary>
+    public string? Problem(IReadOnlyDictionary<string, string> options, IReadOnlyList<AdapterOption> all)
+    {
+        var value = options.TryGetValue(Option, out var v) && v.Length > 0 ? v : all.FirstOrDefault(o => o.Name == Option)?.Default;
+        return value is not null && Values.Contains(value, StringComparer.Ordinal)
+            ? null
+            : $"applies only with --{Option} {string.Join(" or ", Values)}{(value is null ? string.Empty : $", not '{value}'")}";
+    }
 }
 
 /// <summary>Names that end up in file names and record ids: letters, digits, '.', '_' and '-', never a path.</summary>

@@ -28,6 +28,9 @@ public sealed class SourceContext
     /// <summary>Whether provenance details (answer lists, other captions) will be written; adapters may skip building them.</summary>
     public bool IncludeDetail { get; init; } = true;
 
+    /// <summary>The run seed, for adapters that make seeded choices of their own (e.g. coco-objects' random negatives).</summary>
+    public long Seed { get; init; }
+
     public string? Input(string name) => Inputs.TryGetValue(name, out var v) ? v : null;
 
     public string RequireInput(string name) =>

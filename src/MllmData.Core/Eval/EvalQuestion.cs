@@ -16,6 +16,9 @@ public static class EvalQuestion
     /// <summary>The answer-format line of multiple-choice questions.</summary>
     public const string LetterAnswer = "Reply with only the letter of the correct option.";
 
+    /// <summary>The answer-format line of yes/no object-existence questions.</summary>
+    public const string YesNoAnswer = "Answer yes or no.";
+
     /// <summary>The prompt of a caption record, which has no question of its own.</summary>
     public const string CaptionPrompt = "Write one sentence that describes this image.";
 
@@ -47,7 +50,14 @@ public static class EvalQuestion
     public static string Question(InstructionRecord record)
     {
         var turn = record.Turns[0];
-        return turn.Slots.TryGetValue("question", out var q) ? q.Trim() : turn.Slots.Count == 0 && record.Task != "caption" ? turn.UserText.Trim() : string.Empty;
+        if (turn.Slots.TryGetValue("question", out var q))
+        {
+            return q.Trim();
+        }
+
+        // Object questions (coco-objects) have no benchmark question: the templated instruction is the question.
+        var instructionIsQuestion = turn.Slots.Count == 0 || (turn.Instruction is not null && Adapters.CocoObjectsAdapter.Tasks.Contains(record.Task));
+        return instructionIsQuestion && record.Task != "caption" ? turn.UserText.Trim() : string.Empty;
     }
 
     /// <summary>The text of the question line: context, question, options and the answer-format line.</summary>
@@ -68,13 +78,37 @@ public static class EvalQuestion
 
         parts.Add(question);
         var hasOptions = turn.Slots.TryGetValue("options", out var options) && options.Length > 0;
-        if (hasOptions)
+        string? formatLine;
+        if (record.Task == Adapters.CocoObjectsAdapter.ExistenceTask)
         {
-            parts.Add(options!);
+            // Some templates (and the yes-no suffix) already ask for yes or no.
+            formatLine = question.Contains("yes or no", StringComparison.OrdinalIgnoreCase) ? null : YesNoAnswer;
+        }
+        else if (record.Task is Adapters.CocoObjectsAdapter.GroundingTask or Adapters.CocoObjectsAdapter.GroundingAllTask)
+        {
+            // The grounding instruction itself asks for the box; a short-answer line would contradict it.
+            formatLine = null;
+        }
+        else
+        {
+            if (hasOptions)
+            {
+                parts.Add(options!);
+            }
+
+            formatLine = hasOptions ? LetterAnswer : ShortAnswer;
         }
 
         // A constraint suffix (--constraints match) is the answer-format line the model is asked to obey.
-        parts.Add(turn.Constraint?.Text is { Length: > 0 } constraint ? constraint : hasOptions ? LetterAnswer : ShortAnswer);
+        if (turn.Constraint?.Text is { Length: > 0 } constraint)
+        {
+            formatLine = constraint;
+        }
+
+        if (formatLine is not null)
+        {
+            parts.Add(formatLine);
+        }
 
         return string.Join("\n", parts);
     }

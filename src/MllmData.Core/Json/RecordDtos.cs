@@ -65,3 +65,30 @@ public sealed class CocoCaptionDto
 
     public string? Caption { get; set; }
 }
+
+/// <summary>An object annotation of a COCO instances file (<c>instances_&lt;split&gt;.json</c>).</summary>
+public sealed class CocoInstanceDto
+{
+    public string? Id { get; set; }
+
+    public string? ImageId { get; set; }
+
+    public string? CategoryId { get; set; }
+
+    /// <summary>The <c>bbox</c> as [x, y, w, h] in pixels; null when absent or not four numbers (see <see cref="BboxProblem"/>).</summary>
+    public double[]? Bbox { get; set; }
+
+    /// <summary>Why <c>bbox</c> could not be read; the annotation still says its object is in the image.</summary>
+    public string? BboxProblem { get; set; }
+
+    /// <summary><c>iscrowd</c>: 1 (or true) for a crowd region.</summary>
+    public bool IsCrowd { get; set; }
+}
+
+/// <summary>An entry of a COCO instances file's <c>categories</c> array.</summary>
+public sealed class CocoCategoryDto
+{
+    public string? Id { get; set; }
+
+    public string? Name { get; set; }
+}

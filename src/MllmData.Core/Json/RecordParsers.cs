@@ -40,6 +40,18 @@ public static class RecordParsers
         return Object(ref r, new CocoCaptionDto(), CaptionField, out value, ref error);
     }
 
+    public static ParseStatus CocoInstance(ref Utf8JsonReader r, out CocoInstanceDto? value, out string? error)
+    {
+        error = null;
+        return Object(ref r, new CocoInstanceDto(), InstanceField, out value, ref error);
+    }
+
+    public static ParseStatus CocoCategory(ref Utf8JsonReader r, out CocoCategoryDto? value, out string? error)
+    {
+        error = null;
+        return Object(ref r, new CocoCategoryDto(), CategoryField, out value, ref error);
+    }
+
     /// <summary>Reads the property name the reader is on and its value into the record.</summary>
     private delegate ParseStatus FieldReader<in T>(ref Utf8JsonReader r, T record, ref string? error);
 
@@ -233,6 +245,126 @@ public static class RecordParsers
         {
             s = Str(ref r, "caption", out v, ref error);
             d.Caption = v;
+        }
+        else
+        {
+            s = Skip(ref r);
+        }
+
+        return s;
+    }
+
+    private static ParseStatus InstanceField(ref Utf8JsonReader r, CocoInstanceDto d, ref string? error)
+    {
+        ParseStatus s;
+        string? v;
+        if (r.ValueTextEquals("id"u8))
+        {
+            s = Id(ref r, "id", out v, ref error);
+            d.Id = v;
+        }
+        else if (r.ValueTextEquals("image_id"u8))
+        {
+            s = Id(ref r, "image_id", out v, ref error);
+            d.ImageId = v;
+        }
+        else if (r.ValueTextEquals("category_id"u8))
+        {
+            s = Id(ref r, "category_id", out v, ref error);
+            d.CategoryId = v;
+        }
+        else if (r.ValueTextEquals("iscrowd"u8))
+        {
+            if (!r.Read())
+            {
+                return More;
+            }
+
+            d.IsCrowd = r.TokenType switch
+            {
+                JsonTokenType.True => true,
+                JsonTokenType.Number => r.TryGetDouble(out var n) && n != 0,
+                _ => false,
+            };
+            if (r.TokenType is not (JsonTokenType.True or JsonTokenType.False or JsonTokenType.Number or JsonTokenType.Null))
+            {
+                error ??= $"\"iscrowd\" is {Describe(r.TokenType)}, expected 0 or 1";
+            }
+
+            s = SkipCurrent(ref r);
+        }
+        else if (r.ValueTextEquals("bbox"u8))
+        {
+            s = Box(ref r, d);
+        }
+        else
+        {
+            s = Skip(ref r);
+        }
+
+        return s;
+    }
+
+    /// <summary>A <c>bbox</c> of four finite numbers; anything else leaves a problem on the record, not an error.</summary>
+    private static ParseStatus Box(ref Utf8JsonReader r, CocoInstanceDto d)
+    {
+        if (!r.Read())
+        {
+            return More;
+        }
+
+        if (r.TokenType != JsonTokenType.StartArray)
+        {
+            d.BboxProblem = $"\"bbox\" is {Describe(r.TokenType)}, expected [x, y, w, h]";
+            return SkipCurrent(ref r);
+        }
+
+        var values = new List<double>(4);
+        string? problem = null;
+        while (true)
+        {
+            if (!r.Read())
+            {
+                return More;
+            }
+
+            if (r.TokenType == JsonTokenType.EndArray)
+            {
+                break;
+            }
+
+            if (r.TokenType == JsonTokenType.Number && r.TryGetDouble(out var n) && double.IsFinite(n))
+            {
+                values.Add(n);
+                continue;
+            }
+
+            problem ??= $"an element of \"bbox\" is {Describe(r.TokenType)}, expected a number";
+            if (SkipCurrent(ref r) == More)
+            {
+                return More;
+            }
+        }
+
+        problem ??= values.Count == 4 ? null : $"\"bbox\" has {values.Count.ToString(CultureInfo.InvariantCulture)} numbers, expected 4 (x, y, w, h)";
+        d.Bbox = problem is null ? [.. values] : null;
+        d.BboxProblem = problem;
+        return Ok;
+    }
+
+    private static ParseStatus CategoryField(ref Utf8JsonReader r, CocoCategoryDto d, ref string? error)
+    {
+        ParseStatus s;
+        string? v;
+        if (r.ValueTextEquals("id"u8))
+        {
+            s = Id(ref r, "id", out v, ref error);
+            d.Id = v;
+        }
+        else if (r.ValueTextEquals("name"u8))
+        {
+            s = Str(ref r, "name", out v, ref error);
+            d.Name = v;
         }
         else
         {

@@ -133,7 +133,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         using var answers = evaluation ? new AnswerFileWriter(folder.Staging, recipe.Sources.Count == 1) : null;
         using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress, part: Split is not null) { Observer = r => tally.Add(r), Paths = paths, Written = answers is null ? null : answers.Write })
         {
-            var run = new SourceRun(folder, sink, files, progress, renderOptions, imageSettings, imageSummaries);
+            var run = new SourceRun(folder, sink, files, progress, renderOptions, imageSettings, imageSummaries, recipe.Seed);
             if (recipe.Mixture is { } mixture)
             {
                 mixed = await RunMixtureAsync(recipe, mixture, plans, run, tally, ct).ConfigureAwait(false);
@@ -269,7 +269,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
 
     /// <summary>What every source of a build writes into.</summary>
     private sealed record SourceRun(
-        OutputFolder Folder, RecordSink Sink, InputFiles Files, ProgressCounter Progress, RenderOptions RenderOptions, ImageSettings ImageSettings, List<ImageSummary> ImageSummaries);
+        OutputFolder Folder, RecordSink Sink, InputFiles Files, ProgressCounter Progress, RenderOptions RenderOptions, ImageSettings ImageSettings, List<ImageSummary> ImageSummaries, long Seed);
 
     private static SourceContext ContextOf(SourcePlan plan, SourceRun run, ProgressCounter progress) => new()
     {
@@ -281,6 +281,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         Files = run.Files,
         Progress = progress,
         IncludeDetail = run.RenderOptions.IncludeMeta,
+        Seed = run.Seed,
     };
 
     /// <summary>After the image stage: the prefix, then inline images written out for formats that carry paths.</summary>

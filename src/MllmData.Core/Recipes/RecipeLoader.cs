@@ -234,6 +234,7 @@ public static partial class RecipeLoader
                 var option = adapter.Options.FirstOrDefault(o => o.Name == key)
                     ?? throw new UsageException($"adapter '{adapter.Name}' has no option '{key}'; options: {string.Join(", ", adapter.Options.Select(o => o.Name))}");
                 Refuse(value.Length == 0 ? null : option.Problem(value, s.Inputs) is { } problem ? $"--{key} (source '{name}') {problem}" : null);
+                Refuse(option.OnlyWith.Select(w => w.Problem(s.Options, adapter.Options)).FirstOrDefault(p => p is not null) is { } misplaced ? $"--{key} (source '{name}') {misplaced}" : null);
             }
 
             // An evaluation set has one line per question: two records per problem would share its id.

@@ -70,6 +70,27 @@ public static class RejectReasons
 
     /// <summary>Generated text that mentions a COCO object neither annotated in the image nor named in its captions (<c>--hallucination reject</c>).</summary>
     public const string HallucinatedObject = "hallucinated-object";
+
+    /// <summary>An object annotation whose <c>category_id</c> is not in the file's <c>categories</c>.</summary>
+    public const string UnknownCategory = "unknown-category";
+
+    /// <summary>An image with no object annotations: nothing present to ask about.</summary>
+    public const string NoObjects = "no-objects";
+
+    /// <summary>An image for which no category can serve as an absent object (existence questions need as many no as yes).</summary>
+    public const string NoNegatives = "no-negatives";
+
+    /// <summary>A crowd region (<c>iscrowd</c> 1): its box holds many objects, so it is not one object's box.</summary>
+    public const string CrowdAnnotation = "crowd-annotation";
+
+    /// <summary>A box smaller than <c>--min-box-area</c> square pixels.</summary>
+    public const string TinyBox = "tiny-box";
+
+    /// <summary>An object annotation without a usable <c>bbox</c> (not four numbers, no area, or outside the image).</summary>
+    public const string BadBox = "bad-box";
+
+    /// <summary>A category with several instances in the image, under <c>--ambiguous skip</c>.</summary>
+    public const string AmbiguousTarget = "ambiguous-target";
 }
 
 /// <summary>What an adapter yields: a record, or a reject in its place.</summary>

@@ -12,6 +12,10 @@ public static class TaskPacks
         ["scienceqa"] = "scienceqa",
         ["caption"] = "caption-brief",
         ["text"] = "text",
+        ["object-existence"] = "object-existence",
+        ["region-caption"] = "region-caption",
+        ["grounding"] = "grounding",
+        ["grounding-all"] = "grounding-all",
     };
 
     public static string? For(string task) => Defaults.TryGetValue(task, out var pack) ? pack : null;

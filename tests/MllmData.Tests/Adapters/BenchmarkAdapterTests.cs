@@ -66,7 +66,7 @@ public class TheBenchmarkAdapters
     {
         var r = await CliRunner.RunAsync("sources");
         var adapters = r.Output.Split('\n').Where(l => l.Length > 0 && char.IsLower(l[0])).Select(l => l.Split("  ")[0]).ToList();
-        Assert.Equal(["vqav2", "coco-captions", "okvqa", "aokvqa", "gqa", "textvqa", "vizwiz", "scienceqa", "karpathy", "textcaps", "nocaps", "csv", "jsonl", "instructions"], adapters);
+        Assert.Equal(["vqav2", "coco-captions", "okvqa", "aokvqa", "gqa", "textvqa", "vizwiz", "scienceqa", "karpathy", "textcaps", "nocaps", "csv", "jsonl", "instructions", "coco-objects"], adapters);
         Assert.Contains("--input problems=FILE  (required)", r.Output, StringComparison.Ordinal);
         Assert.Contains("--input ocr=FILE  (optional)", r.Output, StringComparison.Ordinal);
     }

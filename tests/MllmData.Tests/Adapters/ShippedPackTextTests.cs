@@ -61,6 +61,7 @@ public partial class TheShippedInstructionPacks
             {
                 ["question"] = Question, ["options"] = "A. red\nB. blue", ["context"] = "The bus is parked.", ["ocr_tokens"] = ocr,
             };
+            AddObjectSlots(slots);
             foreach (var text in Renderings(pack, template, slots))
             {
                 var bad = DoubledPunctuation().Match(text);
@@ -81,6 +82,7 @@ public partial class TheShippedInstructionPacks
     {
         var (pack, template) = Load(file, id);
         var slots = new Dictionary<string, string> { ["question"] = "Select the mammal.", ["options"] = "A. frog\nB. whale", ["ocr_tokens"] = "STOP" };
+        AddObjectSlots(slots);
         foreach (var text in Renderings(pack, template, slots))
         {
             Assert.DoesNotContain("none", text, StringComparison.OrdinalIgnoreCase);
@@ -88,6 +90,16 @@ public partial class TheShippedInstructionPacks
             Assert.False(text.StartsWith('\n') || text.EndsWith('\n'), text);
             Assert.All(text.Split('\n'), line => Assert.False(line.EndsWith(": ", StringComparison.Ordinal) || line.Trim().Length == 0, $"{id}: line \"{line}\""));
         }
+    }
+
+    /// <summary>The slots coco-objects always fills (object packs have no question).</summary>
+    private static void AddObjectSlots(Dictionary<string, string> slots)
+    {
+        slots["object"] = "traffic light";
+        slots["an_object"] = "an umbrella";
+        slots["objects"] = "people";
+        slots["box"] = "[0.340, 0.563, 0.401, 0.699]";
+        slots["box_format"] = "[x1, y1, x2, y2] with coordinates from 0 to 1";
     }
 
     [Fact]

@@ -88,7 +88,7 @@ public sealed class IclStep : IRecordStep
         return new IclStep(
             new IclSettings(recipe.IclShots, recipe.IclOrder, pool, recipe.Seed),
             adapter,
-            () => new SourceContext { SourceName = name, Inputs = spec.Inputs, Options = spec.Options, Map = spec.Map, ImageRoot = spec.ImageRoot, IncludeDetail = false },
+            () => new SourceContext { SourceName = name, Inputs = spec.Inputs, Options = spec.Options, Map = spec.Map, ImageRoot = spec.ImageRoot, IncludeDetail = false, Seed = recipe.Seed },
             before,
             log);
     }
