@@ -1,0 +1,363 @@
+using System.Text.Json;
+using MllmData.ModelCalls;
+using MllmData.Tests.Models;
+
+namespace MllmData.Tests.Mutation;
+
+/// <summary>The call path's counters, caps at their exact boundaries, token fallbacks and timeout wording, on a fake clock.</summary>
+public class ModelCallPathMutationTests
+{
+    /// <summary>No test here should take long; a hang (a slot never released) fails instead of blocking the run.</summary>
+    private static readonly TimeSpan Safety = TimeSpan.FromSeconds(60);
+
+    private sealed class Scripted(Func<int, CancellationToken, Task<ChatResult>> attempt, string model = "gpt-4o-mini") : IChatModel
+    {
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public string Identity => "fake|" + model;
+
+        public string Model => model;
+
+        public Task<ChatResult> CompleteAsync(ChatRequest request, CancellationToken cancellationToken) =>
+            attempt(Interlocked.Increment(ref _calls), cancellationToken);
+    }
+
+    private sealed class Rig : IDisposable
+    {
+        public Rig(Scripted model, CallSettings settings, Func<TimeSpan, CancellationToken, FakeClock, Task>? wait = null)
+        {
+            Model = model;
+            Cache = new ResponseCache(Path.Combine(TestPaths.NewTempDir(), "c.db"));
+            Calls = new ModelCallPath(model, Cache, settings, PriceTable.Load(), Clock, (d, ct) =>
+            {
+                lock (Waits)
+                {
+                    Waits.Add(d);
+                }
+
+                if (wait is not null)
+                {
+                    return wait(d, ct, Clock);
+                }
+
+                Clock.Advance(d);
+                return Task.CompletedTask;
+            });
+        }
+
+        public FakeClock Clock { get; } = new();
+
+        public List<TimeSpan> Waits { get; } = [];
+
+        public Scripted Model { get; }
+
+        public ResponseCache Cache { get; }
+
+        public ModelCallPath Calls { get; }
+
+        public Task<ChatResult> Ask(int i, CancellationToken ct = default) => Calls.CompleteAsync(Request(i), ct).WaitAsync(Safety, CancellationToken.None);
+
+        public void Dispose()
+        {
+            Calls.Dispose();
+            Cache.Dispose();
+        }
+    }
+
+    private static ChatRequest Request(int i) => new([new ChatMessage("user", $"question {i}")], 20, 0, "v1");
+
+    private static Task<ChatResult> Answer(string text = "an answer", int input = 10, int output = 5) => Task.FromResult(new ChatResult(text, input, output, false));
+
+    private static Task<ChatResult> Fail(ModelFailure kind, TimeSpan? retryAfter = null, int? status = null) =>
+        Task.FromException<ChatResult>(new ModelCallException(kind, $"scripted {kind}", retryAfter, status));
+
+    private static int Tokens(int i) => TokenCounter.Prompt(Request(i)) + Request(i).MaxOutputTokens;
+
+    [Fact]
+    public void The_Settings_Defaults_Are_The_Documented_Ones()
+    {
+        var s = new CallSettings();
+        Assert.Equal((8, 0, 0, 5), (s.Concurrency, s.RequestsPerMinute, s.TokensPerMinute, s.MaxRetries));
+        Assert.Equal((TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), TimeSpan.FromSeconds(60), TimeSpan.FromMinutes(10)), (s.BaseDelay, s.MaxDelay, s.PerTryTimeout, s.Deadline));
+        Assert.Equal((1024L * 1024, 1024L * 1024), (s.MaxResponseBytes, CallSettings.DefaultMaxResponseBytes));
+        Assert.Null(s.MaxRequests);
+        Assert.Null(s.MaxTokens);
+        Assert.Null(s.MaxCost);
+    }
+
+    [Fact]
+    public async Task Counted_Tokens_Stand_In_When_The_Model_Reports_None_And_Reported_Ones_Are_Kept()
+    {
+        using (var rig = new Rig(new Scripted((_, _) => Answer("three little words", 0, 0)), new CallSettings()))
+        {
+            var result = await rig.Ask(0);
+            var expected = (TokenCounter.Prompt(Request(0)), TokenCounter.Text("three little words"));
+            Assert.Equal(expected, (result.InputTokens, result.OutputTokens));
+            Assert.Equal(expected, ((int)rig.Calls.Usage.InputTokens, (int)rig.Calls.Usage.OutputTokens));
+        }
+
+        using (var rig = new Rig(new Scripted((_, _) => Task.FromResult(new ChatResult("text", 1, 1, true))), new CallSettings()))
+        {
+            var result = await rig.Ask(0);
+            Assert.Equal((1, 1, false), (result.InputTokens, result.OutputTokens, result.FromCache));
+            await rig.Ask(1);
+            Assert.Equal((2L, 2L), (rig.Calls.Usage.InputTokens, rig.Calls.Usage.OutputTokens));
+        }
+    }
+
+    [Fact]
+    public async Task The_Estimated_Cost_Follows_The_Price_Table_And_Is_Null_For_An_Unknown_Model()
+    {
+        using (var rig = new Rig(new Scripted((_, _) => Answer(input: 1000, output: 2000)), new CallSettings()))
+        {
+            Assert.Equal("gpt-4o-mini", rig.Calls.ModelName);
+            await rig.Ask(0);
+            Assert.Equal(PriceTable.Load().Cost("gpt-4o-mini", 1000, 2000), rig.Calls.EstimatedCost);
+            Assert.True(rig.Calls.EstimatedCost > 0);
+        }
+
+        using (var rig = new Rig(new Scripted((_, _) => Answer(), "no-such-model"), new CallSettings { MaxCost = 0.000000001m }))
+        {
+            // No price: nothing to hold against --max-cost, so the call goes.
+            await rig.Ask(0);
+            Assert.Null(rig.Calls.EstimatedCost);
+        }
+    }
+
+    [Fact]
+    public void The_Usage_Section_Names_Every_Counter_And_Rounds_The_Cost_To_Six_Places()
+    {
+        static JsonElement Write(UsageCounters usage, decimal? cost)
+        {
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                usage.WriteTo(w, cost);
+                w.WriteEndObject();
+            }
+
+            return JsonDocument.Parse(buffer.ToArray()).RootElement.GetProperty("usage").Clone();
+        }
+
+        var usage = new UsageCounters();
+        usage.Request();
+        usage.Attempt();
+        usage.Attempt();
+        usage.Attempt();
+        usage.CacheHit();
+        usage.CacheHit();
+        usage.Retry(rateLimited: true);
+        usage.Retry(rateLimited: false);
+        usage.RateLimitedFinal();
+        usage.Failure();
+        usage.Tokens(11, 7);
+        usage.Tokens(1, 2);
+        var json = Write(usage, 0.12345678m);
+        Assert.Equal(
+            ["requests", "http_attempts", "cache_hits", "retries", "rate_limited", "failures", "input_tokens", "output_tokens", "estimated_cost_usd"],
+            json.EnumerateObject().Select(p => p.Name));
+        Assert.Equal([1L, 3, 2, 2, 2, 1, 12, 9], json.EnumerateObject().Take(8).Select(p => p.Value.GetInt64()));
+        Assert.Equal(0.123457m, json.GetProperty("estimated_cost_usd").GetDecimal());
+        Assert.Equal(JsonValueKind.Null, Write(usage, null).GetProperty("estimated_cost_usd").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_Token_Cap_Of_Exactly_Two_Calls_Takes_Two_And_Refuses_The_Third_Without_Counting_It()
+    {
+        var cap = Tokens(0) + Tokens(1);
+        using var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { MaxTokens = cap });
+        await rig.Ask(0);
+        await rig.Ask(1);
+        var ex = await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(2));
+        Assert.Equal($"--max-tokens {cap} reached", ex.Message);
+        Assert.Equal(2, rig.Model.Calls);
+        Assert.Equal((2L, 2L, 0L), (rig.Calls.Usage.Requests, rig.Calls.Usage.Attempts, rig.Calls.Usage.Failures));
+    }
+
+    [Fact]
+    public async Task A_Cost_Cap_Of_Exactly_Two_Calls_Takes_Two_And_Refuses_The_Third()
+    {
+        var one = PriceTable.Load().Cost("gpt-4o-mini", Tokens(0), 0)!.Value;
+        Assert.Equal(one, PriceTable.Load().Cost("gpt-4o-mini", Tokens(1), 0));
+        var cap = one * 2;
+        using var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { MaxCost = cap });
+        await rig.Ask(0);
+        await rig.Ask(1);
+        var ex = await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(2));
+        Assert.Equal($"--max-cost {cap} reached", ex.Message);
+        Assert.Equal(2, rig.Model.Calls);
+    }
+
+    [Fact]
+    public async Task A_Request_Cap_Of_One_Takes_One_Call_And_A_Refusal_Frees_The_Only_Slot()
+    {
+        using var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { MaxRequests = 1, Concurrency = 1 });
+        await rig.Ask(0);
+        Assert.Equal("--max-requests 1 reached", (await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(1))).Message);
+        Assert.Equal("--max-requests 1 reached", (await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(2))).Message);
+        Assert.Equal("an answer", (await rig.Ask(0)).Text);
+        Assert.Equal((1, 1L), (rig.Model.Calls, rig.Calls.Usage.CacheHits));
+    }
+
+    [Fact]
+    public async Task A_Concurrency_Of_Zero_Still_Lets_One_Call_Go()
+    {
+        using var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { Concurrency = 0 });
+        await rig.Ask(0);
+        await rig.Ask(1);
+        Assert.Equal(2, rig.Model.Calls);
+    }
+
+    [Fact]
+    public async Task Small_Client_Side_Limits_Still_Let_A_Call_Through_Even_When_It_Needs_More_Tokens_Than_The_Bucket()
+    {
+        // 1 request and 6 tokens a minute: buckets of one permit; the call asks for more tokens than that and still goes.
+        using var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { RequestsPerMinute = 1, TokensPerMinute = 6 });
+        Assert.True(Tokens(0) > 1);
+        Assert.Equal("an answer", (await rig.Ask(0)).Text);
+
+        using var big = new Rig(new Scripted((_, _) => Answer()), new CallSettings { RequestsPerMinute = 600, TokensPerMinute = 120 });
+        Assert.True(Tokens(0) > 20);
+        Assert.Equal("an answer", (await big.Ask(0)).Text);
+    }
+
+    [Fact]
+    public async Task A_Retry_After_Of_Zero_Means_Our_Own_Backoff()
+    {
+        using var rig = new Rig(new Scripted((n, _) => n == 1 ? Fail(ModelFailure.RateLimited, TimeSpan.Zero) : Answer()), new CallSettings());
+        await rig.Ask(0);
+        Assert.InRange(Assert.Single(rig.Waits), TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(1));
+    }
+
+    [Fact]
+    public async Task No_Retries_Means_One_Try()
+    {
+        using var rig = new Rig(new Scripted((_, _) => Fail(ModelFailure.ServerError)), new CallSettings { MaxRetries = 0 });
+        var ex = await Assert.ThrowsAsync<ModelCallException>(() => rig.Ask(0));
+        Assert.Equal(("model-server-error", "scripted ServerError"), (ex.ReasonCode, ex.Message));
+        Assert.Equal(1, rig.Model.Calls);
+        Assert.Empty(rig.Waits);
+        Assert.Equal((1L, 1L, 0L, 0L, 1L), (rig.Calls.Usage.Requests, rig.Calls.Usage.Attempts, rig.Calls.Usage.Retries, rig.Calls.Usage.RateLimited, rig.Calls.Usage.Failures));
+    }
+
+    [Fact]
+    public async Task A_Server_Error_That_Outlasts_The_Retries_Is_A_Failure_But_Not_Rate_Limited()
+    {
+        using var rig = new Rig(new Scripted((_, _) => Fail(ModelFailure.ServerError)), new CallSettings { MaxRetries = 1 });
+        await Assert.ThrowsAsync<ModelCallException>(() => rig.Ask(0));
+        Assert.Equal((2L, 1L, 0L, 1L), (rig.Calls.Usage.Attempts, rig.Calls.Usage.Retries, rig.Calls.Usage.RateLimited, rig.Calls.Usage.Failures));
+    }
+
+    [Fact]
+    public async Task A_Wait_Past_The_Deadline_Keeps_The_Last_Failures_Kind_Status_Wait_And_Cause()
+    {
+        var asked = TimeSpan.FromSeconds(12.5);
+        using var rig = new Rig(new Scripted((_, _) => Fail(ModelFailure.RateLimited, asked, 429)), new CallSettings { Deadline = TimeSpan.FromSeconds(2.5) });
+        var ex = await Assert.ThrowsAsync<ModelCallException>(() => rig.Ask(0));
+        Assert.Equal("scripted RateLimited; a retry after 12.5 s would pass the 2.5 s deadline", ex.Message);
+        Assert.Equal((ModelFailure.RateLimited, asked, 429), (ex.Kind, ex.RetryAfter, ex.Status));
+        Assert.Equal("scripted RateLimited", Assert.IsType<ModelCallException>(ex.InnerException).Message);
+    }
+
+    [Fact]
+    public async Task A_Try_That_Fails_After_The_Deadline_Passed_Is_A_Timeout_Naming_The_Tries()
+    {
+        Rig? rigRef = null;
+        using var rig = new Rig(
+            new Scripted((n, _) =>
+            {
+                if (n == 2)
+                {
+                    rigRef!.Clock.Advance(TimeSpan.FromSeconds(30));
+                }
+
+                return Fail(ModelFailure.ServerError);
+            }),
+            new CallSettings { Deadline = TimeSpan.FromSeconds(30), MaxRetries = 5 });
+        rigRef = rig;
+        var ex = await Assert.ThrowsAsync<ModelCallException>(() => rig.Ask(0));
+        Assert.Equal((ModelFailure.Timeout, "no answer within the 30 s deadline (2 tries)"), (ex.Kind, ex.Message));
+        Assert.Equal(2, rig.Model.Calls);
+        Assert.Equal((1L, 0L), (rig.Calls.Usage.Failures, rig.Calls.Usage.RateLimited));
+    }
+
+    [Fact]
+    public async Task A_Try_Past_The_Per_Try_Timeout_With_No_Retries_Left_Is_A_Timeout_Naming_The_Limit()
+    {
+        Rig? rigRef = null;
+        using var rig = new Rig(
+            new Scripted(async (_, ct) =>
+            {
+                rigRef!.Clock.Advance(TimeSpan.FromSeconds(7.5));
+                await Task.Delay(Timeout.Infinite, ct);
+                return new ChatResult("late", 1, 1, false);
+            }),
+            new CallSettings { PerTryTimeout = TimeSpan.FromSeconds(7.5), MaxRetries = 0 });
+        rigRef = rig;
+        var ex = await Assert.ThrowsAsync<ModelCallException>(() => rig.Ask(0));
+        Assert.Equal((ModelFailure.Timeout, "no answer within 7.5 s"), (ex.Kind, ex.Message));
+    }
+
+    [Fact]
+    public async Task A_Wait_Cut_Short_By_The_Deadline_Is_A_Timeout_And_One_Cut_By_The_Caller_Is_A_Cancellation()
+    {
+        // The wait oversleeps (a slow machine): the deadline fires inside it.
+        using (var rig = new Rig(
+            new Scripted((_, _) => Fail(ModelFailure.ServerError)),
+            new CallSettings { Deadline = TimeSpan.FromSeconds(10) },
+            (_, ct, clock) =>
+            {
+                clock.Advance(TimeSpan.FromSeconds(10));
+                ct.ThrowIfCancellationRequested();
+                return Task.CompletedTask;
+            }))
+        {
+            var ex = await Assert.ThrowsAsync<ModelCallException>(() => rig.Ask(0));
+            Assert.Equal((ModelFailure.Timeout, "no answer within the 10 s deadline (1 tries)"), (ex.Kind, ex.Message));
+            Assert.Equal((1, 1L), (rig.Model.Calls, rig.Calls.Usage.Failures));
+        }
+
+        using var cts = new CancellationTokenSource();
+        using (var rig = new Rig(
+            new Scripted((_, _) => Fail(ModelFailure.ServerError)),
+            new CallSettings(),
+            (_, ct, _) =>
+            {
+                cts.Cancel();
+                ct.ThrowIfCancellationRequested();
+                return Task.CompletedTask;
+            }))
+        {
+            var ex = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => rig.Ask(0, cts.Token));
+            Assert.IsNotType<ModelCallException>(ex);
+            Assert.Equal((1, 0L), (rig.Model.Calls, rig.Calls.Usage.Failures));
+        }
+    }
+
+    [Fact]
+    public async Task Blank_And_Empty_Answers_Are_Empty_With_The_Same_Words()
+    {
+        foreach (var text in new[] { "", " ", "\t\n" })
+        {
+            using var rig = new Rig(new Scripted((_, _) => Answer(text)), new CallSettings());
+            var ex = await Assert.ThrowsAsync<ModelCallException>(() => rig.Ask(0));
+            Assert.Equal((ModelFailure.EmptyAnswer, "the model returned no text"), (ex.Kind, ex.Message));
+        }
+
+        using var one = new Rig(new Scripted((_, _) => Answer(".")), new CallSettings());
+        Assert.Equal(".", (await one.Ask(0)).Text);
+    }
+
+    [Fact]
+    public async Task A_Cached_Answer_Counts_A_Hit_And_No_Request()
+    {
+        using var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings());
+        await rig.Ask(0);
+        var again = await rig.Ask(0);
+        Assert.True(again.FromCache);
+        Assert.Equal((1L, 1L, 1L), (rig.Calls.Usage.Requests, rig.Calls.Usage.Attempts, rig.Calls.Usage.CacheHits));
+    }
+}
