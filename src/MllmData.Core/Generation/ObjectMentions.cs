@@ -196,6 +196,35 @@ public sealed class HallucinationTally
         }
     }
 
+    /// <summary>The counts, as a job-array worker keeps them in its part for the merge to sum.</summary>
+    public System.Text.Json.Nodes.JsonObject ToCounts() => new()
+    {
+        ["records"] = Records,
+        ["records_with_hallucination"] = RecordsWithHallucination,
+        ["mentions"] = Mentions,
+        ["hallucinated_mentions"] = HallucinatedMentions,
+        ["by_category"] = new System.Text.Json.Nodes.JsonObject(ByCategory.Select(kv => KeyValuePair.Create(kv.Key, (System.Text.Json.Nodes.JsonNode?)kv.Value))),
+    };
+
+    /// <summary>The sum of workers' counts (<see cref="ToCounts"/>): the tally one process would have kept.</summary>
+    public static HallucinationTally Sum(IEnumerable<System.Text.Json.Nodes.JsonObject> counts)
+    {
+        var total = new HallucinationTally();
+        foreach (var c in counts)
+        {
+            total.Records += (long)c["records"]!;
+            total.RecordsWithHallucination += (long)c["records_with_hallucination"]!;
+            total.Mentions += (long)c["mentions"]!;
+            total.HallucinatedMentions += (long)c["hallucinated_mentions"]!;
+            foreach (var (category, n) in c["by_category"]!.AsObject())
+            {
+                total.ByCategory[category] = total.ByCategory.GetValueOrDefault(category) + (long)n!;
+            }
+        }
+
+        return total;
+    }
+
     /// <summary>CHAIR_s: the share of checked records with a hallucinated mention.</summary>
     public double ChairS => Records == 0 ? 0 : (double)RecordsWithHallucination / Records;
 

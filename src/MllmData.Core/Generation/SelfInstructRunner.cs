@@ -179,6 +179,11 @@ public static class SelfInstructRunner
             part["capped"] = result.Capped;
             part["cap"] = result.CapReason;
             part["usage"] = usage.ToJson();
+            if (result.Hallucinations is { } tally)
+            {
+                part["hallucination"] = new JsonObject { ["mode"] = s.Hallucination, ["counts"] = tally.ToCounts() };
+            }
+
             PartManifest.Complete(part, events!, eventsSha!, written.RejectsByReason);
             PartManifest.Write(folder.Staging, part);
             folder.Commit(OutputFolder.PartFile);

@@ -261,6 +261,13 @@ public sealed class SelfInstructor
 
                 if (reason is not null)
                 {
+                    if (reason == NearDuplicate && hallucinations is not null)
+                    {
+                        // Counted as a worker of a job array counts it (it cannot know yet that the merge drops it), so
+                        // the manifest's totals are the same either way: every generation that parsed is checked.
+                        hallucinations.Add(HallucinationTally.Check(turns!.Select(t => t.Output ?? string.Empty), job.Context.Objects.Select(o => o.Category), job.Context.Captions));
+                    }
+
                     sink.Reject(new Reject(_options.SourceName, _options.File, where, reason, detail!));
                     continue;
                 }
@@ -411,12 +418,14 @@ public sealed class SelfInstructor
             }
         }
 
+        IReadOnlyList<Turn> parsed = toolTurn is not null ? [toolTurn] : [.. pairs.Select(p => new Turn { Instruction = p.Question, Output = p.Answer, RawAnswer = p.Answer })];
         if (kind != "detail" && filter is not null && Duplicate(filter, [.. pairs.Select(p => p.Question)], _options.DuplicateThreshold) is { } duplicate)
         {
-            return (null, NearDuplicate, duplicate);
+            // The turns go with the reject: a near duplicate was still generated, and its text is checked like any other.
+            return (parsed, NearDuplicate, duplicate);
         }
 
-        return toolTurn is not null ? ([toolTurn], null, null) : ([.. pairs.Select(p => new Turn { Instruction = p.Question, Output = p.Answer, RawAnswer = p.Answer })], null, null);
+        return (parsed, null, null);
     }
 
     private static async Task<(ChatResult? Result, Exception? Failure)> Call(ModelCallPath calls, ChatRequest request, CancellationToken ct)

@@ -391,6 +391,11 @@ public static class PartMerge
         w.WriteNumber("near_duplicate_threshold", (double)parts[0].Json["near_duplicate_threshold"]!);
         w.WriteNumber("max_kept_question_rouge_l", Math.Round(maxKept, 4));
         w.WriteEndObject();
+        if (parts[0].Json["hallucination"] is JsonObject first)
+        {
+            Generation.HallucinationTally.Sum(parts.Select(p => p.Json["hallucination"]!["counts"]!.AsObject())).WriteTo(w, Str(first, "mode"));
+        }
+
         usage.WriteTo(w, Cost(parts, usage));
     }
 

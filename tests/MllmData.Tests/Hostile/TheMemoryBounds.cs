@@ -137,7 +137,8 @@ public class TheMemoryBounds
         var r = await PeakMemory.RunAsync("build", "--adapter", "instructions", "--input", $"file={rows}", "--format", "llava", "--out", outDir);
 
         Assert.True(r.ExitCode == 0, r.Error);
-        Assert.True(r.PeakMegabytes < 150, $"peak {r.PeakMegabytes} MB");
+        // The bound of the jsonl test beside it: the dataset card's tokenizer is a fixed cost, not growth with the input.
+        Assert.True(r.PeakMegabytes < 200, $"peak {r.PeakMegabytes} MB");
         Assert.Equal(["instructions-l1", "instructions-l3"], HostileFile.Records(outDir).Select(x => x.Str("id")));
         var reject = Assert.Single(HostileFile.Rejects(outDir));
         Assert.Equal(("line 2", "line-too-long"), (reject.Str("position"), reject.Str("reason")));

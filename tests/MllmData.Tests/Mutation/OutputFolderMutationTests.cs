@@ -308,7 +308,7 @@ public class OutputFolderMutationTests
     [Fact]
     public void The_Protected_Names_Are_The_Documented_Ones()
     {
-        Assert.Equal(["rejects.jsonl", "dataset_info.json", "answers.jsonl"], OutputFolder.SideFiles);
+        Assert.Equal(["rejects.jsonl", "dataset_info.json", "answers.jsonl", "part.jsonl", "README.md"], OutputFolder.SideFiles);
         Assert.Equal(("data", "images", "manifest.json", "rejects.jsonl", ".staging", ".lock"),
             (OutputFolder.DataFolder, OutputFolder.ImagesFolder, OutputFolder.ManifestFile, OutputFolder.RejectsFile, OutputFolder.StagingFolder, OutputFolder.LockFile));
     }

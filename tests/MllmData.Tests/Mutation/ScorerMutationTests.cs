@@ -13,14 +13,14 @@ public class ScorerMutationTests
     public void An_Unknown_Metric_Is_A_Usage_Error_Naming_The_Known_Ones()
     {
         var ex = Assert.Throws<UsageException>(() => Scorer.Score([], new Dictionary<string, string>(), "bleu"));
-        Assert.Equal("--metric must be one of vqa, mc, exact, yesno, got 'bleu'", ex.Message);
+        Assert.Equal("--metric must be one of vqa, mc, exact, yesno, constraints, got 'bleu'", ex.Message);
         Assert.Throws<UsageException>(() => Scorer.Score([], new Dictionary<string, string>(), "VQA"));
     }
 
     [Fact]
     public void Yes_No_Counts_Every_Cell_And_Reports_Precision_Recall_F1_And_Yes_Ratio()
     {
-        // gold: yes yes yes no no, plus one "maybe" that is not scored; the missing reply to 5 counts as not-yes (a true negative) but scores 0.
+        // gold: yes yes yes no no, plus one "maybe" that is not scored; the unread reply to 3 and the missing reply to 5 score 0 and stay out of the confusion counts.
         AnswerKey[] keys =
         [
             Key("1", ["yes"]), Key("2", ["yes"]), Key("3", ["yes"]), Key("4", ["no"]), Key("5", ["no"]), Key("6", ["maybe"]),
@@ -31,9 +31,9 @@ public class ScorerMutationTests
         };
         var report = Scorer.Score(keys, predictions, "yesno");
         var c = report.Confusion;
-        Assert.Equal((1L, 1L, 1L, 2L), (c.TruePositive, c.FalsePositive, c.TrueNegative, c.FalseNegative));
-        Assert.Equal((0.5, 1.0 / 3, 0.4), (c.Precision, c.Recall, c.YesRatio));
-        Assert.Equal(2 * 0.5 * (1.0 / 3) / (0.5 + (1.0 / 3)), c.F1, 12);
+        Assert.Equal((1L, 1L, 0L, 1L), (c.TruePositive, c.FalsePositive, c.TrueNegative, c.FalseNegative));
+        Assert.Equal((0.5, 0.5, 2.0 / 3), (c.Precision, c.Recall, c.YesRatio));
+        Assert.Equal(0.5, c.F1, 12);
         Assert.Equal((5L, 1L, 1L, 1L), (report.Overall.Questions, report.Unscored, report.Unparsed, report.Extra));
         Assert.Equal(["5"], report.MissingIds);
         Assert.Equal(0.2, report.Overall.Accuracy, 12);
@@ -44,14 +44,14 @@ public class ScorerMutationTests
             ["metric", "questions", "predicted", "missing", "unparsed", "unscored", "extra_predictions", "accuracy", "precision", "recall", "f1", "yes_ratio", "categories", "answer_types", "missing_ids"],
             root.EnumerateObject().Select(p => p.Name));
         Assert.Equal((5, 4, 1, 1, 1, 1), (root.GetProperty("questions").GetInt32(), root.GetProperty("predicted").GetInt32(), root.GetProperty("missing").GetInt32(), root.GetProperty("unparsed").GetInt32(), root.GetProperty("unscored").GetInt32(), root.GetProperty("extra_predictions").GetInt32()));
-        Assert.Equal((0.2, 0.5, 0.333333, 0.4, 0.4), (root.GetProperty("accuracy").GetDouble(), root.GetProperty("precision").GetDouble(), root.GetProperty("recall").GetDouble(), root.GetProperty("f1").GetDouble(), root.GetProperty("yes_ratio").GetDouble()));
+        Assert.Equal((0.2, 0.5, 0.5, 0.5, 0.666667), (root.GetProperty("accuracy").GetDouble(), root.GetProperty("precision").GetDouble(), root.GetProperty("recall").GetDouble(), root.GetProperty("f1").GetDouble(), root.GetProperty("yes_ratio").GetDouble()));
 
         Assert.Equal(
             [
                 "metric: yesno",
                 "questions: 5 (predicted 4, missing 1, unparsed 1); unscored: 1; extra predictions: 1",
                 "accuracy: 20.00",
-                "precision: 50.00  recall: 33.33  f1: 40.00  yes ratio: 40.00",
+                "precision: 50.00  recall: 50.00  f1: 50.00  yes ratio: 66.67",
                 "by category:",
                 "  (none): 20.00 (5)",
                 "missing predictions: 5",

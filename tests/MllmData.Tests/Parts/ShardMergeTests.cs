@@ -47,7 +47,14 @@ public class ShardMergeTests
         Assert.Equal(a.Keys, b.Keys);
         foreach (var (file, bytes) in a)
         {
-            Assert.True(bytes.AsSpan().SequenceEqual(b[file]), $"{file} differs");
+            if (!bytes.AsSpan().SequenceEqual(b[file]))
+            {
+                // Show where: the first differing line of each side.
+                var la = System.Text.Encoding.UTF8.GetString(bytes).Split('\n');
+                var lb = System.Text.Encoding.UTF8.GetString(b[file]).Split('\n');
+                var i = Enumerable.Range(0, Math.Min(la.Length, lb.Length)).FirstOrDefault(k => la[k] != lb[k], Math.Min(la.Length, lb.Length));
+                Assert.Fail($"{file} differs at line {i + 1}:\n  single: {(i < la.Length ? la[i] : "(end)")}\n  merged: {(i < lb.Length ? lb[i] : "(end)")}");
+            }
         }
     }
 
