@@ -143,6 +143,12 @@ public static class FrameLibrary
                 findings.Add(new(frame.Id, part, "missing-" + slot, $"the {part} has no {{{slot}}}: " + (slot == "output" ? "the answer would be lost" : "image tokens would not match the images")));
             }
 
+            if (frame.InstructionOnly && !text.Slots.Contains("text"))
+            {
+                // Instruction-only templates leave the question out of the instruction: only {text} carries it.
+                findings.Add(new(frame.Id, part, "missing-text", $"the {part} has no {{text}} but the frame takes instruction-only templates: the question would be lost"));
+            }
+
             foreach (var slot in text.Slots.GroupBy(s => s).Where(g => g.Count() > 1))
             {
                 findings.Add(new(frame.Id, part, "repeated-slot", $"{{{slot.Key}}} is used {slot.Count()} times"));

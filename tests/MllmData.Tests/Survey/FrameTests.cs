@@ -94,6 +94,23 @@ public sealed class FrameTests
     }
 
     [Fact]
+    public async Task An_Instruction_Only_Frame_Without_A_Text_Slot_Is_Refused_Because_The_Question_Would_Be_Lost()
+    {
+        var dir = TestPaths.NewTempDir();
+        var bad = Path.Combine(dir, "no-text.yaml");
+        File.WriteAllText(bad, "id: no-text\ntemplates: instruction-only\nturn: \"{bos}{instruction} {image} {output}{eos}\"\n");
+
+        var lint = await CliRunner.RunAsync("templates", "lint", bad);
+        var build = await SurveyBuild.TextVqaAsync("--format", "template", "--frame", bad);
+
+        Assert.Equal(2, lint.ExitCode);
+        Assert.Contains($"{bad}: turn: missing-text: the turn has no {{text}} but the frame takes instruction-only templates: the question would be lost", lint.Output, StringComparison.Ordinal);
+        Assert.Equal(1, build.ExitCode);
+        Assert.Contains("missing-text", build.Result.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(build.Out));
+    }
+
+    [Fact]
     public async Task Shipped_Frames_Pass_The_Lint()
     {
         var lint = await CliRunner.RunAsync("templates", "--templates-dir", Path.Combine(TestPaths.RepoRoot, "templates"), "lint");
