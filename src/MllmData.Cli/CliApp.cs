@@ -32,13 +32,35 @@ public static class CliApp
             var command = string.Join(' ', names);
             // An unknown word says more than the "required command" that follows from it.
             var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
-            await config.Error.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
+            await config.Error.WriteLineAsync($"error: {OneLine(error)}").ConfigureAwait(false);
             await config.Error.WriteLineAsync($"see {command} --help").ConfigureAwait(false);
             return UsageError;
         }
 
         return await parse.InvokeAsync(config).ConfigureAwait(false);
     }
+
+    /// <summary>A parse error on one line, in words rather than .NET type names, naming the option when there is one.</summary>
+    public static string OneLine(System.CommandLine.Parsing.ParseError error)
+    {
+        var lines = error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var text = lines.Length == 1 ? lines[0]
+            : lines[0].TrimEnd(':') + " " + string.Join(", ", lines.Skip(1).Select(l => l.Trim('\'', '\t')));
+        text = System.Text.RegularExpressions.Regex.Replace(text, @" as expected type '([^']*)'", m => " as " + TypeInWords(m.Groups[1].Value));
+        var option = error.SymbolResult switch
+        {
+            System.CommandLine.Parsing.OptionResult o => o.Option.Name,
+            System.CommandLine.Parsing.ArgumentResult { Parent: System.CommandLine.Parsing.OptionResult o } => o.Option.Name,
+            _ => null,
+        };
+        return option is not null && !text.Contains(option, StringComparison.Ordinal) ? $"{option}: {text}" : text;
+    }
+
+    private static string TypeInWords(string type) =>
+        type.Contains("Int", StringComparison.Ordinal) ? "a whole number"
+        : type.Contains("Double", StringComparison.Ordinal) || type.Contains("Single", StringComparison.Ordinal) || type.Contains("Decimal", StringComparison.Ordinal) ? "a number"
+        : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+        : "a value of this option";
 
     /// <summary>A fresh command tree; each call builds new option objects, so trees can be used side by side.</summary>
     public static RootCommand CreateRoot()

@@ -7,6 +7,20 @@ namespace MllmData.Tests.Cli;
 public class TheNewcomerPath
 {
     [Theory]
+    [InlineData(new[] { "build", "--container", "xml" }, "error: --container: Argument 'xml' not recognized. Must be one of jsonl, json\nsee mllmdata build --help\n")]
+    [InlineData(new[] { "build", "--seed", "abc" }, "error: Cannot parse argument 'abc' for option '--seed' as a whole number.\nsee mllmdata build --help\n")]
+    [InlineData(new[] { "build", "--weight-decay", "1" }, "error: Unrecognized command or argument '--weight-decay'.\nsee mllmdata build --help\n")]
+    [InlineData(new[] { "score", "--metric", "bleu", "--predictions", "p.jsonl", "--answers", "a.jsonl" }, "error: --metric: Argument 'bleu' not recognized. Must be one of vqa, mc, exact, yesno, constraints\nsee mllmdata score --help\n")]
+    public async Task A_Bad_Value_Is_One_Line_In_Words_And_A_Pointer_To_Help(string[] args, string expected)
+    {
+        var r = await CliRunner.RunAsync(args);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal(expected, r.Error);
+        Assert.Equal(string.Empty, r.Output);
+    }
+
+    [Theory]
     [InlineData(new[] { "build", "--bogus" }, "error: Unrecognized command or argument '--bogus'.", "see mllmdata build --help")]
     [InlineData(new[] { "templates", "show" }, "error: Required argument 'pack' missing for command: 'show'.", "see mllmdata templates show --help")]
     [InlineData(new[] { "valdate" }, "error: Unrecognized command or argument 'valdate'.", "see mllmdata --help")]
