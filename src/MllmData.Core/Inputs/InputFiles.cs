@@ -48,6 +48,9 @@ public sealed class InputFiles
         return progress is null ? inner : new CountingReadStream(inner, progress);
     }
 
+    /// <summary>A file read by other means (a frame, an in-context pool) whose sha256 the manifest lists too.</summary>
+    public void Track(string path) => _ = _hashes.GetOrAdd(path, p => new Lazy<Task<string>>(() => Task.Run(() => HashFile(p)))).Value;
+
     /// <summary>sha256 (lowercase hex) of every file opened, by path as given.</summary>
     public async Task<IReadOnlyDictionary<string, string>> HashesAsync()
     {

@@ -121,8 +121,15 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
         _decontamination = recipe.Exclude.Count == 0 ? null : new DecontaminationStep(EvalSet.Load(recipe.Exclude));
         var plans = recipe.Sources.Select((s, i) => Plan(s, recipe, format, embed, imageSettings) with { Index = i }).ToList();
-        var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).Concat(recipe.Exclude).ToList();
+        var settingFiles = SettingFiles(recipe);
+        var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).Concat(recipe.Exclude).Concat(settingFiles).ToList();
         var files = new InputFiles();
+        foreach (var file in settingFiles)
+        {
+            // The output depends on them as on the sources: the manifest lists their sha256.
+            files.Track(file);
+        }
+
         var (paths, tally) = (SourcePaths.For(recipe), new SourceTally());
         using var folder = OutputFolder.Open(outDir, inputs);
         var imageSummaries = new List<ImageSummary>();
@@ -211,6 +218,24 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             Sources = tally.Sources,
             LoadHint = format.LoadHint(Path.GetFullPath(outDir), recipe.Name, [.. written.Shards.Select(s => s.Path)], ImageBase(recipe, imageSettings, outDir)),
         };
+    }
+
+    /// <summary>Files a setting names that decide the output: a frame file of the user's, the in-context pool's shards.</summary>
+    private static List<string> SettingFiles(Recipe recipe)
+    {
+        string Resolve(string p) => Path.IsPathRooted(p) || recipe.Folder is null ? p : Path.Combine(recipe.Folder, p);
+        var files = new List<string>();
+        if (recipe.Frame is { } frame && File.Exists(Resolve(frame)))
+        {
+            files.Add(Resolve(frame));
+        }
+
+        if (recipe.IclPool is { } pool && recipe.IclShots > 0)
+        {
+            files.AddRange(IclStep.PoolFiles(Resolve(pool)));
+        }
+
+        return files;
     }
 
     /// <summary>The folder the written image paths are relative to: the output with <c>--images copy</c>, else the first image root.</summary>

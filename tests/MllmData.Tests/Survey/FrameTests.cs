@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text;
 using MllmData.Records;
 using MllmData.Templates;
@@ -108,6 +109,22 @@ public sealed class FrameTests
         Assert.Equal(1, build.ExitCode);
         Assert.Contains("missing-text", build.Result.Error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(build.Out));
+    }
+
+    [Fact]
+    public async Task A_Frame_File_Of_The_Users_Is_An_Input_Of_The_Manifest_With_Its_Sha256()
+    {
+        var dir = TestPaths.NewTempDir();
+        var frame = Path.Combine(dir, "mine.yaml");
+        File.WriteAllText(frame, "id: mine\nturn: \"{bos}{instruction}\\n{image} {text}\\n{output}{eos}\"\n");
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(frame)));
+
+        var built = await SurveyBuild.TextVqaAsync("--format", "template", "--frame", frame);
+
+        Assert.Equal(0, built.ExitCode);
+        using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(built.Out, "manifest.json")));
+        var inputs = manifest.RootElement.GetProperty("inputs").EnumerateArray().ToDictionary(i => i.GetProperty("path").GetString()!, i => i.GetProperty("sha256").GetString());
+        Assert.Equal(sha, inputs["mine.yaml"]);
     }
 
     [Fact]
