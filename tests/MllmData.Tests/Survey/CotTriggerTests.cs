@@ -105,4 +105,13 @@ public class TheCotTrigger
         Assert.All(pack.Templates, t => Assert.Empty(t.PlaceholderNames()));
         Assert.Empty(TemplateLinter.Lint(pack));
     }
+
+    [Fact]
+    public void No_Trigger_Refers_To_Seeing_So_Every_Trigger_Suits_Text_Only_Records()
+    {
+        // --cot-trigger random may give any trigger to a text-only record (e.g. a ScienceQA problem without an image).
+        var pack = TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates")).Get(CotTrigger.PackId);
+        var seeing = new System.Text.RegularExpressions.Regex(@"\b(see|seen|saw|look|looking|image|picture|photo|visual|shown|shows)\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        Assert.All(pack.Templates, t => Assert.False(seeing.IsMatch(t.Text), $"{t.Id}: {t.Text}"));
+    }
 }

@@ -7,7 +7,7 @@ namespace MllmData.Tests.Survey;
 
 public sealed class FrameTests
 {
-    private const string Preamble = "<BOS>Each sample below sets a task, shows the image and any text the task is about, and then gives a response that carries the task out.";
+    private const string Preamble = "<BOS>Each sample below sets a task, gives the input it is about (an image, a text or both), and then a response that carries the task out.";
 
     [Fact]
     public async Task Sections_Frame_Writes_A_Vqa_Record_In_The_Surveys_Order_With_The_Question_As_Input()
