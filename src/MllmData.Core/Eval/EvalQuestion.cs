@@ -110,6 +110,12 @@ public static class EvalQuestion
             parts.Add(formatLine);
         }
 
+        // A reasoning trigger (--cot-trigger) comes last, as it does after a training instruction.
+        if (turn.Trigger is { Length: > 0 } trigger)
+        {
+            parts.Add(trigger);
+        }
+
         return string.Join("\n", parts);
     }
 

@@ -112,6 +112,9 @@ public sealed record Turn
     /// <summary>The answer-format constraint the instruction states (e.g. "Answer yes or no."), which the output must obey; null for none.</summary>
     public AnswerConstraint? Constraint { get; init; }
 
+    /// <summary>The reasoning trigger appended to the instruction (<c>--cot-trigger</c>), which evaluation question lines end with too; null for none.</summary>
+    public string? Trigger { get; init; }
+
     public static readonly IReadOnlyDictionary<string, string> EmptySlots = new Dictionary<string, string>();
 
     /// <summary>The user-side text: the instruction followed by any separate input.</summary>

@@ -44,7 +44,7 @@ public sealed class CotTrigger
     {
         var trigger = For(templated.Id);
         var turns = templated.Turns.Select((t, i) => original.Turns[i].Instruction is null && t.Instruction is { } instruction
-            ? t with { Instruction = instruction.Length == 0 ? trigger.Text : instruction + "\n" + trigger.Text }
+            ? t with { Instruction = instruction.Length == 0 ? trigger.Text : instruction + "\n" + trigger.Text, Trigger = trigger.Text }
             : t).ToList();
         var extra = templated.Provenance.Extra?.DeepClone().AsObject() ?? new JsonObject();
         extra["cot_trigger"] = trigger.Id;

@@ -114,4 +114,20 @@ public class TheCotTrigger
         var seeing = new System.Text.RegularExpressions.Regex(@"\b(see|seen|saw|look|looking|image|picture|photo|visual|shown|shows)\b", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
         Assert.All(pack.Templates, t => Assert.False(seeing.IsMatch(t.Text), $"{t.Id}: {t.Text}"));
     }
+
+    [Fact]
+    public async Task An_Evaluation_Set_Ends_Each_Question_Line_With_The_Trigger()
+    {
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "eval");
+        var r = await CliRunner.RunAsync(
+            "build", "--adapter", "vqav2",
+            "--input", $"questions={Path.Combine(TestPaths.RepoRoot, "samples", "vqav2", "v2_OpenEnded_mscoco_train2014_questions.json")}",
+            "--input", $"annotations={Path.Combine(TestPaths.RepoRoot, "samples", "vqav2", "v2_mscoco_train2014_annotations.json")}",
+            "--split-role", "eval", "--cot-trigger", "cot-01", "--out", outDir);
+
+        Assert.Equal(0, r.ExitCode);
+        var lines = TestPaths.Shards(outDir).SelectMany(File.ReadAllLines).Where(l => l.Length > 0).ToList();
+        Assert.NotEmpty(lines);
+        Assert.All(lines, l => Assert.EndsWith("\nThink it through step by step before you answer.", System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("text").GetString(), StringComparison.Ordinal));
+    }
 }
