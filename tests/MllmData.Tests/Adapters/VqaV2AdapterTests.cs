@@ -243,4 +243,21 @@ public class TheVqaV2Adapter
         Assert.Equal("missing-image", reject.GetProperty("reason").GetString());
         Assert.Equal("vqav2-q2", reject.GetProperty("position").GetString());
     }
+
+    [Fact]
+    public async Task A_Question_Repeated_After_Its_Pair_Met_Is_A_Duplicate_Id_Not_A_Missing_Annotation()
+    {
+        string[] ten = ["red", "red", "red", "red", "red", "red", "red", "red", "red", "red"];
+        var (q, a, dir) = WriteVqa(
+            [Q(1, "What color?", 11), Q(1, "What color?", 11), Q(2, "Which?", 12)],
+            [A(11, 1, "red", ten), A(12, 2, "red", ten), A(12, 2, "red", ten)]);
+        var outDir = Path.Combine(dir, "out");
+
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--format", "llava", "--out", outDir);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(
+            [("duplicate-id", "question_id 11 appears twice"), ("duplicate-id", "question_id 12 has two annotations")],
+            Rejects(outDir).Select(x => (x.GetProperty("reason").GetString(), x.GetProperty("detail").GetString())).Order());
+    }
 }
