@@ -4,7 +4,9 @@
 # Each task writes OUT.parts/part-$SLURM_ARRAY_TASK_ID; mllmdata takes its shard index from SLURM_ARRAY_TASK_ID
 # (minus SLURM_ARRAY_TASK_MIN) and the count from SLURM_ARRAY_TASK_COUNT. mllmdata is taken from $MLLMDATA
 # (a command, e.g. "dotnet /opt/mllmdata/mllmdata.dll") or else from PATH.
-# A failed task leaves no part: the merge names it; run only that task again (sbatch --array=I ...) and merge again.
+# A failed task leaves no part: the merge names it; run only that task again and merge again:
+#   ARRAY=2 docs/scale-out/slurm.sh RECIPE OUT [TASKS]     (ARRAY: the sbatch --array list to submit; default all)
+# The count is passed as --num-shards TASKS, since a re-run array of one task has SLURM_ARRAY_TASK_COUNT 1.
 set -uo pipefail
 
 if [ $# -lt 2 ] || [ $# -gt 3 ]; then
@@ -24,9 +26,11 @@ fi
 parts="$out.parts"
 mkdir -p "$parts"
 
+array=${ARRAY:-0-$((tasks - 1))}
+
 # The one line that differs from the Kubernetes Indexed Job: the index comes from SLURM_ARRAY_TASK_ID.
-sbatch --array="0-$((tasks - 1))" --wait --job-name=mllmdata-build --output="$parts/task-%a.log" \
-  --wrap "$mllmdata build --recipe '$recipe' --out '$parts'/part-\$SLURM_ARRAY_TASK_ID"
+sbatch --array="$array" --wait --job-name=mllmdata-build --output="$parts/task-%a.log" \
+  --wrap "$mllmdata build --recipe '$recipe' --out '$parts'/part-\$SLURM_ARRAY_TASK_ID --num-shards $tasks --shard-index \$SLURM_ARRAY_TASK_ID"
 status=$?
 if [ $status -ne 0 ]; then
   echo "$0: sbatch reported failed tasks (exit $status); logs in $parts/task-*.log" >&2
