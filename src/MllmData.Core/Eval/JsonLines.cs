@@ -66,9 +66,15 @@ internal static class JsonLines
         e.TryGetProperty("question_id", out var v) ? v.ValueKind switch
         {
             JsonValueKind.String => v.GetString(),
-            JsonValueKind.Number => v.GetRawText(),
+            JsonValueKind.Number => NumberId(v),
             _ => null,
         } : null;
+
+    /// <summary>A numeric id as its integer when it is whole (<c>3.0</c> and <c>3</c> are one question), else as written.</summary>
+    private static string NumberId(JsonElement v) =>
+        v.TryGetInt64(out var n) ? n.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        : v.TryGetDecimal(out var d) && d == decimal.Truncate(d) ? decimal.Truncate(d).ToString(System.Globalization.CultureInfo.InvariantCulture)
+        : v.GetRawText();
 
     public static string? Str(JsonElement e, string key) =>
         e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;

@@ -142,4 +142,17 @@ public class TheJsonInputs
             [("line 2", "invalid-utf8"), ("line 3", "invalid-utf8"), ("line 4", "invalid-utf8"), ("line 5", "invalid-utf8"), ("line 6", "not-json")],
             HostileFile.Rejects(outDir).Select(x => (x.Str("position"), x.Str("reason"))));
     }
+
+    [Fact]
+    public async Task Should_Reject_A_Literal_Image_Token_In_Text_Only_Instructions_As_Literal()
+    {
+        var file = HostileFile.Write("alpaca-token.jsonl", HostileFile.Bytes("""
+            {"instruction":"Describe <image> please","input":"","output":"no"}
+            {"instruction":"fine?","input":"","output":"yes"}
+            """));
+        var outDir = await BuildOk("--adapter", "instructions", "--input", $"file={file}");
+
+        Assert.Equal(["instructions-l2"], HostileFile.Records(outDir).Select(x => x.Str("id")));
+        Assert.Equal([("instructions-l1", "literal-image-token")], HostileFile.Rejects(outDir).Select(x => (x.Str("position"), x.Str("reason"))));
+    }
 }

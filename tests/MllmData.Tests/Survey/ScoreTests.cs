@@ -236,6 +236,23 @@ public sealed class TheScoreInputs
     }
 
     [Fact]
+    public async Task A_Whole_Number_Written_With_A_Fraction_Is_The_Same_Question_Id()
+    {
+        var dir = TestPaths.NewTempDir();
+        var answers = Path.Combine(dir, "answers.jsonl");
+        File.WriteAllText(answers, "{\"question_id\": 3, \"answers\": [\"yes\"]}\n{\"question_id\": 4.5, \"answers\": [\"no\"]}\n");
+        var predictions = Path.Combine(dir, "predictions.jsonl");
+        File.WriteAllText(predictions, "{\"question_id\": 3.0, \"text\": \"yes\"}\n{\"question_id\": 4.50, \"text\": \"no\"}\n");
+
+        var r = await CliRunner.RunAsync("score", "--predictions", predictions, "--answers", answers, "--metric", "exact", "--json");
+
+        Assert.Equal(0, r.ExitCode);
+        var j = System.Text.Json.JsonDocument.Parse(r.Output).RootElement;
+        // 3.0 is question 3; 4.50 is not 4.5 as written, so it stays apart (missing and extra).
+        Assert.Equal((2, 1, 1, 0.5), (j.GetProperty("questions").GetInt32(), j.GetProperty("missing").GetInt32(), j.GetProperty("extra_predictions").GetInt32(), j.GetProperty("accuracy").GetDouble()));
+    }
+
+    [Fact]
     public async Task A_Byte_Order_Mark_And_Blank_Lines_Are_Read_Past()
     {
         var dir = TestPaths.NewTempDir();

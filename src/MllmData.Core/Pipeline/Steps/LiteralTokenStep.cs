@@ -16,7 +16,10 @@ public sealed class LiteralTokenStep(string token) : IRecordStep
         {
             var hit = turn.Slots.Values.Any(v => v.Contains(token, StringComparison.Ordinal))
                 || turn.Output?.Contains(token, StringComparison.Ordinal) == true
-                || turn.Input?.Contains(token, StringComparison.Ordinal) == true;
+                || turn.Input?.Contains(token, StringComparison.Ordinal) == true
+
+                // A record without images (text-only data read back, Alpaca) has no placeholder to carry: any is literal.
+                || (record.Images.Count == 0 && turn.Instruction?.Contains(token, StringComparison.Ordinal) == true);
             if (hit)
             {
                 return SourceItem.Rejected(new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.LiteralImageToken, $"dataset text contains the image placeholder {token}"));
