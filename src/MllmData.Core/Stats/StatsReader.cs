@@ -91,11 +91,12 @@ public static class StatsReader
                 }
 
                 // Lines with embedded images make large-object garbage (decoded bytes) that the collector leaves until
-                // its large-object budget runs out, which grows with the machine's memory: collect every 64 MB of it,
+                // its large-object budget runs out, which grows with the machine's memory: collect (and compact) every 16 MB of it,
                 // so the pass holds about one window of it whatever the number of images.
                 if (read.Bytes.Length >= LargeLine && (largeBytes += read.Bytes.Length) >= LargeGarbageWindow)
                 {
                     largeBytes = 0;
+                    System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
                     GC.Collect();
                 }
             }
@@ -108,7 +109,7 @@ public static class StatsReader
     private const int LargeLine = 85_000;
 
     /// <summary>Large lines read between two collections.</summary>
-    private const long LargeGarbageWindow = 64L << 20;
+    private const long LargeGarbageWindow = 16L << 20;
 
     /// <summary>A shard line as stats sees it: turns through the format's own reader, source, task, templates and image sizes from <c>meta</c>.</summary>
     public static RecordView View(JsonElement element, IOutputFormat? format, LineOrigin origin, RenderOptions options, string file)
