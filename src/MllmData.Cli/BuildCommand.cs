@@ -55,6 +55,7 @@ public static class BuildCommand
         constraints.AcceptOnlyFromAmong(SourceSpec.ConstraintsMatch, SourceSpec.ConstraintsOff);
         var strict = new Option<bool>("--strict") { Description = "Any reject stops the build (exit 2) and leaves no shard" };
         var allowEmpty = new Option<bool>("--allow-empty") { Description = "Accept a source that yields no records (otherwise the build fails with exit 2, naming the source)" };
+        var resume = new Option<bool>("--resume") { Description = "Go on from an interrupted build of the same recipe in --out: its finished shards (checksums verified) and processed images are reused; the output is the same bytes an uninterrupted build writes" };
         var noMeta = new Option<bool>("--no-meta") { Description = "Leave out the meta (provenance) object in records" };
         var bos = new Option<string?>("--bos") { Description = "Begin token of the template format (default <BOS>)" };
         var eos = new Option<string?>("--eos") { Description = "End token of the template format (default <EOS>)" };
@@ -86,7 +87,7 @@ public static class BuildCommand
             templates, templateTags, suffix, suffixTurns, cotTrigger, constraints, strict, allowEmpty, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
             container, imageDetail, imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance, threads,
             frame, iclShots, iclOrder, iclPool,
-            splitRole, exclude,
+            splitRole, exclude, resume,
         };
         foreach (var o in adapterOptions)
         {
@@ -235,7 +236,7 @@ public static class BuildCommand
             }
 
             var progress = new ProgressCounter();
-            var pipeline = new BuildPipeline(library, log) { Split = split };
+            var pipeline = new BuildPipeline(library, log) { Split = split, Resume = parse.GetValue(resume) };
             BuildResult result;
 
             // With a rewrite section the plain build is kept beside the result, in <out>/build.

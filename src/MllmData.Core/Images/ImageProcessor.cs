@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using MllmData.Records;
 using MllmData.Formats;
+using MllmData.Output;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
 using SixLabors.ImageSharp.Formats.Gif;
@@ -38,10 +39,15 @@ public sealed class ImageProcessor
     private readonly Configuration _configuration;
     private readonly ImageRootCheck _root;
     private readonly string? _copyDir;
+    private readonly string? _outDir;
+    private readonly ResumeJournal? _journal;
 
-    public ImageProcessor(ImageSettings settings, string imageRoot, string? outDir)
+    /// <remarks>With a <paramref name="journal"/>, each image's result is noted in it, and one an interrupted run already processed is taken from it.</remarks>
+    public ImageProcessor(ImageSettings settings, string imageRoot, string? outDir, ResumeJournal? journal = null)
     {
         _settings = settings;
+        _outDir = outDir;
+        _journal = journal;
         _root = new ImageRootCheck(imageRoot);
         _copyDir = settings.Mode == "copy" ? Path.Combine(outDir ?? ".", "images") : null;
         IConfigurationModule[] modules = settings.AllowWebpGif
@@ -71,6 +77,85 @@ public sealed class ImageProcessor
             return ImageOutcome.Fail(TooLarge, $"{image.Path} is {length} bytes; at most {_settings.MaxBytes}");
         }
 
+        if (_journal is null)
+        {
+            return await ProcessFileAsync(image, full).ConfigureAwait(false);
+        }
+
+        var ticks = File.GetLastWriteTimeUtc(full).Ticks;
+        if (_journal.Image(full, length, ticks) is { } entry && Restore(entry, image, full) is { } restored)
+        {
+            _journal.Reused();
+            return restored;
+        }
+
+        var outcome = await ProcessFileAsync(image, full).ConfigureAwait(false);
+        _journal.ImageDone(full, length, ticks, Entry(outcome));
+        return outcome;
+    }
+
+    /// <summary>What the journal keeps of an outcome; an embedding build's processed bytes, when they differ from the file's, are kept beside it.</summary>
+    private ImageEntry Entry(ImageOutcome o)
+    {
+        if (o.Image is not { } image)
+        {
+            return new ImageEntry(o.Reason, o.Detail, null, null, 0, 0, null, null, null, null, null);
+        }
+
+        var kept = image.Bytes is { } bytes && image.Sha256 != o.SourceSha256 ? _journal!.Keep(image.Sha256 + "." + image.Format, bytes) : null;
+
+        return new ImageEntry(null, null, o.SourceSha256, o.PerceptualHash, image.Width ?? 0, image.Height ?? 0, image.Format, image.Sha256, image.MediaType,
+            _copyDir is null ? null : image.Path, kept);
+    }
+
+    /// <summary>The outcome an earlier run journalled, when the bytes it stands for are still there and unchanged; else null.</summary>
+    private ImageOutcome? Restore(ImageEntry e, ImageRef image, string full)
+    {
+        if (e.Reason is { } reason)
+        {
+            return ImageOutcome.Fail(reason, e.Detail ?? reason);
+        }
+
+        var result = image with { Width = e.Width, Height = e.Height, Format = e.Format, Sha256 = e.Sha256 };
+        switch (_settings.Mode)
+        {
+            case "reference":
+                return new ImageOutcome(result, null, null, e.SourceSha256, e.PerceptualHash);
+            case "copy":
+                if (e.CopyPath is not { } copy || Verified(Path.Combine(_outDir ?? ".", copy), e.Sha256) is null)
+                {
+                    return null;
+                }
+
+                _journal!.Placed(Path.GetFileName(copy));
+                return new ImageOutcome(result with { Path = copy }, null, null, e.SourceSha256, e.PerceptualHash);
+            default:
+                var bytes = Verified(e.Kept is { } kept ? Path.Combine(_journal!.KeptImages, kept) : full, e.Sha256);
+                return bytes is null ? null : new ImageOutcome(result with { Bytes = bytes, MediaType = e.MediaType }, null, null, e.SourceSha256, e.PerceptualHash);
+        }
+    }
+
+    /// <summary>Whether <paramref name="path"/> holds exactly <paramref name="bytes"/> (a copy of an earlier build, or one left damaged).</summary>
+    private static bool SameBytes(string path, byte[] bytes)
+    {
+        var info = new FileInfo(path);
+        return info.Exists && info.Length == bytes.Length && File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes);
+    }
+
+    /// <summary>The file's bytes when their sha256 is <paramref name="sha"/>; null when it is missing or differs.</summary>
+    private static byte[]? Verified(string path, string? sha)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        return Convert.ToHexStringLower(SHA256.HashData(bytes)) == sha ? bytes : null;
+    }
+
+    private async Task<ImageOutcome> ProcessFileAsync(ImageRef image, string full)
+    {
         var bytes = await File.ReadAllBytesAsync(full).ConfigureAwait(false);
         var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
 
@@ -228,13 +313,15 @@ public sealed class ImageProcessor
 
             var name = outSha + extension;
             var target = Path.Combine(_copyDir!, name);
-            if (!File.Exists(target))
+            if (!SameBytes(target, output))
             {
                 Directory.CreateDirectory(_copyDir!);
                 var temp = Path.Combine(_copyDir!, $".{name}.{Environment.CurrentManagedThreadId}.tmp");
                 File.WriteAllBytes(temp, output);
                 File.Move(temp, target, overwrite: true);
             }
+
+            _journal?.Placed(name);
 
             return new ImageOutcome(result with { Path = "images/" + name }, null, null, sha, hash);
         }

@@ -54,9 +54,9 @@ public sealed class ImageSummary
 /// The image stage between adapter and renderer: processes the images of a window of records in parallel on
 /// all cores, then decides duplicates and rejects in record order, so the output does not depend on timing.
 /// </summary>
-public sealed class ImageStage(ImageSettings settings, string imageRoot, string outDir)
+public sealed class ImageStage(ImageSettings settings, string imageRoot, string outDir, Output.ResumeJournal? journal = null)
 {
-    private readonly ImageProcessor _processor = new(settings, imageRoot, outDir);
+    private readonly ImageProcessor _processor = new(settings, imageRoot, outDir, journal);
 
     // Several records often share an image (five captions, several questions): process each file once.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<ImageOutcome>>> _recent = new(StringComparer.Ordinal);

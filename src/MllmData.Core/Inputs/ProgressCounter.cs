@@ -20,7 +20,14 @@ public sealed class ProgressCounter
 
     public void AddDone(long bytes) => Interlocked.Add(ref _doneBytes, bytes);
 
-    public void AddRecord() => Interlocked.Increment(ref _records);
+    /// <summary>Called with the new count after each record (a test stops a run at a chosen record with it).</summary>
+    public Action<long>? OnRecord { get; init; }
+
+    public void AddRecord()
+    {
+        var n = Interlocked.Increment(ref _records);
+        OnRecord?.Invoke(n);
+    }
 
     public void AddReject() => Interlocked.Increment(ref _rejects);
 }

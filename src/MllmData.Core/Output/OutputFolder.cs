@@ -44,11 +44,18 @@ public sealed class OutputFolder : IDisposable
 
     public string StagingData => Path.Combine(Staging, DataFolder);
 
+    /// <summary>The journal of this run's finished work (shards, images), kept in staging until the commit.</summary>
+    public ResumeJournal? Journal { get; set; }
+
+    /// <summary>Keeps the staging folder when the run ends without its commit (it was cancelled): <c>--resume</c> goes on from it.</summary>
+    public bool KeepStaging { get; set; }
+
     /// <summary>
     /// Takes the folder's lock (a second run on the same folder is refused), refuses a folder whose writing would
     /// replace one of <paramref name="inputs"/>, and starts a clean staging folder (removing a killed run's).
     /// </summary>
-    public static OutputFolder Open(string outDir, IEnumerable<string> inputs)
+    /// <remarks>With <paramref name="keepStaging"/> (<c>--resume</c>) an interrupted run's staging folder stays for its <see cref="ResumeJournal"/> to read.</remarks>
+    public static OutputFolder Open(string outDir, IEnumerable<string> inputs, bool keepStaging = false)
     {
         var root = Path.GetFullPath(outDir);
         CheckInputs(root, inputs);
@@ -80,7 +87,7 @@ public sealed class OutputFolder : IDisposable
         var folder = new OutputFolder(root, lockStream) { _createdRoot = !existed };
         try
         {
-            if (Directory.Exists(folder.Staging))
+            if (Directory.Exists(folder.Staging) && !keepStaging)
             {
                 Directory.Delete(folder.Staging, recursive: true);
             }
@@ -186,13 +193,42 @@ public sealed class OutputFolder : IDisposable
         FaultPoint("before-manifest");
         File.Move(Path.Combine(Staging, manifestFile), manifest);
         _committed = true;
+        Journal?.Dispose();
+        if (Journal is { } journal)
+        {
+            RemoveStaleImages(journal.PlacedImages);
+        }
+
         Directory.Delete(Staging, recursive: true);
     }
 
-    /// <summary>Test hook: <c>MLLMDATA_FAULT=kill-at:POINT</c> kills the process there, as a kill -9 would.</summary>
-    private static void FaultPoint(string point)
+    /// <summary>Removes the files of <c>images/</c> an earlier build left that this one does not refer to (hidden files aside).</summary>
+    private void RemoveStaleImages(IReadOnlyCollection<string> placed)
     {
-        if (Environment.GetEnvironmentVariable("MLLMDATA_FAULT") is { } fault && fault == "kill-at:" + point)
+        var images = Path.Combine(Root, ImagesFolder);
+        if (!Directory.Exists(images))
+        {
+            return;
+        }
+
+        var keep = placed.ToHashSet(StringComparer.Ordinal);
+        foreach (var file in Directory.EnumerateFiles(images).Where(f => !Path.GetFileName(f).StartsWith('.') && !keep.Contains(Path.GetFileName(f))).ToList())
+        {
+            File.Delete(file);
+        }
+
+        if (keep.Count == 0 && !Directory.EnumerateFileSystemEntries(images).Any())
+        {
+            Directory.Delete(images);
+        }
+    }
+
+    private static readonly string? Fault = Environment.GetEnvironmentVariable("MLLMDATA_FAULT");
+
+    /// <summary>Test hook: <c>MLLMDATA_FAULT=kill-at:POINT</c> kills the process there, as a kill -9 would.</summary>
+    public static void FaultPoint(string point)
+    {
+        if (Fault is { } fault && fault.StartsWith("kill-at:", StringComparison.Ordinal) && fault.AsSpan(8).SequenceEqual(point))
         {
             Process.GetCurrentProcess().Kill();
         }
@@ -200,7 +236,8 @@ public sealed class OutputFolder : IDisposable
 
     public void Dispose()
     {
-        if (!_committed)
+        Journal?.Dispose();
+        if (!_committed && !KeepStaging)
         {
             try
             {

@@ -24,7 +24,9 @@ public sealed partial class ShardWriter : IDisposable
     private readonly ShardLimits? _upload;
     private readonly bool _jsonList;
     private readonly List<(string Temp, long Records, long Bytes, string Sha)> _done = [];
-    private FileStream? _current;
+    private readonly ResumeJournal? _journal;
+    private Stream? _current;
+    private HeldShard? _held;
     private IncrementalHash? _hash;
     private string? _currentTemp;
     private long _records;
@@ -32,7 +34,12 @@ public sealed partial class ShardWriter : IDisposable
     private long _bytes;
     private bool _completed;
 
-    public ShardWriter(string dir, string name, long maxRecords, long maxBytes = 0, string container = "jsonl", ShardLimits? upload = null)
+    /// <remarks>
+    /// With a <paramref name="journal"/>, every finished shard is noted in it, and a shard an interrupted run finished
+    /// (held by the journal) is not written again: its records are rendered as before and only hashed, and when the
+    /// hash is the held file's, that file takes the shard's place.
+    /// </remarks>
+    public ShardWriter(string dir, string name, long maxRecords, long maxBytes = 0, string container = "jsonl", ShardLimits? upload = null, ResumeJournal? journal = null)
     {
         if (maxRecords <= 0)
         {
@@ -48,9 +55,10 @@ public sealed partial class ShardWriter : IDisposable
         _name = name;
         _maxRecords = maxRecords;
         _upload = upload;
+        _journal = journal;
         _maxBytes = upload is null ? maxBytes : maxBytes > 0 ? Math.Min(maxBytes, upload.MaxBytes) : upload.MaxBytes;
         _jsonList = container == "json";
-        Extension = _jsonList ? ".json" : ".jsonl";
+        Extension = ExtensionOf(container);
         Directory.CreateDirectory(dir);
     }
 
@@ -59,6 +67,9 @@ public sealed partial class ShardWriter : IDisposable
     public static partial Regex SafeName();
 
     public string Extension { get; }
+
+    /// <summary>The file extension of shards in <paramref name="container"/>.</summary>
+    public static string ExtensionOf(string container) => container == "json" ? ".json" : ".jsonl";
 
     public long Records { get; private set; }
 
@@ -88,7 +99,8 @@ public sealed partial class ShardWriter : IDisposable
         if (_current is null)
         {
             _currentTemp = Path.Combine(_dir, $".{_name}-{_done.Count:D5}{Extension}.tmp");
-            _current = new FileStream(_currentTemp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            _held = _journal?.Held(_done.Count);
+            _current = _held is null ? new FileStream(_currentTemp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16) : Stream.Null;
             _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             if (_jsonList)
             {
@@ -130,12 +142,26 @@ public sealed partial class ShardWriter : IDisposable
             Append("\n]\n"u8);
         }
 
-        _current.Flush(flushToDisk: true);
+        (_current as FileStream)?.Flush(flushToDisk: true);
         _current.Dispose();
-        _done.Add((_currentTemp!, _records, _bytes, Convert.ToHexStringLower(_hash!.GetHashAndReset())));
-        _hash.Dispose();
         _current = null;
+        var sha = Convert.ToHexStringLower(_hash!.GetHashAndReset());
+        _hash.Dispose();
         _hash = null;
+        if (_held is { } held)
+        {
+            _held = null;
+            if (sha != held.Sha256)
+            {
+                throw new OutputException(Path.GetDirectoryName(Path.GetDirectoryName(_dir))!, string.Create(CultureInfo.InvariantCulture, $"--resume: shard {_done.Count} of the interrupted run (sha256 {held.Sha256}, {held.Records} records) differs from what this run makes (sha256 {sha}, {_records} records); an input or a template changed since. Run again without --resume"), null);
+            }
+
+            File.Move(held.Path, _currentTemp!, overwrite: true);
+            _journal!.ShardReused();
+        }
+
+        _journal?.ShardDone(_done.Count, _currentTemp!, _records, _bytes, sha);
+        _done.Add((_currentTemp!, _records, _bytes, sha));
         _records = 0;
         _imageRecords = 0;
         _bytes = 0;
@@ -192,9 +218,21 @@ public sealed partial class ShardWriter : IDisposable
 
     public void Dispose()
     {
-        if (!_completed)
+        if (_completed)
+        {
+            return;
+        }
+
+        if (_journal is null)
         {
             Abort();
+            return;
         }
+
+        // A journalled run leaves its finished shards to the output folder: removed with the staging folder when the
+        // run failed, kept for --resume when it was cancelled.
+        _current?.Dispose();
+        _hash?.Dispose();
+        _current = null;
     }
 }

@@ -38,6 +38,9 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     /// <summary>This worker's share of a job array (<c>--num-shards</c>), or null: the whole build.</summary>
     public WorkSplit? Split { get; init; }
 
+    /// <summary>Go on from an interrupted run's finished work in the output folder (<c>--resume</c>).</summary>
+    public bool Resume { get; init; }
+
     public static string ToolVersion { get; } =
         typeof(BuildPipeline).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
@@ -131,7 +134,32 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         }
 
         var (paths, tally) = (SourcePaths.For(recipe), new SourceTally());
-        using var folder = OutputFolder.Open(outDir, inputs);
+        using var folder = OutputFolder.Open(outDir, inputs, keepStaging: Resume);
+        var key = ResumeJournal.KeyOf(ToolVersion, RecipeLoader.Sha256(recipe), Split is { } s ? $"{s.Index}/{s.Count}" : null, inputs);
+        folder.Journal = ResumeJournal.Start(folder, key, Resume, recipe.Name, ShardWriter.ExtensionOf(renderOptions.Container), log);
+        try
+        {
+            var result = await WriteAsync(recipe, outDir, format, renderOptions, imageSettings, evaluation, plans, paths, tally, files, folder, progress, ct).ConfigureAwait(false);
+            if (Resume)
+            {
+                log.Information("resume: {Shards} finished shards reused as they were, {Images} processed images taken from the journal", folder.Journal.ShardsReused, folder.Journal.ImagesReused);
+            }
+
+            return result;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped from outside (Ctrl-C, SIGTERM): the finished work stays staged for --resume.
+            folder.KeepStaging = true;
+            log.Warning("cancelled: the finished shards and images stay in {Staging}; run the same command with --resume to go on from them", folder.Staging);
+            throw;
+        }
+    }
+
+    private async Task<BuildResult> WriteAsync(
+        Recipe recipe, string outDir, IOutputFormat format, RenderOptions renderOptions, ImageSettings imageSettings, bool evaluation, List<SourcePlan> plans,
+        SourcePaths paths, SourceTally tally, InputFiles files, OutputFolder folder, ProgressCounter progress, CancellationToken ct)
+    {
         var imageSummaries = new List<ImageSummary>();
         SinkResult written;
         PartWriter? sinkPart = null;
@@ -320,7 +348,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
 
         if (!Embeds(run.Sink.Format, run.RenderOptions))
         {
-            after.Add(new InlineImageStep(run.Folder.Root));
+            after.Add(new InlineImageStep(run.Folder.Root, run.Folder.Journal));
         }
 
         if (plan.ImageStage && _decontamination is { } excluded)
@@ -333,7 +361,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     }
 
     private static ImageStage? StageOf(SourcePlan plan, SourceRun run) =>
-        plan.ImageStage ? new ImageStage(run.ImageSettings, plan.Spec.ImageRoot!, run.Folder.Root) : null;
+        plan.ImageStage ? new ImageStage(run.ImageSettings, plan.Spec.ImageRoot!, run.Folder.Root, run.Folder.Journal) : null;
 
     private void EndStage(SourcePlan plan, ImageStage stage, SourceRun run)
     {

@@ -53,7 +53,7 @@ public sealed class RecordSink : IDisposable
         }
         else
         {
-            _shards = new ShardWriter(folder.StagingData, settings.Name, settings.ShardRecords, settings.ShardBytes, settings.Options.Container, settings.Format.Capabilities.UploadLimits);
+            _shards = new ShardWriter(folder.StagingData, settings.Name, settings.ShardRecords, settings.ShardBytes, settings.Options.Container, settings.Format.Capabilities.UploadLimits, folder.Journal);
             _rejects = new RejectWriter(folder.Staging);
         }
 

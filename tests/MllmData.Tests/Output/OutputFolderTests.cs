@@ -15,7 +15,7 @@ public class TheOutputFolder
         ["build", "--adapter", "coco-captions", "--input", $"captions={Captions}", "--format", format, "--shard-records", "100", "--name", "coco", "--seed", seed.ToString(System.Globalization.CultureInfo.InvariantCulture), "--out", outDir];
 
     /// <summary>Every file of the folder (data/ included) by relative path, with its bytes' hash; a run's lock file aside.</summary>
-    private static SortedDictionary<string, string> Snapshot(string dir) =>
+    internal static SortedDictionary<string, string> Snapshot(string dir) =>
         new(Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
             .Where(f => Path.GetFileName(f) != OutputFolder.LockFile)
             .ToDictionary(f => Path.GetRelativePath(dir, f), f => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f)))), StringComparer.Ordinal);

@@ -7,7 +7,8 @@ namespace MllmData.Pipeline.Steps;
 /// Images that came inside the data (base64 data URLs of OpenAI lines) are written out under their content hash
 /// into the output's <c>images/</c> folder when the format carries paths, so they can be converted and mixed.
 /// </summary>
-public sealed class InlineImageStep(string outDir) : IRecordStep
+/// <remarks>Each file is noted in the run's <paramref name="journal"/> as one the output refers to.</remarks>
+public sealed class InlineImageStep(string outDir, ResumeJournal? journal = null) : IRecordStep
 {
     private readonly HashSet<string> _written = new(StringComparer.Ordinal);
 
@@ -33,6 +34,8 @@ public sealed class InlineImageStep(string outDir) : IRecordStep
             {
                 AtomicFile.Write(target, s => s.Write(image.Bytes));
             }
+
+            journal?.Placed(Path.GetFileName(image.Path));
 
             images.Add(image with { Bytes = null, Inline = false });
         }
