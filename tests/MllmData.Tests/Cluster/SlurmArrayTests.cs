@@ -113,4 +113,39 @@ public sealed class SlurmArrayTests
         Assert.True(code == 0, output);
         AssertSameBytes(single, merged);
     }
+
+    [Fact]
+    public async Task A_Rewrite_As_An_Array_Of_Four_Tasks_Against_The_Loopback_Model_Merges_Into_The_Single_Rewrite_Byte_For_Byte()
+    {
+        if (!ClusterUp())
+        {
+            return;
+        }
+
+        // The array's tasks are processes slurmd starts on this host: they reach the model on 127.0.0.1 as one process does.
+        using var server = new Models.FakeModelServer(r => Models.FakeReply.Chat(
+            "In the picture: " + r.UserText.Split('\n').First(l => l.StartsWith("Short answer: ", StringComparison.Ordinal))["Short answer: ".Length..] + "."));
+        var dir = TestPaths.NewTempDir();
+        var built = Path.Combine(dir, "built");
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--recipe", Recipe, "--out", built)).ExitCode);
+        var env = new Dictionary<string, string> { ["OPENAI_BASE_URL"] = server.OpenAiBaseUrl, ["OPENAI_API_KEY"] = "sk-test-slurm-0000", ["MLLMDATA"] = Tool };
+        string[] Flags(string cache) => ["--select", "all", "--backoff", "0.05", "--cache", cache];
+
+        var single = Path.Combine(dir, "single");
+        var one = await Models.ChildCli.RunAsync(env, ["rewrite", "--in", built, "--out", single, .. Flags(Path.Combine(dir, "single.db"))]);
+        Assert.True(one.ExitCode == 0, one.Error);
+        var asked = server.Requests;
+        Assert.True(asked > 0);
+
+        var merged = Path.Combine(dir, "merged");
+        var (code, output) = await Bash(env, [Script, "rewrite", built, merged, "4", "--", .. Flags(Path.Combine(dir, "array.db"))]);
+
+        Assert.True(code == 0, output);
+        Assert.Equal(4, Directory.GetDirectories(merged + ".parts", "part-*").Length);
+
+        // Every answer was asked once more, shared out over the four tasks (their cache is another file).
+        Assert.Equal(2 * asked, server.Requests);
+        Assert.Contains("In the picture: ", File.ReadAllText(TestPaths.Shards(merged)[0]), StringComparison.Ordinal);
+        AssertSameBytes(single, merged);
+    }
 }
