@@ -251,6 +251,36 @@ public class ShardMergeTests
         Assert.Contains("not a whole number", Assert.Throws<UsageException>(() => Resolve(null, null, ("MLLMDATA_NUM_SHARDS", "four"))).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("mixture", "a mixture (its sampling reads every source whole)")]
+    [InlineData("icl", "in-context examples (--icl-shots draws each query's examples from the other records)")]
+    [InlineData("eval", "an evaluation build (--split-role eval)")]
+    [InlineData("exclude", "--exclude (its manifest section counts every excluded record)")]
+    [InlineData("dedup", "--dedup-images (a repeat is dropped by what every earlier record's image was)")]
+    [InlineData("rewrite", "a recipe with a rewrite section builds and rewrites in one run")]
+    public async Task Should_Refuse_To_Split_What_Cannot_Be_Merged_Exactly_With_Exit_1_And_No_Output(string what, string reason)
+    {
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "part");
+        string[] coco = ["build", "--adapter", "coco-captions", "--input", $"captions={Captions}", "--out", outDir, "--num-shards", "2", "--shard-index", "1"];
+        var evalSet = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--adapter", "coco-captions", "--input", $"captions={Captions}", "--split-role", "eval", "--out", evalSet)).ExitCode);
+        string[] args = what switch
+        {
+            "mixture" => ["build", "--recipe", Path.Combine(TestPaths.RepoRoot, "samples", "recipe-mix665k.yaml"), "--out", outDir, "--num-shards", "2", "--shard-index", "1"],
+            "rewrite" => ["build", "--recipe", Path.Combine(TestPaths.RepoRoot, "samples", "recipe-rewrite.yaml"), "--out", outDir, "--num-shards", "2", "--shard-index", "1"],
+            "icl" => [.. coco, "--format", "template", "--icl-shots", "2"],
+            "eval" => [.. coco, "--split-role", "eval"],
+            "exclude" => [.. coco, "--exclude", evalSet],
+            _ => [.. coco, "--image-root", TestPaths.RealFile("coco-mini", "val2017"), "--images", "copy", "--dedup-images"],
+        };
+
+        var r = await CliRunner.RunAsync(args);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("--num-shards: " + reason, r.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+    }
+
     private static async Task<List<string>> InProcessParts(string recipe, int count, params string[] extra)
     {
         var parts = new List<string>();
