@@ -78,20 +78,20 @@ public sealed class IclPool(long seed, int capacity)
     /// K examples for the query, chosen from the seed and the query id among the candidates of its task that are not the
     /// query and share none of its images (nor one another's); ordered as asked; null when there are fewer than K.
     /// </summary>
-    public IReadOnlyList<IclCandidate>? Choose(InstructionRecord query, int shots, string order)
+    /// <remarks>Images are compared by <paramref name="identity"/> (the same path, or the same bytes under another name); by path without one.</remarks>
+    public IReadOnlyList<IclCandidate>? Choose(InstructionRecord query, int shots, string order, ImageIdentity? identity = null)
     {
+        bool Same(ImageRef a, ImageRef b) => identity?.Same(a, b) ?? a.Path == b.Path;
         var eligible = new List<IclCandidate>();
-        var queryImages = query.Images.Select(i => i.Path).ToHashSet(StringComparer.Ordinal);
         foreach (var task in query.Task == AnyTask ? [AnyTask] : new[] { query.Task, AnyTask })
         {
             if (_byTask.TryGetValue(task, out var list))
             {
-                eligible.AddRange(list.Where(c => c.Id != query.Id && !queryImages.Contains(c.Image.Path)));
+                eligible.AddRange(list.Where(c => c.Id != query.Id && !query.Images.Any(i => Same(i, c.Image))));
             }
         }
 
         var chosen = new List<IclCandidate>(shots);
-        var used = new HashSet<string>(StringComparer.Ordinal);
         for (var step = 0; chosen.Count < shots && eligible.Count > 0; step++)
         {
             // A partial Fisher-Yates draw: the pick leaves the list by a swap with the last entry.
@@ -99,7 +99,7 @@ public sealed class IclPool(long seed, int capacity)
             var pick = eligible[at];
             eligible[at] = eligible[^1];
             eligible.RemoveAt(eligible.Count - 1);
-            if (used.Add(pick.Image.Path))
+            if (!chosen.Any(c => Same(c.Image, pick.Image)))
             {
                 chosen.Add(pick);
             }

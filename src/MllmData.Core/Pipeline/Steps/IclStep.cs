@@ -1,9 +1,9 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using MllmData.Adapters;
 using MllmData.Formats;
 using MllmData.Json;
+using MllmData.Images;
 using MllmData.Records;
 using MllmData.Recipes;
 using Serilog;
@@ -41,7 +41,11 @@ public sealed class IclStep : IRecordStep
         _context = context;
         _before = [.. before];
         _log = log;
+        _identity = context().ImageRoot is { } root ? new ImageIdentity(new ImageRootCheck(root)) : null;
     }
+
+    /// <summary>Compares the query's images with the examples' by content under the source's image root.</summary>
+    private readonly ImageIdentity? _identity;
 
     /// <summary>Most examples per record.</summary>
     public const int MaxShots = 64;
@@ -100,13 +104,13 @@ public sealed class IclStep : IRecordStep
     {
         // IRecordStep is synchronous; the first pass is one blocking wait per source, off the caller's context.
         _pool ??= Task.Run(() => FillAsync(CancellationToken.None)).GetAwaiter().GetResult();
-        var chosen = _pool.Choose(record, _settings.Shots, _settings.Order);
+        var chosen = _pool.Choose(record, _settings.Shots, _settings.Order, _identity);
         if (chosen is null)
         {
             var candidates = _pool.CandidatesFor(record.Task);
             return SourceItem.Rejected(new Reject(
                 record.Source, record.Provenance.File, record.Id, RejectReasons.TooFewExamples,
-                $"--icl-shots {_settings.Shots}: {candidates} candidate examples of task '{record.Task}' (of at most {_pool.Capacity} kept), too few that are not this record and do not share its image"));
+                $"--icl-shots {_settings.Shots}: {candidates} candidate examples of task '{record.Task}' (of at most {_pool.Capacity} kept), too few that are not this record and do not share its image (by path or by bytes)"));
         }
 
         return SourceItem.Of(record with
@@ -122,15 +126,31 @@ public sealed class IclStep : IRecordStep
     {
         var pool = new IclPool(_settings.Seed, IclPool.CapacityFor(_settings.Shots));
         long offered = 0;
+        var skipped = new SortedDictionary<string, long>(StringComparer.Ordinal);
         if (_settings.PoolFile is { } file)
         {
-            foreach (var (record, task) in PoolRecords(file))
+            foreach (var (record, task) in PoolRecords(file, skipped))
             {
                 ct.ThrowIfCancellationRequested();
-                if (Through(record) is { } r && pool.Offer(r, task))
+                if (Through(record) is not { } r)
+                {
+                    Skip(skipped, "rejected-by-the-source-steps");
+                }
+                else if (pool.Offer(r, task))
                 {
                     offered++;
                 }
+                else
+                {
+                    Skip(skipped, "not-a-solved-single-image-record");
+                }
+            }
+
+            if (offered == 0)
+            {
+                _log.Warning(
+                    "--icl-pool {Pool}: no line is a solved single-image record to use as an example (lines passed over, by reason: {Skipped}); every query will be rejected as too-few-examples",
+                    file, skipped.Count == 0 ? "none: the pool has no lines" : string.Join(", ", skipped.Select(kv => $"{kv.Key} {kv.Value}")));
             }
         }
         else
@@ -182,16 +202,18 @@ public sealed class IclStep : IRecordStep
     }
 
     /// <summary>The valid lines of a pool's shards read back into records, each with its task (<c>meta.task</c>, or any task).</summary>
-    private static IEnumerable<(InstructionRecord Record, string Task)> PoolRecords(string path)
+    /// <remarks>Lines that give no record are counted in <paramref name="skipped"/> by reason.</remarks>
+    private static IEnumerable<(InstructionRecord Record, string Task)> PoolRecords(string path, SortedDictionary<string, long> skipped)
     {
         var options = new RenderOptions();
         var findings = new List<Finding>();
         foreach (var file in PoolFiles(path))
         {
-            foreach (var (element, line) in Lines(file))
+            foreach (var (element, line) in Lines(file, skipped))
             {
                 if (FormatRegistry.Detect(element) is not { } format)
                 {
+                    Skip(skipped, "unknown-format");
                     continue;
                 }
 
@@ -199,6 +221,7 @@ public sealed class IclStep : IRecordStep
                 format.CreateValidator(options).Validate(element, findings);
                 if (findings.Count > 0)
                 {
+                    Skip(skipped, findings[0].Code);
                     continue;
                 }
 
@@ -209,6 +232,7 @@ public sealed class IclStep : IRecordStep
                 }
                 catch (FormatException)
                 {
+                    Skip(skipped, "unreadable");
                     continue;
                 }
 
@@ -222,8 +246,10 @@ public sealed class IclStep : IRecordStep
         }
     }
 
-    /// <summary>The objects of a JSON list or a JSONL file, with their 1-based numbers.</summary>
-    private static IEnumerable<(JsonElement Element, long Line)> Lines(string file)
+    private static void Skip(SortedDictionary<string, long> skipped, string reason) => skipped[reason] = skipped.GetValueOrDefault(reason) + 1;
+
+    /// <summary>The objects of a JSON list or a JSONL file, with their 1-based numbers; other lines counted by reason.</summary>
+    private static IEnumerable<(JsonElement Element, long Line)> Lines(string file, SortedDictionary<string, long> skipped)
     {
         int first;
         using (var peek = File.OpenRead(file))
@@ -244,31 +270,62 @@ public sealed class IclStep : IRecordStep
                     {
                         yield return (item.Element.Clone(), item.Index + 1);
                     }
+                    else
+                    {
+                        Skip(skipped, "not-object");
+                    }
                 }
             }
 
             yield break;
         }
 
-        using var reader = new StreamReader(file, Encoding.UTF8);
-        long number = 0;
-        while (reader.ReadLine() is { } text)
+        // Bounded lines: a pool without line breaks cannot grow memory.
+        using var lines = new BoundedLineReader(File.OpenRead(file));
+        while (lines.TryRead(out var read))
         {
-            number++;
+            if (read.TooLong)
+            {
+                Skip(skipped, RejectReasons.LineTooLong);
+                continue;
+            }
+
+            var bytes = read.Bytes.Span;
+            if (read.Number == 1 && bytes.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]))
+            {
+                bytes = bytes[3..];
+            }
+
+            if (bytes.Trim(" \t\r"u8).IsEmpty)
+            {
+                continue;
+            }
+
+            if (!TextCheck.IsValid(bytes))
+            {
+                Skip(skipped, RejectReasons.InvalidUtf8);
+                continue;
+            }
+
             JsonElement element;
             try
             {
-                using var doc = JsonDocument.Parse(text);
+                using var doc = JsonDocument.Parse(read.Bytes[(read.Bytes.Length - bytes.Length)..]);
                 element = doc.RootElement.Clone();
             }
             catch (JsonException)
             {
+                Skip(skipped, "not-json");
                 continue;
             }
 
             if (element.ValueKind == JsonValueKind.Object)
             {
-                yield return (element, number);
+                yield return (element, read.Number);
+            }
+            else
+            {
+                Skip(skipped, "not-object");
             }
         }
     }
