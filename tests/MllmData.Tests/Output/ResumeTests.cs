@@ -40,6 +40,16 @@ public partial class ResumingABuild
         Assert.False(File.Exists(Path.Combine(outDir, "manifest.json")));
     }
 
+    /// <summary>Runs the resumed build, which must succeed and leave exactly the uninterrupted build's files (no staging); its log.</summary>
+    private static async Task<string> ResumeToAsync(string outDir, SortedDictionary<string, string> expected, string[] args)
+    {
+        var resumed = await RunAsync(args);
+        Assert.True(resumed.ExitCode == 0, resumed.Error);
+        Assert.Equal(expected, TheOutputFolder.Snapshot(outDir));
+        Assert.False(Directory.Exists(Path.Combine(outDir, OutputFolder.StagingFolder)));
+        return resumed.Error;
+    }
+
     [GeneratedRegex(@"resume: (\d+) finished shards reused as they were, (\d+) processed images taken from the journal")]
     private static partial Regex Reused();
 
@@ -65,16 +75,13 @@ public partial class ResumingABuild
         var outDir = Path.Combine(root, "out");
 
         await KillAsync(outDir, point);
-        var resumed = await RunAsync(Build(outDir, extra: "--resume"));
+        var log = await ResumeToAsync(outDir, expected, Build(outDir, extra: "--resume"));
 
-        Assert.True(resumed.ExitCode == 0, resumed.Error);
-        Assert.Equal(expected, TheOutputFolder.Snapshot(outDir));
-        Assert.False(Directory.Exists(Path.Combine(outDir, OutputFolder.StagingFolder)));
-        var (shards, images) = ReusedOf(resumed.Error);
+        var (shards, images) = ReusedOf(log);
         Assert.Equal(shardsKept, shards);
 
         // Every image the killed run processed is taken from the journal, none decoded twice (at least the five of the earliest point).
-        Assert.True(images >= 5, resumed.Error);
+        Assert.True(images >= 5, log);
     }
 
     [Fact]
@@ -90,11 +97,9 @@ public partial class ResumingABuild
         Assert.True(killed.Killed, "the build finished before the test could kill it");
         var remembered = ImageLines(journal);
 
-        var resumed = await RunAsync(Build(outDir, extra: ["--threads", "1", "--resume"]));
+        var log = await ResumeToAsync(outDir, expected, Build(outDir, extra: ["--threads", "1", "--resume"]));
 
-        Assert.True(resumed.ExitCode == 0, resumed.Error);
-        Assert.Equal(expected, TheOutputFolder.Snapshot(outDir));
-        Assert.True(ReusedOf(resumed.Error).Images >= remembered - 1, resumed.Error);
+        Assert.True(ReusedOf(log).Images >= remembered - 1, log);
     }
 
     private static int ImageLines(string journal)
@@ -125,10 +130,8 @@ public partial class ResumingABuild
         Assert.NotEmpty(kept);
         Assert.All(kept, k => Assert.StartsWith(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(k))) + ".", Path.GetFileName(k), StringComparison.Ordinal));
 
-        var resumed = await RunAsync(Build(outDir, "openai", "embed", "--resume"));
-        Assert.True(resumed.ExitCode == 0, resumed.Error);
-        Assert.Equal(expected, TheOutputFolder.Snapshot(outDir));
-        var (shards, images) = ReusedOf(resumed.Error);
+        var log = await ResumeToAsync(outDir, expected, Build(outDir, "openai", "embed", "--resume"));
+        var (shards, images) = ReusedOf(log);
         Assert.Equal(2, shards);
         Assert.True(images > 0);
     }
@@ -145,12 +148,10 @@ public partial class ResumingABuild
         bytes[10] ^= 0x20;
         File.WriteAllBytes(first, bytes);
 
-        var resumed = await RunAsync(Build(outDir, extra: "--resume"));
+        var log = await ResumeToAsync(outDir, expected, Build(outDir, extra: "--resume"));
 
-        Assert.True(resumed.ExitCode == 0, resumed.Error);
-        Assert.Contains("shard 0 of the interrupted run is missing or its bytes differ from its sha256", resumed.Error, StringComparison.Ordinal);
-        Assert.Equal(1, ReusedOf(resumed.Error).Shards);
-        Assert.Equal(expected, TheOutputFolder.Snapshot(outDir));
+        Assert.Contains("shard 0 of the interrupted run is missing or its bytes differ from its sha256", log, StringComparison.Ordinal);
+        Assert.Equal(1, ReusedOf(log).Shards);
     }
 
     [Fact]
@@ -164,10 +165,8 @@ public partial class ResumingABuild
         File.Delete(copies[0]);
         File.WriteAllText(copies[1], "not the image any more");
 
-        var resumed = await RunAsync(Build(outDir, extra: "--resume"));
+        var log = await ResumeToAsync(outDir, expected, Build(outDir, extra: "--resume"));
 
-        Assert.True(resumed.ExitCode == 0, resumed.Error);
-        Assert.Equal(expected, TheOutputFolder.Snapshot(outDir));
     }
 
     [Theory]
@@ -241,11 +240,9 @@ public partial class ResumingABuild
         await KillAsync(outDir, "shard-closed-1");
         File.AppendAllText(Path.Combine(outDir, OutputFolder.StagingFolder, ResumeJournal.FileName), "{\"shard\":2,\"file\":\".coco-000");
 
-        var resumed = await RunAsync(Build(outDir, extra: "--resume"));
+        var log = await ResumeToAsync(outDir, expected, Build(outDir, extra: "--resume"));
 
-        Assert.True(resumed.ExitCode == 0, resumed.Error);
-        Assert.Equal(2, ReusedOf(resumed.Error).Shards);
-        Assert.Equal(expected, TheOutputFolder.Snapshot(outDir));
+        Assert.Equal(2, ReusedOf(log).Shards);
     }
 
     [Fact]
