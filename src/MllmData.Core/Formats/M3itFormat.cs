@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MllmData.Output;
 using MllmData.Records;
 
 namespace MllmData.Formats;
@@ -22,7 +23,15 @@ public sealed class M3itFormat : IOutputFormat
         MultiTurn = false,
         Images = ImageCarriage.Embedded,
         SeparateInput = true,
+        Containers = ["jsonl", "parquet"],
     };
+
+    /// <summary>
+    /// M3IT's own keys; <c>image_base64_str</c> stays a list of base64 strings, as M3IT's loaders decode it (the format
+    /// always embeds), and meta is JSON text.
+    /// </summary>
+    public IReadOnlyList<PqColumn> ParquetColumns { get; } =
+        [new PqString("instruction"), new PqString("inputs"), new PqString("outputs"), new PqList("image_base64_str", new PqString("element")), new PqJson("meta")];
 
     public void Render(InstructionRecord record, Utf8JsonWriter w, RenderOptions options)
     {

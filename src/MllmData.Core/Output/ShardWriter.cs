@@ -23,6 +23,8 @@ public sealed partial class ShardWriter : IDisposable
     private readonly long _maxBytes;
     private readonly ShardLimits? _upload;
     private readonly bool _jsonList;
+    private readonly ParquetSettings? _parquet;
+    private ParquetShardFile? _parquetFile;
     private readonly List<(string Temp, long Records, long Bytes, string Sha)> _done = [];
     private FileStream? _current;
     private IncrementalHash? _hash;
@@ -32,8 +34,13 @@ public sealed partial class ShardWriter : IDisposable
     private long _bytes;
     private bool _completed;
 
-    public ShardWriter(string dir, string name, long maxRecords, long maxBytes = 0, string container = "jsonl", ShardLimits? upload = null)
+    public ShardWriter(string dir, string name, long maxRecords, long maxBytes = 0, string container = "jsonl", ShardLimits? upload = null, ParquetSettings? parquet = null)
     {
+        if (container == "parquet" && parquet is null)
+        {
+            throw new ArgumentException("parquet shards need the format's layout", nameof(parquet));
+        }
+
         if (maxRecords <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(maxRecords), "shard record limit must be positive");
@@ -50,7 +57,8 @@ public sealed partial class ShardWriter : IDisposable
         _upload = upload;
         _maxBytes = upload is null ? maxBytes : maxBytes > 0 ? Math.Min(maxBytes, upload.MaxBytes) : upload.MaxBytes;
         _jsonList = container == "json";
-        Extension = _jsonList ? ".json" : ".jsonl";
+        _parquet = container == "parquet" ? parquet : null;
+        Extension = _parquet is not null ? ".parquet" : _jsonList ? ".json" : ".jsonl";
         Directory.CreateDirectory(dir);
     }
 
@@ -65,9 +73,18 @@ public sealed partial class ShardWriter : IDisposable
     /// <summary>Why shards were split, beyond the record bound: null, "bytes", or the upload limits' reason.</summary>
     public string? SplitReason { get; private set; }
 
-    /// <summary>Appends one record, which must end with its newline; <paramref name="hasImages"/> counts against upload limits.</summary>
+    /// <summary>
+    /// Appends one record, which must end with its newline; <paramref name="hasImages"/> counts against upload limits.
+    /// In a Parquet shard the record becomes a row, and its size is its strings' and images' bytes.
+    /// </summary>
     public void WriteLine(ReadOnlySpan<byte> line, bool hasImages = false)
     {
+        if (_parquet is not null)
+        {
+            WriteRow(line, hasImages);
+            return;
+        }
+
         var size = line.Length + (_jsonList ? 2 : 0);
         if (_current is not null)
         {
@@ -111,6 +128,39 @@ public sealed partial class ShardWriter : IDisposable
         Records++;
     }
 
+    private void WriteRow(ReadOnlySpan<byte> line, bool hasImages)
+    {
+        // A row's size is its strings' and images' bytes (the shard's size before compression and encoding).
+        var (row, size) = ParquetShardFile.ToRow(_parquet!, line);
+        if (_parquetFile is not null)
+        {
+            var byRecords = _records >= _maxRecords;
+            var byBytes = _maxBytes > 0 && _records > 0 && _bytes + size > _maxBytes;
+            var byImages = hasImages && _upload is not null && _imageRecords >= _upload.MaxImageRecords;
+            if (byRecords || byBytes || byImages)
+            {
+                if (!byRecords)
+                {
+                    SplitReason = _upload is not null && (byImages || _bytes + size > _upload.MaxBytes) ? _upload.Reason : "bytes";
+                }
+
+                CloseCurrent();
+            }
+        }
+
+        if (_parquetFile is null)
+        {
+            _currentTemp = Path.Combine(_dir, $".{_name}-{_done.Count:D5}{Extension}.tmp");
+            _parquetFile = new ParquetShardFile(_currentTemp, _parquet!);
+        }
+
+        _parquetFile.Add(row, size);
+        _bytes += size;
+        _records++;
+        _imageRecords += hasImages ? 1 : 0;
+        Records++;
+    }
+
     private void Append(ReadOnlySpan<byte> bytes)
     {
         _current!.Write(bytes);
@@ -120,6 +170,17 @@ public sealed partial class ShardWriter : IDisposable
 
     private void CloseCurrent()
     {
+        if (_parquetFile is not null)
+        {
+            var (size, sha) = _parquetFile.Close();
+            _done.Add((_currentTemp!, _records, size, sha));
+            _parquetFile = null;
+            _records = 0;
+            _imageRecords = 0;
+            _bytes = 0;
+            return;
+        }
+
         if (_current is null)
         {
             return;
@@ -165,6 +226,8 @@ public sealed partial class ShardWriter : IDisposable
     {
         _current?.Dispose();
         _hash?.Dispose();
+        _parquetFile?.Dispose();
+        _parquetFile = null;
         _current = null;
         if (_currentTemp is not null)
         {
