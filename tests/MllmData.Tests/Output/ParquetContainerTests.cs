@@ -210,6 +210,40 @@ public class ParquetContainerTests
         Assert.Equal(["data-00000-of-00001.parquet"], Directory.GetFiles(Path.Combine(parquet, "data")).Select(Path.GetFileName));
     }
 
+    /// <summary>The instructions adapter reads a Parquet shard as it reads JSONL: a round trip gives the JSONL build byte for byte.</summary>
+    [Fact]
+    public async Task Should_Rebuild_From_A_Parquet_Shard_Byte_Identical()
+    {
+        var jsonl = await Consumers.CocoAsync("sharegpt", "--no-meta", "--per-image");
+        var parquet = await Consumers.CocoAsync("sharegpt", "--no-meta", "--per-image", "--container", "parquet");
+        var again = await Consumers.BuildAsync("--adapter", "instructions", "--input", $"file={TestPaths.Shards(parquet).Single()}", "--image-root", Consumers.CocoImages, "--format", "sharegpt", "--no-meta");
+        Assert.Equal(File.ReadAllBytes(TestPaths.Shards(jsonl).Single()), File.ReadAllBytes(TestPaths.Shards(again).Single()));
+    }
+
+    /// <summary>Embedded images are read with their bytes: an openai build from the Parquet rows embeds the very bytes the coco build does.</summary>
+    [Fact]
+    public async Task Should_Read_Embedded_Images_Of_A_Parquet_Shard_With_Their_Bytes()
+    {
+        var openai = await Consumers.CocoAsync("openai", "--no-meta", "--per-image");
+        var parquet = await Consumers.CocoAsync("sharegpt", "--no-meta", "--per-image", "--images", "embed", "--container", "parquet");
+        var again = await Consumers.BuildAsync("--adapter", "instructions", "--input", $"file={TestPaths.Shards(parquet).Single()}", "--format", "openai", "--no-meta");
+        Assert.Equal(File.ReadAllBytes(TestPaths.Shards(openai).Single()), File.ReadAllBytes(TestPaths.Shards(again).Single()));
+    }
+
+    /// <summary>A Parquet build is an in-context pool like a JSONL one: the same examples are placed.</summary>
+    [Fact]
+    public async Task Should_Take_In_Context_Examples_From_A_Parquet_Pool()
+    {
+        string[] textvqa = ["--adapter", "textvqa", "--input", $"questions={Consumers.TextVqaTrain}", "--image-root", Consumers.TextVqaRoot, "--format", "llava"];
+        var jsonlPool = await Consumers.BuildAsync(textvqa);
+        var parquetPool = await Consumers.BuildAsync([.. textvqa, "--container", "parquet"]);
+        var fromJsonl = await Consumers.BuildAsync([.. textvqa, "--icl-shots", "2", "--icl-pool", jsonlPool]);
+        var fromParquet = await Consumers.BuildAsync([.. textvqa, "--icl-shots", "2", "--icl-pool", parquetPool]);
+        var expected = File.ReadAllText(TestPaths.Shards(fromJsonl).Single());
+        Assert.Contains("\"examples\":[\"textvqa-q", expected, StringComparison.Ordinal);
+        Assert.Equal(expected, File.ReadAllText(TestPaths.Shards(fromParquet).Single()));
+    }
+
     [Theory]
     [InlineData(new[] { "--format", "sharegpt", "--images", "embed" }, "--container parquet")]
     [InlineData(new[] { "--format", "sharegpt", "--row-group-records", "5" }, "--row-group-records/--row-group-bytes")]
