@@ -137,8 +137,8 @@ public sealed class InstructionsAdapter : ISourceAdapter
     private static IEnumerable<(JsonElement? Element, string Where, long Number, string? Reason, string? Error)> ParquetRows(SourceContext context, string path)
     {
         context.Files.Track(path);
-        var layout = Output.ShardReader.Layout(path);
-        foreach (var (record, number, images) in Output.ShardReader.ParquetRows(path))
+        var layout = ShardReader.Layout(path);
+        foreach (var (record, number, images) in ShardReader.ParquetRows(path))
         {
             if (layout is { EmbedImages: true, ImageColumn: { } column })
             {

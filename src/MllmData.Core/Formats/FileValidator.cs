@@ -99,7 +99,7 @@ public sealed class FileValidator(IFormatValidator validator)
     {
         long records = 0, bad = 0;
         var findings = new List<Finding>();
-        foreach (var (record, number, images) in Output.ShardReader.ParquetRows(path))
+        foreach (var (record, number, images) in ShardReader.ParquetRows(path))
         {
             records++;
             findings.Clear();

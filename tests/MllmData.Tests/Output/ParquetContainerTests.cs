@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using MllmData.Formats;
 using MllmData.Output;
 using MllmData.Tests.Conformance;
 
@@ -270,8 +271,8 @@ public class ParquetContainerTests
             """{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello."}]}""",
         ];
         var dir = TestPaths.NewTempDir();
-        var format = MllmData.Formats.FormatRegistry.Get("openai");
-        var settings = new MllmData.Formats.RenderOptions { Container = "parquet" }.Parquet(format)!;
+        var format = FormatRegistry.Get("openai");
+        var settings = new RenderOptions { Container = "parquet" }.Parquet(format)!;
         using (var writer = new ShardWriter(dir, "tools", 100, container: "parquet", parquet: settings))
         {
             foreach (var line in lines)

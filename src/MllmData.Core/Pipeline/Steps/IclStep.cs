@@ -228,7 +228,7 @@ public sealed class IclStep : IRecordStep
         if (file.EndsWith(".parquet", StringComparison.Ordinal))
         {
             // A Parquet pool's rows as its format's records (embedded images by their paths).
-            foreach (var (record, row) in Output.ShardReader.Records(file))
+            foreach (var (record, row) in ShardReader.Records(file))
             {
                 using var doc = JsonDocument.Parse(record.ToJsonString());
                 yield return (doc.RootElement.Clone(), row);

@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
-using MllmData.Formats;
 using MllmData.Json;
+using MllmData.Output;
 using Parquet;
 using Parquet.Serialization;
 
-namespace MllmData.Output;
+namespace MllmData.Formats;
 
 /// <summary>Reads back the records of a built shard, JSON lines, one JSON list or Parquet rows, one at a time.</summary>
 public static class ShardReader
