@@ -27,11 +27,11 @@ public sealed class M3itFormat : IOutputFormat
     };
 
     /// <summary>
-    /// M3IT's own keys; <c>image_base64_str</c> stays a list of base64 strings, as M3IT's loaders decode it (the format
-    /// always embeds), and meta is JSON text.
+    /// M3IT's own keys; <c>image_base64_str</c> is a list of the images' bytes in a binary column (read back as the base64
+    /// strings M3IT's loaders decode), and meta is JSON text.
     /// </summary>
     public IReadOnlyList<PqColumn> ParquetColumns { get; } =
-        [new PqString("instruction"), new PqString("inputs"), new PqString("outputs"), new PqList("image_base64_str", new PqString("element")), new PqJson("meta")];
+        [new PqString("instruction"), new PqString("inputs"), new PqString("outputs"), new PqList("image_base64_str", new PqBase64("element")), new PqJson("meta")];
 
     public void Render(InstructionRecord record, Utf8JsonWriter w, RenderOptions options)
     {

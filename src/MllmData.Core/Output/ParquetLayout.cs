@@ -19,6 +19,18 @@ public sealed record PqList(string Name, PqColumn Element) : PqColumn(Name);
 /// <summary>A JSON object of fixed keys (a Parquet STRUCT); a key absent or null in a record reads back absent.</summary>
 public sealed record PqStruct(string Name, IReadOnlyList<PqColumn> Fields) : PqColumn(Name);
 
+/// <summary>
+/// A base64 string of the JSON record (M3IT's images) held as the bytes it encodes, in a binary column: Parquet writers
+/// keep min/max statistics of string columns, which for megabytes of base64 would be copied into every page header and the footer.
+/// </summary>
+public sealed record PqBase64(string Name) : PqColumn(Name);
+
+/// <summary>
+/// A URL string (OpenAI's <c>image_url.url</c>): a base64 data URL is split into its head (<c>data:image/jpeg;base64,</c>) in
+/// <paramref name="Name"/> and its bytes in the binary column <paramref name="BytesName"/>; any other URL stands whole in <paramref name="Name"/>.
+/// </summary>
+public sealed record PqDataUrl(string Name, string BytesName) : PqColumn(Name);
+
 /// <summary>A JSON value whose keys vary per record (e.g. <c>meta</c>): its JSON text in a string column.</summary>
 public sealed record PqJson(string Name) : PqColumn(Name);
 
@@ -85,12 +97,14 @@ public sealed class ParquetLayout
     private static IEnumerable<Field> Fields(PqColumn column) => column switch
     {
         PqTextOrParts t => [new DataField<string>(t.Name), new ListField(t.PartsName, Element(t.Part))],
+        PqDataUrl u => [new DataField<string>(u.Name), new DataField<byte[]>(u.BytesName)],
         _ => [Field(column)],
     };
 
     private static Field Field(PqColumn column) => column switch
     {
         PqString or PqJson => new DataField<string>(column.Name),
+        PqBase64 => new DataField<byte[]>(column.Name),
         PqList l => new ListField(l.Name, Element(l.Element)),
         PqStruct s => new StructField(s.Name, [.. s.Fields.SelectMany(Fields)]),
         _ => throw new InvalidOperationException($"no Parquet field for {column}"),
@@ -100,6 +114,7 @@ public sealed class ParquetLayout
     {
         PqStruct s => new StructField(ListField.ElementName, [.. s.Fields.SelectMany(Fields)]),
         PqString or PqJson => new DataField<string>(ListField.ElementName),
+        PqBase64 => new DataField<byte[]>(ListField.ElementName),
         _ => throw new InvalidOperationException($"no list element for {element}"),
     };
 
@@ -177,6 +192,25 @@ public sealed class ParquetLayout
             case PqString s:
                 target[s.Name] = present ? Text(value.GetString()!, ref bytes) : null;
                 break;
+            case PqBase64 b:
+                target[b.Name] = present ? Binary(value.GetBytesFromBase64(), ref bytes) : null;
+                break;
+            case PqDataUrl u:
+                var url = present ? value.GetString()! : null;
+                var comma = url is not null && url.StartsWith("data:", StringComparison.Ordinal) ? url.IndexOf(";base64,", StringComparison.Ordinal) : -1;
+                if (comma > 0)
+                {
+                    var head = url![..(comma + ";base64,".Length)];
+                    target[u.Name] = Text(head, ref bytes);
+                    target[u.BytesName] = Binary(Convert.FromBase64String(url[head.Length..]), ref bytes);
+                }
+                else
+                {
+                    target[u.Name] = url is null ? null : Text(url, ref bytes);
+                    target[u.BytesName] = null;
+                }
+
+                break;
             case PqJson j:
                 target[j.Name] = present ? Text(value.GetRawText(), ref bytes) : null;
                 break;
@@ -194,6 +228,12 @@ public sealed class ParquetLayout
                 target[i.Name] = ImagesOf(value, ref bytes);
                 break;
         }
+    }
+
+    private static ReadOnlyMemory<byte> Binary(byte[] data, ref long bytes)
+    {
+        bytes += data.Length;
+        return data;
     }
 
     private static string Text(string s, ref long bytes)
@@ -214,6 +254,17 @@ public sealed class ParquetLayout
             }
 
             return structs;
+        }
+
+        if (element is PqBase64)
+        {
+            var binaries = new List<ReadOnlyMemory<byte>?>(array.GetArrayLength());
+            foreach (var item in array.EnumerateArray())
+            {
+                binaries.Add(item.ValueKind == JsonValueKind.Null ? null : Binary(item.GetBytesFromBase64(), ref bytes));
+            }
+
+            return binaries;
         }
 
         var strings = new List<ReadOnlyMemory<char>?>(array.GetArrayLength());
@@ -304,6 +355,12 @@ public sealed class ParquetLayout
             case PqString s when Value(row, s.Name) is { } v:
                 target[s.Name] = StringOf(v);
                 break;
+            case PqBase64 b when Value(row, b.Name) is { } v:
+                target[b.Name] = Convert.ToBase64String(BytesOf(v)!);
+                break;
+            case PqDataUrl u when Value(row, u.Name) is { } head:
+                target[u.Name] = Value(row, u.BytesName) is { } data ? StringOf(head) + Convert.ToBase64String(BytesOf(data)!) : StringOf(head);
+                break;
             case PqJson j when Value(row, j.Name) is { } v:
                 target[j.Name] = JsonNode.Parse(StringOf(v));
                 break;
@@ -393,6 +450,7 @@ public sealed class ParquetLayout
             a.Add(element switch
             {
                 PqString => item is null ? null : (JsonNode)StringOf(item),
+                PqBase64 => item is null ? null : (JsonNode)Convert.ToBase64String(BytesOf(item)!),
                 PqJson => item is null ? null : JsonNode.Parse(StringOf(item)),
                 PqStruct s => item is IDictionary<string, object?> d ? ObjectOf(s, d) : null,
                 _ => throw new InvalidOperationException($"no list element for {element}"),

@@ -68,8 +68,24 @@ internal sealed class ParquetShardFile : IDisposable
         ParquetSerializer.SerializeUntypedAsync(_rows, _settings.Layout.Schema, _file, options, _settings.Layout.Metadata).GetAwaiter().GetResult();
         _groups++;
         _rows.Clear();
+
+        // A group of embedded images leaves its bytes (rows, the lines they came from, encoder buffers) as large-object
+        // garbage, which the collector keeps until a budget that grows with the machine's memory: collect every 4 MB
+        // of it, so writing holds about one row group whatever the number of images (as StatsReader does when reading).
+        if ((_garbage += _groupBytes) >= LargeGarbageWindow)
+        {
+            _garbage = 0;
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect();
+        }
+
         _groupBytes = 0;
     }
+
+    /// <summary>Row bytes written between two collections.</summary>
+    private const long LargeGarbageWindow = 4L << 20;
+
+    private long _garbage;
 
     /// <summary>Writes the last row group and closes the file; returns its size and sha256.</summary>
     public (long Bytes, string Sha256) Close()

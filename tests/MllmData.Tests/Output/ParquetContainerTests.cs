@@ -327,9 +327,22 @@ public class ParquetContainerTests
         {
             if (m["content_parts"] is JsonArray parts)
             {
+                // An embedded image's data URL: its head in url, its bytes in url_bytes.
+                foreach (var url in parts.OfType<JsonObject>().Select(p => p["image_url"]).OfType<JsonObject>().Where(u => u["url_bytes"] is not null))
+                {
+                    url["url"] = (string)url["url"]! + (string)url["url_bytes"]!["base64"]!;
+                    url.Remove("url_bytes");
+                }
+
                 m.Remove("content_parts");
                 m["content"] = parts.DeepClone();
             }
+        }
+
+        // M3IT's images: bytes in the rows, base64 strings in the JSON record.
+        if (o["image_base64_str"] is JsonArray m3it)
+        {
+            o["image_base64_str"] = new JsonArray([.. m3it.Select(x => (JsonNode?)(string)x!["base64"]!)]);
         }
 
         var key = format == "llava" ? "image" : "images";
