@@ -127,7 +127,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         }
 
         var parquet = root.TryGetProperty("parquet", out var p) && p.ValueKind == JsonValueKind.Object ? p : (JsonElement?)null;
-        if (parquet is { } embedded && embedded.Str("images") == "embed")
+        if (parquet is { } embedded && embedded.Str("image_column") == "embed")
         {
             throw new UsageException($"rewrite: {inDir} is a Parquet build with the images' bytes in its rows; rewrite a build that carries image paths (--images reference or copy) and build Parquet from the result");
         }

@@ -71,7 +71,11 @@ public sealed class Manifest
         if (Parquet is { } parquet)
         {
             w.WriteStartObject("parquet");
-            w.WriteString("images", parquet.Layout.EmbedImages ? "embed" : "paths");
+            if (parquet.Layout.ImageColumnHolds is { } holds)
+            {
+                w.WriteString("image_column", holds);
+            }
+
             w.WriteNumber("row_group_records", parquet.RowGroupRecords);
             w.WriteNumber("row_group_bytes", parquet.RowGroupBytes);
             w.WriteString("compression", "snappy");

@@ -57,7 +57,7 @@ public sealed class ParquetLayout
     /// <summary>Key of the file metadata naming the format the rows are in.</summary>
     public const string FormatKey = "mllmdata.format";
 
-    /// <summary>Key of the file metadata saying how images are carried: <c>paths</c> or <c>embed</c>.</summary>
+    /// <summary>Key of the file metadata saying what the image column holds, <c>paths</c> or <c>embed</c> (formats with an image path column only).</summary>
     public const string ImagesKey = "mllmdata.images";
 
     private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -88,11 +88,12 @@ public sealed class ParquetLayout
     public PqImages? ImageColumn { get; }
 
     /// <summary>The file metadata that lets a reader find this layout again.</summary>
-    public IReadOnlyDictionary<string, string> Metadata => new Dictionary<string, string>
-    {
-        [FormatKey] = Format,
-        [ImagesKey] = EmbedImages ? "embed" : "paths",
-    };
+    public IReadOnlyDictionary<string, string> Metadata => ImageColumnHolds is { } holds
+        ? new Dictionary<string, string> { [FormatKey] = Format, [ImagesKey] = holds }
+        : new Dictionary<string, string> { [FormatKey] = Format };
+
+    /// <summary><c>paths</c> or <c>embed</c> for a format with an image path column; null for one that carries images itself (openai, m3it).</summary>
+    public string? ImageColumnHolds => ImageColumn is null ? null : EmbedImages ? "embed" : "paths";
 
     private static IEnumerable<Field> Fields(PqColumn column) => column switch
     {
