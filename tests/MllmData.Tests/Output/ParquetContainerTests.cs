@@ -100,7 +100,10 @@ public class ParquetContainerTests
             Assert.Equal(paths.Select(p => Sha256(File.ReadAllBytes(Path.Combine(Consumers.CocoImages, p)))), rows[i].Images.Select(x => Sha256(x.Bytes!)));
         }
 
-        // hyparquet: Hugging Face Image structs {bytes, path}, the same bytes.
+        // hyparquet: Hugging Face Image structs {bytes, path}, the same bytes. The layout is the storage of datasets.Image
+        // (huggingface/datasets src/datasets/features/image.py: pa_type = pa.struct({"bytes": pa.binary(), "path": pa.string()}),
+        // decode_example opens value["bytes"] when set, else value["path"]); LLaMA-Factory's mm_plugin.py _regularize_images
+        // opens a dict image the same way (image["bytes"] first).
         var read = Hyparquet.Read(shard);
         Assert.Equal("embed", (string?)read.Metadata[ParquetLayout.ImagesKey]);
         var bytes = new List<List<(string Path, byte[] Bytes)>>();
