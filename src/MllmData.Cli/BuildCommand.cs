@@ -23,7 +23,7 @@ public static class BuildCommand
         var container = new Option<string?>("--container") { Description = "Shard container: jsonl, json (one JSON list per shard, as LLaVA's trainer reads it) or parquet (a row per record; with --images embed the image bytes in the image column)" };
         container.AcceptOnlyFromAmong("jsonl", "json", "parquet");
         var rowGroupRecords = new Option<long?>("--row-group-records") { Description = "parquet: most rows per row group (default 1000)" };
-        var rowGroupBytes = new Option<long?>("--row-group-bytes") { Description = "parquet: most string and image bytes per row group (default 67108864, 64 MiB)" };
+        var rowGroupBytes = new Option<long?>("--row-group-bytes") { Description = "parquet: most string and image bytes per row group (default 16777216, 16 MiB)" };
         var imageDetail = new Option<string?>("--image-detail") { Description = "openai: the detail of image parts: auto, low or high" };
         imageDetail.AcceptOnlyFromAmong("auto", "low", "high");
         var imageUrlPrefix = new Option<string?>("--image-url-prefix") { Description = "openai: image URLs under this prefix instead of embedded base64 data URLs" };

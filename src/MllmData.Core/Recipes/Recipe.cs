@@ -88,7 +88,7 @@ public sealed class Recipe
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public long? RowGroupRecords { get; set; }
 
-    /// <summary>parquet: most string and image bytes per row group; null = 64 MiB.</summary>
+    /// <summary>parquet: most string and image bytes per row group; null = 16 MiB.</summary>
     [JsonPropertyName("row_group_bytes")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public long? RowGroupBytes { get; set; }
