@@ -20,8 +20,10 @@ public static class BuildCommand
         var imageRoot = new Option<string?>("--image-root") { Description = "Folder the images are resolved and checked under" };
         var imagePrefix = new Option<string?>("--image-prefix") { Description = "Prefix put before image paths in the output, e.g. coco/train2014/" };
         var format = new Option<string?>("--format") { Description = "Output format: " + Formats.FormatRegistry.NameList + " (see `mllmdata formats`)" };
-        var container = new Option<string?>("--container") { Description = "Shard container: jsonl, or json (one JSON list per shard, as LLaVA's trainer reads it)" };
-        container.AcceptOnlyFromAmong("jsonl", "json");
+        var container = new Option<string?>("--container") { Description = "Shard container: jsonl, json (one JSON list per shard, as LLaVA's trainer reads it) or parquet (a row per record; with --images embed the image bytes in the image column)" };
+        container.AcceptOnlyFromAmong("jsonl", "json", "parquet");
+        var rowGroupRecords = new Option<long?>("--row-group-records") { Description = "parquet: most rows per row group (default 1000)" };
+        var rowGroupBytes = new Option<long?>("--row-group-bytes") { Description = "parquet: most string and image bytes per row group (default 16777216, 16 MiB)" };
         var imageDetail = new Option<string?>("--image-detail") { Description = "openai: the detail of image parts: auto, low or high" };
         imageDetail.AcceptOnlyFromAmong("auto", "low", "high");
         var imageUrlPrefix = new Option<string?>("--image-url-prefix") { Description = "openai: image URLs under this prefix instead of embedded base64 data URLs" };
@@ -85,7 +87,7 @@ public static class BuildCommand
         {
             recipe, adapter, input, map, imageRoot, imagePrefix, format, output, seed, shardRecords, shardBytes, name, sourceName,
             templates, templateTags, suffix, suffixTurns, cotTrigger, constraints, strict, allowEmpty, noMeta, bos, eos, imageToken, imageUrlPrefix, systemPrompt, meta,
-            container, imageDetail, imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance, threads,
+            container, rowGroupRecords, rowGroupBytes, imageDetail, imagesMode, maxSide, centerCrop, jpegQuality, maxImageBytes, maxPixels, decodeTimeout, allocationLimit, dedupImages, nearDistance, threads,
             frame, iclShots, iclOrder, iclPool,
             splitRole, exclude, resume,
         };
@@ -191,6 +193,8 @@ public static class BuildCommand
 
             r.ImageUrlPrefix = parse.GetValue(imageUrlPrefix) ?? r.ImageUrlPrefix;
             r.Container = parse.GetValue(container) ?? r.Container;
+            r.RowGroupRecords = parse.GetValue(rowGroupRecords) ?? r.RowGroupRecords;
+            r.RowGroupBytes = parse.GetValue(rowGroupBytes) ?? r.RowGroupBytes;
             r.ImageDetail = parse.GetValue(imageDetail) ?? r.ImageDetail;
             var img = r.Images;
             img.Mode = parse.GetValue(imagesMode) ?? img.Mode;

@@ -9,7 +9,7 @@ public static class ValidateCommand
 {
     public static Command Create(GlobalOptions globals)
     {
-        var files = new Argument<string[]>("files") { Description = "JSONL files or JSON lists", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("files") { Description = "JSONL files, JSON lists or Parquet shards of a build", Arity = ArgumentArity.OneOrMore };
         var format = new Option<string>("--format") { Description = FormatRegistry.NameList, Required = true };
         format.AcceptOnlyFromAmong([.. FormatRegistry.Names]);
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };

@@ -28,7 +28,7 @@ internal static class TestPaths
     /// <summary>The shard files of a build's output folder (they live in its data/ folder), in name order.</summary>
     public static string[] Shards(string outDir) =>
         Directory.Exists(Path.Combine(outDir, "data"))
-            ? [.. Directory.GetFiles(Path.Combine(outDir, "data"), "*-of-*.json*").Order(StringComparer.Ordinal)]
+            ? [.. Directory.GetFiles(Path.Combine(outDir, "data"), "*-of-*.*").Where(f => f.EndsWith(".jsonl", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal) || f.EndsWith(".parquet", StringComparison.Ordinal)).Order(StringComparer.Ordinal)]
             : [];
 
     public static string NewTempDir()

@@ -130,9 +130,44 @@ public sealed class InstructionsAdapter : ISourceAdapter
         }
     }
 
+    /// <summary>
+    /// The rows of a Parquet shard of ours as its format's records; embedded images come as data URLs, so their bytes are
+    /// kept as an OpenAI line's are (named by their hash).
+    /// </summary>
+    private static IEnumerable<(JsonElement? Element, string Where, long Number, string? Reason, string? Error)> ParquetRows(SourceContext context, string path)
+    {
+        context.Files.Track(path);
+        var layout = ShardReader.Layout(path);
+        foreach (var (record, number, images) in ShardReader.ParquetRows(path))
+        {
+            if (layout is { EmbedImages: true, ImageColumn: { } column })
+            {
+                var urls = images.Select(i => i.Bytes is { } b ? $"data:{ImageMedia.Sniff(b) ?? "application/octet-stream"};base64,{Convert.ToBase64String(b)}" : i.Path ?? string.Empty).ToList();
+                record[column.Name] = column.SingleAsString && urls.Count == 1 ? urls[0] : new System.Text.Json.Nodes.JsonArray([.. urls.Select(u => (System.Text.Json.Nodes.JsonNode?)u)]);
+                if (column.SingleAsString && urls.Count == 0)
+                {
+                    record.Remove(column.Name);
+                }
+            }
+
+            using var doc = JsonDocument.Parse(record.ToJsonString());
+            yield return (doc.RootElement.Clone(), string.Create(CultureInfo.InvariantCulture, $"row {number}"), number, null, null);
+        }
+    }
+
     /// <summary>Records of a JSON list, or lines of a JSONL file (blank lines skipped), parsed.</summary>
     private static IEnumerable<(JsonElement? Element, string Where, long Number, string? Reason, string? Error)> Lines(SourceContext context, string path)
     {
+        if (path.EndsWith(".parquet", StringComparison.Ordinal))
+        {
+            foreach (var row in ParquetRows(context, path))
+            {
+                yield return row;
+            }
+
+            yield break;
+        }
+
         // A look at the first byte decides between a JSON list and JSONL (a missing file is reported by Open below).
         var first = -1;
         if (File.Exists(path))

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MllmData.Output;
 using MllmData.Records;
 
 namespace MllmData.Formats;
@@ -178,6 +179,35 @@ public abstract class ConversationFormat : IOutputFormat
     };
 
     public virtual string? LoadHint(string outDir, string name, IReadOnlyList<string> shards, string? imageRoot) => null;
+
+    /// <summary>The id (LLaVA), the images and the turns as a list of {role, content} structs in the JSON key order, then <c>meta</c> as JSON text.</summary>
+    public IReadOnlyList<PqColumn> ParquetColumns => _parquetColumns ??= ParquetShape();
+
+    private IReadOnlyList<PqColumn>? _parquetColumns;
+
+    private List<PqColumn> ParquetShape()
+    {
+        var columns = new List<PqColumn>();
+        if (HasId)
+        {
+            columns.Add(new PqString("id"));
+        }
+
+        var images = new PqImages(Shape.ImagesKey, SingleAsString: ImageAsString);
+        var turns = new PqList(Shape.TurnsKey, new PqStruct(ListElement, [new PqString(Shape.RoleKey), new PqString(Shape.ContentKey)]));
+        columns.AddRange(Shape.ImagesFirst ? [images, turns] : [turns, images]);
+        columns.Add(new PqJson("meta"));
+        return columns;
+    }
+
+    /// <summary>The name Parquet gives a list's element.</summary>
+    protected const string ListElement = "element";
+
+    /// <summary>Whether records carry an <c>id</c> key.</summary>
+    protected virtual bool HasId => false;
+
+    /// <summary>Whether one image is written as a string and none as no key (LLaVA), rather than always a list.</summary>
+    protected virtual bool ImageAsString => false;
 
     public virtual void WriteSideFiles(SideFileContext context)
     {

@@ -10,11 +10,16 @@ public sealed record FileFinding(string File, string Where, long Line, string Co
 /// <summary>Totals for one validated file.</summary>
 public sealed record FileSummary(string File, long Records, long Bad, long BlankLines);
 
-/// <summary>Validates any JSONL file, or a JSON list, record by record, streaming.</summary>
+/// <summary>Validates any JSONL file, a JSON list, or a Parquet shard of ours, record by record, streaming.</summary>
 public sealed class FileValidator(IFormatValidator validator)
 {
     public FileSummary Validate(string path, Action<FileFinding> report)
     {
+        if (path.EndsWith(".parquet", StringComparison.Ordinal))
+        {
+            return ValidateParquet(path, report);
+        }
+
         using var stream = File.OpenRead(path);
         var first = -1;
         while ((first = stream.ReadByte()) is ' ' or '\t' or '\r' or '\n' or 0xEF or 0xBB or 0xBF)
@@ -82,6 +87,45 @@ public sealed class FileValidator(IFormatValidator validator)
                     {
                         report(new FileFinding(path, $"record {item.Index + 1}", item.Index + 1, f.Code, f.Message));
                     }
+                }
+            }
+        }
+
+        return new FileSummary(path, records, bad, 0);
+    }
+
+    /// <summary>Each row as the format's JSON record; embedded images must be there and be images.</summary>
+    private FileSummary ValidateParquet(string path, Action<FileFinding> report)
+    {
+        long records = 0, bad = 0;
+        var findings = new List<Finding>();
+        foreach (var (record, number, images) in ShardReader.ParquetRows(path))
+        {
+            records++;
+            findings.Clear();
+            using (var doc = JsonDocument.Parse(record.ToJsonString()))
+            {
+                Check(doc.RootElement, findings);
+            }
+
+            for (var i = 0; i < images.Count; i++)
+            {
+                if (images[i].Bytes is not { } bytes)
+                {
+                    findings.Add(new(FindingCodes.MissingField, $"image {i} ({images[i].Path}) has no bytes"));
+                }
+                else if (ImageMedia.Sniff(bytes) is null)
+                {
+                    findings.Add(new(FindingCodes.BadImageType, $"image {i} ({images[i].Path}): its bytes are no known image type"));
+                }
+            }
+
+            if (findings.Count > 0)
+            {
+                bad++;
+                foreach (var f in findings)
+                {
+                    report(new FileFinding(path, $"row {number}", number, f.Code, f.Message));
                 }
             }
         }

@@ -53,6 +53,12 @@ public interface IOutputFormat
     /// <summary>How to point the consumer at a finished build (printed after it), or null.</summary>
     string? LoadHint(string outDir, string name, IReadOnlyList<string> shards, string? imageRoot) => null;
 
+    /// <summary>
+    /// The record's shape as Parquet columns, in the order of its JSON keys (<c>--container parquet</c>); null when
+    /// the format is not written as Parquet. The one place the format's Parquet rows are described.
+    /// </summary>
+    IReadOnlyList<PqColumn>? ParquetColumns => null;
+
     /// <summary>Files written beside the shards when a build completes (e.g. LLaMA-Factory's <c>dataset_info.json</c>).</summary>
     void WriteSideFiles(SideFileContext context)
     {
@@ -89,7 +95,7 @@ public sealed record FormatCapabilities
     /// <summary>Lines can be read back into canonical records (instructions adapter, round trips).</summary>
     public bool Readable { get; init; } = true;
 
-    /// <summary>Shard containers this format can be written in; the first is the default.</summary>
+    /// <summary>Shard containers this format can be written in (<c>jsonl</c>, <c>json</c>, <c>parquet</c>); the first is the default.</summary>
     public IReadOnlyList<string> Containers { get; init; } = ["jsonl"];
 
     /// <summary>Embedded images must be RGB or RGBA (greyscale, palette and CMYK ones are converted).</summary>

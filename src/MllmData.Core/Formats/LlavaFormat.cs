@@ -19,7 +19,7 @@ public sealed class LlavaFormat : ConversationFormat
     public override FormatCapabilities Capabilities { get; } = new()
     {
         MetaByDefault = true,
-        Containers = ["jsonl", "json"],
+        Containers = ["jsonl", "json", "parquet"],
         InContextExamples = true,
         ToolUse = true,
     };
@@ -35,6 +35,10 @@ public sealed class LlavaFormat : ConversationFormat
         : shards[0].EndsWith(".json", StringComparison.Ordinal)
             ? $"LLaVA: --data_path {Path.Combine(outDir, shards[0])}{(shards.Count > 1 ? $" (one run per shard, {shards.Count} shards)" : string.Empty)}  --image_folder {imageRoot ?? "IMAGE_FOLDER"}"
             : "LLaVA's trainer reads one JSON list: build with --container json";
+
+    protected override bool HasId => true;
+
+    protected override bool ImageAsString => true;
 
     protected override void WriteId(InstructionRecord record, Utf8JsonWriter w) => w.WriteString("id", record.Id);
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MllmData.Output;
 using MllmData.Records;
 
 namespace MllmData.Formats;
@@ -22,7 +23,15 @@ public sealed class M3itFormat : IOutputFormat
         MultiTurn = false,
         Images = ImageCarriage.Embedded,
         SeparateInput = true,
+        Containers = ["jsonl", "parquet"],
     };
+
+    /// <summary>
+    /// M3IT's own keys; <c>image_base64_str</c> is a list of the images' bytes in a binary column (read back as the base64
+    /// strings M3IT's loaders decode), and meta is JSON text.
+    /// </summary>
+    public IReadOnlyList<PqColumn> ParquetColumns { get; } =
+        [new PqString("instruction"), new PqString("inputs"), new PqString("outputs"), new PqList("image_base64_str", new PqBase64("element")), new PqJson("meta")];
 
     public void Render(InstructionRecord record, Utf8JsonWriter w, RenderOptions options)
     {

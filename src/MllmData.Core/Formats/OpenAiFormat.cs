@@ -30,7 +30,30 @@ public sealed class OpenAiFormat : IOutputFormat
         RgbImagesOnly = true,
         InContextExamples = true,
         ToolUse = true,
+        Containers = ["jsonl", "parquet"],
     };
+
+    /// <summary>
+    /// <c>messages</c> as a list of structs: <c>content</c> is a string, or (first user message with images or examples) a list of
+    /// parts in <c>content_parts</c>, one of the two set; tool calls and the tool list as structs, the tool's parameter schema and
+    /// <c>meta</c> as JSON text. An embedded image's data URL is split: its head (<c>data:image/jpeg;base64,</c>) in
+    /// <c>image_url.url</c>, its bytes in the binary <c>image_url.url_bytes</c>; a plain URL stands whole in <c>url</c>.
+    /// </summary>
+    public IReadOnlyList<PqColumn> ParquetColumns { get; } =
+    [
+        new PqList("messages", new PqStruct("element",
+        [
+            new PqString("role"),
+            new PqTextOrParts("content", "content_parts", new PqStruct("element",
+                [new PqString("type"), new PqString("text"), new PqStruct("image_url", [new PqDataUrl("url", "url_bytes"), new PqString("detail")])])),
+            new PqList("tool_calls", new PqStruct("element",
+                [new PqString("id"), new PqString("type"), new PqStruct("function", [new PqString("name"), new PqString("arguments")])])),
+            new PqString("tool_call_id"),
+        ])),
+        new PqList("tools", new PqStruct("element",
+            [new PqString("type"), new PqStruct("function", [new PqString("name"), new PqString("description"), new PqJson("parameters")])])),
+        new PqJson("meta"),
+    ];
 
     public void CheckOptions(RenderOptions options)
     {

@@ -21,8 +21,25 @@ public sealed record RenderOptions
     /// <summary>openai: the <c>detail</c> of image parts (auto, low or high); null leaves it out.</summary>
     public string? ImageDetail { get; init; }
 
-    /// <summary>Shard container: <c>jsonl</c> (a record per line) or <c>json</c> (one JSON list per shard).</summary>
+    /// <summary>Shard container: <c>jsonl</c> (a record per line), <c>json</c> (one JSON list per shard) or <c>parquet</c> (a row per record).</summary>
     public string Container { get; init; } = "jsonl";
+
+    /// <summary>parquet: the images' bytes go in the image column (Hugging Face Image structs) instead of paths (<c>--images embed</c> with a paths format).</summary>
+    public bool EmbedImageColumn { get; init; }
+
+    /// <summary>parquet: most rows per row group.</summary>
+    public long RowGroupRecords { get; init; } = Output.ParquetSettings.DefaultRowGroupRecords;
+
+    /// <summary>parquet: most string and image bytes per row group (a row larger than this is a group alone).</summary>
+    public long RowGroupBytes { get; init; } = Output.ParquetSettings.DefaultRowGroupBytes;
+
+    /// <summary>How shards of <paramref name="format"/> are written as Parquet with these settings, or null for a JSON container.</summary>
+    public Output.ParquetSettings? Parquet(IOutputFormat format) =>
+        Container != "parquet" ? null
+        : new Output.ParquetSettings(
+            new Output.ParquetLayout(format.Name, format.ParquetColumns ?? throw new UsageException($"--container parquet: {format.Name} is not written as Parquet"), EmbedImageColumn),
+            RowGroupRecords,
+            RowGroupBytes);
 
     /// <summary>template: the layout of the whole record; null for the plain frame (today's flat form).</summary>
     public Templates.Frame? Frame { get; init; }

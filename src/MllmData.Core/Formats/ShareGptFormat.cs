@@ -18,7 +18,7 @@ public sealed class ShareGptFormat : ConversationFormat
 
     public override string Consumer => "LLaMA-Factory src/llamafactory/data (loader.py, converter.py, mm_plugin.py)";
 
-    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "json"], InContextExamples = true, ToolUse = true };
+    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "json", "parquet"], InContextExamples = true, ToolUse = true };
 
     protected override ConversationShape Shape { get; } =
         new("sharegpt", "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);

@@ -12,7 +12,7 @@ public sealed class SwiftFormat : ConversationFormat
 
     public override string Consumer => "ms-swift swift/llm/dataset/preprocessor/core.py (MessagesPreprocessor)";
 
-    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, InContextExamples = true, ToolUse = true };
+    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "parquet"], InContextExamples = true, ToolUse = true };
 
     protected override ConversationShape Shape { get; } =
         new("swift", "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MllmData.Output;
 using MllmData.Records;
 using MllmData.Templates;
 
@@ -18,7 +19,7 @@ public sealed class TemplateFormat : IOutputFormat
 
     public string Consumer => "any trainer that tokenises a flat text with special tokens";
 
-    public FormatCapabilities Capabilities { get; } = new() { MetaByDefault = true, Readable = false, InContextExamples = true };
+    public FormatCapabilities Capabilities { get; } = new() { MetaByDefault = true, Readable = false, Containers = ["jsonl", "parquet"], InContextExamples = true };
 
     public void Render(InstructionRecord record, Utf8JsonWriter w, RenderOptions options)
     {
@@ -34,6 +35,9 @@ public sealed class TemplateFormat : IOutputFormat
 
         w.WriteEndObject();
     }
+
+    /// <summary>id, text, the images' paths (or embedded images), meta as JSON text.</summary>
+    public IReadOnlyList<PqColumn> ParquetColumns { get; } = [new PqString("id"), new PqString("text"), new PqImages("images"), new PqJson("meta")];
 
     public IFormatValidator CreateValidator(RenderOptions options) => new TemplateFormValidator(options.Bos, options.Eos, options.ImageToken);
 }

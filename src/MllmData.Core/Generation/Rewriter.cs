@@ -76,7 +76,15 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     /// <summary>The pack's identity in cache keys: its id and a hash of its wording, so edited prompts are asked afresh.</summary>
     public string PromptVersion { get; } = $"{pack.Id}@{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(pack.System + "\u001f" + string.Join("\u001f", pack.Templates.Select(t => t.Text)))))[..12]}";
 
-    private sealed record Input(IOutputFormat Format, string Name, string Container, List<string> Shards);
+    private sealed record Input(IOutputFormat Format, string Name, string Container, List<string> Shards)
+    {
+        /// <summary>The settings the rewritten shards are written with: the input's container, and its Parquet row groups.</summary>
+        public RenderOptions Options(string imageToken) => new() { ImageToken = imageToken, Container = Container, RowGroupRecords = RowGroupRecords, RowGroupBytes = RowGroupBytes };
+
+        public long RowGroupRecords { get; init; } = ParquetSettings.DefaultRowGroupRecords;
+
+        public long RowGroupBytes { get; init; } = ParquetSettings.DefaultRowGroupBytes;
+    }
 
     /// <summary>One input line and its calls; <see cref="Rejected"/> when it cannot be asked at all (e.g. a missing image).</summary>
     private sealed record Pending(JsonObject Line, string Shard, long LineNo, List<(Exchange Exchange, ChatRequest Request)> Calls, Reject? Rejected = null)
@@ -118,11 +126,21 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             throw new UsageException($"rewrite reads formats whose answers can be edited safely, not '{format.Name}' (build llava, sharegpt, swift, openai or m3it)");
         }
 
+        var parquet = root.TryGetProperty("parquet", out var p) && p.ValueKind == JsonValueKind.Object ? p : (JsonElement?)null;
+        if (parquet is { } embedded && embedded.Str("image_column") == "embed")
+        {
+            throw new UsageException($"rewrite: {inDir} is a Parquet build with the images' bytes in its rows; rewrite a build that carries image paths (--images reference or copy) and build Parquet from the result");
+        }
+
         return new Input(
             format,
             root.Str("name") ?? "data",
             root.Str("container") ?? "jsonl",
-            [.. root.GetProperty("shards").EnumerateArray().Select(s => Path.Combine(inDir, s.Str("path")!))]);
+            [.. root.GetProperty("shards").EnumerateArray().Select(s => Path.Combine(inDir, s.Str("path")!))])
+        {
+            RowGroupRecords = parquet is { } g && g.TryGetProperty("row_group_records", out var r) ? r.GetInt64() : ParquetSettings.DefaultRowGroupRecords,
+            RowGroupBytes = parquet is { } h && h.TryGetProperty("row_group_bytes", out var b) ? b.GetInt64() : ParquetSettings.DefaultRowGroupBytes,
+        };
     }
 
     /// <summary>Every request the run would make, with the line it belongs to, in input order.</summary>
@@ -296,7 +314,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         }
 
         using var folder = OutputFolder.Open(outDir, input.Shards);
-        using var shards = split is null ? new ShardWriter(folder.StagingData, input.Name, ShardRecords, 0, input.Container, input.Format.Capabilities.UploadLimits) : null;
+        using var shards = split is null ? new ShardWriter(folder.StagingData, input.Name, ShardRecords, 0, input.Container, input.Format.Capabilities.UploadLimits, input.Options(options.ImageToken).Parquet(input.Format)) : null;
         using var rejects = split is null ? new RejectWriter(folder.Staging) : null;
         using var part = split is null ? null : new PartWriter(folder.Staging);
         var partByReason = new SortedDictionary<string, long>(StringComparer.Ordinal);
@@ -458,7 +476,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         if (part is not null)
         {
             var sha = part.Complete();
-            var json = PartManifest.Header(PartManifest.RewriteKind, split!, input.Name, input.Format, new RenderOptions { ImageToken = options.ImageToken, Container = input.Container }, ShardRecords, 0, 0, recipeSha);
+            var json = PartManifest.Header(PartManifest.RewriteKind, split!, input.Name, input.Format, input.Options(options.ImageToken), ShardRecords, 0, 0, recipeSha);
             json["inputs"] = PartManifest.Inputs(input.Shards.ToDictionary(Path.GetFullPath, HashFile));
             json["model"] = calls.ModelName;
             json["price_table"] = priceTable;
@@ -476,7 +494,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
 
         var shardInfos = shards!.Complete(folder.Staging);
         rejects!.Complete();
-        input.Format.WriteSideFiles(new SideFileContext(folder.Staging, input.Name, shardInfos, new RenderOptions { ImageToken = options.ImageToken, Container = input.Container }, withImages));
+        input.Format.WriteSideFiles(new SideFileContext(folder.Staging, input.Name, shardInfos, input.Options(options.ImageToken), withImages));
         var usage = calls.Usage;
         var cost = calls.EstimatedCost;
         var manifest = new Manifest
@@ -491,6 +509,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             RejectsByReason = rejects.ByReason,
             Inputs = input.Shards.ToDictionary(s => Path.GetRelativePath(outDir, s).Replace('\\', '/'), HashFile),
             Container = input.Container,
+            Parquet = input.Options(options.ImageToken).Parquet(input.Format),
             UploadLimits = input.Format.Capabilities.UploadLimits,
             SplitReason = shards!.SplitReason,
             WriteExtra = w =>

@@ -203,6 +203,7 @@ public static class SelfInstructRunner
             RejectsByReason = written.RejectsByReason,
             Inputs = paths.Keys(await files.HashesAsync().ConfigureAwait(false)),
             Container = options.Container,
+            Parquet = options.Parquet(format),
             WriteExtra = w =>
             {
                 w.WriteStartObject("self_instruct");

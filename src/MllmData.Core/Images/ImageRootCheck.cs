@@ -83,14 +83,26 @@ public sealed class ImageRootCheck
         }
 
         var folder = Path.GetDirectoryName(lexical)!;
-        if (!_realFolders.TryGetValue(folder, out var realFolder))
+        string? realFolder;
+        bool cached;
+        lock (_realFolders)
         {
-            if (_realFolders.Count >= MaxCachedFolders)
-            {
-                _realFolders.Clear();
-            }
+            cached = _realFolders.TryGetValue(folder, out realFolder);
+        }
 
-            _realFolders[folder] = realFolder = RealPath(folder);
+        if (!cached)
+        {
+            // The image stage resolves paths on several threads at once: the cache is shared, its updates one at a time.
+            realFolder = RealPath(folder);
+            lock (_realFolders)
+            {
+                if (_realFolders.Count >= MaxCachedFolders)
+                {
+                    _realFolders.Clear();
+                }
+
+                _realFolders[folder] = realFolder;
+            }
         }
 
         if (realFolder is null)

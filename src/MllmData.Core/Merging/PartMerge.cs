@@ -128,6 +128,17 @@ public static class PartMerge
         var format = FormatRegistry.Get(Str(head, "format"));
         var name = Str(head, "name");
         var container = Str(head, "container");
+
+        // Parquet parts: the rows' layout and row-group bounds as the workers were given them (their lines carry embedded images' bytes).
+        var renderOptions = new RenderOptions
+        {
+            ImageToken = Str(head, "image_token"),
+            Container = container,
+            EmbedImageColumn = (string?)head["parquet_images"] == "embed",
+            RowGroupRecords = (long?)head["row_group_records"] ?? ParquetSettings.DefaultRowGroupRecords,
+            RowGroupBytes = (long?)head["row_group_bytes"] ?? ParquetSettings.DefaultRowGroupBytes,
+        };
+        var parquet = renderOptions.Parquet(format);
         var shardRecords = (long)head["shard_records"]!;
         var shardBytes = (long)head["shard_bytes"]!;
         var events = parts.Select(p => Path.Combine(p.Dir, PartWriter.EventsFile)).ToList();
@@ -144,7 +155,7 @@ public static class PartMerge
         string? splitReason;
         IReadOnlyDictionary<string, long> byReason;
         long rejectCount;
-        using (var shardWriter = new ShardWriter(folder.StagingData, name, shardRecords, shardBytes, container, format.Capabilities.UploadLimits))
+        using (var shardWriter = new ShardWriter(folder.StagingData, name, shardRecords, shardBytes, container, format.Capabilities.UploadLimits, parquet))
         using (var rejects = new RejectWriter(folder.Staging))
         {
             var readers = parts.Select(p => new PartEventReader(Path.Combine(p.Dir, PartWriter.EventsFile), Str(p.Json, "events_sha256"))).ToList();
@@ -221,7 +232,7 @@ public static class PartMerge
             rejects.Complete();
             byReason = new Dictionary<string, long>(rejects.ByReason);
             rejectCount = rejects.Count;
-            format.WriteSideFiles(new SideFileContext(folder.Staging, name, shards, new RenderOptions { ImageToken = Str(head, "image_token"), Container = container }, recordsWithImages));
+            format.WriteSideFiles(new SideFileContext(folder.Staging, name, shards, renderOptions, recordsWithImages));
         }
 
         var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -244,6 +255,7 @@ public static class PartMerge
             RejectsByReason = byReason,
             Inputs = inputs,
             Container = container,
+            Parquet = parquet,
             UploadLimits = format.Capabilities.UploadLimits,
             SplitReason = splitReason,
             WriteExtra = kind switch

@@ -27,8 +27,11 @@ public sealed class Manifest
     /// <summary>Input files by path as given, with sha256.</summary>
     public IReadOnlyDictionary<string, string> Inputs { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Shard container (<c>jsonl</c> or <c>json</c>).</summary>
+    /// <summary>Shard container (<c>jsonl</c>, <c>json</c> or <c>parquet</c>).</summary>
     public string Container { get; init; } = "jsonl";
+
+    /// <summary>Parquet shards: how images are carried and the row-group bounds (a <c>parquet</c> section), else null.</summary>
+    public ParquetSettings? Parquet { get; init; }
 
     /// <summary>The consumer's upload limits shards are split before, if the format has any.</summary>
     public ShardLimits? UploadLimits { get; init; }
@@ -46,7 +49,7 @@ public sealed class Manifest
     public Manifest WithCard(CardInfo card) => new()
     {
         Name = Name, Format = Format, ToolVersion = ToolVersion, Seed = Seed, RecipeSha256 = RecipeSha256, Records = Records, Shards = Shards,
-        Rejects = Rejects, RejectsByReason = RejectsByReason, Inputs = Inputs, Container = Container, UploadLimits = UploadLimits,
+        Rejects = Rejects, RejectsByReason = RejectsByReason, Inputs = Inputs, Container = Container, Parquet = Parquet, UploadLimits = UploadLimits,
         SplitReason = SplitReason, Mixture = Mixture, WriteExtra = WriteExtra, Card = card,
     };
 
@@ -65,6 +68,20 @@ public sealed class Manifest
         w.WriteString("recipe_sha256", RecipeSha256);
         w.WriteNumber("records", Records);
         w.WriteString("container", Container);
+        if (Parquet is { } parquet)
+        {
+            w.WriteStartObject("parquet");
+            if (parquet.Layout.ImageColumnHolds is { } holds)
+            {
+                w.WriteString("image_column", holds);
+            }
+
+            w.WriteNumber("row_group_records", parquet.RowGroupRecords);
+            w.WriteNumber("row_group_bytes", parquet.RowGroupBytes);
+            w.WriteString("compression", "snappy");
+            w.WriteEndObject();
+        }
+
         if (UploadLimits is { } limits)
         {
             w.WriteStartObject("upload_limits");

@@ -23,6 +23,8 @@ public sealed partial class ShardWriter : IDisposable
     private readonly long _maxBytes;
     private readonly ShardLimits? _upload;
     private readonly bool _jsonList;
+    private readonly ParquetSettings? _parquet;
+    private ParquetShardFile? _parquetFile;
     private readonly List<(string Temp, long Records, long Bytes, string Sha)> _done = [];
     private readonly ResumeJournal? _journal;
     private Stream? _current;
@@ -39,8 +41,13 @@ public sealed partial class ShardWriter : IDisposable
     /// (held by the journal) is not written again: its records are rendered as before and only hashed, and when the
     /// hash is the held file's, that file takes the shard's place.
     /// </remarks>
-    public ShardWriter(string dir, string name, long maxRecords, long maxBytes = 0, string container = "jsonl", ShardLimits? upload = null, ResumeJournal? journal = null)
+    public ShardWriter(string dir, string name, long maxRecords, long maxBytes = 0, string container = "jsonl", ShardLimits? upload = null, ParquetSettings? parquet = null, ResumeJournal? journal = null)
     {
+        if (container == "parquet" && parquet is null)
+        {
+            throw new ArgumentException("parquet shards need the format's layout", nameof(parquet));
+        }
+
         if (maxRecords <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(maxRecords), "shard record limit must be positive");
@@ -58,6 +65,7 @@ public sealed partial class ShardWriter : IDisposable
         _journal = journal;
         _maxBytes = upload is null ? maxBytes : maxBytes > 0 ? Math.Min(maxBytes, upload.MaxBytes) : upload.MaxBytes;
         _jsonList = container == "json";
+        _parquet = container == "parquet" ? parquet : null;
         Extension = ExtensionOf(container);
         Directory.CreateDirectory(dir);
     }
@@ -69,16 +77,30 @@ public sealed partial class ShardWriter : IDisposable
     public string Extension { get; }
 
     /// <summary>The file extension of shards in <paramref name="container"/>.</summary>
-    public static string ExtensionOf(string container) => container == "json" ? ".json" : ".jsonl";
+    public static string ExtensionOf(string container) => container switch
+    {
+        "parquet" => ".parquet",
+        "json" => ".json",
+        _ => ".jsonl",
+    };
 
     public long Records { get; private set; }
 
     /// <summary>Why shards were split, beyond the record bound: null, "bytes", or the upload limits' reason.</summary>
     public string? SplitReason { get; private set; }
 
-    /// <summary>Appends one record, which must end with its newline; <paramref name="hasImages"/> counts against upload limits.</summary>
+    /// <summary>
+    /// Appends one record, which must end with its newline; <paramref name="hasImages"/> counts against upload limits.
+    /// In a Parquet shard the record becomes a row, and its size is its strings' and images' bytes.
+    /// </summary>
     public void WriteLine(ReadOnlySpan<byte> line, bool hasImages = false)
     {
+        if (_parquet is not null)
+        {
+            WriteRow(line, hasImages);
+            return;
+        }
+
         var size = line.Length + (_jsonList ? 2 : 0);
         if (_current is not null)
         {
@@ -123,6 +145,39 @@ public sealed partial class ShardWriter : IDisposable
         Records++;
     }
 
+    private void WriteRow(ReadOnlySpan<byte> line, bool hasImages)
+    {
+        // A row's size is its strings' and images' bytes (the shard's size before compression and encoding).
+        var (row, size) = ParquetShardFile.ToRow(_parquet!, line);
+        if (_parquetFile is not null)
+        {
+            var byRecords = _records >= _maxRecords;
+            var byBytes = _maxBytes > 0 && _records > 0 && _bytes + size > _maxBytes;
+            var byImages = hasImages && _upload is not null && _imageRecords >= _upload.MaxImageRecords;
+            if (byRecords || byBytes || byImages)
+            {
+                if (!byRecords)
+                {
+                    SplitReason = _upload is not null && (byImages || _bytes + size > _upload.MaxBytes) ? _upload.Reason : "bytes";
+                }
+
+                CloseCurrent();
+            }
+        }
+
+        if (_parquetFile is null)
+        {
+            _currentTemp = Path.Combine(_dir, $".{_name}-{_done.Count:D5}{Extension}.tmp");
+            _parquetFile = new ParquetShardFile(_currentTemp, _parquet!);
+        }
+
+        _parquetFile.Add(row, size);
+        _bytes += size;
+        _records++;
+        _imageRecords += hasImages ? 1 : 0;
+        Records++;
+    }
+
     private void Append(ReadOnlySpan<byte> bytes)
     {
         _current!.Write(bytes);
@@ -132,6 +187,18 @@ public sealed partial class ShardWriter : IDisposable
 
     private void CloseCurrent()
     {
+        if (_parquetFile is not null)
+        {
+            // Parquet shards are not journalled: a resume writes them again (the row groups are appended by reading the file back).
+            var (size, parquetSha) = _parquetFile.Close();
+            _done.Add((_currentTemp!, _records, size, parquetSha));
+            _parquetFile = null;
+            _records = 0;
+            _imageRecords = 0;
+            _bytes = 0;
+            return;
+        }
+
         if (_current is null)
         {
             return;
@@ -191,6 +258,8 @@ public sealed partial class ShardWriter : IDisposable
     {
         _current?.Dispose();
         _hash?.Dispose();
+        _parquetFile?.Dispose();
+        _parquetFile = null;
         _current = null;
         if (_currentTemp is not null)
         {

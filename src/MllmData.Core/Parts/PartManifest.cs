@@ -19,28 +19,40 @@ public static class PartManifest
 
     /// <summary>The fields every part of one run must share; the merge refuses parts that differ in any.</summary>
     public static readonly IReadOnlyList<string> Identity =
-        ["kind", "tool_version", "recipe_sha256", "seed", "num_shards", "name", "format", "container", "shard_records", "shard_bytes", "image_token", "inputs"];
+        ["kind", "tool_version", "recipe_sha256", "seed", "num_shards", "name", "format", "container", "parquet_images", "row_group_records", "row_group_bytes", "shard_records", "shard_bytes", "image_token", "inputs"];
 
     /// <summary>The tool's version, as the build manifest gives it.</summary>
     public static string ToolVersion { get; } =
         typeof(PartManifest).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
 
-    public static JsonObject Header(string kind, WorkSplit split, string name, IOutputFormat format, RenderOptions options, long shardRecords, long shardBytes, long seed, string recipeSha256) => new()
+    public static JsonObject Header(string kind, WorkSplit split, string name, IOutputFormat format, RenderOptions options, long shardRecords, long shardBytes, long seed, string recipeSha256)
     {
-        ["mllmdata_part"] = 1,
-        ["kind"] = kind,
-        ["tool_version"] = ToolVersion,
-        ["recipe_sha256"] = recipeSha256,
-        ["seed"] = seed,
-        ["num_shards"] = split.Count,
-        ["shard_index"] = split.Index,
-        ["name"] = name,
-        ["format"] = format.Name,
-        ["container"] = options.Container,
-        ["shard_records"] = shardRecords,
-        ["shard_bytes"] = shardBytes,
-        ["image_token"] = options.ImageToken,
-    };
+        var header = new JsonObject
+        {
+            ["mllmdata_part"] = 1,
+            ["kind"] = kind,
+            ["tool_version"] = ToolVersion,
+            ["recipe_sha256"] = recipeSha256,
+            ["seed"] = seed,
+            ["num_shards"] = split.Count,
+            ["shard_index"] = split.Index,
+            ["name"] = name,
+            ["format"] = format.Name,
+            ["container"] = options.Container,
+            ["shard_records"] = shardRecords,
+            ["shard_bytes"] = shardBytes,
+            ["image_token"] = options.ImageToken,
+        };
+        if (options.Container == "parquet")
+        {
+            // The merge writes the rows as the workers would have: images embedded or as paths, the same row groups.
+            header["parquet_images"] = options.EmbedImageColumn ? "embed" : "paths";
+            header["row_group_records"] = options.RowGroupRecords;
+            header["row_group_bytes"] = options.RowGroupBytes;
+        }
+
+        return header;
+    }
 
     public static JsonArray Inputs(IReadOnlyDictionary<string, string> inputs) =>
         new([.. inputs.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (JsonNode)new JsonObject { ["path"] = kv.Key, ["sha256"] = kv.Value })]);

@@ -62,11 +62,19 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             ImageDetail = recipe.ImageDetail,
             SystemPrompt = recipe.SystemPrompt,
             Container = recipe.Container ?? format.Capabilities.Containers[0],
+            EmbedImageColumn = recipe.Container == "parquet" && recipe.Images.Mode == "embed" && format.Capabilities.Images == ImageCarriage.Paths,
+            RowGroupRecords = recipe.RowGroupRecords ?? ParquetSettings.DefaultRowGroupRecords,
+            RowGroupBytes = recipe.RowGroupBytes ?? ParquetSettings.DefaultRowGroupBytes,
             Frame = format is TemplateFormat ? FrameLibrary.ForBuild(recipe.Frame, recipe.IclShots, templatesRoot ?? TemplateLibrary.LocateRoot(null), recipe.Folder) : null,
         };
         if (!format.Capabilities.Containers.Contains(options.Container))
         {
             throw new UsageException($"--container {options.Container}: {format.Name} is written as {string.Join(" or ", format.Capabilities.Containers)}");
+        }
+
+        if (options.Container != "parquet" && (recipe.RowGroupRecords is not null || recipe.RowGroupBytes is not null))
+        {
+            throw new UsageException($"--row-group-records/--row-group-bytes: row groups are a Parquet setting; build with --container parquet (this build writes {options.Container})");
         }
 
         if (options.ImageUrlPrefix is not null && format.Capabilities.Images != ImageCarriage.EmbeddedOrUrl)
@@ -85,7 +93,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
 
     /// <summary>Whether the format carries the image bytes with these settings.</summary>
     public static bool Embeds(IOutputFormat format, RenderOptions options) =>
-        format.Capabilities.Images == ImageCarriage.Embedded || (format.Capabilities.Images == ImageCarriage.EmbeddedOrUrl && options.ImageUrlPrefix is null);
+        options.EmbedImageColumn || format.Capabilities.Images == ImageCarriage.Embedded || (format.Capabilities.Images == ImageCarriage.EmbeddedOrUrl && options.ImageUrlPrefix is null);
 
     public async Task<BuildResult> RunAsync(Recipe recipe, string outDir, ProgressCounter progress, CancellationToken ct)
     {
@@ -99,7 +107,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         var imageSettings = recipe.Images;
         if (imageSettings.Mode == "embed" && !embed)
         {
-            throw new UsageException($"--images embed: {format.Name} carries image paths, not bytes; use --images copy or reference, or an embedding format (openai, m3it)");
+            throw new UsageException($"--images embed: {format.Name} carries image paths, not bytes; use --images copy or reference, --container parquet (bytes in the image column), or an embedding format (openai, m3it)");
         }
 
         if (embed && imageSettings.Mode is "none" or "reference" or "copy")
@@ -222,6 +230,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             RejectsByReason = written.RejectsByReason,
             Inputs = paths.Keys(await files.HashesAsync().ConfigureAwait(false)),
             Container = renderOptions.Container,
+            Parquet = renderOptions.Parquet(format),
             UploadLimits = format.Capabilities.UploadLimits,
             SplitReason = written.SplitReason,
             Mixture = mixed,

@@ -53,12 +53,16 @@ public sealed class RecordSink : IDisposable
         }
         else
         {
-            _shards = new ShardWriter(folder.StagingData, settings.Name, settings.ShardRecords, settings.ShardBytes, settings.Options.Container, settings.Format.Capabilities.UploadLimits, folder.Journal);
+            _shards = new ShardWriter(folder.StagingData, settings.Name, settings.ShardRecords, settings.ShardBytes, settings.Options.Container, settings.Format.Capabilities.UploadLimits, settings.Options.Parquet(settings.Format), folder.Journal);
             _rejects = new RejectWriter(folder.Staging);
         }
 
         _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _embedInto = settings.Options.EmbedImageColumn ? settings.Options.Parquet(settings.Format)!.Layout : null;
     }
+
+    /// <summary>An embedding Parquet build: the layout whose image column the images' bytes go in.</summary>
+    private readonly ParquetLayout? _embedInto;
 
     public long Records => _part?.Records ?? _shards!.Records;
 
@@ -141,13 +145,18 @@ public sealed class RecordSink : IDisposable
 
         _buffer.Write("\n"u8);
         _seq++;
+
+        // The checked record, with (in an embedding Parquet build) its images' bytes beside their paths: parts carry them to the merge.
+        var line = _embedInto is null
+            ? _buffer.WrittenSpan
+            : _embedInto.WithImageBytes(_buffer.WrittenSpan, [.. record.Images.Select(i => (i.Path, i.Bytes ?? throw new InvalidOperationException($"image {i.Path} was not loaded for embedding")))]);
         if (_part is not null)
         {
-            _part.Line(_seq, _buffer.WrittenSpan, record.Images.Count > 0, PartFlags);
+            _part.Line(_seq, line, record.Images.Count > 0, PartFlags);
         }
         else
         {
-            _shards!.WriteLine(_buffer.WrittenSpan, record.Images.Count > 0);
+            _shards!.WriteLine(line, record.Images.Count > 0);
         }
 
         _recordsWithImages += record.Images.Count > 0 ? 1 : 0;

@@ -79,9 +79,19 @@ public sealed class Recipe
     [JsonPropertyName("system_prompt")]
     public string? SystemPrompt { get; set; }
 
-    /// <summary>Shard container: <c>jsonl</c>, or <c>json</c> (one JSON list per shard, as LLaVA's trainer reads it).</summary>
+    /// <summary>Shard container: <c>jsonl</c>, <c>json</c> (one JSON list per shard, as LLaVA's trainer reads it) or <c>parquet</c>.</summary>
     [JsonPropertyName("container")]
     public string? Container { get; set; }
+
+    /// <summary>parquet: most rows per row group; null = 1000. Left out of the canonical recipe when unset, so other builds keep their hash.</summary>
+    [JsonPropertyName("row_group_records")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? RowGroupRecords { get; set; }
+
+    /// <summary>parquet: most string and image bytes per row group; null = 16 MiB.</summary>
+    [JsonPropertyName("row_group_bytes")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public long? RowGroupBytes { get; set; }
 
     /// <summary>openai format: the <c>detail</c> of image parts (auto, low or high).</summary>
     [JsonPropertyName("image_detail")]

@@ -28,7 +28,7 @@ internal sealed class RecipeKeys(ITypeInspector inner) : TypeInspectorSkeleton
         foreach (var descriptor in inner.GetProperties(type, container))
         {
             var property = type.GetProperty(descriptor.Name, BindingFlags.Public | BindingFlags.Instance);
-            if (property?.GetCustomAttribute<JsonPropertyNameAttribute>() is { } key && property.GetCustomAttribute<JsonIgnoreAttribute>() is null)
+            if (property?.GetCustomAttribute<JsonPropertyNameAttribute>() is { } key && property.GetCustomAttribute<JsonIgnoreAttribute>() is not { Condition: JsonIgnoreCondition.Always })
             {
                 yield return new Key(descriptor, key.Name, NullAllowed(property));
             }

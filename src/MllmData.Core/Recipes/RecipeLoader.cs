@@ -191,6 +191,8 @@ public static partial class RecipeLoader
         Refuse(SafeName.Problem(recipe.Name) is { } bad ? $"--name (name) {bad}" : null);
         Refuse(FormatRegistry.Names.Contains(recipe.Format, StringComparer.Ordinal) ? null : $"--format (format) must be one of {string.Join(", ", FormatRegistry.Names)}, got '{recipe.Format}'");
         Refuse(recipe.ShardRecords is >= 1 and <= 100_000_000 ? null : FormattableString.Invariant($"--shard-records (shard_records) must be from 1 to 100000000, got {recipe.ShardRecords}"));
+        Refuse(recipe.RowGroupRecords is null or (>= 1 and <= 100_000_000) ? null : FormattableString.Invariant($"--row-group-records (row_group_records) must be from 1 to 100000000, got {recipe.RowGroupRecords}"));
+        Refuse(recipe.RowGroupBytes is null or >= 1 ? null : FormattableString.Invariant($"--row-group-bytes (row_group_bytes) must be 1 or more, got {recipe.RowGroupBytes}"));
         Refuse(recipe.ShardBytes >= 0 ? null : FormattableString.Invariant($"--shard-bytes (shard_bytes) must be 0 (no bound) or more, got {recipe.ShardBytes}"));
         Refuse(recipe.Images.Problem());
         Refuse(recipe.License is { } license && !CardId().IsMatch(license) ? $"license must be a licence id such as cc-by-4.0 or apache-2.0 (letters, digits, '.', '+', '_', '-'; at most 64), got '{license}'" : null);

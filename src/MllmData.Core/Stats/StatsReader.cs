@@ -47,7 +47,7 @@ public static class StatsReader
             }
 
             var path = Path.Combine(dir, shard);
-            if (path.EndsWith(".json", StringComparison.Ordinal))
+            if (path.EndsWith(".json", StringComparison.Ordinal) || path.EndsWith(".parquet", StringComparison.Ordinal))
             {
                 foreach (var (line, number) in ShardReader.Records(path))
                 {

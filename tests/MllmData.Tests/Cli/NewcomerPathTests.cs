@@ -7,7 +7,7 @@ namespace MllmData.Tests.Cli;
 public class TheNewcomerPath
 {
     [Theory]
-    [InlineData(new[] { "build", "--container", "xml" }, "error: --container: Argument 'xml' not recognized. Must be one of jsonl, json\nsee mllmdata build --help\n")]
+    [InlineData(new[] { "build", "--container", "xml" }, "error: --container: Argument 'xml' not recognized. Must be one of jsonl, json, parquet\nsee mllmdata build --help\n")]
     [InlineData(new[] { "build", "--seed", "abc" }, "error: Cannot parse argument 'abc' for option '--seed' as a whole number.\nsee mllmdata build --help\n")]
     [InlineData(new[] { "build", "--weight-decay", "1" }, "error: Unrecognized command or argument '--weight-decay'.\nsee mllmdata build --help\n")]
     [InlineData(new[] { "score", "--metric", "bleu", "--predictions", "p.jsonl", "--answers", "a.jsonl" }, "error: --metric: Argument 'bleu' not recognized. Must be one of vqa, mc, exact, yesno, constraints\nsee mllmdata score --help\n")]

@@ -178,6 +178,46 @@ public class TheMemoryBounds
         Assert.True(many.PeakMegabytes < few.PeakMegabytes + 150 && many.PeakMegabytes < 400, $"10 images: {few.PeakMegabytes} MB, 60 images: {many.PeakMegabytes} MB");
     }
 
+    [Theory]
+    [InlineData("sharegpt", "--images", "embed")]
+    [InlineData("openai")]
+    [InlineData("m3it")]
+    public async Task Should_Write_Embedded_Parquet_Holding_One_Row_Group_Whatever_The_Number_Of_Images(string format, params string[] extra)
+    {
+        // 2 MB images (real pixels, padded with comment segments of random bytes), 8 MB row groups: the writer holds one group, never the shard.
+        var source = File.ReadAllBytes(Jpeg);
+        var root = TestPaths.NewTempDir();
+        var names = new List<string>();
+        for (var i = 0; i < 80; i++)
+        {
+            using var file = new FileStream(Path.Combine(root, $"img{i}.jpg"), FileMode.Create);
+            file.Write(source.AsSpan(0, 2));
+            var body = new byte[65000];
+            for (var k = 0; k < 32; k++)
+            {
+                new Random((i * 64) + k).NextBytes(body); // incompressible, as photos are
+                file.Write([0xFF, 0xFE, (byte)((body.Length + 2) >> 8), (byte)((body.Length + 2) & 0xFF)]);
+                file.Write(body);
+            }
+
+            file.Write(source.AsSpan(2));
+            names.Add($"img{i}.jpg");
+        }
+
+        string[] parquet = [.. extra, "--container", "parquet", "--row-group-bytes", "8000000"];
+        var few = await PeakMemory.RunAsync(Build(Rows(TestPaths.NewTempDir(), names.Take(10)), root, format, TestPaths.NewTempDir(), parquet));
+        var outDir = TestPaths.NewTempDir();
+        var many = await PeakMemory.RunAsync(Build(Rows(TestPaths.NewTempDir(), names), root, format, outDir, parquet));
+        Assert.True(few.ExitCode == 0 && many.ExitCode == 0, few.Error + many.Error);
+        var shard = Assert.Single(TestPaths.Shards(outDir));
+        // The images' bytes once (no copies in statistics of string columns), not fewer (nothing compressed them away).
+        Assert.InRange(new FileInfo(shard).Length, 165_000_000, 185_000_000);
+        Assert.Equal(80, MllmData.Formats.ShardReader.ParquetRows(shard).Count());
+
+        // Holding the 70 extra images (140 MB, more as base64 lines and rows) would add well over 300 MB; the collector's timing varies by tens.
+        Assert.True(many.PeakMegabytes < few.PeakMegabytes + 150 && many.PeakMegabytes < 550, $"10 images: {few.PeakMegabytes} MB, 80 images: {many.PeakMegabytes} MB");
+    }
+
     [Fact]
     public async Task Should_Reject_Jpegs_With_Damaged_Headers_Whatever_The_Decoder_Throws()
     {

@@ -27,6 +27,46 @@ public class TheRewriter
 
     private static JsonElement Manifest(string dir) => JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "manifest.json"))).RootElement;
 
+    /// <summary>A Parquet build is rewritten into Parquet, to the same records as its JSONL build's rewrite.</summary>
+    [Fact]
+    public async Task Should_Rewrite_A_Parquet_Build_To_The_Records_Of_The_Jsonl_Rewrite()
+    {
+        using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));
+        var recipe = Path.Combine(TestPaths.RepoRoot, "samples", "recipe.yaml");
+        var jsonlIn = await BuildSamples();
+        var parquetIn = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--recipe", recipe, "--container", "parquet", "--row-group-records", "4", "--out", parquetIn)).ExitCode);
+        var cache = Path.Combine(TestPaths.NewTempDir(), "cache.db");
+        var (jsonlOut, parquetOut) = (TestPaths.NewTempDir(), TestPaths.NewTempDir());
+        Assert.Equal(0, (await ChildCli.RunAsync(OpenAi(server), Rewrite(jsonlIn, jsonlOut, cache))).ExitCode);
+        var run = await ChildCli.RunAsync(OpenAi(server), Rewrite(parquetIn, parquetOut, cache));
+        Assert.True(run.ExitCode == 0, run.Error);
+
+        var shard = TestPaths.Shards(parquetOut).Single();
+        Assert.EndsWith(".parquet", shard, StringComparison.Ordinal);
+        var expected = File.ReadAllLines(TestPaths.Shards(jsonlOut).Single()).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!).ToList();
+        var actual = MllmData.Formats.ShardReader.Records(shard).Select(r => (System.Text.Json.Nodes.JsonNode)r.Record).ToList();
+        Assert.Equal(expected.Count, actual.Count);
+        Assert.All(expected.Zip(actual), p => Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(p.First, p.Second), $"{p.First.ToJsonString()}\n{p.Second.ToJsonString()}"));
+        Assert.Contains("Looking at the image, the answer is red.", string.Concat(actual.Select(a => a.ToJsonString())), StringComparison.Ordinal);
+
+        // The rewritten shards keep the input's row groups.
+        var manifest = Manifest(parquetOut);
+        Assert.Equal("parquet", manifest.GetProperty("container").GetString());
+        Assert.Equal(4, manifest.GetProperty("parquet").GetProperty("row_group_records").GetInt64());
+    }
+
+    [Fact]
+    public async Task Should_Refuse_To_Rewrite_A_Parquet_Build_With_Embedded_Images()
+    {
+        var input = await MllmData.Tests.Conformance.Consumers.CocoAsync("sharegpt", "--per-image", "--images", "embed", "--container", "parquet");
+        using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));
+        var run = await ChildCli.RunAsync(OpenAi(server), Rewrite(input, TestPaths.NewTempDir(), Path.Combine(TestPaths.NewTempDir(), "cache.db")));
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("Parquet build with the images' bytes in its rows", run.Error, StringComparison.Ordinal);
+        Assert.Equal(0, server.Requests);
+    }
+
     [Fact]
     public async Task Should_Rewrite_Short_Answers_Keep_The_Raw_Ones_And_Make_No_Calls_When_Repeated()
     {

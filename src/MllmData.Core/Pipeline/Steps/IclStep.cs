@@ -194,7 +194,7 @@ public sealed class IclStep : IRecordStep
 
         var data = Path.Combine(path, "data");
         var files = Directory.Exists(data)
-            ? Directory.GetFiles(data, "*.json*").Where(f => f.EndsWith(".json", StringComparison.Ordinal) || f.EndsWith(".jsonl", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList()
+            ? Directory.GetFiles(data).Where(f => f.EndsWith(".json", StringComparison.Ordinal) || f.EndsWith(".jsonl", StringComparison.Ordinal) || f.EndsWith(".parquet", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList()
             : [];
         return files.Count > 0
             ? files
@@ -251,6 +251,18 @@ public sealed class IclStep : IRecordStep
     /// <summary>The objects of a JSON list or a JSONL file, with their 1-based numbers; other lines counted by reason.</summary>
     private static IEnumerable<(JsonElement Element, long Line)> Lines(string file, SortedDictionary<string, long> skipped)
     {
+        if (file.EndsWith(".parquet", StringComparison.Ordinal))
+        {
+            // A Parquet pool's rows as its format's records (embedded images by their paths).
+            foreach (var (record, row) in ShardReader.Records(file))
+            {
+                using var doc = JsonDocument.Parse(record.ToJsonString());
+                yield return (doc.RootElement.Clone(), row);
+            }
+
+            yield break;
+        }
+
         int first;
         using (var peek = File.OpenRead(file))
         {
