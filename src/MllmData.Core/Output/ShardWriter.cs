@@ -24,6 +24,11 @@ public sealed partial class ShardWriter : IDisposable
     private readonly ShardLimits? _upload;
     private readonly bool _jsonList;
     private readonly List<(string Temp, long Records, long Bytes, string Sha)> _done = [];
+    /// <summary>Bytes gathered before they are hashed and written in one piece (a line at a time costs a call of each per line).</summary>
+    private const int ChunkBytes = 1 << 20;
+
+    private readonly byte[] _chunk = new byte[ChunkBytes];
+    private int _chunkUsed;
     private FileStream? _current;
     private IncrementalHash? _hash;
     private string? _currentTemp;
@@ -62,6 +67,9 @@ public sealed partial class ShardWriter : IDisposable
 
     public long Records { get; private set; }
 
+    /// <summary>The shard the last line went to (from 0) and that line's number in it (from 1).</summary>
+    public (long Shard, long Line) LastLine => (_done.Count, _records);
+
     /// <summary>Why shards were split, beyond the record bound: null, "bytes", or the upload limits' reason.</summary>
     public string? SplitReason { get; private set; }
 
@@ -88,7 +96,7 @@ public sealed partial class ShardWriter : IDisposable
         if (_current is null)
         {
             _currentTemp = Path.Combine(_dir, $".{_name}-{_done.Count:D5}{Extension}.tmp");
-            _current = new FileStream(_currentTemp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+            _current = new FileStream(_currentTemp, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 0);
             _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             if (_jsonList)
             {
@@ -113,9 +121,28 @@ public sealed partial class ShardWriter : IDisposable
 
     private void Append(ReadOnlySpan<byte> bytes)
     {
-        _current!.Write(bytes);
-        _hash!.AppendData(bytes);
         _bytes += bytes.Length;
+        if (_chunkUsed + bytes.Length > ChunkBytes)
+        {
+            WriteChunk();
+            if (bytes.Length > ChunkBytes)
+            {
+                _hash!.AppendData(bytes);
+                _current!.Write(bytes);
+                return;
+            }
+        }
+
+        bytes.CopyTo(_chunk.AsSpan(_chunkUsed));
+        _chunkUsed += bytes.Length;
+    }
+
+    private void WriteChunk()
+    {
+        var chunk = _chunk.AsSpan(0, _chunkUsed);
+        _hash!.AppendData(chunk);
+        _current!.Write(chunk);
+        _chunkUsed = 0;
     }
 
     private void CloseCurrent()
@@ -130,6 +157,7 @@ public sealed partial class ShardWriter : IDisposable
             Append("\n]\n"u8);
         }
 
+        WriteChunk();
         _current.Flush(flushToDisk: true);
         _current.Dispose();
         _done.Add((_currentTemp!, _records, _bytes, Convert.ToHexStringLower(_hash!.GetHashAndReset())));
@@ -166,6 +194,7 @@ public sealed partial class ShardWriter : IDisposable
         _current?.Dispose();
         _hash?.Dispose();
         _current = null;
+        _chunkUsed = 0;
         if (_currentTemp is not null)
         {
             TryDelete(_currentTemp);
