@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using MllmData.ModelCalls;
 
 namespace MllmData.Stats;
 
@@ -69,7 +68,7 @@ public sealed class DatasetStats(QuestionFinder questions)
 
         foreach (var turn in record.Turns)
         {
-            var instructionTokens = TokenCounter.Text(turn.Instruction);
+            var instructionTokens = _tokens.Count(turn.Instruction);
             int? questionTokens = null;
             var unrecovered = false;
             if (turn.Input is { Length: > 0 } input)
@@ -126,6 +125,7 @@ public sealed class DatasetStats(QuestionFinder questions)
     public const int RememberedTexts = 1 << 15;
 
     // Answers (and to a lesser degree questions) repeat across a dataset: their figures are worked out once per distinct text.
+    private readonly O200kCounter _tokens = new();
     private readonly Dictionary<string, (AnswerFacts Facts, int Tokens)> _answers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _questions = new(StringComparer.Ordinal);
 
@@ -138,7 +138,7 @@ public sealed class DatasetStats(QuestionFinder questions)
                 _answers.Clear();
             }
 
-            known = (AnswerFacts.Of(text), TokenCounter.Text(text));
+            known = (AnswerFacts.Of(text), _tokens.Count(text));
             _answers[text] = known;
         }
 
@@ -154,7 +154,7 @@ public sealed class DatasetStats(QuestionFinder questions)
                 _questions.Clear();
             }
 
-            tokens = TokenCounter.Text(text);
+            tokens = _tokens.Count(text);
             _questions[text] = tokens;
         }
 
