@@ -211,8 +211,8 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 _decontamination?.WriteManifestSection(w, paths.Show);
             },
         };
-        // The dataset card is made from the staged shards (read back like `mllmdata stats` reads them) and the manifest
-        // without its card entry; the manifest then lists the card with its sha256.
+        // The dataset card is made from the figures of the shard lines (gathered as they were written, by the code
+        // `mllmdata stats` reads shards with) and the manifest without its card entry; the manifest then lists the card with its sha256.
         manifest = DatasetCard.WriteInto(folder.Staging, manifest, recipe, templates, tally.Sources, evaluation, gathered: statsWorker!.Complete());
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
