@@ -23,7 +23,10 @@ def main():
     ap.add_argument("--questions", type=int, default=443757)
     ap.add_argument("--images", type=int, default=82783)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--scale", type=int, default=1, help="multiply the questions and images (4 gives the 4x input of the memory row)")
     args = ap.parse_args()
+    args.questions *= args.scale
+    args.images *= args.scale
     rnd = random.Random(args.seed)
     os.makedirs(args.out, exist_ok=True)
     qpath = os.path.join(args.out, "v2_OpenEnded_mscoco_train2014_questions.json")

@@ -219,10 +219,9 @@ public class VqaV2Adapter : ISourceAdapter
         var pendingQuestions = new Dictionary<string, Question>(StringComparer.Ordinal);
         var pendingAnnotations = new Dictionary<string, (VqaAnnotationDto Dto, string At)>(StringComparer.Ordinal);
 
-        // Ids already joined, as 64-bit hashes (8 bytes each), so a repeat that comes after its pair met is still a
+        // Ids already joined (about two bytes each for numeric ids), so a repeat that comes after its pair met is still a
         // duplicate-id and not a question without an annotation (or an annotation without a question).
-        var joined = new HashSet<ulong>();
-        static ulong Key(string id) => System.IO.Hashing.XxHash3.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(id));
+        var joined = new JoinedIds();
         var rejects = new List<SourceItem>();
         var matched = new List<Answered>(2);
         int qIndex = 0, aIndex = 0;
@@ -232,13 +231,13 @@ public class VqaV2Adapter : ISourceAdapter
             ct.ThrowIfCancellationRequested();
             if (qMore && (qMore = NextQuestion(questions, context, questionsPath, ref qIndex, rejects, out var q)))
             {
-                if (joined.Contains(Key(q!.QuestionId)))
+                if (joined.Contains(q!.QuestionId))
                 {
                     rejects.Add(Rejected(context, questionsPath, $"questions[{q.Index}] (byte {q.Position})", RejectReasons.DuplicateId, $"question_id {q.QuestionId} appears twice"));
                 }
                 else if (pendingAnnotations.Remove(q.QuestionId, out var a))
                 {
-                    joined.Add(Key(q.QuestionId));
+                    joined.Add(q.QuestionId);
                     matched.Add(Answer(q, a.Dto, answerMode));
                 }
                 else if (!pendingQuestions.TryAdd(q.QuestionId, q))
@@ -249,13 +248,13 @@ public class VqaV2Adapter : ISourceAdapter
 
             if (aMore && (aMore = NextAnnotation(annotations, context, annotationsPath, ref aIndex, rejects, out var ann, out var at)))
             {
-                if (joined.Contains(Key(ann!.QuestionId!)))
+                if (joined.Contains(ann!.QuestionId!))
                 {
                     rejects.Add(Rejected(context, annotationsPath, at!, RejectReasons.DuplicateId, $"question_id {ann.QuestionId} has two annotations"));
                 }
                 else if (pendingQuestions.Remove(ann.QuestionId!, out var pq))
                 {
-                    joined.Add(Key(ann.QuestionId!));
+                    joined.Add(ann.QuestionId!);
                     matched.Add(Answer(pq, ann, answerMode));
                 }
                 else if (!pendingAnnotations.TryAdd(ann.QuestionId!, (ann, at!)))

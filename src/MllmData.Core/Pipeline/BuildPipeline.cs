@@ -9,6 +9,7 @@ using MllmData.Parts;
 using System.Text.Json.Nodes;
 using MllmData.Pipeline.Steps;
 using MllmData.Recipes;
+using MllmData.Stats;
 using MllmData.Templates;
 using Serilog;
 using MllmData.Inputs;
@@ -174,7 +175,9 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         string? sinkSha = null;
         MixtureReport? mixed = null;
         using var answers = evaluation ? new AnswerFileWriter(folder.Staging, recipe.Sources.Count == 1) : null;
-        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress, part: Split is not null) { Observer = r => tally.Add(r), Paths = paths, Written = answers is null ? null : answers.Write })
+        // The dataset card's figures are gathered on the second core from the lines as they are written.
+        using var statsWorker = Split is null ? new StatsWorker(format.Name, new QuestionFinder(templates), recipe.Tokens.Image) : null;
+        using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress, part: Split is not null) { Observer = r => tally.Add(r), Paths = paths, Written = answers is null ? null : answers.Write, Stats = statsWorker })
         {
             var run = new SourceRun(folder, sink, files, progress, renderOptions, imageSettings, imageSummaries, recipe.Seed);
             if (recipe.Mixture is { } mixture)
@@ -245,9 +248,9 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 _decontamination?.WriteManifestSection(w, paths.Show);
             },
         };
-        // The dataset card is made from the staged shards (read back like `mllmdata stats` reads them) and the manifest
-        // without its card entry; the manifest then lists the card with its sha256.
-        manifest = DatasetCard.WriteInto(folder.Staging, manifest, recipe, templates, tally.Sources, evaluation);
+        // The dataset card is made from the figures of the shard lines (gathered as they were written, by the code
+        // `mllmdata stats` reads shards with) and the manifest without its card entry; the manifest then lists the card with its sha256.
+        manifest = DatasetCard.WriteInto(folder.Staging, manifest, recipe, templates, tally.Sources, evaluation, gathered: statsWorker!.Complete());
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
         return new BuildResult(written.Records, written.Rejects, written.Shards, Path.Combine(outDir, OutputFolder.ManifestFile), written.RejectsByReason)

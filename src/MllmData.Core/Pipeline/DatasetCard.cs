@@ -110,12 +110,18 @@ public static class DatasetCard
     /// Writes the card into the staging folder of a finished build (single run or merge) and returns the manifest listing
     /// it: the card is made from the staged shards and the manifest without its card entry.
     /// </summary>
-    public static Manifest WriteInto(string staging, Manifest manifest, Recipe recipe, Templates.TemplateLibrary templates, IReadOnlyList<SourceOutcome> sources, bool evaluation, byte[]? canonical = null)
+    /// <remarks>
+    /// With <paramref name="gathered"/> (the figures a <see cref="StatsWorker"/> took from the lines as the build wrote them)
+    /// the shards are not read again: the worker saw the same bytes in the same order.
+    /// </remarks>
+    public static Manifest WriteInto(string staging, Manifest manifest, Recipe recipe, Templates.TemplateLibrary templates, IReadOnlyList<SourceOutcome> sources, bool evaluation, byte[]? canonical = null, DatasetStats? gathered = null)
     {
         var draft = new MemoryStream();
         manifest.WriteTo(draft);
         var manifestNode = (JsonObject)JsonNode.Parse(draft.ToArray())!;
-        var stats = Stats.StatsReader.Read(staging, manifestNode, new Stats.QuestionFinder(templates), recipe.Tokens.Image);
+        var stats = gathered ?? StatsReader.Read(staging, manifestNode, new QuestionFinder(templates), recipe.Tokens.Image);
+        stats.Folder = Path.GetFullPath(staging);
+        stats.Manifest = manifestNode;
         var card = Encoding.UTF8.GetBytes(Render(recipe, manifestNode, stats, sources, evaluation, canonical));
         AtomicFile.Write(Path.Combine(staging, FileName), s => s.Write(card));
         return manifest.WithCard(new CardInfo(FileName, card.LongLength, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(card))));

@@ -6,6 +6,7 @@ using MllmData.Records;
 using MllmData.Output;
 using MllmData.Parts;
 using MllmData.Recipes;
+using MllmData.Stats;
 using Serilog;
 using MllmData.Inputs;
 
@@ -79,6 +80,9 @@ public sealed class RecordSink : IDisposable
 
     /// <summary>Sees every record written (an evaluation build writes its reference answers from it).</summary>
     public Action<InstructionRecord>? Written { get; init; }
+
+    /// <summary>Gathers the dataset card's figures from every line written to a shard, as they are written.</summary>
+    public StatsWorker? Stats { get; init; }
 
     /// <summary>Rewrites local paths in records and rejects so the output does not depend on the working directory.</summary>
     public SourcePaths? Paths { get; init; }
@@ -157,6 +161,11 @@ public sealed class RecordSink : IDisposable
         else
         {
             _shards!.WriteLine(line, record.Images.Count > 0);
+            if (Stats is { } stats)
+            {
+                var (shard, number) = _shards.LastLine;
+                stats.Add(_buffer.WrittenSpan[..^1], shard, number);
+            }
         }
 
         _recordsWithImages += record.Images.Count > 0 ? 1 : 0;

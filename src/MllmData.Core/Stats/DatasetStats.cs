@@ -19,10 +19,10 @@ public sealed class DatasetStats(QuestionFinder questions)
     /// <summary>Characters of a sample's texts kept for the report.</summary>
     public const int SampleChars = 600;
 
-    public string Folder { get; init; } = string.Empty;
+    public string Folder { get; set; } = string.Empty;
 
     /// <summary>The build's manifest as read.</summary>
-    public JsonObject Manifest { get; init; } = [];
+    public JsonObject Manifest { get; set; } = [];
 
     /// <summary>Whether the format's lines can be read back into turns (the flat template form cannot).</summary>
     public bool Readable { get; init; } = true;
@@ -74,14 +74,14 @@ public sealed class DatasetStats(QuestionFinder questions)
             var unrecovered = false;
             if (turn.Input is { Length: > 0 } input)
             {
-                questionTokens = TokenCounter.Text(input);
+                questionTokens = QuestionTokens(input);
             }
             else
             {
                 switch (questions.Find(turn.Instruction, turn.TemplateId, out var question))
                 {
                     case QuestionFinder.Outcome.Found:
-                        questionTokens = TokenCounter.Text(question);
+                        questionTokens = QuestionTokens(question);
                         break;
                     case QuestionFinder.Outcome.Unrecovered:
                         unrecovered = true;
@@ -89,15 +89,15 @@ public sealed class DatasetStats(QuestionFinder questions)
                 }
             }
 
-            var answerTokens = turn.Answer is null ? 0 : TokenCounter.Text(turn.Answer);
+            var (answer, answerTokens) = turn.Answer is null ? (null, 0) : Answer(turn.Answer);
             foreach (var g in groups)
             {
-                g.AddTurn(instructionTokens, questionTokens, unrecovered, turn.Answer, answerTokens);
+                g.AddTurn(instructionTokens, questionTokens, unrecovered, answer, answerTokens);
             }
 
-            if (turn.Answer is not null)
+            if (answer is not null)
             {
-                TopAnswers.Add(AnswerKind.Normalize(turn.Answer));
+                TopAnswers.Add(answer.Normalized);
             }
 
             if (turn.TemplateId is not null)
@@ -120,6 +120,45 @@ public sealed class DatasetStats(QuestionFinder questions)
                 Turns = [.. record.Turns.Take(4).Select(t => t with { Instruction = Cut(t.Instruction), Input = t.Input is null ? null : Cut(t.Input), Answer = t.Answer is null ? null : Cut(t.Answer) })],
             });
         }
+    }
+
+    /// <summary>Distinct answer and question texts remembered at once; the memory is cleared when full, so it stays bounded.</summary>
+    public const int RememberedTexts = 1 << 15;
+
+    // Answers (and to a lesser degree questions) repeat across a dataset: their figures are worked out once per distinct text.
+    private readonly Dictionary<string, (AnswerFacts Facts, int Tokens)> _answers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _questions = new(StringComparer.Ordinal);
+
+    private (AnswerFacts Facts, int Tokens) Answer(string text)
+    {
+        if (!_answers.TryGetValue(text, out var known))
+        {
+            if (_answers.Count == RememberedTexts)
+            {
+                _answers.Clear();
+            }
+
+            known = (AnswerFacts.Of(text), TokenCounter.Text(text));
+            _answers[text] = known;
+        }
+
+        return known;
+    }
+
+    private int QuestionTokens(string text)
+    {
+        if (!_questions.TryGetValue(text, out var tokens))
+        {
+            if (_questions.Count == RememberedTexts)
+            {
+                _questions.Clear();
+            }
+
+            tokens = TokenCounter.Text(text);
+            _questions[text] = tokens;
+        }
+
+        return tokens;
     }
 
     private static string Cut(string s) => s.Length <= SampleChars ? s : s[..SampleChars] + "…";

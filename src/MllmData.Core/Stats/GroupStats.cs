@@ -47,7 +47,7 @@ public sealed class GroupStats
         RewrittenRecords += r.Rewritten ? 1 : 0;
     }
 
-    internal void AddTurn(int instructionTokens, int? questionTokens, bool unrecovered, string? answer, int answerTokens)
+    internal void AddTurn(int instructionTokens, int? questionTokens, bool unrecovered, AnswerFacts? answer, int answerTokens)
     {
         InstructionTokens.Add(instructionTokens);
         if (questionTokens is { } q)
@@ -62,7 +62,13 @@ public sealed class GroupStats
         }
 
         AnswerTokens.Add(answerTokens);
-        ShortAnswers += AnswerKind.Words(answer) <= 3 ? 1 : 0;
-        AnswerKinds[AnswerKind.Of(answer)]++;
+        ShortAnswers += answer.Short ? 1 : 0;
+        AnswerKinds[answer.Kind]++;
     }
+}
+
+/// <summary>What the figures take from one answer text: its normalised form, its kind, whether it is short (≤3 words).</summary>
+internal sealed record AnswerFacts(string Normalized, string Kind, bool Short)
+{
+    public static AnswerFacts Of(string answer) => new(AnswerKind.Normalize(answer), AnswerKind.Of(answer), AnswerKind.Words(answer) <= 3);
 }

@@ -36,9 +36,9 @@ public static class StatsReader
     {
         var manifestPath = Path.Combine(dir, OutputFolder.ManifestFile);
         var formatName = (string?)manifest["format"];
-        var format = FormatRegistry.All.FirstOrDefault(f => f.Name == formatName);
+        var format = FormatNamed(formatName);
         var options = new RenderOptions { ImageToken = imageToken };
-        var stats = new DatasetStats(questions) { Folder = Path.GetFullPath(dir), Manifest = manifest, Readable = format is null or { Capabilities.Readable: true } };
+        var stats = Empty(format, questions, dir, manifest);
         foreach (var shard in (manifest["shards"] as JsonArray ?? []).Select(s => (string?)s?["path"]))
         {
             if (shard is null || Path.IsPathRooted(shard) || shard.Split('/', '\\').Contains(".."))
@@ -70,25 +70,7 @@ public static class StatsReader
                     continue;
                 }
 
-                JsonDocument doc;
-                try
-                {
-                    doc = JsonDocument.Parse(read.Bytes);
-                }
-                catch (JsonException ex)
-                {
-                    throw new InputDataException(path, $"line {lineNo}", "bad-json", ex.Message);
-                }
-
-                using (doc)
-                {
-                    if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                    {
-                        throw new InputDataException(path, $"line {lineNo}", "not-object", "a shard line is not a JSON object");
-                    }
-
-                    stats.Add(View(doc.RootElement, format, new LineOrigin(shard, lineNo), options, path));
-                }
+                AddLine(stats, read.Bytes, format, new LineOrigin(shard, lineNo), options, path);
 
                 // Lines with embedded images make large-object garbage (decoded bytes) that the collector leaves until
                 // its large-object budget runs out, which grows with the machine's memory: collect (and compact) every 16 MB of it,
@@ -105,6 +87,37 @@ public static class StatsReader
         return stats;
     }
 
+    /// <summary>The format a manifest names, or null (then each line's format is detected).</summary>
+    public static IOutputFormat? FormatNamed(string? name) => FormatRegistry.All.FirstOrDefault(f => f.Name == name);
+
+    /// <summary>A new, empty figure set for the lines of a build in the named format.</summary>
+    public static DatasetStats Empty(IOutputFormat? format, QuestionFinder questions, string dir, JsonObject manifest) =>
+        new(questions) { Folder = Path.GetFullPath(dir), Manifest = manifest, Readable = format is null or { Capabilities.Readable: true } };
+
+    /// <summary>One JSON line of a shard (its bytes, without the line break) into the figures.</summary>
+    public static void AddLine(DatasetStats stats, ReadOnlyMemory<byte> line, IOutputFormat? format, LineOrigin origin, RenderOptions options, string path)
+    {
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(line);
+        }
+        catch (JsonException ex)
+        {
+            throw new InputDataException(path, $"line {origin.Line}", "bad-json", ex.Message);
+        }
+
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new InputDataException(path, $"line {origin.Line}", "not-object", "a shard line is not a JSON object");
+            }
+
+            stats.Add(View(doc.RootElement, format, origin, options, path));
+        }
+    }
+
     /// <summary>Lines at least this long are read into large-object memory.</summary>
     private const int LargeLine = 85_000;
 
@@ -114,7 +127,8 @@ public static class StatsReader
     /// <summary>A shard line as stats sees it: turns through the format's own reader, source, task, templates and image sizes from <c>meta</c>.</summary>
     public static RecordView View(JsonElement element, IOutputFormat? format, LineOrigin origin, RenderOptions options, string file)
     {
-        var meta = element.TryGetProperty("meta", out var m) && m.ValueKind == JsonValueKind.Object ? JsonObject.Create(m) : null;
+        // meta is read where it lies in the line's document (no node tree): what a JsonObject view of it would give.
+        JsonElement? meta = element.TryGetProperty("meta", out var m) && m.ValueKind == JsonValueKind.Object ? m : null;
         format ??= FormatRegistry.Detect(element);
         List<TurnView> turns = [];
         List<(string Path, byte[]? Bytes, string? Media)> images = [];
@@ -133,21 +147,78 @@ public static class StatsReader
 
             id = record.Id;
             images = [.. record.Images.Select(i => (i.Path, i.Inline ? i.Bytes : null, i.MediaType))];
-            var templates = meta?["templates"] as JsonArray;
-            turns = [.. record.Turns.Select((t, k) => new TurnView(t.Instruction ?? string.Empty, t.Input, t.Output, templates is not null && k < templates.Count ? (string?)templates[k] : null))];
+            var templates = Member(meta, "templates") is { ValueKind: JsonValueKind.Array } t ? t : (JsonElement?)null;
+            var templateCount = templates?.GetArrayLength() ?? 0;
+            turns = new List<TurnView>(record.Turns.Count);
+            for (var k = 0; k < record.Turns.Count; k++)
+            {
+                var turn = record.Turns[k];
+                turns.Add(new TurnView(turn.Instruction ?? string.Empty, turn.Input, turn.Output, k < templateCount ? TemplateId(templates!.Value[k]) : null));
+            }
         }
         else if (format is not null)
         {
             images = [.. format.Images(JsonObject.Create(element)!).Select(p => (p, (byte[]?)null, (string?)null))];
         }
 
-        var sizes = meta?["images"] as JsonArray;
-        var views = images.Select((p, k) => sizes is not null && k < sizes.Count && sizes[k] is JsonObject s
-            ? new ImageView(p.Path, (int?)(s["width"] as JsonValue), (int?)(s["height"] as JsonValue)) { Bytes = p.Bytes, MediaType = p.Media }
-            : new ImageView(p.Path, null, null) { Bytes = p.Bytes, MediaType = p.Media }).ToList();
-        return new RecordView(id, (string?)(meta?["source"] as JsonValue) ?? "(no meta)", (string?)(meta?["task"] as JsonValue) ?? "(no meta)", views, turns)
+        var sizes = Member(meta, "images") is { ValueKind: JsonValueKind.Array } z ? z : (JsonElement?)null;
+        var sizeCount = sizes?.GetArrayLength() ?? 0;
+        var views = new List<ImageView>(images.Count);
+        for (var k = 0; k < images.Count; k++)
         {
-            Rewritten = meta?["rewrite"] is JsonObject,
+            var p = images[k];
+            views.Add(k < sizeCount && sizes!.Value[k] is { ValueKind: JsonValueKind.Object } s
+                ? new ImageView(p.Path, Int(Member(s, "width")), Int(Member(s, "height"))) { Bytes = p.Bytes, MediaType = p.Media }
+                : new ImageView(p.Path, null, null) { Bytes = p.Bytes, MediaType = p.Media });
+        }
+
+        return new RecordView(id, Text(Member(meta, "source")) ?? "(no meta)", Text(Member(meta, "task")) ?? "(no meta)", views, turns)
+        {
+            Rewritten = Member(meta, "rewrite") is { ValueKind: JsonValueKind.Object },
         };
     }
+
+    /// <summary>A member of an object, the last of its name as a node view keeps it; null when absent or when there is no object.</summary>
+    private static JsonElement? Member(JsonElement? obj, string name)
+    {
+        if (obj is not { } o)
+        {
+            return null;
+        }
+
+        JsonElement? found = null;
+        foreach (var p in o.EnumerateObject())
+        {
+            if (p.NameEquals(name))
+            {
+                found = p.Value;
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>A string value, as a cast of a JSON value to string gives it: null for absent, null, object or array; other kinds are not strings.</summary>
+    private static string? Text(JsonElement? e) => e?.ValueKind switch
+    {
+        null or JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array => null,
+        JsonValueKind.String => e.Value.GetString(),
+        var kind => throw new InvalidOperationException($"a JSON {kind} is not a string"),
+    };
+
+    /// <summary>A template id of meta.templates: a string or null; anything else is not an id.</summary>
+    private static string? TemplateId(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Null => null,
+        JsonValueKind.String => e.GetString(),
+        var kind => throw new InvalidOperationException($"a JSON {kind} is not a template id"),
+    };
+
+    /// <summary>An integer value, as a cast of a JSON value to int? gives it: null for absent, null, object or array.</summary>
+    private static int? Int(JsonElement? e) => e?.ValueKind switch
+    {
+        null or JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array => null,
+        JsonValueKind.Number => e.Value.GetInt32(),
+        var kind => throw new InvalidOperationException($"a JSON {kind} is not a number"),
+    };
 }

@@ -1,0 +1,155 @@
+using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
+using MllmData.Formats;
+
+namespace MllmData.Stats;
+
+/// <summary>
+/// Gathers a build's figures from the lines as they are written, on a thread of its own while the build goes on: the
+/// same bytes through the same code as <see cref="StatsReader"/> reading the shards back, so the dataset card comes out
+/// the same without a second pass over the output. Lines travel in a few pooled chunks, so memory stays flat and the
+/// hand-off makes no garbage.
+/// </summary>
+public sealed class StatsWorker : IDisposable
+{
+    /// <summary>Bytes of a pooled chunk; a longer line gets a chunk of its own size.</summary>
+    public const int ChunkBytes = 1 << 20;
+
+    /// <summary>Chunks in the pool: the most that are filled or in flight at once.</summary>
+    public const int PoolChunks = 4;
+
+    private readonly BlockingCollection<Chunk> _full = new(PoolChunks);
+    private readonly BlockingCollection<Chunk> _free = new(PoolChunks);
+    private readonly DatasetStats _stats;
+    private readonly IOutputFormat? _format;
+    private readonly RenderOptions _options;
+    private readonly Thread _thread;
+    private Chunk? _current;
+    private ExceptionDispatchInfo? _error;
+    private bool _completed;
+
+    /// <summary>A worker for the lines of a build in the format named <paramref name="formatName"/> (as its manifest will name it).</summary>
+    public StatsWorker(string formatName, QuestionFinder questions, string imageToken)
+    {
+        _format = StatsReader.FormatNamed(formatName);
+        _options = new RenderOptions { ImageToken = imageToken };
+        _stats = StatsReader.Empty(_format, questions, ".", []);
+        for (var i = 0; i < PoolChunks; i++)
+        {
+            _free.Add(new Chunk());
+        }
+
+        _thread = new Thread(Run) { IsBackground = true, Name = "mllmdata-stats" };
+        _thread.Start();
+    }
+
+    /// <summary>One written line (without its line break), and its number within its shard (from 1).</summary>
+    public void Add(ReadOnlySpan<byte> line, long shard, long number)
+    {
+        if (_current is not null && !_current.Fits(line.Length))
+        {
+            Send();
+        }
+
+        _current ??= _free.Take();
+        _current.Append(line, shard, number);
+    }
+
+    /// <summary>Waits for every line to be counted and gives the figures (Folder and Manifest are the caller's to set).</summary>
+    public DatasetStats Complete()
+    {
+        if (!_completed)
+        {
+            if (_current is not null)
+            {
+                Send();
+            }
+
+            _full.CompleteAdding();
+            _thread.Join();
+            _completed = true;
+        }
+
+        _error?.Throw();
+        return _stats;
+    }
+
+    private void Send()
+    {
+        _full.Add(_current!);
+        _current = null;
+    }
+
+    private void Run()
+    {
+        foreach (var chunk in _full.GetConsumingEnumerable())
+        {
+            if (_error is null)
+            {
+                try
+                {
+                    foreach (var (start, length, shard, number) in chunk.Lines)
+                    {
+                        var origin = new LineOrigin($"shard {shard}", number);
+                        StatsReader.AddLine(_stats, chunk.Bytes.AsMemory(start, length), _format, origin, _options, origin.File);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    // Kept for Complete; the lines that follow are only drained, so the writer never waits on a dead worker.
+                    _error = ExceptionDispatchInfo.Capture(ex);
+                }
+            }
+
+            chunk.Reset();
+            _free.Add(chunk);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (!_completed)
+        {
+            _full.CompleteAdding();
+            _thread.Join();
+            _completed = true;
+        }
+
+        _full.Dispose();
+        _free.Dispose();
+    }
+
+    private sealed class Chunk
+    {
+        private readonly byte[] _pooled = new byte[ChunkBytes];
+        private int _used;
+
+        public Chunk() => Bytes = _pooled;
+
+        public byte[] Bytes { get; private set; }
+
+        public List<(int Start, int Length, long Shard, long Number)> Lines { get; } = new(4096);
+
+        public bool Fits(int length) => _used + length <= Bytes.Length;
+
+        public void Append(ReadOnlySpan<byte> line, long shard, long number)
+        {
+            if (_used == 0 && line.Length > Bytes.Length)
+            {
+                // A line longer than a pooled chunk (embedded images) travels alone in an array of its size.
+                Bytes = new byte[line.Length];
+            }
+
+            line.CopyTo(Bytes.AsSpan(_used));
+            Lines.Add((_used, line.Length, shard, number));
+            _used += line.Length;
+        }
+
+        public void Reset()
+        {
+            Bytes = _pooled;
+            _used = 0;
+            Lines.Clear();
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System.Text;
+using MllmData.Formats;
+using MllmData.Json;
+using MllmData.Stats;
+using MllmData.Templates;
+
+namespace MllmData.Tests.Stats;
+
+/// <summary>
+/// The figures a build gathers on its second thread from the lines it writes equal what <c>mllmdata stats</c> reads back
+/// from the finished shards, whatever the chunking (many lines per chunk, a line longer than a chunk).
+/// </summary>
+public sealed class StatsWorkerTests
+{
+    private static string Samples(params string[] parts) => Path.Combine([TestPaths.RepoRoot, "samples", .. parts]);
+
+    [Theory]
+    [InlineData("llava", "jsonl")]
+    [InlineData("llava", "json")]
+    [InlineData("sharegpt", "jsonl")]
+    public async Task TheBuildsCardFiguresAreTheFiguresReadBackFromItsShards(string format, string container)
+    {
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync(
+            "build", "--adapter", "vqav2", "--format", format, "--container", container, "--shard-records", "3", "--out", outDir,
+            "--input", $"questions={Samples("vqav2", "v2_OpenEnded_mscoco_train2014_questions.json")}",
+            "--input", $"annotations={Samples("vqav2", "v2_mscoco_train2014_annotations.json")}");
+        Assert.True(r.ExitCode == 0, r.Error);
+        var finder = new QuestionFinder(TemplateLibrary.Load(TemplateLibrary.LocateRoot(null)));
+        var readBack = StatsReader.Read(outDir, finder);
+        Assert.True(readBack.Overall.Records >= 6, "several shards of three records");
+
+        // The same lines through the worker, as the sink hands them over (shard index and line number within the shard).
+        using var worker = new StatsWorker(format, finder, "<image>");
+        var shards = Directory.GetFiles(Path.Combine(outDir, "data")).Order(StringComparer.Ordinal).ToList();
+        for (var s = 0; s < shards.Count; s++)
+        {
+            long number = 0;
+            foreach (var (line, _) in MllmData.Formats.ShardReader.Records(shards[s]))
+            {
+                worker.Add(Encoding.UTF8.GetBytes(line.ToJsonString()), s, ++number);
+            }
+        }
+
+        var gathered = worker.Complete();
+        gathered.Manifest = readBack.Manifest;
+        gathered.Folder = readBack.Folder;
+        Assert.Equal(StatsReport.Json(readBack), StatsReport.Json(gathered));
+
+        // And the card the build wrote is the one made from the figures read back.
+        var card = File.ReadAllText(Path.Combine(outDir, "README.md"));
+        Assert.Contains($"| records | {readBack.Overall.Records} |", card, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void LinesLongerThanAChunkAndManyChunksGiveTheFiguresOfOneSequentialPass()
+    {
+        var finder = new QuestionFinder(null);
+        var lines = new List<byte[]>();
+        for (var i = 0; i < 9000; i++)
+        {
+            // Answers of growing length; every 3000th line is longer than a pooled chunk.
+            var answer = i % 3000 == 1 ? string.Join(' ', Enumerable.Repeat("word", (StatsWorker.ChunkBytes / 5) + 10)) : $"answer {i % 17} {new string('y', i % 30)}";
+            lines.Add(Encoding.UTF8.GetBytes(
+                $$$"""{"id":"r{{{i}}}","image":"a{{{i % 5}}}.jpg","conversations":[{"from":"human","value":"<image>\nWhat is it {{{i}}}?"},{"from":"gpt","value":"{{{answer}}}"}],"meta":{"source":"s{{{i % 3}}}","task":"vqa"}}"""));
+        }
+
+        var format = FormatRegistry.All.First(f => f.Name == "llava");
+        var sequential = StatsReader.Empty(format, finder, ".", []);
+        using var worker = new StatsWorker("llava", finder, "<image>");
+        for (var i = 0; i < lines.Count; i++)
+        {
+            StatsReader.AddLine(sequential, lines[i], format, new LineOrigin("s", i + 1), new RenderOptions(), "s");
+            worker.Add(lines[i], 0, i + 1);
+        }
+
+        var gathered = worker.Complete();
+        Assert.Equal(9000, gathered.Overall.Records);
+        Assert.Equal(StatsReport.Json(sequential), StatsReport.Json(gathered));
+    }
+
+    [Fact]
+    public void ABadLineIsReportedWhenTheFiguresAreAskedForAndTheWriterNeverWaits()
+    {
+        using var worker = new StatsWorker("llava", new QuestionFinder(null), "<image>");
+        worker.Add("{not json"u8, 0, 1);
+        for (var i = 0; i < 20_000; i++)
+        {
+            // Far more than the pool holds: a dead worker would block the writer here.
+            worker.Add(Encoding.UTF8.GetBytes($$$"""{"id":"r{{{i}}}","conversations":[{"from":"human","value":"what is {{{i}}}?"}]}"""), 0, i + 2);
+        }
+
+        var ex = Assert.Throws<InputDataException>(() => worker.Complete());
+        Assert.Contains("line 1", ex.Message, StringComparison.Ordinal);
+    }
+}
