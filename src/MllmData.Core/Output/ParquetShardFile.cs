@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using MllmData.Json;
 using Parquet;
 using Parquet.Serialization;
 
@@ -74,22 +75,13 @@ internal sealed class ParquetShardFile : IDisposable
         _rows.Clear();
 
         // A group of embedded images leaves its bytes (rows, the lines they came from, encoder buffers) as large-object
-        // garbage, which the collector keeps until a budget that grows with the machine's memory: collect every 4 MB
-        // of it, so writing holds about one row group whatever the number of images (as StatsReader does when reading).
-        if ((_garbage += _groupBytes) >= LargeGarbageWindow)
-        {
-            _garbage = 0;
-            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect();
-        }
-
+        // garbage: collected every 4 MB of it, so writing holds about one row group whatever the number of images.
+        _garbage.Add(_groupBytes);
         _groupBytes = 0;
     }
 
     /// <summary>Row bytes written between two collections.</summary>
-    private const long LargeGarbageWindow = 4L << 20;
-
-    private long _garbage;
+    private readonly LargeGarbage _garbage = new(4L << 20);
 
     /// <summary>Writes the last row group and closes the file; returns its size and sha256.</summary>
     public (long Bytes, string Sha256) Close()

@@ -61,7 +61,7 @@ public static class StatsReader
             // JSON lines are parsed once each, straight into a document (a record may carry megabytes of embedded images).
             // Bytes, not strings: a line is read into a reused buffer and parsed in place (no UTF-16 copy of megabytes).
             using var lines = new Adapters.BoundedLineReader(File.OpenRead(path), int.MaxValue - 64);
-            long largeBytes = 0;
+            var garbage = new LargeGarbage(LargeGarbageWindow);
             while (lines.TryRead(out var read))
             {
                 var lineNo = read.Number;
@@ -72,15 +72,8 @@ public static class StatsReader
 
                 AddLine(stats, read.Bytes, format, new LineOrigin(shard, lineNo), options, path);
 
-                // Lines with embedded images make large-object garbage (decoded bytes) that the collector leaves until
-                // its large-object budget runs out, which grows with the machine's memory: collect (and compact) every 16 MB of it,
-                // so the pass holds about one window of it whatever the number of images.
-                if (read.Bytes.Length >= LargeLine && (largeBytes += read.Bytes.Length) >= LargeGarbageWindow)
-                {
-                    largeBytes = 0;
-                    System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-                    GC.Collect();
-                }
+                // Lines with embedded images make large-object garbage: collected every window of it.
+                garbage.AddLine(read.Bytes.Length);
             }
         }
 
@@ -118,11 +111,8 @@ public static class StatsReader
         }
     }
 
-    /// <summary>Lines at least this long are read into large-object memory.</summary>
-    private const int LargeLine = 85_000;
-
     /// <summary>Large lines read between two collections.</summary>
-    private const long LargeGarbageWindow = 16L << 20;
+    internal const long LargeGarbageWindow = 16L << 20;
 
     /// <summary>A shard line as stats sees it: turns through the format's own reader, source, task, templates and image sizes from <c>meta</c>.</summary>
     public static RecordView View(JsonElement element, IOutputFormat? format, LineOrigin origin, RenderOptions options, string file)

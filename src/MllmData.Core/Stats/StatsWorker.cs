@@ -82,6 +82,9 @@ public sealed class StatsWorker : IDisposable
 
     private void Run()
     {
+        // Lines with embedded images are large-object garbage here and in the build beside it (the chunk that carried them,
+        // their parse, the build's own buffers): collected every 4 MB of them, as the Parquet writer does.
+        var garbage = new Json.LargeGarbage(4L << 20);
         foreach (var chunk in _full.GetConsumingEnumerable())
         {
             if (_error is null)
@@ -92,6 +95,7 @@ public sealed class StatsWorker : IDisposable
                     {
                         var origin = new LineOrigin($"shard {shard}", number);
                         StatsReader.AddLine(_stats, chunk.Bytes.AsMemory(start, length), _format, origin, _options, origin.File);
+                        garbage.AddLine(length);
                     }
                 }
                 catch (Exception ex)
