@@ -113,18 +113,7 @@ public sealed partial class ShardWriter : IDisposable
         var size = line.Length + (_jsonList ? 2 : 0);
         if (_current is not null)
         {
-            var byRecords = _records >= _maxRecords;
-            var byBytes = _maxBytes > 0 && _records > 0 && _bytes + size > _maxBytes;
-            var byImages = hasImages && _upload is not null && _imageRecords >= _upload.MaxImageRecords;
-            if (byRecords || byBytes || byImages)
-            {
-                if (!byRecords)
-                {
-                    SplitReason = _upload is not null && (byImages || _bytes + size > _upload.MaxBytes) ? _upload.Reason : "bytes";
-                }
-
-                CloseCurrent();
-            }
+            CloseIfFull(size, hasImages);
         }
 
         if (_current is null)
@@ -160,18 +149,7 @@ public sealed partial class ShardWriter : IDisposable
         var (row, size) = ParquetShardFile.ToRow(_parquet!, line);
         if (_parquetFile is not null)
         {
-            var byRecords = _records >= _maxRecords;
-            var byBytes = _maxBytes > 0 && _records > 0 && _bytes + size > _maxBytes;
-            var byImages = hasImages && _upload is not null && _imageRecords >= _upload.MaxImageRecords;
-            if (byRecords || byBytes || byImages)
-            {
-                if (!byRecords)
-                {
-                    SplitReason = _upload is not null && (byImages || _bytes + size > _upload.MaxBytes) ? _upload.Reason : "bytes";
-                }
-
-                CloseCurrent();
-            }
+            CloseIfFull(size, hasImages);
         }
 
         if (_parquetFile is null)
@@ -185,6 +163,23 @@ public sealed partial class ShardWriter : IDisposable
         _records++;
         _imageRecords += hasImages ? 1 : 0;
         Records++;
+    }
+
+    /// <summary>Closes the open shard when a record of <paramref name="size"/> bytes would break one of its bounds, noting why.</summary>
+    private void CloseIfFull(long size, bool hasImages)
+    {
+        var byRecords = _records >= _maxRecords;
+        var byBytes = _maxBytes > 0 && _records > 0 && _bytes + size > _maxBytes;
+        var byImages = hasImages && _upload is not null && _imageRecords >= _upload.MaxImageRecords;
+        if (byRecords || byBytes || byImages)
+        {
+            if (!byRecords)
+            {
+                SplitReason = _upload is not null && (byImages || _bytes + size > _upload.MaxBytes) ? _upload.Reason : "bytes";
+            }
+
+            CloseCurrent();
+        }
     }
 
     private void Append(ReadOnlySpan<byte> bytes)
