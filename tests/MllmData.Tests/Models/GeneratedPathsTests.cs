@@ -16,9 +16,9 @@ public class TheGeneratedOutputPaths
     [Fact]
     public async Task Rewrite_Writes_Shard_Paths_Relative_To_Its_Output_In_The_Manifest_And_The_Rejects()
     {
-        // Every third reply drops the answer, so the run has rejects to write.
-        var n = 0;
-        using var server = new FakeModelServer(r => Interlocked.Increment(ref n) % 3 == 0 ? FakeReply.Chat("I cannot tell from the picture.") : FakeModelServer.Faithful(r));
+        // Replies to the colour questions drop the answer, so the run has rejects to write (chosen by content, not by
+        // arrival order, which retries and concurrency change).
+        using var server = new FakeModelServer(r => r.UserText.Contains("color", StringComparison.Ordinal) ? FakeReply.Chat("I cannot tell from the picture.") : FakeModelServer.Faithful(r));
         var input = TestPaths.NewTempDir();
         Assert.Equal(0, (await CliRunner.RunAsync("build", "--recipe", Path.Combine(TestPaths.RepoRoot, "samples", "recipe.yaml"), "--out", input)).ExitCode);
         var output = TestPaths.NewTempDir();
