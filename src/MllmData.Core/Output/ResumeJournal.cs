@@ -324,7 +324,7 @@ public sealed class ResumeJournal : IDisposable
                 continue;
             }
 
-            var target = Path.Combine(held, string.Create(CultureInfo.InvariantCulture, $"shard-{index:D5}{extension}"));
+            var target = HeldPath(folder, index, extension);
             if (found != target)
             {
                 File.Move(found, target, overwrite: true);
@@ -340,10 +340,14 @@ public sealed class ResumeJournal : IDisposable
             string.Create(CultureInfo.InvariantCulture, $"{{\"shard\":{index},\"file\":\"{s.File}\",\"records\":{s.Records},\"bytes\":{s.Bytes},\"sha256\":\"{s.Sha}\"}}");
     }
 
+    /// <summary>Where a verified shard of an earlier run waits for its place in this one.</summary>
+    private static string HeldPath(OutputFolder folder, int index, string extension) =>
+        Path.Combine(folder.Staging, HeldFolder, string.Create(CultureInfo.InvariantCulture, $"shard-{index:D5}{extension}"));
+
     /// <summary>Where a finished shard can be: held by an earlier resume, staged under its temporary or final name, or promoted.</summary>
     private static IEnumerable<string> Candidates(OutputFolder folder, int index, string tempName, string name, string extension)
     {
-        yield return Path.Combine(folder.Staging, HeldFolder, string.Create(CultureInfo.InvariantCulture, $"shard-{index:D5}{extension}"));
+        yield return HeldPath(folder, index, extension);
         yield return Path.Combine(folder.StagingData, tempName);
         var pattern = string.Create(CultureInfo.InvariantCulture, $"{name}-{index:D5}-of-*{extension}");
         foreach (var dir in new[] { folder.StagingData, Path.Combine(folder.Root, OutputFolder.DataFolder) }.Where(Directory.Exists))
