@@ -49,6 +49,15 @@ internal static class CliRunner
         using var output = new StringWriter();
         using var error = new StringWriter();
         var code = await CliApp.InvokeAsync(args, new InvocationConfiguration { Output = output, Error = error });
-        return new Result(code, output.ToString(), error.ToString());
+        var printed = error.ToString();
+
+        // The parser's own handler turns an exception the tool does not map into exit 1, the code of a usage error; a test
+        // expecting 0 or 1 would then see only the number. Such a crash is never what a test wants: it fails here, with its trace.
+        if (printed.Contains("Unhandled exception", StringComparison.Ordinal))
+        {
+            throw new Xunit.Sdk.XunitException($"mllmdata {string.Join(' ', args)} crashed (exit {code}):\n{printed}");
+        }
+
+        return new Result(code, output.ToString(), printed);
     }
 }

@@ -14,7 +14,7 @@ public class TheRewriter
     {
         var dir = TestPaths.NewTempDir();
         var r = await CliRunner.RunAsync("build", "--recipe", Path.Combine(TestPaths.RepoRoot, "samples", "recipe.yaml"), "--out", dir);
-        Assert.Equal(0, r.ExitCode);
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.Error}");
         return dir;
     }
 
