@@ -18,9 +18,21 @@ public static class StatsCommand
         var html = new Option<string?>("--html") { Description = "Also write a self-contained HTML report (inline SVG charts, sample records, thumbnails) to this file" };
         var imageRoot = new Option<string?>("--image-root") { Description = "Folder the records' image paths are relative to, for the report's thumbnails (default: the build folder)" };
         var imageToken = new Option<string>("--image-token") { Description = "Image placeholder taken out of texts before they are counted", DefaultValueFactory = _ => "<image>" };
+        var tokenSample = new Option<int>("--token-sample")
+        {
+            Description = "Count o200k tokens on at most this many records, those with the smallest hash of their id (0: every record); the other figures count every record",
+            DefaultValueFactory = _ => DatasetStats.DefaultTokenSample,
+        };
+        tokenSample.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() < 0)
+            {
+                r.AddError("--token-sample must be 0 (every record) or more");
+            }
+        });
         var command = new Command("stats", "Figures of a build: records, turns and images per record, per source and task, o200k token lengths, short answers, answer kinds, top answers, templates, images, rejects, rewrite usage")
         {
-            dirs, json, html, imageRoot, imageToken,
+            dirs, json, html, imageRoot, imageToken, tokenSample,
         };
         command.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async _ =>
         {
@@ -37,7 +49,7 @@ public static class StatsCommand
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
             var finder = new QuestionFinder(library);
             var token = parse.GetValue(imageToken)!;
-            var stats = folders.Select(f => StatsReader.Read(f, finder, token)).ToList();
+            var stats = folders.Select(f => StatsReader.Read(f, finder, token, parse.GetValue(tokenSample))).ToList();
             var o = parse.InvocationConfiguration.Output;
             var lines = stats.Count == 1 ? StatsReport.Lines(stats[0]) : StatsReport.CompareLines(stats[0], stats[1]);
             foreach (var line in lines)

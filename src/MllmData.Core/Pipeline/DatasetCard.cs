@@ -81,7 +81,10 @@ public static class DatasetCard
 
         var o = stats.Overall;
         sb.Append("## Statistics\n\n");
-        sb.Append("Lengths in o200k tokens; percentiles by nearest rank. `mllmdata stats` on this folder gives the full figures.\n\n");
+        sb.Append("Lengths in o200k tokens; percentiles by nearest rank. `mllmdata stats` on this folder gives the full figures.");
+        sb.Append(stats.TokensSampled
+            ? I($" Token lengths are counted on {stats.TokenRecords} of the {o.Records} records, those with the smallest hash of their id (the same records in one run, a merge of parts and `mllmdata stats`); every other figure counts every record.\n\n")
+            : "\n\n");
         sb.Append("| figure | value |\n|---|---|\n");
         Row(sb, "records", I($"{o.Records}"));
         Row(sb, "turns per record", Dist(o.TurnsPerRecord));

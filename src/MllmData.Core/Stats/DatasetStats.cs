@@ -47,6 +47,11 @@ public sealed class DatasetStats(QuestionFinder questions)
 
     public void Add(RecordView record)
     {
+        if (_finished)
+        {
+            throw new InvalidOperationException("the figures are finished; no record can be added");
+        }
+
         var source = Group(BySource, record.Source);
         var task = Group(ByTask, record.Task);
         GroupStats[] groups = [Overall, source, task];
@@ -69,34 +74,14 @@ public sealed class DatasetStats(QuestionFinder questions)
 
         foreach (var turn in record.Turns)
         {
-            var instructionTokens = TokenCounter.Text(turn.Instruction);
-            int? questionTokens = null;
-            var unrecovered = false;
-            if (turn.Input is { Length: > 0 } input)
+            if (turn.Answer is not null)
             {
-                questionTokens = QuestionTokens(input);
-            }
-            else
-            {
-                switch (questions.Find(turn.Instruction, turn.TemplateId, out var question))
+                var answer = Facts(turn.Answer);
+                foreach (var g in groups)
                 {
-                    case QuestionFinder.Outcome.Found:
-                        questionTokens = QuestionTokens(question);
-                        break;
-                    case QuestionFinder.Outcome.Unrecovered:
-                        unrecovered = true;
-                        break;
+                    g.AddAnswer(answer);
                 }
-            }
 
-            var (answer, answerTokens) = turn.Answer is null ? (null, 0) : Answer(turn.Answer);
-            foreach (var g in groups)
-            {
-                g.AddTurn(instructionTokens, questionTokens, unrecovered, answer, answerTokens);
-            }
-
-            if (answer is not null)
-            {
                 TopAnswers.Add(answer.Normalized);
             }
 
@@ -105,6 +90,8 @@ public sealed class DatasetStats(QuestionFinder questions)
                 Templates.Add(turn.TemplateId);
             }
         }
+
+        SampleTokens(record, groups);
 
         var key = BySource.ContainsKey(record.Source) ? record.Source : OtherGroup;
         if (!Samples.TryGetValue(key, out var samples))
@@ -126,39 +113,130 @@ public sealed class DatasetStats(QuestionFinder questions)
     public const int RememberedTexts = 1 << 15;
 
     // Answers (and to a lesser degree questions) repeat across a dataset: their figures are worked out once per distinct text.
-    private readonly Dictionary<string, (AnswerFacts Facts, int Tokens)> _answers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _questions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AnswerFacts> _facts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _answerTokens = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _questionTokens = new(StringComparer.Ordinal);
 
-    private (AnswerFacts Facts, int Tokens) Answer(string text)
+    private AnswerFacts Facts(string text) => Remembered(_facts, text, AnswerFacts.Of);
+
+    private static T Remembered<T>(Dictionary<string, T> memory, string text, Func<string, T> work)
     {
-        if (!_answers.TryGetValue(text, out var known))
+        if (!memory.TryGetValue(text, out var known))
         {
-            if (_answers.Count == RememberedTexts)
+            if (memory.Count == RememberedTexts)
             {
-                _answers.Clear();
+                memory.Clear();
             }
 
-            known = (AnswerFacts.Of(text), TokenCounter.Text(text));
-            _answers[text] = known;
+            known = work(text);
+            memory[text] = known;
         }
 
         return known;
     }
 
-    private int QuestionTokens(string text)
-    {
-        if (!_questions.TryGetValue(text, out var tokens))
-        {
-            if (_questions.Count == RememberedTexts)
-            {
-                _questions.Clear();
-            }
+    /// <summary>
+    /// The token sample's bound: token figures cover every record of a build with at most this many, else the records
+    /// with the smallest hash of their id (XxHash64 of its UTF-8 bytes; output order breaks a tie). The sample depends on
+    /// the records alone, so a build, its merge from parts and <c>mllmdata stats</c> read it alike; counting tokens
+    /// is what took a large build's card most of its time.
+    /// </summary>
+    public const int DefaultTokenSample = 10_000;
 
-            tokens = TokenCounter.Text(text);
-            _questions[text] = tokens;
+    /// <summary>The token sample's bound for these figures; 0 counts the tokens of every record.</summary>
+    public int TokenSample { get; init; } = DefaultTokenSample;
+
+    /// <summary>Records whose turns the token figures cover (after <see cref="Finish"/>).</summary>
+    public long TokenRecords { get; private set; }
+
+    /// <summary>Whether the token figures cover only a sample of the records.</summary>
+    public bool TokensSampled => TokenRecords < Overall.Records;
+
+    // A sampled record's groups and turns (texts only, never image bytes): its tokens are counted when the figures are finished.
+    private sealed record Sampled(GroupStats[] Groups, IReadOnlyList<TurnView> Turns);
+
+    // A max-heap on (hash, order): its top is the sampled record a smaller hash would replace.
+    private readonly PriorityQueue<Sampled, (ulong Hash, long Order)> _sample = new(Comparer<(ulong Hash, long Order)>.Create((a, b) => b.CompareTo(a)));
+    private long _order;
+    private bool _finished;
+
+    private void SampleTokens(RecordView record, GroupStats[] groups)
+    {
+        var order = _order++;
+        var sampled = new Sampled(groups, record.Turns);
+        if (TokenSample == 0)
+        {
+            Measure(sampled);
+            return;
         }
 
-        return tokens;
+        var key = (System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(record.Id)), order);
+        if (_sample.Count < TokenSample)
+        {
+            _sample.Enqueue(sampled, key);
+        }
+        else if (_sample.TryPeek(out _, out var top) && key.CompareTo(top) < 0)
+        {
+            _sample.DequeueEnqueue(sampled, key);
+        }
+    }
+
+    /// <summary>
+    /// Counts the tokens of the sampled records into the groups; the figures are complete after this. Called once the
+    /// last record is in: the tokenizer (tens of megabytes of vocabulary) is loaded only then, for a bounded number of texts.
+    /// </summary>
+    public DatasetStats Finish()
+    {
+        if (!_finished)
+        {
+            _finished = true;
+            if (_sample.Count > 0)
+            {
+                // The build's buffers are garbage by now: giving their memory back first keeps the tokenizer's vocabulary
+                // from adding to the peak (the peak of a large build is otherwise the two together).
+                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
+
+            while (_sample.TryDequeue(out var s, out _))
+            {
+                Measure(s);
+            }
+        }
+
+        return this;
+    }
+
+    private void Measure(Sampled s)
+    {
+        TokenRecords++;
+        foreach (var turn in s.Turns)
+        {
+            int? questionTokens = null;
+            var unrecovered = false;
+            if (turn.Input is { Length: > 0 } input)
+            {
+                questionTokens = Remembered(_questionTokens, input, TokenCounter.Text);
+            }
+            else
+            {
+                switch (questions.Find(turn.Instruction, turn.TemplateId, out var question))
+                {
+                    case QuestionFinder.Outcome.Found:
+                        questionTokens = Remembered(_questionTokens, question, TokenCounter.Text);
+                        break;
+                    case QuestionFinder.Outcome.Unrecovered:
+                        unrecovered = true;
+                        break;
+                }
+            }
+
+            var instructionTokens = TokenCounter.Text(turn.Instruction);
+            int? answerTokens = turn.Answer is null ? null : Remembered(_answerTokens, turn.Answer, TokenCounter.Text);
+            foreach (var g in s.Groups)
+            {
+                g.AddTokens(instructionTokens, questionTokens, unrecovered, answerTokens);
+            }
+        }
     }
 
     private static string Cut(string s) => s.Length <= SampleChars ? s : s[..SampleChars] + "…";

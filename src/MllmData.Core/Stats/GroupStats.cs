@@ -10,6 +10,9 @@ public sealed class GroupStats
 
     public ValueCounts ImagesPerRecord { get; } = new();
 
+    // The token figures below (and QuestionsUnrecovered) cover the turns of the records in the build's token sample
+    // (DatasetStats.TokenSample): every record when the build has no more than that many.
+
     /// <summary>o200k tokens of each turn's user-side text.</summary>
     public ValueCounts InstructionTokens { get; } = new();
 
@@ -29,7 +32,8 @@ public sealed class GroupStats
 
     public SortedDictionary<string, long> AnswerKinds { get; } = new(AnswerKind.All.ToDictionary(k => k, _ => 0L), StringComparer.Ordinal);
 
-    public long Answers => AnswerTokens.N;
+    /// <summary>Turns with an answer (every one, whatever the token sample).</summary>
+    public long Answers { get; private set; }
 
     /// <summary>short answers / answers, 4 digits.</summary>
     public double ShortAnswerShare => Share(ShortAnswers, Answers);
@@ -47,7 +51,16 @@ public sealed class GroupStats
         RewrittenRecords += r.Rewritten ? 1 : 0;
     }
 
-    internal void AddTurn(int instructionTokens, int? questionTokens, bool unrecovered, AnswerFacts? answer, int answerTokens)
+    /// <summary>An answer's exact figures (every answer counts, sampled or not).</summary>
+    internal void AddAnswer(AnswerFacts answer)
+    {
+        Answers++;
+        ShortAnswers += answer.Short ? 1 : 0;
+        AnswerKinds[answer.Kind]++;
+    }
+
+    /// <summary>A turn's token figures: every turn when the build is within the token sample, else the sampled records' turns.</summary>
+    internal void AddTokens(int instructionTokens, int? questionTokens, bool unrecovered, int? answerTokens)
     {
         InstructionTokens.Add(instructionTokens);
         if (questionTokens is { } q)
@@ -56,14 +69,10 @@ public sealed class GroupStats
         }
 
         QuestionsUnrecovered += unrecovered ? 1 : 0;
-        if (answer is null)
+        if (answerTokens is { } a)
         {
-            return;
+            AnswerTokens.Add(a);
         }
-
-        AnswerTokens.Add(answerTokens);
-        ShortAnswers += answer.Short ? 1 : 0;
-        AnswerKinds[answer.Kind]++;
     }
 }
 

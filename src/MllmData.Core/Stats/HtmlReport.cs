@@ -101,7 +101,13 @@ public sealed class HtmlReport(string? imageRoot)
         Row(sb, "questions not recovered from their template", o.QuestionsUnrecovered);
         sb.Append("</table>");
 
-        sb.Append("<h2>Lengths (o200k tokens)</h2><table><tr><th class=\"l\">text</th><th>n</th><th>mean</th><th>min</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>");
+        sb.Append("<h2>Lengths (o200k tokens)</h2>");
+        if (s.TokensSampled)
+        {
+            sb.Append(I($"<p>Token lengths of {s.TokenRecords} of the {o.Records} records (those with the smallest hash of their id); the other figures count every record.</p>"));
+        }
+
+        sb.Append("<table><tr><th class=\"l\">text</th><th>n</th><th>mean</th><th>min</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>");
         foreach (var (name, v) in new[] { ("instruction", o.InstructionTokens), ("question", o.QuestionTokens), ("answer", o.AnswerTokens), ("turns per record", o.TurnsPerRecord), ("images per record", o.ImagesPerRecord), ("image long side (px)", s.ImageLongSide) })
         {
             sb.Append("<tr><td class=\"l\">").Append(E(name)).Append("</td>").Append(I($"<td>{v.N}</td><td>{v.Mean:0.##}</td><td>{v.Min}</td><td>{v.Percentile(50)}</td><td>{v.Percentile(90)}</td><td>{v.Percentile(99)}</td><td>{v.Max}</td></tr>"));

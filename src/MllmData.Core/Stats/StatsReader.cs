@@ -9,7 +9,7 @@ namespace MllmData.Stats;
 /// <summary>Reads a build's output folder (its manifest, then every shard it lists, record by record) into <see cref="DatasetStats"/>.</summary>
 public static class StatsReader
 {
-    public static DatasetStats Read(string dir, QuestionFinder questions, string imageToken = "<image>")
+    public static DatasetStats Read(string dir, QuestionFinder questions, string imageToken = "<image>", int tokenSample = DatasetStats.DefaultTokenSample)
     {
         var manifestPath = Path.Combine(dir, OutputFolder.ManifestFile);
         if (!File.Exists(manifestPath))
@@ -28,17 +28,17 @@ public static class StatsReader
             throw new InputDataException(manifestPath, "-", "bad-json", $"the manifest is not valid JSON: {ex.Message}");
         }
 
-        return Read(dir, manifest, questions, imageToken);
+        return Read(dir, manifest, questions, imageToken, tokenSample);
     }
 
     /// <summary>The shards a manifest lists under <paramref name="dir"/> (a staging folder, before the manifest is written).</summary>
-    public static DatasetStats Read(string dir, JsonObject manifest, QuestionFinder questions, string imageToken = "<image>")
+    public static DatasetStats Read(string dir, JsonObject manifest, QuestionFinder questions, string imageToken = "<image>", int tokenSample = DatasetStats.DefaultTokenSample)
     {
         var manifestPath = Path.Combine(dir, OutputFolder.ManifestFile);
         var formatName = (string?)manifest["format"];
         var format = FormatNamed(formatName);
         var options = new RenderOptions { ImageToken = imageToken };
-        var stats = Empty(format, questions, dir, manifest);
+        var stats = Empty(format, questions, dir, manifest, tokenSample);
         foreach (var shard in (manifest["shards"] as JsonArray ?? []).Select(s => (string?)s?["path"]))
         {
             if (shard is null || Path.IsPathRooted(shard) || shard.Split('/', '\\').Contains(".."))
@@ -77,15 +77,15 @@ public static class StatsReader
             }
         }
 
-        return stats;
+        return stats.Finish();
     }
 
     /// <summary>The format a manifest names, or null (then each line's format is detected).</summary>
     public static IOutputFormat? FormatNamed(string? name) => FormatRegistry.All.FirstOrDefault(f => f.Name == name);
 
     /// <summary>A new, empty figure set for the lines of a build in the named format.</summary>
-    public static DatasetStats Empty(IOutputFormat? format, QuestionFinder questions, string dir, JsonObject manifest) =>
-        new(questions) { Folder = Path.GetFullPath(dir), Manifest = manifest, Readable = format is null or { Capabilities.Readable: true } };
+    public static DatasetStats Empty(IOutputFormat? format, QuestionFinder questions, string dir, JsonObject manifest, int tokenSample = DatasetStats.DefaultTokenSample) =>
+        new(questions) { TokenSample = tokenSample, Folder = Path.GetFullPath(dir), Manifest = manifest, Readable = format is null or { Capabilities.Readable: true } };
 
     /// <summary>One JSON line of a shard (its bytes, without the line break) into the figures.</summary>
     public static void AddLine(DatasetStats stats, ReadOnlyMemory<byte> line, IOutputFormat? format, LineOrigin origin, RenderOptions options, string path)

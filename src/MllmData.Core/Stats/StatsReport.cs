@@ -59,6 +59,11 @@ public static class StatsReport
         w.WriteBoolean("readable", s.Readable);
         w.WriteString("percentiles", PercentileMethod);
         w.WriteString("tokens", "o200k_base");
+        w.WriteStartObject("token_sample");
+        w.WriteNumber("records", s.TokenRecords);
+        w.WriteNumber("of", s.Overall.Records);
+        w.WriteNumber("limit", s.TokenSample);
+        w.WriteEndObject();
         w.WritePropertyName("overall");
         WriteGroup(w, s.Overall);
         WriteGroups(w, "sources", s.BySource);
@@ -190,6 +195,11 @@ public static class StatsReport
 
     private static string Pct(double share) => I($"{share * 100:0.##}%");
 
+    /// <summary>Which records the token figures (and unrecovered questions) cover.</summary>
+    public static string TokenSampleLine(DatasetStats s) => s.TokensSampled
+        ? I($"token figures: the {s.TokenRecords} of {s.Overall.Records} records with the smallest id hash (token sample {s.TokenSample}); other figures: every record")
+        : I($"token figures: every record ({s.TokenRecords})");
+
     /// <summary>The report as text lines for stdout.</summary>
     public static IReadOnlyList<string> Lines(DatasetStats s)
     {
@@ -201,6 +211,7 @@ public static class StatsReport
             I($"records {o.Records}, turns {o.TurnsPerRecord.Sum}, images {o.ImagesPerRecord.Sum}, rejects {m["rejects"]}"),
             I($"turns/record: {Dist(o.TurnsPerRecord)}"),
             I($"images/record: {Dist(o.ImagesPerRecord)}"),
+            TokenSampleLine(s),
             I($"instruction tokens (o200k): {Dist(o.InstructionTokens)}"),
             I($"question tokens (o200k): {Dist(o.QuestionTokens)}; unrecovered {o.QuestionsUnrecovered}"),
             I($"answer tokens (o200k): {Dist(o.AnswerTokens)}"),

@@ -71,7 +71,7 @@ public sealed class StatsWorker : IDisposable
         }
 
         _error?.Throw();
-        return _stats;
+        return _stats.Finish();
     }
 
     private void Send()

@@ -76,7 +76,7 @@ public sealed class StatsWorkerTests
 
         var gathered = worker.Complete();
         Assert.Equal(9000, gathered.Overall.Records);
-        Assert.Equal(StatsReport.Json(sequential), StatsReport.Json(gathered));
+        Assert.Equal(StatsReport.Json(sequential.Finish()), StatsReport.Json(gathered));
     }
 
     [Fact]

@@ -1,0 +1,168 @@
+using System.IO.Hashing;
+using System.Text;
+using System.Text.Json;
+using MllmData.Formats;
+using MllmData.Stats;
+using Microsoft.ML.Tokenizers;
+
+namespace MllmData.Tests.Stats;
+
+/// <summary>
+/// Token figures cover a bounded sample: every record up to the bound, else the records with the smallest XxHash64 of their
+/// id. The sample depends on the records alone (not on their order), and every figure other than tokens counts all records.
+/// </summary>
+public sealed class TokenSampleTests
+{
+    private static readonly Tokenizer O200k = TiktokenTokenizer.CreateForEncoding("o200k_base");
+
+    private static readonly IOutputFormat Llava = FormatRegistry.All.First(f => f.Name == "llava");
+
+    /// <summary>300 LLaVA lines whose questions and answers differ in length, over two sources.</summary>
+    private static List<(string Id, string Question, string Answer, byte[] Line)> Lines(int count = 300)
+    {
+        var lines = new List<(string, string, string, byte[])>();
+        for (var i = 0; i < count; i++)
+        {
+            var id = $"rec-{i * 7919 % 1000:D4}";
+            var question = $"What is shown in picture {i}{new string('?', i % 5)}";
+            var answer = i % 4 == 0 ? "yes" : string.Join(' ', Enumerable.Repeat("tall", 1 + (i % 9)));
+            var line = Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+            {
+                id,
+                image = $"a{i % 5}.jpg",
+                conversations = new[] { new { from = "human", value = "<image>\n" + question }, new { from = "gpt", value = answer } },
+                meta = new { source = $"s{i % 2}", task = "vqa" },
+            }));
+            lines.Add((id, question, answer, line));
+        }
+
+        return lines;
+    }
+
+    private static DatasetStats Gather(IEnumerable<byte[]> lines, int sample)
+    {
+        var stats = StatsReader.Empty(Llava, new QuestionFinder(null), ".", [], sample);
+        var n = 0;
+        foreach (var line in lines)
+        {
+            StatsReader.AddLine(stats, line, Llava, new LineOrigin("s", ++n), new RenderOptions(), "s");
+        }
+
+        return stats.Finish();
+    }
+
+    private static ulong Hash(string id) => XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(id));
+
+    [Fact]
+    public void TokenFiguresCoverTheRecordsWithTheSmallestIdHashesAndEveryOtherFigureCoversAll()
+    {
+        var lines = Lines();
+        var stats = Gather(lines.Select(l => l.Line), sample: 40);
+
+        // Worked out here from the lines: the 40 smallest hashes, their answers and instructions through the library tokenizer.
+        var chosen = lines.OrderBy(l => Hash(l.Id)).Take(40).ToList();
+        Assert.Equal(40, stats.TokenRecords);
+        Assert.True(stats.TokensSampled);
+        Assert.Equal(40, stats.Overall.AnswerTokens.N);
+        Assert.Equal(chosen.Sum(l => (long)O200k.CountTokens(l.Answer)), stats.Overall.AnswerTokens.Sum);
+        Assert.Equal(chosen.Sum(l => (long)O200k.CountTokens(l.Question)), stats.Overall.InstructionTokens.Sum);
+        Assert.Equal(40, stats.Overall.InstructionTokens.N);
+        Assert.Equal(chosen.Max(l => O200k.CountTokens(l.Answer)), stats.Overall.AnswerTokens.Max);
+
+        // Per source too: each source's token figures are its own records within the sample.
+        var s0 = chosen.Where(l => lines.IndexOf(l) % 2 == 0).ToList();
+        Assert.Equal(s0.Count, stats.BySource["s0"].AnswerTokens.N);
+        Assert.Equal(s0.Sum(l => (long)O200k.CountTokens(l.Answer)), stats.BySource["s0"].AnswerTokens.Sum);
+
+        // Counts, answers, short answers and kinds are exact over all 300.
+        Assert.Equal(300, stats.Overall.Records);
+        Assert.Equal(300, stats.Overall.Answers);
+        Assert.Equal(lines.Count(l => l.Answer.Split(' ').Length <= 3), stats.Overall.ShortAnswers);
+        Assert.Equal(lines.Count(l => l.Answer == "yes"), stats.Overall.AnswerKinds[AnswerKind.Yes]);
+    }
+
+    [Fact]
+    public void TheSampleDoesNotDependOnTheOrderOfTheRecords()
+    {
+        var lines = Lines();
+        var forward = Gather(lines.Select(l => l.Line), sample: 25);
+        var backward = Gather(Enumerable.Reverse(lines).Select(l => l.Line), sample: 25);
+        var shuffled = Gather(lines.OrderBy(l => l.Question.Length).ThenByDescending(l => l.Id, StringComparer.Ordinal).Select(l => l.Line), sample: 25);
+        foreach (var other in new[] { backward, shuffled })
+        {
+            Assert.Equal(forward.Overall.AnswerTokens.Sum, other.Overall.AnswerTokens.Sum);
+            Assert.Equal(forward.Overall.InstructionTokens.Sum, other.Overall.InstructionTokens.Sum);
+            Assert.Equal(forward.Overall.AnswerTokens.Percentile(50), other.Overall.AnswerTokens.Percentile(50));
+            Assert.Equal(forward.BySource["s1"].AnswerTokens.Sum, other.BySource["s1"].AnswerTokens.Sum);
+        }
+    }
+
+    [Theory]
+    [InlineData(300, 300, false)]
+    [InlineData(301, 300, false)]
+    [InlineData(299, 299, true)]
+    [InlineData(1, 1, true)]
+    [InlineData(0, 300, false)]
+    public void TheBoundIsInclusiveAndZeroCountsEveryRecord(int sample, int covered, bool sampled)
+    {
+        var stats = Gather(Lines().Select(l => l.Line), sample);
+        Assert.Equal(covered, stats.TokenRecords);
+        Assert.Equal(covered, stats.Overall.AnswerTokens.N);
+        Assert.Equal(sampled, stats.TokensSampled);
+        Assert.Equal(sampled, StatsReport.TokenSampleLine(stats).Contains($"the {covered} of 300 records", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void NoRecordIsTakenOnceTheFiguresAreFinished()
+    {
+        var lines = Lines(3);
+        var stats = Gather(lines.Select(l => l.Line), sample: 2);
+        Assert.Same(stats, stats.Finish());
+        Assert.Equal(2, stats.Overall.AnswerTokens.N);
+        Assert.Throws<InvalidOperationException>(() => StatsReader.AddLine(stats, lines[0].Line, Llava, new LineOrigin("s", 9), new RenderOptions(), "s"));
+    }
+
+    [Fact]
+    public void TheJsonFiguresNameTheSample()
+    {
+        var stats = Gather(Lines().Select(l => l.Line), sample: 12);
+        var sample = JsonDocument.Parse(StatsReport.Json(stats)).RootElement.GetProperty("token_sample");
+        Assert.Equal(12, sample.GetProperty("records").GetInt64());
+        Assert.Equal(300, sample.GetProperty("of").GetInt64());
+        Assert.Equal(12, sample.GetProperty("limit").GetInt32());
+    }
+
+    [Theory]
+    [InlineData(12, true)]
+    [InlineData(0, false)]
+    public void TheCardSaysWhenItsTokenLengthsComeFromASample(int sample, bool said)
+    {
+        var stats = Gather(Lines().Select(l => l.Line), sample);
+        var manifest = new System.Text.Json.Nodes.JsonObject { ["format"] = "llava", ["tool_version"] = "0.1.0", ["rejects"] = 0 };
+        var card = MllmData.Pipeline.DatasetCard.Render(new MllmData.Recipes.Recipe { Name = "t" }, manifest, stats, [], evaluation: false);
+        Assert.Equal(said, card.Contains("Token lengths are counted on 12 of the 300 records, those with the smallest hash of their id", StringComparison.Ordinal));
+        Assert.Contains($"| answer tokens | mean {stats.Overall.AnswerTokens.Mean.ToString(System.Globalization.CultureInfo.InvariantCulture)},", card, StringComparison.Ordinal);
+        Assert.Contains("| answers of ≤3 words | " + stats.Overall.ShortAnswers + " of 300 ", card, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StatsTakesTheBoundFromTheCommandLine()
+    {
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--recipe", Path.Combine(TestPaths.RepoRoot, "samples", "recipe.yaml"), "--out", outDir)).ExitCode);
+        var all = await CliRunner.RunAsync("stats", outDir);
+        Assert.Equal(0, all.ExitCode);
+        Assert.Contains("token figures: every record (", all.Output, StringComparison.Ordinal);
+
+        var two = await CliRunner.RunAsync("stats", outDir, "--token-sample", "2");
+        Assert.Equal(0, two.ExitCode);
+        Assert.Matches(@"token figures: the 2 of \d+ records with the smallest id hash \(token sample 2\)", two.Output);
+
+        var bad = await CliRunner.RunAsync("stats", outDir, "--token-sample", "-1");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Contains("--token-sample must be 0 (every record) or more", bad.Error, StringComparison.Ordinal);
+
+        // The card the build wrote counted every record of this small build, and says nothing of a sample.
+        Assert.DoesNotContain("smallest hash of their id", File.ReadAllText(Path.Combine(outDir, "README.md")), StringComparison.Ordinal);
+    }
+}
