@@ -16,10 +16,6 @@ public sealed class VqaAnswerDto
     public string? Answer { get; set; }
 
     public string? RawAnswer { get; set; }
-
-    public string? AnswerConfidence { get; set; }
-
-    public string? AnswerId { get; set; }
 }
 
 /// <summary>A VQA annotation.</summary>

@@ -165,13 +165,12 @@ public static class RecordParsers
         }
         else if (r.ValueTextEquals("answer_confidence"u8))
         {
-            s = Str(ref r, "answer_confidence", out v, ref error);
-            a.AnswerConfidence = v;
+            // Ten of these per question and no record uses them: their type is checked, no string is made.
+            s = Check(ref r, "answer_confidence", id: false, ref error);
         }
         else if (r.ValueTextEquals("answer_id"u8))
         {
-            s = Id(ref r, "answer_id", out v, ref error);
-            a.AnswerId = v;
+            s = Check(ref r, "answer_id", id: true, ref error);
         }
         else if (r.ValueTextEquals("raw_answer"u8))
         {
@@ -464,6 +463,23 @@ public static class RecordParsers
                 error ??= $"\"{field}\" is {Describe(r.TokenType)}, expected a string";
                 return SkipCurrent(ref r);
         }
+    }
+
+    /// <summary>Reads a field's value and checks its type as <see cref="Str"/> (or <see cref="Id"/>) would, without keeping it.</summary>
+    private static ParseStatus Check(ref Utf8JsonReader r, string field, bool id, ref string? error)
+    {
+        if (!r.Read())
+        {
+            return More;
+        }
+
+        if (r.TokenType is JsonTokenType.String or JsonTokenType.Null || (id && r.TokenType == JsonTokenType.Number))
+        {
+            return Ok;
+        }
+
+        error ??= id ? $"\"{field}\" is {Describe(r.TokenType)}, expected a number or string id" : $"\"{field}\" is {Describe(r.TokenType)}, expected a string";
+        return SkipCurrent(ref r);
     }
 
     private static ParseStatus Id(ref Utf8JsonReader r, string field, out string? value, ref string? error)

@@ -106,6 +106,41 @@ public class TheVqaV2Adapter
         Assert.Equal(new Dictionary<string, string?> { ["vqav2-q1"] = "a", ["vqav2-q2"] = "b", ["vqav2-q3"] = "c", ["vqav2-q4"] = "d" }, byId);
     }
 
+    /// <summary>answer_id and answer_confidence are not kept, but a value of the wrong type still rejects its annotation, with the reason.</summary>
+    [Theory]
+    [InlineData("answer_id", "7", true, null)]
+    [InlineData("answer_id", "null", true, null)]
+    [InlineData("answer_id", "\"a7\"", true, null)]
+    [InlineData("answer_id", "{\"n\":1}", false, "\"answer_id\" is an object, expected a number or string id")]
+    [InlineData("answer_id", "true", false, "\"answer_id\" is a boolean, expected a number or string id")]
+    [InlineData("answer_confidence", "\"maybe\"", true, null)]
+    [InlineData("answer_confidence", "null", true, null)]
+    [InlineData("answer_confidence", "3", false, "\"answer_confidence\" is a number, expected a string")]
+    [InlineData("answer_confidence", "[\"yes\"]", false, "\"answer_confidence\" is an array, expected a string")]
+    public async Task Should_Check_The_Type_Of_Answer_Fields_It_Does_Not_Keep(string field, string json, bool kept, string? detail)
+    {
+        var answer = new JsonObject { ["answer"] = "red", [field] = JsonNode.Parse(json) };
+        var annotation = new JsonObject { ["question_id"] = 1, ["image_id"] = 1, ["multiple_choice_answer"] = "red", ["answers"] = new JsonArray(answer, new JsonObject { ["answer"] = "red" }) };
+        var (q, a, _) = WriteVqa([Q(1, "What colour?", 1), Q(2, "Second?", 2)], [annotation, A(2, 2, "blue", ["blue"])]);
+        var outDir = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--format", "llava", "--out", outDir);
+
+        Assert.Equal(0, r.ExitCode);
+        var answers = Records(outDir).Select(x => x.GetProperty("conversations")[1].GetProperty("value").GetString()).ToList();
+        Assert.Equal(kept ? ["red", "blue"] : ["blue"], answers);
+        var rejects = Rejects(outDir);
+        if (detail is null)
+        {
+            Assert.DoesNotContain(rejects, x => x.GetProperty("reason").GetString() == "wrong-type");
+        }
+        else
+        {
+            var reject = Assert.Single(rejects, x => x.GetProperty("reason").GetString() == "wrong-type");
+            Assert.Equal(detail, reject.GetProperty("detail").GetString());
+            Assert.StartsWith("annotations[0] (byte ", reject.GetProperty("position").GetString(), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public async Task Should_Reject_Questions_Without_Annotation_And_Records_Of_The_Wrong_Type_Naming_File_And_Position()
     {
