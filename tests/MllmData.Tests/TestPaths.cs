@@ -31,11 +31,55 @@ internal static class TestPaths
             ? [.. Directory.GetFiles(Path.Combine(outDir, "data"), "*-of-*.*").Where(f => f.EndsWith(".jsonl", StringComparison.Ordinal) || f.EndsWith(".json", StringComparison.Ordinal) || f.EndsWith(".parquet", StringComparison.Ordinal)).Order(StringComparer.Ordinal)]
             : [];
 
+    /// <summary>
+    /// This test run's scratch folder (one per process): every <see cref="NewTempDir"/> lies in it, and it is removed when
+    /// the run ends, so runs do not pile up gigabytes of builds in the temp folder.
+    /// </summary>
+    public static string RunRoot { get; } = CreateRunRoot();
+
     public static string NewTempDir()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "mllmdata-tests", Guid.NewGuid().ToString("N"));
+        var dir = Path.Combine(RunRoot, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         return dir;
+    }
+
+    private static string CreateRunRoot()
+    {
+        var all = Path.Combine(Path.GetTempPath(), "mllmdata-tests");
+        var root = Path.Combine(all, $"run-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(root);
+
+        // The test host is not always let finish (the runner may end it), so a run also clears what ended runs left:
+        // run-PID-* folders whose process is gone. A folder of a run still going (its process alive) is never touched.
+        foreach (var old in Directory.Exists("/proc/self") ? Directory.EnumerateDirectories(all, "run-*") : [])
+        {
+            var parts = Path.GetFileName(old).Split('-');
+            if (parts.Length == 3 && int.TryParse(parts[1], System.Globalization.CultureInfo.InvariantCulture, out var pid) && pid != Environment.ProcessId && !Directory.Exists($"/proc/{pid}"))
+            {
+                RemoveRunRoot(old);
+            }
+        }
+
+        if (Environment.GetEnvironmentVariable("MLLMDATA_KEEP_TEST_FILES") is not "1")
+        {
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => RemoveRunRoot(root);
+        }
+
+        return root;
+    }
+
+    private static void RemoveRunRoot(string root)
+    {
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A folder something still holds (a mount, a file another process has open) stays; the rest is gone.
+            Console.Error.WriteLine($"test scratch folder not fully removed: {root}: {ex.Message}");
+        }
     }
 }
 

@@ -184,8 +184,15 @@ public class TheOutputFolder
         }
         finally
         {
+            // While the whole suite runs, another process can hold the mount for a moment (umount: target is busy); a lazy
+            // unmount then detaches it at once and frees it when the last holder lets go, so no mount outlives the run.
             using var umount = Process.Start("umount", [mountPoint]);
             await umount.WaitForExitAsync();
+            if (umount.ExitCode != 0)
+            {
+                using var lazy = Process.Start("umount", ["-l", mountPoint]);
+                await lazy.WaitForExitAsync();
+            }
         }
     }
 }
