@@ -42,6 +42,7 @@ public static class RewriteRunner
             Hallucination = s.Hallucination,
             Instances = s.Instances is null ? null : ImageContext.CategoriesByFileName(s.Instances),
             ConstraintLines = ConstraintLines(library),
+            Templates = library,
             SuffixLines = library.Packs.SelectMany(p => p.Suffixes).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
         }, log);
     }

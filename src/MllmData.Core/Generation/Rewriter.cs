@@ -37,6 +37,9 @@ public sealed record RewriteOptions
 
     public string ImageToken { get; init; } = "<image>";
 
+    /// <summary>The template library, for the output's dataset card (questions are recovered through the records' templates).</summary>
+    public Templates.TemplateLibrary? Templates { get; init; }
+
     /// <summary>Lines taken out of questions before they reach the model: the response-format suffixes ("Reply with one word...").</summary>
     public IReadOnlySet<string> SuffixLines { get; init; } = new HashSet<string>();
 
@@ -529,6 +532,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 usage.WriteTo(w, cost);
             },
         };
+        manifest = Pipeline.DatasetCard.WriteDerived(folder.Staging, manifest, "rewrite", options.Templates, options.ImageToken);
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
         log.Information(

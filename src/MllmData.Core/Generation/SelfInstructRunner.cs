@@ -235,6 +235,7 @@ public static class SelfInstructRunner
                 usage.WriteTo(w, cost);
             },
         };
+        manifest = DatasetCard.WriteDerived(folder.Staging, manifest, "self-instruct", library, options.ImageToken);
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
         return result;

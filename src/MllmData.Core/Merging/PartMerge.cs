@@ -279,6 +279,12 @@ public static class PartMerge
             manifest = Pipeline.DatasetCard.WriteInto(folder.Staging, manifest, recipe, templates, SourcesOf(parts), evaluation: false, canonical);
         }
 
+        if (kind is PartManifest.RewriteKind or PartManifest.SelfInstructKind)
+        {
+            // A rewrite or self-instruct run writes its card from its shards and manifest; the merge, from the same ones.
+            manifest = Pipeline.DatasetCard.WriteDerived(folder.Staging, manifest, kind == PartManifest.RewriteKind ? "rewrite" : "self-instruct", templates, renderOptions.ImageToken);
+        }
+
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
         folder.Commit();
         log.Information("merged {Parts} parts: {Records} records in {Shards} shards, {Rejects} rejects, in {Out}", parts.Count, records, shards.Count, rejectCount, outDir);

@@ -46,25 +46,7 @@ public static class DatasetCard
         var container = (string?)manifest["container"] ?? "jsonl";
         var records = stats.Overall.Records;
         var sb = new StringBuilder();
-        sb.Append("---\n");
-        sb.Append("configs:\n- config_name: default\n  data_files:\n");
-        sb.Append("  - split: ").Append(evaluation ? "test" : "train").Append('\n');
-        sb.Append("    path: ").Append(Q($"data/{recipe.Name}-*.{container}")).Append('\n');
-        sb.Append("license: ").Append(Q(recipe.License ?? "unknown")).Append('\n');
-        if (recipe.TaskCategories.Count > 0)
-        {
-            sb.Append("task_categories:\n");
-            foreach (var t in recipe.TaskCategories)
-            {
-                sb.Append("- ").Append(Q(t)).Append('\n');
-            }
-        }
-
-        sb.Append("size_categories:\n- ").Append(Q(SizeCategory(records))).Append('\n');
-        sb.Append("pretty_name: ").Append(Q(recipe.Name)).Append('\n');
-        sb.Append("tags:\n- \"mllmdata\"\n- \"multimodal\"\n");
-        sb.Append("---\n\n");
-
+        FrontMatter(sb, recipe.Name, container, evaluation, recipe.License, recipe.TaskCategories, records);
         sb.Append("# ").Append(Md(recipe.Name)).Append("\n\n");
         sb.Append(I($"Built by mllmdata {manifest["tool_version"]} in the `{manifest["format"]}` format ({container} shards under `data/`), seed {recipe.Seed}, recipe sha256 `{manifest["recipe_sha256"]}`. "));
         sb.Append(I($"{records} records, {manifest["rejects"]} rejects (`rejects.jsonl`); `manifest.json` lists every shard with its sha256.\n\n"));
@@ -79,6 +61,80 @@ public static class DatasetCard
 
         sb.Append("\nCheck each source's own terms before you use or share this data.\n\n");
 
+        Statistics(sb, stats, manifest);
+        sb.Append("\n## Recipe\n\nThe canonical recipe (paths relative to the recipe's folder); its sha256 is the manifest's `recipe_sha256`.\n\n");
+        var shown = JsonNode.Parse(canonical ?? RecipeLoader.Canonical(recipe))!.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        var fence = new string('`', Math.Max(3, LongestRun(shown, '`') + 1));
+        sb.Append(fence).Append("json\n").Append(shown).Append('\n').Append(fence).Append('\n');
+        return sb.ToString();
+    }
+
+    /// <summary>The card of a rewrite or self-instruct output: the same front matter and figures, with the run's settings (from its manifest) in place of a recipe.</summary>
+    public static string RenderDerived(JsonObject manifest, DatasetStats stats, string kind)
+    {
+        var name = (string?)manifest["name"] ?? "data";
+        var container = (string?)manifest["container"] ?? "jsonl";
+        var section = manifest[kind == "rewrite" ? "rewrite" : "self_instruct"] as JsonObject ?? [];
+        var sb = new StringBuilder();
+        FrontMatter(sb, name, container, evaluation: false, license: null, [], stats.Overall.Records);
+        sb.Append("# ").Append(Md(name)).Append("\n\n");
+        sb.Append(I($"Made by `mllmdata {kind}` {manifest["tool_version"]} with the model `{Md((string?)section["model"] ?? "?")}` in the `{manifest["format"]}` format ({container} shards under `data/`), settings sha256 `{manifest["recipe_sha256"]}`. "));
+        sb.Append(I($"{stats.Overall.Records} records, {manifest["rejects"]} rejects (`rejects.jsonl`); `manifest.json` lists every shard with its sha256.\n\n"));
+        sb.Append(kind == "rewrite"
+            ? "The records are an earlier build's, with answers lengthened by the model; the questions, images and ids are the build's own. Its licence and its sources' terms carry over, and so do the model provider's terms for generated text.\n\n"
+            : "The records were written by the model from seed examples and the images' annotations. The terms of the sources and of the model provider apply.\n\n");
+        Statistics(sb, stats, manifest);
+        sb.Append("\n## Settings\n\nAs the manifest gives them.\n\n| setting | value |\n|---|---|\n");
+        foreach (var (key, value) in section)
+        {
+            Row(sb, Md(key), Md(value?.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) ?? "null"));
+        }
+
+        // Model usage and cost stay in the manifest: they differ between a synchronous run, a batch collect and a resumed
+        // run that finish with the same records, and the card is the same bytes for the same records.
+        sb.Append("\nModel usage and estimated cost: `usage` in `manifest.json`.\n");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// Writes the card of a finished rewrite or self-instruct output (single run or merge) into its staging folder, from the
+    /// staged shards and the manifest without its card entry, and returns the manifest listing it.
+    /// </summary>
+    public static Manifest WriteDerived(string staging, Manifest manifest, string kind, Templates.TemplateLibrary? templates, string imageToken)
+    {
+        var draft = new MemoryStream();
+        manifest.WriteTo(draft);
+        var manifestNode = (JsonObject)JsonNode.Parse(draft.ToArray())!;
+        var stats = StatsReader.Read(staging, manifestNode, new QuestionFinder(templates), imageToken);
+        var card = Encoding.UTF8.GetBytes(RenderDerived(manifestNode, stats, kind));
+        AtomicFile.Write(Path.Combine(staging, FileName), s => s.Write(card));
+        return manifest.WithCard(new CardInfo(FileName, card.LongLength, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(card))));
+    }
+
+    private static void FrontMatter(StringBuilder sb, string name, string container, bool evaluation, string? license, List<string> taskCategories, long records)
+    {
+        sb.Append("---\n");
+        sb.Append("configs:\n- config_name: default\n  data_files:\n");
+        sb.Append("  - split: ").Append(evaluation ? "test" : "train").Append('\n');
+        sb.Append("    path: ").Append(Q($"data/{name}-*.{container}")).Append('\n');
+        sb.Append("license: ").Append(Q(license ?? "unknown")).Append('\n');
+        if (taskCategories.Count > 0)
+        {
+            sb.Append("task_categories:\n");
+            foreach (var t in taskCategories)
+            {
+                sb.Append("- ").Append(Q(t)).Append('\n');
+            }
+        }
+
+        sb.Append("size_categories:\n- ").Append(Q(SizeCategory(records))).Append('\n');
+        sb.Append("pretty_name: ").Append(Q(name)).Append('\n');
+        sb.Append("tags:\n- \"mllmdata\"\n- \"multimodal\"\n");
+        sb.Append("---\n\n");
+    }
+
+    private static void Statistics(StringBuilder sb, DatasetStats stats, JsonObject manifest)
+    {
         var o = stats.Overall;
         sb.Append("## Statistics\n\n");
         sb.Append("Lengths in o200k tokens; percentiles by nearest rank. `mllmdata stats` on this folder gives the full figures.");
@@ -101,12 +157,6 @@ public static class DatasetCard
         {
             sb.Append("| ").Append(Md(task)).Append(I($" | {g.Records} | {g.AnswerTokens.Percentile(50)} | {g.ShortAnswerShare * 100:0.##}% |\n"));
         }
-
-        sb.Append("\n## Recipe\n\nThe canonical recipe (paths relative to the recipe's folder); its sha256 is the manifest's `recipe_sha256`.\n\n");
-        var shown = JsonNode.Parse(canonical ?? RecipeLoader.Canonical(recipe))!.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        var fence = new string('`', Math.Max(3, LongestRun(shown, '`') + 1));
-        sb.Append(fence).Append("json\n").Append(shown).Append('\n').Append(fence).Append('\n');
-        return sb.ToString();
     }
 
     /// <summary>
