@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
 
@@ -36,11 +35,9 @@ public sealed record FakeSeen(string Method, string Path, string Query, IReadOnl
 /// validating → in_progress → its end (completed, expired or failed), when its output and error files appear, answered
 /// line by line by the same function that answers synchronous calls.
 /// </summary>
-public sealed class FakeBatchServer : IDisposable
+public sealed class FakeBatchServer : MllmData.Tests.Models.LoopbackServer
 {
-    private readonly HttpListener _listener = new();
     private readonly Func<JsonObject, FakeAnswer> _answer;
-    private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentQueue<FakeSeen> _seen = new();
     private readonly ConcurrentDictionary<string, (string Name, string Purpose, byte[] Bytes)> _files = new();
     private readonly ConcurrentDictionary<string, FakeBatch> _batches = new();
@@ -53,17 +50,7 @@ public sealed class FakeBatchServer : IDisposable
     public FakeBatchServer(Func<JsonObject, FakeAnswer> answer)
     {
         _answer = answer;
-        Port = FreePort();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _ = Task.Run(LoopAsync);
     }
-
-    public int Port { get; }
-
-    public string OpenAiBaseUrl => $"http://127.0.0.1:{Port}/v1";
-
-    public string AzureEndpoint => $"http://127.0.0.1:{Port}/";
 
     /// <summary>The fate of the n-th batch created (0-based); every batch completes unless told.</summary>
     public Func<int, BatchFate> Fate { get; set; } = _ => BatchFate.Complete;
@@ -102,53 +89,9 @@ public sealed class FakeBatchServer : IDisposable
         return reply.ToJsonString();
     }
 
-    private static JsonObject Completion(string content, int index) => new()
-    {
-        ["id"] = "chatcmpl-fake" + index.ToString(CultureInfo.InvariantCulture),
-        ["object"] = "chat.completion",
-        ["created"] = 1700000000,
-        ["model"] = "gpt-4o-mini",
-        ["choices"] = new JsonArray(new JsonObject
-        {
-            ["index"] = 0,
-            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = content },
-            ["finish_reason"] = "stop",
-        }),
-        ["usage"] = new JsonObject { ["prompt_tokens"] = 50, ["completion_tokens"] = 12, ["total_tokens"] = 62 },
-    };
+    private static JsonObject Completion(string content, int index) => ChatCompletion(content, "chatcmpl-fake" + index.ToString(CultureInfo.InvariantCulture));
 
-    private static string Error(string message) => new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = "fake_error" } }.ToJsonString();
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
-    private async Task LoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync();
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (HttpListenerException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => HandleAsync(context));
-        }
-    }
-
-    private async Task HandleAsync(HttpListenerContext context)
+    protected override async Task HandleAsync(HttpListenerContext context)
     {
         try
         {
@@ -157,7 +100,7 @@ public sealed class FakeBatchServer : IDisposable
             await request.InputStream.CopyToAsync(buffer);
             var bytes = buffer.ToArray();
             var path = request.Url!.AbsolutePath;
-            var headers = request.Headers.AllKeys.Where(k => k is not null).ToDictionary(k => k!.ToLowerInvariant(), k => request.Headers[k]!);
+            var headers = Headers(request);
             _seen.Enqueue(new FakeSeen(request.HttpMethod, path, request.Url.Query, headers));
             var (status, body, type) = Route(request.HttpMethod, path, request.ContentType, bytes);
             context.Response.StatusCode = status;
@@ -167,7 +110,7 @@ public sealed class FakeBatchServer : IDisposable
             await context.Response.OutputStream.WriteAsync(payload);
             context.Response.Close();
         }
-        catch (Exception) when (_stop.IsCancellationRequested)
+        catch (Exception) when (Stop.IsCancellationRequested)
         {
         }
         catch (HttpListenerException)
@@ -189,7 +132,7 @@ public sealed class FakeBatchServer : IDisposable
             var answer = _answer((JsonObject)JsonNode.Parse(body)!);
             return answer.Status == 200
                 ? (200, Encoding.UTF8.GetBytes(ChatCompletion(answer.Content!)), json)
-                : (answer.Status, Encoding.UTF8.GetBytes(Error("fake failure")), json);
+                : (answer.Status, Encoding.UTF8.GetBytes(ErrorBody("fake failure")), json);
         }
 
         if (method == "POST" && api == "/files")
@@ -204,14 +147,14 @@ public sealed class FakeBatchServer : IDisposable
         {
             if (CreateFailures.TryDequeue(out var failure))
             {
-                return (failure, Encoding.UTF8.GetBytes(Error("try again")), json);
+                return (failure, Encoding.UTF8.GetBytes(ErrorBody("try again")), json);
             }
 
             var request = (JsonObject)JsonNode.Parse(body)!;
             var input = (string)request["input_file_id"]!;
             if (!_files.ContainsKey(input))
             {
-                return (404, Encoding.UTF8.GetBytes(Error("no such file")), json);
+                return (404, Encoding.UTF8.GetBytes(ErrorBody("no such file")), json);
             }
 
             var index = Interlocked.Increment(ref _batchCount) - 1;
@@ -224,7 +167,7 @@ public sealed class FakeBatchServer : IDisposable
         {
             if (!_batches.TryGetValue(api["/batches/".Length..], out var batch))
             {
-                return (404, Encoding.UTF8.GetBytes(Error("no such batch")), json);
+                return (404, Encoding.UTF8.GetBytes(ErrorBody("no such batch")), json);
             }
 
             lock (_gate)
@@ -240,10 +183,10 @@ public sealed class FakeBatchServer : IDisposable
             var id = api["/files/".Length..^"/content".Length];
             return _files.TryGetValue(id, out var file)
                 ? (200, file.Bytes, "application/octet-stream")
-                : (404, Encoding.UTF8.GetBytes(Error("no such file")), json);
+                : (404, Encoding.UTF8.GetBytes(ErrorBody("no such file")), json);
         }
 
-        return (404, Encoding.UTF8.GetBytes(Error($"no route {method} {path}")), json);
+        return (404, Encoding.UTF8.GetBytes(ErrorBody($"no route {method} {path}")), json);
     }
 
     /// <summary>One step on: validating → in_progress → the batch's end, when its result files are made.</summary>
@@ -289,7 +232,7 @@ public sealed class FakeBatchServer : IDisposable
             }
             else
             {
-                errors.Append(new JsonObject { ["id"] = requestId, ["custom_id"] = id, ["response"] = new JsonObject { ["status_code"] = answer.Status, ["request_id"] = requestId, ["body"] = JsonNode.Parse(Error("fake failure")) }, ["error"] = null }.ToJsonString()).Append('\n');
+                errors.Append(new JsonObject { ["id"] = requestId, ["custom_id"] = id, ["response"] = new JsonObject { ["status_code"] = answer.Status, ["request_id"] = requestId, ["body"] = JsonNode.Parse(ErrorBody("fake failure")) }, ["error"] = null }.ToJsonString()).Append('\n');
                 batch.Failed++;
             }
         }
@@ -365,13 +308,6 @@ public sealed class FakeBatchServer : IDisposable
     {
         var i = haystack.AsSpan(from).IndexOf(needle);
         return i < 0 ? -1 : from + i;
-    }
-
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _listener.Close();
-        _stop.Dispose();
     }
 }
 

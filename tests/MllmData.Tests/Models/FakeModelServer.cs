@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -69,53 +68,28 @@ public sealed record FakeReply(int Status, string Body, IReadOnlyDictionary<stri
         sent(tail.Length);
     }
 
-    public static FakeReply Chat(string content, TimeSpan delay = default) => new(200, new JsonObject
-    {
-        ["id"] = "chatcmpl-fake",
-        ["object"] = "chat.completion",
-        ["created"] = 1700000000,
-        ["model"] = "gpt-4o-mini",
-        ["choices"] = new JsonArray(new JsonObject
-        {
-            ["index"] = 0,
-            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = content },
-            ["finish_reason"] = "stop",
-        }),
-        ["usage"] = new JsonObject { ["prompt_tokens"] = 50, ["completion_tokens"] = 12, ["total_tokens"] = 62 },
-    }.ToJsonString(), null, delay);
+    public static FakeReply Chat(string content, TimeSpan delay = default) => new(200, LoopbackServer.ChatCompletion(content).ToJsonString(), null, delay);
 
     public static FakeReply Error(int status, string message, IReadOnlyDictionary<string, string>? headers = null) =>
-        new(status, new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = "fake_error" } }.ToJsonString(), headers);
+        new(status, LoopbackServer.ErrorBody(message), headers);
 }
 
 /// <summary>
 /// An OpenAI/Azure-compatible chat server on 127.0.0.1 for tests and benchmarks: counts requests, records
 /// what it saw, and answers through a handler that can fail, stall or send malformed bodies.
 /// </summary>
-public sealed class FakeModelServer : IDisposable
+public sealed class FakeModelServer : LoopbackServer
 {
-    private readonly HttpListener _listener = new();
     private readonly Func<SeenRequest, FakeReply> _handler;
     private readonly ConcurrentQueue<SeenRequest> _seen = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly CancellationTokenSource _stop = new();
     private int _served;
     private long _bytesSent;
 
     public FakeModelServer(Func<SeenRequest, FakeReply> handler)
     {
         _handler = handler;
-        Port = FreePort();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _ = Task.Run(LoopAsync);
     }
-
-    public int Port { get; }
-
-    public string OpenAiBaseUrl => $"http://127.0.0.1:{Port}/v1";
-
-    public string AzureEndpoint => $"http://127.0.0.1:{Port}/";
 
     public int Requests => _seen.Count;
 
@@ -134,36 +108,7 @@ public sealed class FakeModelServer : IDisposable
         return FakeReply.Chat($"Looking at the image, the answer is {answer}.", delay);
     }
 
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-
-    private async Task LoopAsync()
-    {
-        while (!_stop.IsCancellationRequested)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await _listener.GetContextAsync().ConfigureAwait(false);
-            }
-            catch (Exception) when (_stop.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (HttpListenerException)
-            {
-                return;
-            }
-
-            _ = Task.Run(() => HandleAsync(context));
-        }
-    }
-
-    private async Task HandleAsync(HttpListenerContext context)
+    protected override async Task HandleAsync(HttpListenerContext context)
     {
         try
         {
@@ -178,13 +123,13 @@ public sealed class FakeModelServer : IDisposable
             {
             }
 
-            var headers = context.Request.Headers.AllKeys.Where(k => k is not null).ToDictionary(k => k!.ToLowerInvariant(), k => context.Request.Headers[k]!);
+            var headers = Headers(context.Request);
             var seen = new SeenRequest(context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.Url.Query, headers, body, _clock.Elapsed.TotalSeconds);
             _seen.Enqueue(seen);
             var reply = _handler(seen);
             if (reply.Delay > TimeSpan.Zero)
             {
-                await Task.Delay(reply.Delay, _stop.Token).ConfigureAwait(false);
+                await Task.Delay(reply.Delay, Stop.Token).ConfigureAwait(false);
             }
 
             context.Response.StatusCode = reply.Status;
@@ -205,7 +150,7 @@ public sealed class FakeModelServer : IDisposable
                     context.Response.SendChunked = true;
                 }
 
-                await reply.WriteSizedAsync(context.Response.OutputStream, n => Interlocked.Add(ref _bytesSent, n), _stop.Token).ConfigureAwait(false);
+                await reply.WriteSizedAsync(context.Response.OutputStream, n => Interlocked.Add(ref _bytesSent, n), Stop.Token).ConfigureAwait(false);
             }
             else
             {
@@ -218,7 +163,7 @@ public sealed class FakeModelServer : IDisposable
             context.Response.Close();
             Interlocked.Increment(ref _served);
         }
-        catch (Exception) when (_stop.IsCancellationRequested)
+        catch (Exception) when (Stop.IsCancellationRequested)
         {
         }
         catch (HttpListenerException)
@@ -232,12 +177,5 @@ public sealed class FakeModelServer : IDisposable
         {
             // The client stopped reading a long body and closed the connection.
         }
-    }
-
-    public void Dispose()
-    {
-        _stop.Cancel();
-        _listener.Close();
-        _stop.Dispose();
     }
 }
