@@ -17,6 +17,8 @@ public sealed class TokenSampleTests
 
     private static readonly IOutputFormat Llava = FormatRegistry.All.First(f => f.Name == "llava");
 
+    private static readonly string[] VqaShort02 = ["vqa-short-02"];
+
     /// <summary>300 LLaVA lines whose questions and answers differ in length, over two sources.</summary>
     private static List<(string Id, string Question, string Answer, byte[] Line)> Lines(int count = 300)
     {
@@ -74,8 +76,10 @@ public sealed class TokenSampleTests
         Assert.Equal(s0.Count, stats.BySource["s0"].AnswerTokens.N);
         Assert.Equal(s0.Sum(l => (long)O200k.CountTokens(l.Answer)), stats.BySource["s0"].AnswerTokens.Sum);
 
-        // Counts, answers, short answers and kinds are exact over all 300.
+        // Counts, answers, short answers and kinds are exact over all 300 (and their images, none with a size in meta).
         Assert.Equal(300, stats.Overall.Records);
+        Assert.Equal(300, stats.ImagesWithoutSize);
+        Assert.Equal(0, stats.ImageLongSide.N);
         Assert.Equal(300, stats.Overall.Answers);
         Assert.Equal(lines.Count(l => l.Answer.Split(' ').Length <= 3), stats.Overall.ShortAnswers);
         Assert.Equal(lines.Count(l => l.Answer == "yes"), stats.Overall.AnswerKinds[AnswerKind.Yes]);
@@ -119,7 +123,70 @@ public sealed class TokenSampleTests
         var stats = Gather(lines.Select(l => l.Line), sample: 2);
         Assert.Same(stats, stats.Finish());
         Assert.Equal(2, stats.Overall.AnswerTokens.N);
-        Assert.Throws<InvalidOperationException>(() => StatsReader.AddLine(stats, lines[0].Line, Llava, new LineOrigin("s", 9), new RenderOptions(), "s"));
+        var ex = Assert.Throws<InvalidOperationException>(() => StatsReader.AddLine(stats, lines[0].Line, Llava, new LineOrigin("s", 9), new RenderOptions(), "s"));
+        Assert.Equal("the figures are finished; no record can be added", ex.Message);
+    }
+
+    /// <summary>A question its template cannot be matched against is unrecovered; one it matches is counted; a sampled-out record counts neither.</summary>
+    [Fact]
+    public void QuestionsAreRecoveredThroughTheirTemplateOnlyForSampledRecords()
+    {
+        var library = MllmData.Templates.TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates"));
+        string Line(string id, string text) => JsonSerializer.Serialize(new
+        {
+            id,
+            image = "a.jpg",
+            conversations = new[] { new { from = "human", value = "<image>\n" + text }, new { from = "gpt", value = "red" } },
+            meta = new { source = "s", task = "vqa", templates = VqaShort02 },
+        });
+        byte[][] lines =
+        [
+            Encoding.UTF8.GetBytes(Line("m1", "Look at the picture and respond to this: What colour is the bus?")),
+            Encoding.UTF8.GetBytes(Line("u1", "Some other wording of a question?")),
+        ];
+        foreach (var sample in new[] { 0, 2 })
+        {
+            var stats = StatsReader.Empty(Llava, new QuestionFinder(library), ".", [], sample);
+            var n = 0;
+            foreach (var line in lines)
+            {
+                StatsReader.AddLine(stats, line, Llava, new LineOrigin("s", ++n), new RenderOptions(), "s");
+            }
+
+            stats.Finish();
+            Assert.Equal(1, stats.Overall.QuestionsUnrecovered);
+            Assert.Equal(1, stats.Overall.QuestionTokens.N);
+            Assert.Equal(O200k.CountTokens("What colour is the bus?"), stats.Overall.QuestionTokens.Sum);
+        }
+
+        // With a sample of one, only the record with the smaller id hash is looked at.
+        var one = StatsReader.Empty(Llava, new QuestionFinder(library), ".", [], 1);
+        StatsReader.AddLine(one, lines[0], Llava, new LineOrigin("s", 1), new RenderOptions(), "s");
+        StatsReader.AddLine(one, lines[1], Llava, new LineOrigin("s", 2), new RenderOptions(), "s");
+        one.Finish();
+        var matchedFirst = Hash("m1") < Hash("u1");
+        Assert.Equal(matchedFirst ? 0 : 1, one.Overall.QuestionsUnrecovered);
+        Assert.Equal(matchedFirst ? 1 : 0, one.Overall.QuestionTokens.N);
+    }
+
+    /// <summary>Past 200 sources the rest share one group, and their sample records are kept under it; long texts are cut with an ellipsis.</summary>
+    [Fact]
+    public void SourcesPastTheLimitShareOneGroupAndSampleTextsAreCut()
+    {
+        var lines = Enumerable.Range(0, DatasetStats.MaxGroups + 5).Select(i => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        {
+            id = $"r{i}",
+            image = "a.jpg",
+            conversations = new[] { new { from = "human", value = "<image>\nWhat is it?" }, new { from = "gpt", value = new string('w', DatasetStats.SampleChars + 50) } },
+            meta = new { source = $"src{i:D3}", task = "vqa" },
+        }))).ToList();
+        var stats = Gather(lines, sample: 0);
+        Assert.Equal(DatasetStats.MaxGroups + 1, stats.BySource.Count);
+        Assert.Equal(5, stats.BySource[DatasetStats.OtherGroup].Records);
+        Assert.False(stats.BySource.ContainsKey("src200"));
+        Assert.Equal(DatasetStats.SamplesPerSource, stats.Samples[DatasetStats.OtherGroup].Count);
+        Assert.Equal(new string('w', DatasetStats.SampleChars) + "…", stats.Samples["src000"][0].Turns[0].Answer);
+        Assert.Equal("What is it?", stats.Samples["src000"][0].Turns[0].Instruction);
     }
 
     [Fact]
