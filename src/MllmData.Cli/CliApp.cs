@@ -96,6 +96,14 @@ public static class CliApp
             _ => LogEventLevel.Information,
         };
         var config = new LoggerConfiguration().MinimumLevel.Is(level);
+        const string Template = "[{Level:u3}] {Message:lj}{NewLine}{Exception}";
+        var error = parse.InvocationConfiguration.Error;
+        if (!ReferenceEquals(error, Console.Error))
+        {
+            // The caller gave its own error writer (a host embedding the tool, a test): the log goes there, with the
+            // messages, so what a run says can be read where it ran.
+            return config.WriteTo.Sink(new WriterSink(error, new Serilog.Formatting.Display.MessageTemplateTextFormatter(Template, System.Globalization.CultureInfo.InvariantCulture))).CreateLogger();
+        }
 
         // The console sink sits behind a wrapper that keeps log lines off the progress line.
         var console = Serilog.Configuration.LoggerSinkConfiguration.Wrap(
@@ -103,7 +111,7 @@ public static class CliApp
             to => to.Console(
                 standardErrorFromLevel: LogEventLevel.Verbose,
                 formatProvider: System.Globalization.CultureInfo.InvariantCulture,
-                outputTemplate: "[{Level:u3}] {Message:lj}{NewLine}{Exception}"));
+                outputTemplate: Template));
         return config.WriteTo.Sink(console).CreateLogger();
     }
 
@@ -180,4 +188,18 @@ public sealed class GlobalOptions
         Description = "Folder of template packs (default: MLLMDATA_TEMPLATES, else templates/ beside the tool)",
         Recursive = true,
     };
+}
+
+/// <summary>Log lines, formatted by Serilog's own template formatter, written to a caller's writer one at a time.</summary>
+internal sealed class WriterSink(TextWriter writer, Serilog.Formatting.ITextFormatter formatter) : Serilog.Core.ILogEventSink
+{
+    private readonly Lock _gate = new();
+
+    public void Emit(LogEvent logEvent)
+    {
+        lock (_gate)
+        {
+            formatter.Format(logEvent, writer);
+        }
+    }
 }
