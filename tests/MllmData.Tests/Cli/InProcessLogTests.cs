@@ -35,7 +35,8 @@ public class InProcessLogTests
         var r = await CliRunner.RunAsync("build", "--recipe", Recipe, "--out", TestPaths.NewTempDir(), "--icl-shots", "1", "--icl-pool", pool, "-v", "minimal");
         // Every query is then rejected (exit 2, the data error); the warning comes first and says why.
         Assert.Equal(2, r.ExitCode);
-        Assert.StartsWith($"[WRN] --icl-pool {pool}: no line is a solved single-image record to use as an example (lines passed over, by reason: unknown-format 1)", r.Error, StringComparison.Ordinal);
+        // One warning per source that would draw on the pool, each naming its source.
+        Assert.StartsWith($"[WRN] --icl-pool {pool}: no line is a solved single-image record to use as an example for source vqav2-sample (lines passed over, by reason: unknown-format 1)", r.Error, StringComparison.Ordinal);
         Assert.Contains("error: source 'vqav2-sample' yielded no records", r.Error, StringComparison.Ordinal);
     }
 }

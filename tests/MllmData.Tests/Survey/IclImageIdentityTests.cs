@@ -91,7 +91,7 @@ public sealed class IclImageIdentityTests
         ]);
 
         Assert.True(r.ExitCode == 0, r.Error);
-        Assert.Contains($"--icl-pool {pool}: no line is a solved single-image record to use as an example (lines passed over, by reason: ", r.Error, StringComparison.Ordinal);
+        Assert.Contains($"--icl-pool {pool}: no line is a solved single-image record to use as an example for source ", r.Error, StringComparison.Ordinal);
         Assert.Contains("not-json 1", r.Error, StringComparison.Ordinal);
         Assert.Contains("not-object 1", r.Error, StringComparison.Ordinal);
         Assert.Contains("unknown-format 1", r.Error, StringComparison.Ordinal);

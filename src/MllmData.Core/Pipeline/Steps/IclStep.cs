@@ -149,8 +149,8 @@ public sealed class IclStep : IRecordStep
             if (offered == 0)
             {
                 _log.Warning(
-                    "--icl-pool {Pool}: no line is a solved single-image record to use as an example (lines passed over, by reason: {Skipped}); every query will be rejected as too-few-examples",
-                    file, skipped.Count == 0 ? "none: the pool has no lines" : string.Join(", ", skipped.Select(kv => $"{kv.Key} {kv.Value}")));
+                    "--icl-pool {Pool}: no line is a solved single-image record to use as an example for source {Source} (lines passed over, by reason: {Skipped}); every query of it will be rejected as too-few-examples",
+                    file, _context().SourceName, skipped.Count == 0 ? "none: the pool has no lines" : string.Join(", ", skipped.Select(kv => $"{kv.Key} {kv.Value}")));
             }
         }
         else
