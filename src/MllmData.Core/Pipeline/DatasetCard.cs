@@ -18,6 +18,10 @@ public static class DatasetCard
 {
     public const string FileName = "README.md";
 
+    // Text as written (no \u escapes for quotes or non-ASCII): the card is read by people.
+    private static readonly JsonSerializerOptions Relaxed = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions RelaxedIndented = new(Relaxed) { WriteIndented = true };
+
     /// <summary>The Hub's size buckets: n&lt;1K, 1K&lt;n&lt;10K, ... n&gt;1T (a count on a boundary goes to the bucket above it).</summary>
     public static string SizeCategory(long n)
     {
@@ -63,7 +67,7 @@ public static class DatasetCard
 
         Statistics(sb, stats, manifest);
         sb.Append("\n## Recipe\n\nThe canonical recipe (paths relative to the recipe's folder); its sha256 is the manifest's `recipe_sha256`.\n\n");
-        var shown = JsonNode.Parse(canonical ?? RecipeLoader.Canonical(recipe))!.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        var shown = JsonNode.Parse(canonical ?? RecipeLoader.Canonical(recipe))!.ToJsonString(RelaxedIndented);
         var fence = new string('`', Math.Max(3, LongestRun(shown, '`') + 1));
         sb.Append(fence).Append("json\n").Append(shown).Append('\n').Append(fence).Append('\n');
         return sb.ToString();
@@ -87,7 +91,7 @@ public static class DatasetCard
         sb.Append("\n## Settings\n\nAs the manifest gives them.\n\n| setting | value |\n|---|---|\n");
         foreach (var (key, value) in section)
         {
-            Row(sb, Md(key), Md(value?.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) ?? "null"));
+            Row(sb, Md(key), Md(value?.ToJsonString(Relaxed) ?? "null"));
         }
 
         // Model usage and cost stay in the manifest: they differ between a synchronous run, a batch collect and a resumed
@@ -100,13 +104,15 @@ public static class DatasetCard
     /// Writes the card of a finished rewrite or self-instruct output (single run or merge) into its staging folder, from the
     /// staged shards and the manifest without its card entry, and returns the manifest listing it.
     /// </summary>
-    public static Manifest WriteDerived(string staging, Manifest manifest, string kind, Templates.TemplateLibrary? templates, string imageToken)
+    public static Manifest WriteDerived(string staging, Manifest manifest, string kind, Templates.TemplateLibrary? templates, string imageToken) =>
+        WriteCard(staging, manifest, node => RenderDerived(node, StatsReader.Read(staging, node, new QuestionFinder(templates), imageToken), kind));
+
+    /// <summary>The card rendered from the manifest without its card entry, written into staging; the manifest that lists it.</summary>
+    private static Manifest WriteCard(string staging, Manifest manifest, Func<JsonObject, string> render)
     {
         var draft = new MemoryStream();
         manifest.WriteTo(draft);
-        var manifestNode = (JsonObject)JsonNode.Parse(draft.ToArray())!;
-        var stats = StatsReader.Read(staging, manifestNode, new QuestionFinder(templates), imageToken);
-        var card = Encoding.UTF8.GetBytes(RenderDerived(manifestNode, stats, kind));
+        var card = Encoding.UTF8.GetBytes(render((JsonObject)JsonNode.Parse(draft.ToArray())!));
         AtomicFile.Write(Path.Combine(staging, FileName), s => s.Write(card));
         return manifest.WithCard(new CardInfo(FileName, card.LongLength, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(card))));
     }
@@ -167,18 +173,14 @@ public static class DatasetCard
     /// With <paramref name="gathered"/> (the figures a <see cref="StatsWorker"/> took from the lines as the build wrote them)
     /// the shards are not read again: the worker saw the same bytes in the same order.
     /// </remarks>
-    public static Manifest WriteInto(string staging, Manifest manifest, Recipe recipe, Templates.TemplateLibrary templates, IReadOnlyList<SourceOutcome> sources, bool evaluation, byte[]? canonical = null, DatasetStats? gathered = null)
-    {
-        var draft = new MemoryStream();
-        manifest.WriteTo(draft);
-        var manifestNode = (JsonObject)JsonNode.Parse(draft.ToArray())!;
-        var stats = gathered ?? StatsReader.Read(staging, manifestNode, new QuestionFinder(templates), recipe.Tokens.Image);
-        stats.Folder = Path.GetFullPath(staging);
-        stats.Manifest = manifestNode;
-        var card = Encoding.UTF8.GetBytes(Render(recipe, manifestNode, stats, sources, evaluation, canonical));
-        AtomicFile.Write(Path.Combine(staging, FileName), s => s.Write(card));
-        return manifest.WithCard(new CardInfo(FileName, card.LongLength, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(card))));
-    }
+    public static Manifest WriteInto(string staging, Manifest manifest, Recipe recipe, Templates.TemplateLibrary templates, IReadOnlyList<SourceOutcome> sources, bool evaluation, byte[]? canonical = null, DatasetStats? gathered = null) =>
+        WriteCard(staging, manifest, node =>
+        {
+            var stats = gathered ?? StatsReader.Read(staging, node, new QuestionFinder(templates), recipe.Tokens.Image);
+            stats.Folder = Path.GetFullPath(staging);
+            stats.Manifest = node;
+            return Render(recipe, node, stats, sources, evaluation, canonical);
+        });
 
     /// <summary>Records of a source as read back from the shards (meta.source), or as the build counted them when records carry no meta.</summary>
     private static string Count(DatasetStats stats, string source, long built) =>
