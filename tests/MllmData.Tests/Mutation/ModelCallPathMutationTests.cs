@@ -7,6 +7,23 @@ namespace MllmData.Tests.Mutation;
 /// <summary>The call path's counters, caps at their exact boundaries, token fallbacks and timeout wording, on a fake clock.</summary>
 public class ModelCallPathMutationTests
 {
+    /// <summary>A job-array part writes its counters under these names, and the merge adds them back, each to its own counter.</summary>
+    [Fact]
+    public void Usage_Counters_Travel_Through_A_Part_Under_Their_Names_And_Add_Up()
+    {
+        // As the merge reads it: parsed from the part's file.
+        var part = System.Text.Json.Nodes.JsonNode.Parse("""{"requests":1,"http_attempts":2,"cache_hits":3,"retries":4,"rate_limited":5,"failures":6,"input_tokens":7,"output_tokens":8}""")!.AsObject();
+        var usage = new UsageCounters();
+        usage.Add(part);
+        Assert.Equal((1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L), (usage.Requests, usage.Attempts, usage.CacheHits, usage.Retries, usage.RateLimited, usage.Failures, usage.InputTokens, usage.OutputTokens));
+        Assert.Equal(part.ToJsonString(), usage.ToJson().ToJsonString());
+
+        // A second part adds to each; a part that leaves a counter out adds nothing to it.
+        usage.Add(part);
+        usage.Add(System.Text.Json.Nodes.JsonNode.Parse("""{"requests":100}""")!.AsObject());
+        Assert.Equal("""{"requests":102,"http_attempts":4,"cache_hits":6,"retries":8,"rate_limited":10,"failures":12,"input_tokens":14,"output_tokens":16}""", usage.ToJson().ToJsonString());
+    }
+
     /// <summary>No test here should take long; a hang (a slot never released) fails instead of blocking the run.</summary>
     private static readonly TimeSpan Safety = TimeSpan.FromSeconds(60);
 
