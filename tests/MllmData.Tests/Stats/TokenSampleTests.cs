@@ -212,6 +212,106 @@ public sealed class TokenSampleTests
         Assert.Contains("| answers of ≤3 words | " + stats.Overall.ShortAnswers + " of 300 ", card, StringComparison.Ordinal);
     }
 
+    private static string Dist(ValueCounts v) => v.N == 0 ? "-" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"mean {v.Mean:0.##}, p50 {v.Percentile(50)}, p90 {v.Percentile(90)}, max {v.Max}");
+
+    /// <summary>The build card, rendered in process from known figures: front matter, sources, every statistics row, the recipe.</summary>
+    [Fact]
+    public void TheBuildCardWritesEveryFigureAndItsFrontMatter()
+    {
+        var stats = Gather(Lines().Select(l => l.Line), sample: 0);
+        var o = stats.Overall;
+        var manifest = new System.Text.Json.Nodes.JsonObject
+        {
+            ["format"] = "llava", ["container"] = "parquet", ["tool_version"] = "9.9.9", ["recipe_sha256"] = "abc123", ["rejects"] = 4,
+            ["rejects_by_reason"] = new System.Text.Json.Nodes.JsonObject { ["empty-answer"] = 3, ["wrong-type"] = 1 },
+        };
+        var recipe = new MllmData.Recipes.Recipe { Name = "cardtest", Seed = 17, License = "cc-by-4.0", TaskCategories = ["visual-question-answering"] };
+        recipe.Sources.Add(new MllmData.Recipes.SourceSpec { Name = "s0", Adapter = "vqav2", License = "cc-by-4.0 (VQA)" });
+        MllmData.Pipeline.SourceOutcome Outcome(string name, long n) => new(name, "vqav2", new Dictionary<string, string>(), n, new Dictionary<string, (long, MllmData.Records.Reject)>());
+        var card = MllmData.Pipeline.DatasetCard.Render(recipe, manifest, stats, [Outcome("s0", 150), Outcome("s1", 150)], evaluation: true, canonical: """{"name":"cardtest","note":"a `tick` and ```three```"}"""u8.ToArray());
+
+        var expected = string.Join('\n',
+            "---",
+            "configs:",
+            "- config_name: default",
+            "  data_files:",
+            "  - split: test",
+            "    path: \"data/cardtest-*.parquet\"",
+            "license: \"cc-by-4.0\"",
+            "task_categories:",
+            "- \"visual-question-answering\"",
+            "size_categories:",
+            "- \"n<1K\"",
+            "pretty_name: \"cardtest\"",
+            "tags:",
+            "- \"mllmdata\"",
+            "- \"multimodal\"",
+            "---",
+            "",
+            "# cardtest",
+            "",
+            "Built by mllmdata 9.9.9 in the `llava` format (parquet shards under `data/`), seed 17, recipe sha256 `abc123`. 300 records, 4 rejects (`rejects.jsonl`); `manifest.json` lists every shard with its sha256.",
+            "",
+            "## Sources",
+            "",
+            "| source | adapter | records | licence |",
+            "|---|---|---:|---|",
+            "| s0 | vqav2 | 150 | cc-by-4.0 (VQA) |",
+            "| s1 | vqav2 | 150 | not stated in the recipe |",
+            "",
+            "Check each source's own terms before you use or share this data.",
+            "",
+            "## Statistics",
+            "",
+            "Lengths in o200k tokens; percentiles by nearest rank. `mllmdata stats` on this folder gives the full figures.",
+            "",
+            "| figure | value |",
+            "|---|---|",
+            "| records | 300 |",
+            $"| turns per record | {Dist(o.TurnsPerRecord)} |",
+            $"| images per record | {Dist(o.ImagesPerRecord)} |",
+            $"| instruction tokens | {Dist(o.InstructionTokens)} |",
+            "| question tokens | - |",
+            $"| answer tokens | {Dist(o.AnswerTokens)} |",
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"| answers of ≤3 words | {o.ShortAnswers} of 300 ({o.ShortAnswerShare * 100:0.##}%) |"),
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"| answer kinds | letter 0, no 0, number 0, other {o.AnswerKinds[AnswerKind.Other]}, yes {o.AnswerKinds[AnswerKind.Yes]} |"),
+            "| yes share of yes/no answers | 100% |",
+            "| rejects by reason | empty-answer 3, wrong-type 1 |",
+            "",
+            "| task | records | answer tokens p50 | answers of ≤3 words |",
+            "|---|---:|---:|---:|",
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"| vqa | 300 | {o.AnswerTokens.Percentile(50)} | {o.ShortAnswerShare * 100:0.##}% |"),
+            "",
+            "## Recipe",
+            "",
+            "The canonical recipe (paths relative to the recipe's folder); its sha256 is the manifest's `recipe_sha256`.",
+            "",
+            "````json",
+            "{",
+            "  \"name\": \"cardtest\",",
+            "  \"note\": \"a `tick` and ```three```\"",
+            "}",
+            "````",
+            "");
+        Assert.Equal(expected, card);
+    }
+
+    /// <summary>The card of a rewrite, rendered in process from a manifest: its settings rows, in the manifest's order.</summary>
+    [Theory]
+    [InlineData("rewrite", "rewrite", "Made by `mllmdata rewrite` 1.0 with the model `m\\_1`", "The records are an earlier build's")]
+    [InlineData("self-instruct", "self_instruct", "Made by `mllmdata self-instruct` 1.0 with the model `m\\_1`", "The records were written by the model")]
+    public void TheDerivedCardTakesItsSettingsFromTheManifest(string kind, string section, string made, string origin)
+    {
+        var stats = Gather(Lines(5).Select(l => l.Line), sample: 0);
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse($$$"""{"name":"out","format":"sharegpt","tool_version":"1.0","recipe_sha256":"f00","rejects":0,"{{{section}}}":{"model":"m_1","capped":true,"cap":"max-cost","rewritten_answers":3,"by":{"a":1}},"usage":{"requests":9}}""")!.AsObject();
+        var card = MllmData.Pipeline.DatasetCard.RenderDerived(manifest, stats, kind);
+        Assert.StartsWith("---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n    path: \"data/out-*.jsonl\"\nlicense: \"unknown\"\nsize_categories:\n- \"n<1K\"\npretty_name: \"out\"\n", card, StringComparison.Ordinal);
+        Assert.Contains($"# out\n\n{made} in the `sharegpt` format (jsonl shards under `data/`), settings sha256 `f00`. 5 records, 0 rejects", card, StringComparison.Ordinal);
+        Assert.Contains("\n\n" + origin, card, StringComparison.Ordinal);
+        Assert.EndsWith("## Settings\n\nAs the manifest gives them.\n\n| setting | value |\n|---|---|\n| model | \"m\\_1\" |\n| capped | true |\n| cap | \"max-cost\" |\n| rewritten\\_answers | 3 |\n| by | {\"a\":1} |\n\nModel usage and estimated cost: `usage` in `manifest.json`.\n", card, StringComparison.Ordinal);
+        Assert.DoesNotContain("requests", card, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task StatsTakesTheBoundFromTheCommandLine()
     {
