@@ -163,21 +163,20 @@ public sealed class DatasetStats(QuestionFinder questions)
     private void SampleTokens(RecordView record, GroupStats[] groups)
     {
         var order = _order++;
-        var sampled = new Sampled(groups, record.Turns);
         if (TokenSample == 0)
         {
-            Measure(sampled);
+            Measure(new Sampled(groups, record.Turns));
             return;
         }
 
         var key = (System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(record.Id)), order);
         if (_sample.Count < TokenSample)
         {
-            _sample.Enqueue(sampled, key);
+            _sample.Enqueue(new Sampled(groups, record.Turns), key);
         }
         else if (_sample.TryPeek(out _, out var top) && key.CompareTo(top) < 0)
         {
-            _sample.DequeueEnqueue(sampled, key);
+            _sample.DequeueEnqueue(new Sampled(groups, record.Turns), key);
         }
     }
 
@@ -190,10 +189,11 @@ public sealed class DatasetStats(QuestionFinder questions)
         if (!_finished)
         {
             _finished = true;
-            if (_sample.Count > 0)
+            if (_order > _sample.Count)
             {
-                // The build's buffers are garbage by now: giving their memory back first keeps the tokenizer's vocabulary
-                // from adding to the peak (the peak of a large build is otherwise the two together).
+                // A build larger than the sample: its buffers are garbage by now, and giving their memory back first keeps
+                // the tokenizer's vocabulary from adding to the peak (otherwise the two together). A small build has
+                // little to give back, and a card or `stats` of one is not made to wait on a full collection.
                 GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             }
 
