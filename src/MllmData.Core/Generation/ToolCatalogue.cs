@@ -94,7 +94,10 @@ public sealed partial class ToolCatalogue
         {
             var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
             using var reader = new StreamReader(new MemoryStream(bytes));
-            dto = deserializer.Deserialize<CatalogueFile>(reader);
+            lock (Json.YamlGate.Lock)
+            {
+                dto = deserializer.Deserialize<CatalogueFile>(reader);
+            }
         }
         catch (YamlException ex)
         {

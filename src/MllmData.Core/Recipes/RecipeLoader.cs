@@ -33,7 +33,10 @@ public static partial class RecipeLoader
                 .WithNodeDeserializer(new EmptyScalarGuard(), where => where.OnTop())
                 .WithCaseInsensitivePropertyMatching()
                 .Build();
-            recipe = deserializer.Deserialize<Recipe>(text);
+            lock (Json.YamlGate.Lock)
+            {
+                recipe = deserializer.Deserialize<Recipe>(text);
+            }
         }
         catch (YamlException ex)
         {

@@ -99,7 +99,10 @@ public static class FrameLibrary
         {
             var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
             using var reader = new StreamReader(file);
-            dto = deserializer.Deserialize<FrameFile>(reader);
+            lock (Json.YamlGate.Lock)
+            {
+                dto = deserializer.Deserialize<FrameFile>(reader);
+            }
         }
         catch (YamlException ex)
         {

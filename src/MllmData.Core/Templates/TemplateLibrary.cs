@@ -94,7 +94,10 @@ public sealed class TemplateLibrary
         {
             var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
             using var reader = new StreamReader(file);
-            dto = deserializer.Deserialize<PackFile>(reader);
+            lock (Json.YamlGate.Lock)
+            {
+                dto = deserializer.Deserialize<PackFile>(reader);
+            }
         }
         catch (YamlException ex)
         {

@@ -118,8 +118,11 @@ public class TheBuildCommand
         var a = TestPaths.NewTempDir();
         var b = TestPaths.NewTempDir();
         var recipe = Path.Combine(TestPaths.RepoRoot, "samples", "recipe.yaml");
-        Assert.Equal(0, (await CliRunner.RunAsync("build", "--recipe", recipe, "--out", a)).ExitCode);
-        Assert.Equal(0, (await CliRunner.RunAsync("build", "--recipe", recipe, "--out", b)).ExitCode);
+        foreach (var dir in new[] { a, b })
+        {
+            var run = await CliRunner.RunAsync("build", "--recipe", recipe, "--out", dir);
+            Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Error}");
+        }
 
         var files = Directory.GetFiles(a).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(files, Directory.GetFiles(b).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList());
