@@ -177,9 +177,15 @@ public sealed class ModelCallPath : IDisposable
     {
     }
 
-    /// <summary>With a clock and a wait of the caller's: tests pass a fake clock whose waits return at once.</summary>
-    internal ModelCallPath(IChatModel model, ResponseCache cache, CallSettings settings, PriceTable prices, TimeProvider time, Func<TimeSpan, CancellationToken, Task>? wait)
+    /// <summary>
+    /// With a clock and a wait of the caller's (tests pass a fake clock whose waits return at once), and the rate limiters'
+    /// maker (given the limit per minute; tests pass one that records what each call takes).
+    /// </summary>
+    internal ModelCallPath(
+        IChatModel model, ResponseCache cache, CallSettings settings, PriceTable prices, TimeProvider time, Func<TimeSpan, CancellationToken, Task>? wait,
+        Func<int, RateLimiter>? bucket = null)
     {
+        bucket ??= perMinute => new TokenBucketRateLimiter(BucketOptions(perMinute));
         _model = model;
         _cache = cache;
         _settings = settings;
@@ -189,12 +195,12 @@ public sealed class ModelCallPath : IDisposable
         _slots = new SemaphoreSlim(Math.Max(1, settings.Concurrency));
         if (settings.RequestsPerMinute > 0)
         {
-            _requestLimiter = Bucket(settings.RequestsPerMinute);
+            _requestLimiter = bucket(settings.RequestsPerMinute);
         }
 
         if (settings.TokensPerMinute > 0)
         {
-            _tokenLimiter = Bucket(settings.TokensPerMinute);
+            _tokenLimiter = bucket(settings.TokensPerMinute);
         }
     }
 
@@ -376,7 +382,8 @@ public sealed class ModelCallPath : IDisposable
         }
     }
 
-    private static TokenBucketRateLimiter Bucket(int perMinute) => new(new TokenBucketRateLimiterOptions
+    /// <summary>The bucket for a limit per minute.</summary>
+    internal static TokenBucketRateLimiterOptions BucketOptions(int perMinute) => new()
     {
         // About ten seconds' worth may go at once; the bucket refills every second.
         TokenLimit = Math.Max(1, perMinute / 6),
@@ -385,7 +392,7 @@ public sealed class ModelCallPath : IDisposable
         QueueLimit = int.MaxValue,
         QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         AutoReplenishment = true,
-    });
+    };
 
     /// <summary>Waits for permits; a request larger than the bucket takes the whole bucket rather than failing.</summary>
     private static async Task Acquire(RateLimiter? limiter, int permits, int perMinute, CancellationToken ct)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Threading.RateLimiting;
 using MllmData.ModelCalls;
 using MllmData.Tests.Models;
 
@@ -43,7 +44,7 @@ public class ModelCallPathMutationTests
 
     private sealed class Rig : IDisposable
     {
-        public Rig(Scripted model, CallSettings settings, Func<TimeSpan, CancellationToken, FakeClock, Task>? wait = null)
+        public Rig(Scripted model, CallSettings settings, Func<TimeSpan, CancellationToken, FakeClock, Task>? wait = null, Func<int, RateLimiter>? bucket = null)
         {
             Model = model;
             Cache = new ResponseCache(Path.Combine(TestPaths.NewTempDir(), "c.db"));
@@ -61,7 +62,7 @@ public class ModelCallPathMutationTests
 
                 Clock.Advance(d);
                 return Task.CompletedTask;
-            });
+            }, bucket);
         }
 
         public FakeClock Clock { get; } = new();
@@ -239,6 +240,130 @@ public class ModelCallPathMutationTests
         using var big = new Rig(new Scripted((_, _) => Answer()), new CallSettings { RequestsPerMinute = 600, TokensPerMinute = 120 });
         Assert.True(Tokens(0) > 20);
         Assert.Equal("an answer", (await big.Ask(0)).Text);
+    }
+
+    [Fact]
+    public async Task Each_Call_Takes_One_Request_And_Its_Prompt_Plus_Output_Tokens_From_The_Buckets_In_That_Order()
+    {
+        var taken = new List<(int PerMinute, int Permits)>();
+        using var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { RequestsPerMinute = 60, TokensPerMinute = 6000 }, bucket: perMinute => new Recording(perMinute, taken));
+        await rig.Ask(0);
+        Assert.Equal([(60, 1), (6000, Tokens(0))], taken);
+
+        // An answer from the cache takes nothing.
+        await rig.Ask(0);
+        Assert.Equal(2, taken.Count);
+    }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(0, 600)]
+    [InlineData(600, 0)]
+    public async Task A_Limit_Of_Zero_Makes_No_Bucket(int requestsPerMinute, int tokensPerMinute)
+    {
+        var made = new List<int>();
+        var taken = new List<(int PerMinute, int Permits)>();
+        using var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { RequestsPerMinute = requestsPerMinute, TokensPerMinute = tokensPerMinute }, bucket: perMinute =>
+        {
+            made.Add(perMinute);
+            return new Recording(perMinute, taken);
+        });
+        await rig.Ask(0);
+        Assert.Equal(new[] { requestsPerMinute, tokensPerMinute }.Where(n => n > 0), made);
+        Assert.Equal(made.Count, taken.Count);
+    }
+
+    [Theory]
+    [InlineData(60, 10)] // a bucket of ten tokens: the call takes all ten rather than waiting forever
+    [InlineData(5, 1)] // a bucket of less than one token a sixth of a minute: one
+    [InlineData(6000, -1)] // room enough: what the call needs (-1 here)
+    public async Task A_Call_Larger_Than_The_Token_Bucket_Takes_The_Whole_Bucket(int tokensPerMinute, int expected)
+    {
+        var taken = new List<(int PerMinute, int Permits)>();
+        using var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { TokensPerMinute = tokensPerMinute }, bucket: perMinute => new Recording(perMinute, taken));
+        Assert.True(Tokens(0) > 10);
+        await rig.Ask(0);
+        Assert.Equal((tokensPerMinute, expected == -1 ? Tokens(0) : expected), Assert.Single(taken));
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(59, 9, 1)]
+    [InlineData(600, 100, 10)]
+    [InlineData(90_000, 15_000, 1_500)]
+    public void A_Bucket_Holds_A_Sixth_Of_The_Minute_And_Gets_A_Sixtieth_Back_Each_Second(int perMinute, int limit, int perSecond)
+    {
+        var o = ModelCallPath.BucketOptions(perMinute);
+        Assert.Equal((limit, perSecond, TimeSpan.FromSeconds(1)), (o.TokenLimit, o.TokensPerPeriod, o.ReplenishmentPeriod));
+        Assert.Equal((int.MaxValue, QueueProcessingOrder.OldestFirst, true), (o.QueueLimit, o.QueueProcessingOrder, o.AutoReplenishment));
+    }
+
+    /// <summary>A limiter that grants every request at once and notes how many permits it was asked for.</summary>
+    private sealed class Recording(int perMinute, List<(int PerMinute, int Permits)> taken) : RateLimiter
+    {
+        public override TimeSpan? IdleDuration => null;
+
+        public override RateLimiterStatistics? GetStatistics() => null;
+
+        protected override RateLimitLease AttemptAcquireCore(int permitCount) => Grant(permitCount);
+
+        protected override ValueTask<RateLimitLease> AcquireAsyncCore(int permitCount, CancellationToken cancellationToken) => ValueTask.FromResult<RateLimitLease>(Grant(permitCount));
+
+        private Granted Grant(int permits)
+        {
+            lock (taken)
+            {
+                taken.Add((perMinute, permits));
+            }
+
+            return new Granted();
+        }
+
+        private sealed class Granted : RateLimitLease
+        {
+            public override bool IsAcquired => true;
+
+            public override IEnumerable<string> MetadataNames => [];
+
+            public override bool TryGetMetadata(string metadataName, out object? metadata)
+            {
+                metadata = null;
+                return false;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task An_Unexpected_Exception_Past_The_Deadline_Is_Not_Turned_Into_A_Timeout()
+    {
+        // Only a cancellation or a model failure that the deadline caused reads as a timeout; any other exception is the caller's to see.
+        Rig? rig = null;
+        rig = new Rig(new Scripted((_, _) =>
+        {
+            rig!.Clock.Advance(TimeSpan.FromMinutes(11));
+            throw new InvalidOperationException("not a model failure");
+        }), new CallSettings());
+        using (rig)
+        {
+            var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => rig.Ask(0));
+            Assert.Equal("not a model failure", ex.Message);
+        }
+    }
+
+    [Fact]
+    public async Task A_Model_Failure_Past_The_Deadline_Is_A_Timeout_Naming_The_Tries()
+    {
+        Rig? rig = null;
+        rig = new Rig(new Scripted((_, _) =>
+        {
+            rig!.Clock.Advance(TimeSpan.FromMinutes(11));
+            return Fail(ModelFailure.ServerError);
+        }), new CallSettings());
+        using (rig)
+        {
+            var ex = await Assert.ThrowsAsync<ModelCallException>(() => rig.Ask(0));
+            Assert.Equal((ModelFailure.Timeout, "no answer within the 600 s deadline (1 tries)"), (ex.Kind, ex.Message));
+        }
     }
 
     [Fact]
