@@ -1,24 +1,20 @@
+using MllmData.Inputs;
+
 namespace MllmData.Adapters;
 
 /// <summary>
 /// Passes a text stream through line by line, replacing each line longer than the limit by an empty line (so line
 /// numbers stay right) and noting it, so a parser above it never buffers more than one line of the limit.
 /// </summary>
-public sealed class LineCappedStream(Stream inner, int maxLineBytes = BoundedLineReader.DefaultMaxLineBytes) : Stream
+public sealed class LineCappedStream(Stream inner, int maxLineBytes = BoundedLineReader.DefaultMaxLineBytes)
+    : ReadOnlyStream<BoundedLineReader>(new BoundedLineReader(inner, maxLineBytes, keepTerminator: true))
 {
-    private readonly BoundedLineReader _lines = new(inner, maxLineBytes, keepTerminator: true);
     private ReadOnlyMemory<byte> _pending;
 
     /// <summary>Lines replaced so far, by 1-based line number and their length in bytes, oldest first.</summary>
     public Queue<(long Line, long Bytes)> Dropped { get; } = new();
 
-    public int MaxLineBytes => _lines.MaxLineBytes;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
+    public int MaxLineBytes => Inner.MaxLineBytes;
 
     public override long Length => throw new NotSupportedException();
 
@@ -28,13 +24,11 @@ public sealed class LineCappedStream(Stream inner, int maxLineBytes = BoundedLin
         set => throw new NotSupportedException();
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         while (_pending.IsEmpty)
         {
-            if (!_lines.TryRead(out var line))
+            if (!Inner.TryRead(out var line))
             {
                 return 0;
             }
@@ -61,24 +55,4 @@ public sealed class LineCappedStream(Stream inner, int maxLineBytes = BoundedLin
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         Task.FromResult(Read(buffer.AsSpan(offset, count)));
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _lines.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
 }

@@ -69,49 +69,21 @@ public sealed class InputFiles
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(fs).ConfigureAwait(false));
     }
 
-    private sealed class CountingReadStream(FileStream inner, ProgressCounter progress) : Stream
+    private sealed class CountingReadStream(FileStream inner, ProgressCounter progress) : ReadOnlyStream<FileStream>(inner)
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => inner.Length;
+        public override long Length => Inner.Length;
 
         public override long Position
         {
-            get => inner.Position;
+            get => Inner.Position;
             set => throw new NotSupportedException();
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
-            var n = inner.Read(buffer);
+            var n = Inner.Read(buffer);
             progress.AddDone(n);
             return n;
-        }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
         }
     }
 

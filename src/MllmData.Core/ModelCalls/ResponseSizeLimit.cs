@@ -1,4 +1,5 @@
 using System.Net;
+using MllmData.Inputs;
 
 namespace MllmData.ModelCalls;
 
@@ -100,15 +101,9 @@ internal sealed class ResponseSizeLimitHandler(long maxBytes, HttpMessageHandler
     }
 
     /// <summary>A read-only stream that throws <see cref="ResponseTooLargeException"/> once more than the cap has been read.</summary>
-    private sealed class CappedStream(Stream inner, long maxBytes) : Stream
+    private sealed class CappedStream(Stream inner, long maxBytes) : ReadOnlyStream<Stream>(inner)
     {
         private long _read;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
 
         public override long Length => throw new NotSupportedException();
 
@@ -118,35 +113,13 @@ internal sealed class ResponseSizeLimitHandler(long maxBytes, HttpMessageHandler
             set => throw new NotSupportedException();
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => Count(inner.Read(buffer, offset, count));
-
-        public override int Read(Span<byte> buffer) => Count(inner.Read(buffer));
+        public override int Read(Span<byte> buffer) => Count(Inner.Read(buffer));
 
         public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            Count(await inner.ReadAsync(buffer.AsMemory(offset, count), cancellationToken).ConfigureAwait(false));
+            Count(await Inner.ReadAsync(buffer.AsMemory(offset, count), cancellationToken).ConfigureAwait(false));
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            Count(await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
+            Count(await Inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false));
 
         private int Count(int n)
         {
