@@ -27,92 +27,87 @@ public sealed class AOkVqaAdapter : ISourceAdapter
         var path = context.RequireInput("questions");
         var mode = context.Choice("mode", "mc", "mc", "direct");
         var pattern = context.Option("image-pattern") ?? "<split>2017/%012d.jpg";
-        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.TopLevelArray))
+        foreach (var (item, where, notObject) in Sample.Elements(context, path, JsonLayout.TopLevelArray, "questions", cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using (item)
+            if (notObject is { } wrongType)
             {
-                var where = item.Where("questions");
-                if (item.Error is { } error)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
-                    continue;
-                }
-
-                var e = item.Element;
-                var qid = e.Id("question_id");
-                var imageId = e.Id("image_id");
-                var question = e.Str("question");
-                var choices = e.Strings("choices");
-                if (qid is null || imageId is null || question is null || (mode == "mc" && choices is not { Count: > 1 }))
-                {
-                    var missing = qid is null ? "question_id" : imageId is null ? "image_id" : question is null ? "question" : "choices";
-                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, $"no usable \"{missing}\"");
-                    continue;
-                }
-
-                if (mode == "mc" && choices!.Count > Sample.MaxChoices)
-                {
-                    yield return Sample.TooManyChoices(context, path, where, choices.Count);
-                    continue;
-                }
-
-                var image = new ImagePattern(pattern, e.Str("split") ?? string.Empty).Format(imageId);
-                if (image is null)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.UnknownImage, $"image_id '{imageId}' does not fit '{pattern}'");
-                    continue;
-                }
-
-                // Only the test split comes without answers; elsewhere a missing answer is a broken record.
-                var isTest = e.Str("split") == "test";
-                if (!isTest && (mode == "mc" ? !e.Has("correct_choice_idx") : e.Strings("direct_answers") is not { Count: > 0 }))
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, mode == "mc" ? "no \"correct_choice_idx\"" : "no \"direct_answers\"");
-                    continue;
-                }
-
-                string? answer;
-                Turn turn;
-                if (mode == "mc")
-                {
-                    var idx = e.Int("correct_choice_idx");
-                    if (idx is null)
-                    {
-                        Sample.NoAnswer(context, path, where);
-                    }
-                    else if (idx < 0 || idx >= choices!.Count)
-                    {
-                        yield return Sample.Reject(context, path, where, RejectReasons.WrongType, $"correct_choice_idx {idx} is outside the {choices!.Count} choices");
-                        continue;
-                    }
-
-                    answer = idx is { } i ? Sample.Letter(i) : null;
-                    turn = Sample.Question(question, answer, idx is { } j ? choices![j] : null, new Dictionary<string, string> { ["options"] = Sample.Options(choices!) });
-                }
-                else
-                {
-                    var direct = e.Strings("direct_answers");
-                    answer = direct is { Count: > 0 } ? VqaAnswers.MajorityVote(direct) : null;
-                    if (answer is null && direct is { Count: > 0 })
-                    {
-                        yield return Sample.Reject(context, path, where, RejectReasons.EmptyAnswer, $"all {direct.Count} direct_answers are blank");
-                        continue;
-                    }
-
-                    if (answer is null)
-                    {
-                        Sample.NoAnswer(context, path, where);
-                    }
-
-                    turn = Sample.Question(question, answer);
-                }
-
-                yield return SourceItem.Of(Sample.Make(
-                    context, Name, path, $"q{qid}", mode == "mc" ? "multiple-choice" : "vqa", [new ImageRef(image)], [turn],
-                    [new("question_id", qid), new("image_id", imageId)],
-                    new() { ["rationales"] = Sample.Array(e.Strings("rationales") ?? []), ["direct_answers"] = Sample.Array(e.Strings("direct_answers") ?? []) }));
+                yield return wrongType;
+                continue;
             }
+
+            var e = item.Element;
+            var qid = e.Id("question_id");
+            var imageId = e.Id("image_id");
+            var question = e.Str("question");
+            var choices = e.Strings("choices");
+            if (qid is null || imageId is null || question is null || (mode == "mc" && choices is not { Count: > 1 }))
+            {
+                var missing = qid is null ? "question_id" : imageId is null ? "image_id" : question is null ? "question" : "choices";
+                yield return Sample.Reject(context, path, where, RejectReasons.MissingField, $"no usable \"{missing}\"");
+                continue;
+            }
+
+            if (mode == "mc" && choices!.Count > Sample.MaxChoices)
+            {
+                yield return Sample.TooManyChoices(context, path, where, choices.Count);
+                continue;
+            }
+
+            var image = new ImagePattern(pattern, e.Str("split") ?? string.Empty).Format(imageId);
+            if (image is null)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.UnknownImage, $"image_id '{imageId}' does not fit '{pattern}'");
+                continue;
+            }
+
+            // Only the test split comes without answers; elsewhere a missing answer is a broken record.
+            var isTest = e.Str("split") == "test";
+            if (!isTest && (mode == "mc" ? !e.Has("correct_choice_idx") : e.Strings("direct_answers") is not { Count: > 0 }))
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.MissingField, mode == "mc" ? "no \"correct_choice_idx\"" : "no \"direct_answers\"");
+                continue;
+            }
+
+            string? answer;
+            Turn turn;
+            if (mode == "mc")
+            {
+                var idx = e.Int("correct_choice_idx");
+                if (idx is null)
+                {
+                    Sample.NoAnswer(context, path, where);
+                }
+                else if (idx < 0 || idx >= choices!.Count)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, $"correct_choice_idx {idx} is outside the {choices!.Count} choices");
+                    continue;
+                }
+
+                answer = idx is { } i ? Sample.Letter(i) : null;
+                turn = Sample.Question(question, answer, idx is { } j ? choices![j] : null, new Dictionary<string, string> { ["options"] = Sample.Options(choices!) });
+            }
+            else
+            {
+                var direct = e.Strings("direct_answers");
+                answer = direct is { Count: > 0 } ? VqaAnswers.MajorityVote(direct) : null;
+                if (answer is null && direct is { Count: > 0 })
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.EmptyAnswer, $"all {direct.Count} direct_answers are blank");
+                    continue;
+                }
+
+                if (answer is null)
+                {
+                    Sample.NoAnswer(context, path, where);
+                }
+
+                turn = Sample.Question(question, answer);
+            }
+
+            yield return SourceItem.Of(Sample.Make(
+                context, Name, path, $"q{qid}", mode == "mc" ? "multiple-choice" : "vqa", [new ImageRef(image)], [turn],
+                [new("question_id", qid), new("image_id", imageId)],
+                new() { ["rationales"] = Sample.Array(e.Strings("rationales") ?? []), ["direct_answers"] = Sample.Array(e.Strings("direct_answers") ?? []) }));
         }
 
         await Task.CompletedTask.ConfigureAwait(false);

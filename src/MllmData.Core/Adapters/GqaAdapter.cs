@@ -27,39 +27,34 @@ public sealed class GqaAdapter : ISourceAdapter
         var path = context.RequireInput("questions");
         var full = context.Choice("answer", "short", "short", "full") == "full";
         var pattern = new ImagePattern(context.Option("image-pattern") ?? "images/%s.jpg", string.Empty);
-        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.KeyedObject))
+        foreach (var (item, where, notObject) in Sample.Elements(context, path, JsonLayout.KeyedObject, "questions", cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using (item)
+            if (notObject is { } wrongType)
             {
-                var where = item.Where("questions");
-                if (item.Error is { } error)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
-                    continue;
-                }
-
-                var e = item.Element;
-                var imageId = e.Id("imageId");
-                var question = e.Str("question");
-                if (imageId is null || question is null)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, imageId is null ? "no \"imageId\"" : "no \"question\"");
-                    continue;
-                }
-
-                var answer = full ? e.Str("fullAnswer") : e.Str("answer");
-                if (answer is null)
-                {
-                    Sample.NoAnswer(context, path, where);
-                }
-
-                yield return SourceItem.Of(Sample.Make(
-                    context, Name, path, $"q{item.Key}", full ? "vqa-long" : "vqa", [new ImageRef(pattern.Format(imageId)!)],
-                    [Sample.Question(question, answer, e.Str("answer"))],
-                    [new("question_id", item.Key!), new("image_id", imageId)],
-                    new() { ["full_answer"] = e.Str("fullAnswer"), ["short_answer"] = e.Str("answer") }));
+                yield return wrongType;
+                continue;
             }
+
+            var e = item.Element;
+            var imageId = e.Id("imageId");
+            var question = e.Str("question");
+            if (imageId is null || question is null)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.MissingField, imageId is null ? "no \"imageId\"" : "no \"question\"");
+                continue;
+            }
+
+            var answer = full ? e.Str("fullAnswer") : e.Str("answer");
+            if (answer is null)
+            {
+                Sample.NoAnswer(context, path, where);
+            }
+
+            yield return SourceItem.Of(Sample.Make(
+                context, Name, path, $"q{item.Key}", full ? "vqa-long" : "vqa", [new ImageRef(pattern.Format(imageId)!)],
+                [Sample.Question(question, answer, e.Str("answer"))],
+                [new("question_id", item.Key!), new("image_id", imageId)],
+                new() { ["full_answer"] = e.Str("fullAnswer"), ["short_answer"] = e.Str("answer") }));
         }
 
         await Task.CompletedTask.ConfigureAwait(false);

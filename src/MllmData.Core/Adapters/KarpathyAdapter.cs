@@ -27,57 +27,52 @@ public sealed class KarpathyAdapter : ISourceAdapter
         var path = context.RequireInput("dataset");
         var splits = (context.Option("splits") ?? "train,restval").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
         var perImage = context.Flag("per-image");
-        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "images"))
+        foreach (var (item, where, notObject) in Sample.Elements(context, path, JsonLayout.ArrayProperty, "images", cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using (item)
+            if (notObject is { } wrongType)
             {
-                var where = item.Where("images");
-                if (item.Error is { } error)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
-                    continue;
-                }
+                yield return wrongType;
+                continue;
+            }
 
-                var e = item.Element;
-                if (e.Str("split") is not { } split || !splits.Contains(split))
-                {
-                    continue;
-                }
+            var e = item.Element;
+            if (e.Str("split") is not { } split || !splits.Contains(split))
+            {
+                continue;
+            }
 
-                var filename = e.Str("filename");
-                var imgid = e.Id("imgid") ?? e.Id("cocoid") ?? filename;
-                var sentences = e.TryGetProperty("sentences", out var s) && s.ValueKind == JsonValueKind.Array
-                    ? s.EnumerateArray().Select(x => (Id: x.Id("sentid"), Raw: x.Str("raw")?.Trim())).Where(x => !string.IsNullOrEmpty(x.Raw)).ToList()
-                    : [];
-                if (filename is null || sentences.Count == 0)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, filename is null ? "no \"filename\"" : "no sentences with \"raw\" text");
-                    continue;
-                }
+            var filename = e.Str("filename");
+            var imgid = e.Id("imgid") ?? e.Id("cocoid") ?? filename;
+            var sentences = e.TryGetProperty("sentences", out var s) && s.ValueKind == JsonValueKind.Array
+                ? s.EnumerateArray().Select(x => (Id: x.Id("sentid"), Raw: x.Str("raw")?.Trim())).Where(x => !string.IsNullOrEmpty(x.Raw)).ToList()
+                : [];
+            if (filename is null || sentences.Count == 0)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.MissingField, filename is null ? "no \"filename\"" : "no sentences with \"raw\" text");
+                continue;
+            }
 
-                var image = new ImageRef(e.Str("filepath") is { Length: > 0 } folder ? $"{folder}/{filename}" : filename);
-                var ids = new List<KeyValuePair<string, string>> { new("imgid", imgid!) };
-                if (e.Id("cocoid") is { } cocoid)
-                {
-                    ids.Add(new("cocoid", cocoid));
-                }
+            var image = new ImageRef(e.Str("filepath") is { Length: > 0 } folder ? $"{folder}/{filename}" : filename);
+            var ids = new List<KeyValuePair<string, string>> { new("imgid", imgid!) };
+            if (e.Id("cocoid") is { } cocoid)
+            {
+                ids.Add(new("cocoid", cocoid));
+            }
 
-                if (perImage)
-                {
-                    yield return SourceItem.Of(Sample.Make(
-                        context, Name, path, $"img{imgid}", "caption", [image], [new Turn { Output = sentences[0].Raw, RawAnswer = sentences[0].Raw }], ids,
-                        new() { ["split"] = split, ["other_captions"] = Sample.Array(sentences.Skip(1).Select(x => x.Raw!)) }));
-                    continue;
-                }
+            if (perImage)
+            {
+                yield return SourceItem.Of(Sample.Make(
+                    context, Name, path, $"img{imgid}", "caption", [image], [new Turn { Output = sentences[0].Raw, RawAnswer = sentences[0].Raw }], ids,
+                    new() { ["split"] = split, ["other_captions"] = Sample.Array(sentences.Skip(1).Select(x => x.Raw!)) }));
+                continue;
+            }
 
-                for (var k = 0; k < sentences.Count; k++)
-                {
-                    var sentId = sentences[k].Id ?? $"{imgid}_{k}";
-                    yield return SourceItem.Of(Sample.Make(
-                        context, Name, path, $"s{sentId}", "caption", [image], [new Turn { Output = sentences[k].Raw, RawAnswer = sentences[k].Raw }],
-                        [.. ids, new("sentid", sentId)], new() { ["split"] = split }));
-                }
+            for (var k = 0; k < sentences.Count; k++)
+            {
+                var sentId = sentences[k].Id ?? $"{imgid}_{k}";
+                yield return SourceItem.Of(Sample.Make(
+                    context, Name, path, $"s{sentId}", "caption", [image], [new Turn { Output = sentences[k].Raw, RawAnswer = sentences[k].Raw }],
+                    [.. ids, new("sentid", sentId)], new() { ["split"] = split }));
             }
         }
 

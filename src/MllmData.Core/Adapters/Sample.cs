@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using MllmData.Json;
 using MllmData.Records;
 
 namespace MllmData.Adapters;
@@ -11,6 +12,29 @@ public static class Sample
 
     public static SourceItem Reject(SourceContext c, string file, string where, string reason, string detail) =>
         SourceItem.Rejected(new Reject(c.SourceName, file, where, reason, detail));
+
+    /// <summary>
+    /// The elements of an adapter's JSON input in file order, each with where it stands (<c>NAME[i] (byte n)</c>, or its key);
+    /// an element that is not an object comes with its wrong-type reject instead. An element's document is freed when the
+    /// next one is asked for.
+    /// </summary>
+    /// <param name="c">The source being read.</param>
+    /// <param name="path">The input file.</param>
+    /// <param name="layout">Where the elements stand in the file.</param>
+    /// <param name="name">The array's name in messages: the property for <see cref="JsonLayout.ArrayProperty"/>, else a label.</param>
+    /// <param name="ct">Checked before each element.</param>
+    public static IEnumerable<(JsonItem Item, string Where, SourceItem? Reject)> Elements(SourceContext c, string path, JsonLayout layout, string name, CancellationToken ct)
+    {
+        foreach (var item in JsonElements.Read(c.Files.Open(path, c.Progress), path, layout, layout == JsonLayout.ArrayProperty ? name : null))
+        {
+            ct.ThrowIfCancellationRequested();
+            using (item)
+            {
+                var where = item.Where(name);
+                yield return (item, where, item.Error is { } error ? Reject(c, path, where, RejectReasons.WrongType, error) : null);
+            }
+        }
+    }
 
     public static InstructionRecord Make(
         SourceContext c,

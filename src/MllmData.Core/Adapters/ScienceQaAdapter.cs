@@ -54,107 +54,102 @@ public sealed class ScienceQaAdapter : ISourceAdapter
         var pattern = context.Option("image-pattern") ?? "<split>/%s/image.png";
         var pids = context.Input("splits") is { } splitsPath ? ReadSplit(context, splitsPath, split) : null;
         var captions = context.Input("captions") is { } captionsPath ? ReadCaptions(context, captionsPath) : null;
-        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.KeyedObject))
+        foreach (var (item, where, notObject) in Sample.Elements(context, path, JsonLayout.KeyedObject, "problems", cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using (item)
+            if (notObject is { } wrongType)
             {
-                var pid = item.Key!;
-                var where = item.Where("problems");
-                if (item.Error is { } error)
+                yield return wrongType;
+                continue;
+            }
+
+            var pid = item.Key!;
+            var e = item.Element;
+            var ownSplit = e.Str("split");
+            if (pids is null ? ownSplit != split && !(split == "trainval" && ownSplit is "train" or "val") : !pids.Contains(pid))
+            {
+                continue;
+            }
+
+            var question = e.Str("question");
+            var choices = e.Strings("choices");
+            var answerIndex = e.Int("answer");
+            if (question is null || choices is not { Count: > 1 } || answerIndex is null || answerIndex < 0 || answerIndex >= choices.Count)
+            {
+                var why = question is null ? "no \"question\"" : choices is not { Count: > 1 } ? "fewer than two \"choices\"" : "no \"answer\" index within the choices";
+                yield return Sample.Reject(context, path, where, RejectReasons.MissingField, why);
+                continue;
+            }
+
+            if (choices.Count > Sample.MaxChoices)
+            {
+                yield return Sample.TooManyChoices(context, path, where, choices.Count);
+                continue;
+            }
+
+            var hasImage = e.Str("image") is { Length: > 0 };
+            var contextParts = new List<string>();
+            if (e.Str("hint") is { } hint && !string.IsNullOrWhiteSpace(hint))
+            {
+                contextParts.Add(hint.Trim());
+            }
+
+            if (hasImage && captions is not null && captions.TryGetValue(pid, out var caption) && !string.IsNullOrWhiteSpace(caption))
+            {
+                contextParts.Add(caption.Trim());
+            }
+
+            var letter = Sample.Letter(answerIndex.Value);
+
+            // The rationale is the lecture, then the solution, one per line, as LEA and ALE put them before or after the answer.
+            var reasoning = string.Join("\n", new[] { e.Str("lecture"), e.Str("solution") }.Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s!.Trim()));
+            var slots = new Dictionary<string, string> { ["options"] = Sample.Options(choices) };
+
+            // Without a context the slot stays unset, so a template line holding only {context} is left out.
+            if (contextParts.Count > 0)
+            {
+                slots["context"] = string.Join(" ", contextParts);
+            }
+
+            IReadOnlyList<ImageRef> images = hasImage ? [new ImageRef(new ImagePattern(pattern, ownSplit ?? split).Format(pid)!)] : [];
+            JsonObject Extra(string? stage)
+            {
+                var extra = new JsonObject { ["subject"] = e.Str("subject"), ["grade"] = e.Str("grade"), ["skill"] = e.Str("skill"), ["answer"] = choices[answerIndex.Value] };
+                if (stage is not null)
                 {
-                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
+                    extra["cot_stage"] = stage;
+                }
+
+                return extra;
+            }
+
+            if (cot is not (RationaleStage or AnswerStage or TwoStage))
+            {
+                var output = cot switch
+                {
+                    "LEA" when reasoning.Length > 0 => $"{reasoning}\nThe answer is {letter}.",
+                    "ALE" when reasoning.Length > 0 => $"The answer is {letter}.\n{reasoning}",
+                    "A" => letter,
+                    _ => $"The answer is {letter}.",
+                };
+                var turn = Sample.Question(question, output, letter, slots) with { SuffixHint = cot == "A" ? null : "explain-" + cot.ToLowerInvariant() };
+                yield return SourceItem.Of(Sample.Make(context, Name, path, pid, "scienceqa", images, [turn], [new("pid", pid)], Extra(null)));
+                continue;
+            }
+
+            // Multimodal-CoT: one record per stage, told apart by an id suffix and meta.extra.cot_stage.
+            foreach (var stage in cot == TwoStage ? new[] { RationaleStage, AnswerStage } : [cot])
+            {
+                if (reasoning.Length == 0)
+                {
+                    // Both stages need the rationale: one is trained to write it, the other to answer from it.
+                    yield return Sample.Reject(context, path, $"{where} ({stage})", RejectReasons.NoRationale, "no \"lecture\" or \"solution\" to form the rationale from");
                     continue;
                 }
 
-                var e = item.Element;
-                var ownSplit = e.Str("split");
-                if (pids is null ? ownSplit != split && !(split == "trainval" && ownSplit is "train" or "val") : !pids.Contains(pid))
-                {
-                    continue;
-                }
-
-                var question = e.Str("question");
-                var choices = e.Strings("choices");
-                var answerIndex = e.Int("answer");
-                if (question is null || choices is not { Count: > 1 } || answerIndex is null || answerIndex < 0 || answerIndex >= choices.Count)
-                {
-                    var why = question is null ? "no \"question\"" : choices is not { Count: > 1 } ? "fewer than two \"choices\"" : "no \"answer\" index within the choices";
-                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, why);
-                    continue;
-                }
-
-                if (choices.Count > Sample.MaxChoices)
-                {
-                    yield return Sample.TooManyChoices(context, path, where, choices.Count);
-                    continue;
-                }
-
-                var hasImage = e.Str("image") is { Length: > 0 };
-                var contextParts = new List<string>();
-                if (e.Str("hint") is { } hint && !string.IsNullOrWhiteSpace(hint))
-                {
-                    contextParts.Add(hint.Trim());
-                }
-
-                if (hasImage && captions is not null && captions.TryGetValue(pid, out var caption) && !string.IsNullOrWhiteSpace(caption))
-                {
-                    contextParts.Add(caption.Trim());
-                }
-
-                var letter = Sample.Letter(answerIndex.Value);
-
-                // The rationale is the lecture, then the solution, one per line, as LEA and ALE put them before or after the answer.
-                var reasoning = string.Join("\n", new[] { e.Str("lecture"), e.Str("solution") }.Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s!.Trim()));
-                var slots = new Dictionary<string, string> { ["options"] = Sample.Options(choices) };
-
-                // Without a context the slot stays unset, so a template line holding only {context} is left out.
-                if (contextParts.Count > 0)
-                {
-                    slots["context"] = string.Join(" ", contextParts);
-                }
-
-                IReadOnlyList<ImageRef> images = hasImage ? [new ImageRef(new ImagePattern(pattern, ownSplit ?? split).Format(pid)!)] : [];
-                JsonObject Extra(string? stage)
-                {
-                    var extra = new JsonObject { ["subject"] = e.Str("subject"), ["grade"] = e.Str("grade"), ["skill"] = e.Str("skill"), ["answer"] = choices[answerIndex.Value] };
-                    if (stage is not null)
-                    {
-                        extra["cot_stage"] = stage;
-                    }
-
-                    return extra;
-                }
-
-                if (cot is not (RationaleStage or AnswerStage or TwoStage))
-                {
-                    var output = cot switch
-                    {
-                        "LEA" when reasoning.Length > 0 => $"{reasoning}\nThe answer is {letter}.",
-                        "ALE" when reasoning.Length > 0 => $"The answer is {letter}.\n{reasoning}",
-                        "A" => letter,
-                        _ => $"The answer is {letter}.",
-                    };
-                    var turn = Sample.Question(question, output, letter, slots) with { SuffixHint = cot == "A" ? null : "explain-" + cot.ToLowerInvariant() };
-                    yield return SourceItem.Of(Sample.Make(context, Name, path, pid, "scienceqa", images, [turn], [new("pid", pid)], Extra(null)));
-                    continue;
-                }
-
-                // Multimodal-CoT: one record per stage, told apart by an id suffix and meta.extra.cot_stage.
-                foreach (var stage in cot == TwoStage ? new[] { RationaleStage, AnswerStage } : [cot])
-                {
-                    if (reasoning.Length == 0)
-                    {
-                        // Both stages need the rationale: one is trained to write it, the other to answer from it.
-                        yield return Sample.Reject(context, path, $"{where} ({stage})", RejectReasons.NoRationale, "no \"lecture\" or \"solution\" to form the rationale from");
-                        continue;
-                    }
-
-                    var turn = stage == RationaleStage
-                        ? Sample.Question(question, reasoning, letter, slots) with { SuffixHint = RationaleStage }
-                        : Sample.Question(question, $"The answer is {letter}.", letter, new Dictionary<string, string>(slots) { ["rationale"] = reasoning }) with { SuffixHint = AnswerStage };
-                    yield return SourceItem.Of(Sample.Make(context, Name, path, $"{pid}-{stage}", "scienceqa", images, [turn], [new("pid", pid)], Extra(stage)));
-                }
+                var turn = stage == RationaleStage
+                    ? Sample.Question(question, reasoning, letter, slots) with { SuffixHint = RationaleStage }
+                    : Sample.Question(question, $"The answer is {letter}.", letter, new Dictionary<string, string>(slots) { ["rationale"] = reasoning }) with { SuffixHint = AnswerStage };
+                yield return SourceItem.Of(Sample.Make(context, Name, path, $"{pid}-{stage}", "scienceqa", images, [turn], [new("pid", pid)], Extra(stage)));
             }
         }
 

@@ -81,47 +81,42 @@ public sealed class TextCapsAdapter : ISourceAdapter
                 new() { ["other_captions"] = Sample.Array(captions.Skip(1).Select(c => c.Text)) }));
         }
 
-        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "data"))
+        foreach (var (item, where, notObject) in Sample.Elements(context, path, JsonLayout.ArrayProperty, "data", cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using (item)
+            if (notObject is { } wrongType)
             {
-                var where = item.Where("data");
-                if (item.Error is { } error)
+                yield return wrongType;
+                continue;
+            }
+
+            var e = item.Element;
+            if (e.Id("image_id") is not { } imageId)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.MissingField, "no \"image_id\"");
+                continue;
+            }
+
+            if (imageId != current)
+            {
+                foreach (var done in Flush())
                 {
-                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
-                    continue;
+                    yield return done;
                 }
 
-                var e = item.Element;
-                if (e.Id("image_id") is not { } imageId)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, "no \"image_id\"");
-                    continue;
-                }
+                current = imageId;
+                captions.Clear();
+                var isTest = e.Str("set_name") is { } set ? set == "test" : fileIsTest;
+                info = (e.Int("image_width"), e.Int("image_height"), where, isTest ? testPattern : trainPattern);
+            }
 
-                if (imageId != current)
-                {
-                    foreach (var done in Flush())
-                    {
-                        yield return done;
-                    }
-
-                    current = imageId;
-                    captions.Clear();
-                    var isTest = e.Str("set_name") is { } set ? set == "test" : fileIsTest;
-                    info = (e.Int("image_width"), e.Int("image_height"), where, isTest ? testPattern : trainPattern);
-                }
-
-                // Test rows carry no caption_str; reference_strs, where present, hold all of the image's captions.
-                if (e.Str("caption_str") is { } caption && !string.IsNullOrWhiteSpace(caption))
-                {
-                    captions.Add((e.Id("caption_id"), caption.Trim()));
-                }
-                else if (captions.Count == 0 && e.Strings("reference_strs") is { Count: > 0 } refs)
-                {
-                    captions.AddRange(refs.Where(r => !string.IsNullOrWhiteSpace(r)).Select(r => ((string?)null, r.Trim())));
-                }
+            // Test rows carry no caption_str; reference_strs, where present, hold all of the image's captions.
+            if (e.Str("caption_str") is { } caption && !string.IsNullOrWhiteSpace(caption))
+            {
+                captions.Add((e.Id("caption_id"), caption.Trim()));
+            }
+            else if (captions.Count == 0 && e.Strings("reference_strs") is { Count: > 0 } refs)
+            {
+                captions.AddRange(refs.Where(r => !string.IsNullOrWhiteSpace(r)).Select(r => ((string?)null, r.Trim())));
             }
         }
 

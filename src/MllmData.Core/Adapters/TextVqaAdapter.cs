@@ -51,69 +51,64 @@ public sealed class TextVqaAdapter : ISourceAdapter
             }
         }
 
-        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.ArrayProperty, "data"))
+        foreach (var (item, where, notObject) in Sample.Elements(context, path, JsonLayout.ArrayProperty, "data", cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using (item)
+            if (notObject is { } wrongType)
             {
-                var where = item.Where("data");
-                if (item.Error is { } error)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
-                    continue;
-                }
-
-                var e = item.Element;
-                var qid = e.Id("question_id");
-                var question = e.Str("question");
-
-                // The older layout names the image file instead of giving an id.
-                var imageId = e.Id("image_id") ?? (e.Str("image") is { } file ? Path.GetFileNameWithoutExtension(file) : null);
-                if (qid is null || question is null || imageId is null)
-                {
-                    var missing = qid is null ? "question_id" : question is null ? "question" : "image_id";
-                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, $"no \"{missing}\"");
-                    continue;
-                }
-
-                var setName = e.Str("set_name") ?? e.Str("flickr_300k_split") ?? string.Empty;
-                var folder = setName == "test" ? "test_images" : "train_images";
-                var image = e.Str("image") is { } named && e.Id("image_id") is null ? named : new ImagePattern(pattern, folder).Format(imageId)!;
-                var answers = e.Strings("answers");
-                var answer = answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null;
-                if (answer is null && answers is { Count: > 0 })
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.EmptyAnswer, $"all {answers.Count} answers are blank");
-                    continue;
-                }
-
-                if (answer is null)
-                {
-                    Sample.NoAnswer(context, path, where);
-                }
-
-                var slots = new Dictionary<string, string>();
-                if (hint)
-                {
-                    // The record's own tokens first, else the OCR file's; a prompt never says "none" in their place.
-                    var tokens = e.Strings("ocr_tokens") is { Count: > 0 } own ? own : ocr.TryGetValue(imageId, out var t) && t.Count > 0 ? t : null;
-                    if (tokens is null)
-                    {
-                        yield return Sample.Reject(context, path, where, RejectReasons.MissingOcr,
-                            $"--ocr-hint is on but image {imageId} (question_id {qid}) has no OCR tokens, neither in the record nor in " +
-                            (context.Input("ocr") is { } o ? o : "an --input ocr=FILE (none given)"));
-                        continue;
-                    }
-
-                    slots["ocr_tokens"] = string.Join(", ", tokens);
-                }
-
-                yield return SourceItem.Of(Sample.Make(
-                    context, Name, path, $"q{qid}", hint ? "vqa-ocr" : "vqa", [new ImageRef(image) { Width = e.Int("image_width"), Height = e.Int("image_height") }],
-                    [Sample.Question(question, answer, answer, slots)],
-                    [new("question_id", qid), new("image_id", imageId)],
-                    new() { ["answers"] = Sample.Array(answers ?? []), ["set_name"] = setName }));
+                yield return wrongType;
+                continue;
             }
+
+            var e = item.Element;
+            var qid = e.Id("question_id");
+            var question = e.Str("question");
+
+            // The older layout names the image file instead of giving an id.
+            var imageId = e.Id("image_id") ?? (e.Str("image") is { } file ? Path.GetFileNameWithoutExtension(file) : null);
+            if (qid is null || question is null || imageId is null)
+            {
+                var missing = qid is null ? "question_id" : question is null ? "question" : "image_id";
+                yield return Sample.Reject(context, path, where, RejectReasons.MissingField, $"no \"{missing}\"");
+                continue;
+            }
+
+            var setName = e.Str("set_name") ?? e.Str("flickr_300k_split") ?? string.Empty;
+            var folder = setName == "test" ? "test_images" : "train_images";
+            var image = e.Str("image") is { } named && e.Id("image_id") is null ? named : new ImagePattern(pattern, folder).Format(imageId)!;
+            var answers = e.Strings("answers");
+            var answer = answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null;
+            if (answer is null && answers is { Count: > 0 })
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.EmptyAnswer, $"all {answers.Count} answers are blank");
+                continue;
+            }
+
+            if (answer is null)
+            {
+                Sample.NoAnswer(context, path, where);
+            }
+
+            var slots = new Dictionary<string, string>();
+            if (hint)
+            {
+                // The record's own tokens first, else the OCR file's; a prompt never says "none" in their place.
+                var tokens = e.Strings("ocr_tokens") is { Count: > 0 } own ? own : ocr.TryGetValue(imageId, out var t) && t.Count > 0 ? t : null;
+                if (tokens is null)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.MissingOcr,
+                        $"--ocr-hint is on but image {imageId} (question_id {qid}) has no OCR tokens, neither in the record nor in " +
+                        (context.Input("ocr") is { } o ? o : "an --input ocr=FILE (none given)"));
+                    continue;
+                }
+
+                slots["ocr_tokens"] = string.Join(", ", tokens);
+            }
+
+            yield return SourceItem.Of(Sample.Make(
+                context, Name, path, $"q{qid}", hint ? "vqa-ocr" : "vqa", [new ImageRef(image) { Width = e.Int("image_width"), Height = e.Int("image_height") }],
+                [Sample.Question(question, answer, answer, slots)],
+                [new("question_id", qid), new("image_id", imageId)],
+                new() { ["answers"] = Sample.Array(answers ?? []), ["set_name"] = setName }));
         }
 
         await Task.CompletedTask.ConfigureAwait(false);

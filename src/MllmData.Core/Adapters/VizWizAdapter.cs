@@ -29,58 +29,53 @@ public sealed class VizWizAdapter : ISourceAdapter
         var keep = context.Choice("unanswerable", "keep", "keep", "drop") == "keep";
         var response = context.Option("unanswerable-response") ?? "The question cannot be answered from this image.";
         var pattern = new ImagePattern(context.Option("image-pattern") ?? "%s", string.Empty);
-        foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.TopLevelArray))
+        foreach (var (item, where, notObject) in Sample.Elements(context, path, JsonLayout.TopLevelArray, "questions", cancellationToken))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using (item)
+            if (notObject is { } wrongType)
             {
-                var where = item.Where("questions");
-                if (item.Error is { } error)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
-                    continue;
-                }
-
-                var e = item.Element;
-                var image = e.Str("image");
-                var question = e.Str("question");
-                if (image is null || question is null)
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.MissingField, image is null ? "no \"image\"" : "no \"question\"");
-                    continue;
-                }
-
-                var answers = e.Strings("answers", "answer");
-                var vote = answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null;
-                if (vote is null && answers is { Count: > 0 })
-                {
-                    yield return Sample.Reject(context, path, where, RejectReasons.EmptyAnswer, $"all {answers.Count} answers are blank");
-                    continue;
-                }
-
-                var (answer, unanswerable) = Decide(e.Int("answerable"), e.Str("answer_type"), answers, vote);
-                if (answer is null && !unanswerable)
-                {
-                    Sample.NoAnswer(context, path, where);
-                }
-                else if (unanswerable)
-                {
-                    if (!keep)
-                    {
-                        yield return Sample.Reject(context, path, where, RejectReasons.Unanswerable, "the question is marked unanswerable (--unanswerable drop)");
-                        continue;
-                    }
-
-                    answer = response;
-                }
-
-                var id = Path.GetFileNameWithoutExtension(image);
-                yield return SourceItem.Of(Sample.Make(
-                    context, Name, path, id, "vqa", [new ImageRef(pattern.Format(image)!)],
-                    [Sample.Question(question, answer, vote)],
-                    [new("image", image)],
-                    new() { ["answer_type"] = e.Str("answer_type"), ["answers"] = Sample.Array(answers ?? []) }));
+                yield return wrongType;
+                continue;
             }
+
+            var e = item.Element;
+            var image = e.Str("image");
+            var question = e.Str("question");
+            if (image is null || question is null)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.MissingField, image is null ? "no \"image\"" : "no \"question\"");
+                continue;
+            }
+
+            var answers = e.Strings("answers", "answer");
+            var vote = answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null;
+            if (vote is null && answers is { Count: > 0 })
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.EmptyAnswer, $"all {answers.Count} answers are blank");
+                continue;
+            }
+
+            var (answer, unanswerable) = Decide(e.Int("answerable"), e.Str("answer_type"), answers, vote);
+            if (answer is null && !unanswerable)
+            {
+                Sample.NoAnswer(context, path, where);
+            }
+            else if (unanswerable)
+            {
+                if (!keep)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.Unanswerable, "the question is marked unanswerable (--unanswerable drop)");
+                    continue;
+                }
+
+                answer = response;
+            }
+
+            var id = Path.GetFileNameWithoutExtension(image);
+            yield return SourceItem.Of(Sample.Make(
+                context, Name, path, id, "vqa", [new ImageRef(pattern.Format(image)!)],
+                [Sample.Question(question, answer, vote)],
+                [new("image", image)],
+                new() { ["answer_type"] = e.Str("answer_type"), ["answers"] = Sample.Array(answers ?? []) }));
         }
 
         await Task.CompletedTask.ConfigureAwait(false);
