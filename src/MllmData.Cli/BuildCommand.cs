@@ -258,8 +258,6 @@ public static class BuildCommand
                 return CliApp.Ok;
             }
 
-            SourceTally.ThrowIfEmpty(result.Sources, r.AllowEmpty);
-
             if (r.Rewrite is { } rewrite)
             {
                 log.Information("built {Records} records in {Dir}; rewriting short answers", result.Records, buildDir);

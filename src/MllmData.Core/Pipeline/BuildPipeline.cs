@@ -252,6 +252,13 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         // `mllmdata stats` reads shards with) and the manifest without its card entry; the manifest then lists the card with its sha256.
         manifest = DatasetCard.WriteInto(folder.Staging, manifest, recipe, templates, tally.Sources, evaluation, gathered: statsWorker!.Complete());
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
+        if (!recipe.AllowEmpty && tally.Sources.Any(s => s.Records == 0))
+        {
+            // A failed build replaces nothing: the previous output stays, and this one's files stay staged to be read.
+            folder.KeepStaging = true;
+            SourceTally.ThrowIfEmpty(tally.Sources, allowEmpty: false, folder.Staging);
+        }
+
         folder.Commit();
         return new BuildResult(written.Records, written.Rejects, written.Shards, Path.Combine(outDir, OutputFolder.ManifestFile), written.RejectsByReason)
         {

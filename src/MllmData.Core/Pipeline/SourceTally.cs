@@ -32,7 +32,10 @@ public sealed class SourceTally
         _sources.Add(new SourceOutcome(name, adapter, inputs, records, _rejects.GetValueOrDefault(name) ?? []));
 
     /// <summary>The first source that yielded no record, as an error saying why and what to try; nothing when <paramref name="allowEmpty"/>.</summary>
-    public static void ThrowIfEmpty(IEnumerable<SourceOutcome> sources, bool allowEmpty)
+    /// <param name="sources">The sources as they ended.</param>
+    /// <param name="allowEmpty">Whether an empty source is accepted.</param>
+    /// <param name="staging">Where the failed build's files stay (the output folder itself is left as it was), if they do.</param>
+    public static void ThrowIfEmpty(IEnumerable<SourceOutcome> sources, bool allowEmpty, string? staging = null)
     {
         if (allowEmpty || sources.FirstOrDefault(s => s.Records == 0) is not { } empty)
         {
@@ -43,15 +46,19 @@ public sealed class SourceTally
         var head = $"source '{empty.Name}' yielded no records from {files}";
         if (empty.Rejects.Count == 0)
         {
-            throw new EmptySourceException($"{head} and rejected none: the input holds no items, or none that its options select (--split, --splits, --domain); pass --allow-empty to accept an empty source");
+            throw new EmptySourceException($"{head} and rejected none: the input holds no items, or none that its options select (--split, --splits, --domain); pass --allow-empty to accept an empty source{Kept(staging)}");
         }
 
         var total = empty.Rejects.Values.Sum(r => r.Count);
         var (reason, (count, first)) = empty.Rejects.OrderByDescending(kv => kv.Value.Count).ThenBy(kv => kv.Key, StringComparer.Ordinal).First();
         throw new EmptySourceException(string.Create(
             CultureInfo.InvariantCulture,
-            $"{head}: {total} rejects, most often {reason} ({count}), first at {first.Position}: {first.Detail}; hint: {Hint(reason, empty.Adapter)}; pass --allow-empty to accept an empty source"));
+            $"{head}: {total} rejects, most often {reason} ({count}), first at {first.Position}: {first.Detail}; hint: {Hint(reason, empty.Adapter)}; pass --allow-empty to accept an empty source{Kept(staging)}"));
     }
+
+    private static string Kept(string? staging) => staging is null
+        ? string.Empty
+        : $" (the output folder was left as it was; this build's files, rejects.jsonl among them, are in {staging})";
 
     /// <summary>What usually causes a reason when it rejects everything.</summary>
     public static string Hint(string reason, string adapterName)
@@ -71,7 +78,7 @@ public sealed class SourceTally
             RejectReasons.DuplicateId => "every id repeats an earlier one: is the same file given twice?",
             RejectReasons.EmptyAnswer => "no record has an answer: is this a test split?",
             RejectReasons.LiteralImageToken => "the text holds the image placeholder: choose another with --image-token",
-            _ => "see rejects.jsonl in the output folder for every reject",
+            _ => "rejects.jsonl lists every reject",
         };
     }
 }

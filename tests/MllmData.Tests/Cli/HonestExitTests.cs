@@ -115,17 +115,41 @@ public class TheHonestExits
         Assert.Equal(
             $"error: source 'vqav2' yielded no records from annotations={a}, questions={q}: 2 rejects, most often unknown-image (2), first at questions[0] (byte 14): "
             + "image_id 'n1' does not fit the numeric image pattern 'COCO_<split>_%012d.jpg'; pass --image-pattern with %s; "
-            + "hint: the image ids do not fit the image pattern; ids that are not numbers need --image-pattern with %s; pass --allow-empty to accept an empty source",
+            + "hint: the image ids do not fit the image pattern; ids that are not numbers need --image-pattern with %s; pass --allow-empty to accept an empty source"
+            + $" (the output folder was left as it was; this build's files, rejects.jsonl among them, are in {Path.Combine(outDir, ".staging")})",
             error);
 
-        // The rejects stay in the output folder to be read.
-        Assert.Equal(2, File.ReadAllLines(Path.Combine(outDir, "rejects.jsonl")).Length);
+        // Nothing is promoted; the rejects stay staged to be read.
+        Assert.False(File.Exists(Path.Combine(outDir, "manifest.json")));
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(outDir, ".staging", "rejects.jsonl")).Length);
 
         var allowed = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--allow-empty", "--out", FreshOut());
         Assert.Equal(0, allowed.ExitCode);
 
         var fixedPattern = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--image-pattern", "%s.jpg", "--out", FreshOut());
         Assert.Equal(0, fixedPattern.ExitCode);
+    }
+
+    [Fact]
+    public async Task A_Build_That_Fails_For_An_Empty_Source_Leaves_The_Previous_Output_As_It_Was()
+    {
+        var dir = TestPaths.NewTempDir();
+        var (q, a) = WordImageIds(dir);
+        var outDir = FreshOut();
+        var good = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--image-pattern", "%s.jpg", "--out", outDir);
+        Assert.Equal(0, good.ExitCode);
+        var before = Directory.GetFiles(outDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Select(f => (f, File.ReadAllText(f))).ToList();
+        Assert.Contains(before, f => f.f.EndsWith("manifest.json", StringComparison.Ordinal));
+
+        // The same questions with the numeric default pattern: every record is rejected, the build fails.
+        var failed = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--out", outDir);
+        Assert.Equal(2, failed.ExitCode);
+
+        var after = Directory.GetFiles(outDir, "*", SearchOption.AllDirectories).Where(f => !f.Contains(Path.DirectorySeparatorChar + ".staging" + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal).Select(f => (f, File.ReadAllText(f))).ToList();
+        Assert.Equal(before, after);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(outDir, ".staging", "rejects.jsonl")).Length);
+        Assert.False(File.Exists(Path.Combine(outDir, ".lock")));
     }
 
     [Fact]
@@ -137,10 +161,12 @@ public class TheHonestExits
         File.WriteAllText(Path.Combine(dir, "recipe.yaml"), recipe);
         File.WriteAllText(Path.Combine(dir, "allowing.yaml"), "allow_empty: true\n" + recipe);
 
-        var r = await CliRunner.RunAsync("build", "--recipe", Path.Combine(dir, "recipe.yaml"), "--out", FreshOut());
+        var outDir = FreshOut();
+        var r = await CliRunner.RunAsync("build", "--recipe", Path.Combine(dir, "recipe.yaml"), "--out", outDir);
         Assert.Equal(2, r.ExitCode);
         Assert.Equal(
-            $"error: source 'nothing' yielded no records from captions={Path.Combine(dir, "empty.json")} and rejected none: the input holds no items, or none that its options select (--split, --splits, --domain); pass --allow-empty to accept an empty source",
+            $"error: source 'nothing' yielded no records from captions={Path.Combine(dir, "empty.json")} and rejected none: the input holds no items, or none that its options select (--split, --splits, --domain); pass --allow-empty to accept an empty source"
+            + $" (the output folder was left as it was; this build's files, rejects.jsonl among them, are in {Path.Combine(outDir, ".staging")})",
             r.Error.Split('\n').Single(l => l.StartsWith("error: ", StringComparison.Ordinal)));
 
         var allowed = await CliRunner.RunAsync("build", "--recipe", Path.Combine(dir, "allowing.yaml"), "--out", FreshOut());
