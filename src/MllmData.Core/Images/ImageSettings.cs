@@ -59,11 +59,14 @@ public sealed class ImageSettings
     [JsonIgnore]
     public bool RequireRgb { get; set; }
 
-    /// <summary>The worker count <see cref="Threads"/> asks for.</summary>
+    /// <summary>The worker count <see cref="Threads"/> asks for (this machine's cores for 0): not part of the recipe.</summary>
+    [JsonIgnore]
     public int Workers => Threads > 0 ? Threads : Environment.ProcessorCount;
 
+    [JsonIgnore]
     public bool Active => Mode is "reference" or "copy" or "embed";
 
+    [JsonIgnore]
     public bool Transforms => MaxSide is not null || CenterCrop is not null;
 
     /// <summary>A copy of these settings with another mode.</summary>

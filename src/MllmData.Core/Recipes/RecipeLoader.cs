@@ -179,6 +179,8 @@ public static partial class RecipeLoader
             g.Inputs = new(g.Inputs, StringComparer.Ordinal);
         }
 
+        // How many images are worked on at once changes the speed, never the output: builds, parts and merges agree whatever it is.
+        copy.Images.Threads = 0;
         MapPaths(copy, SourcePaths.For(recipe).Show);
         return JsonSerializer.SerializeToUtf8Bytes(copy, RecipeJsonContext.Default.Recipe);
     }

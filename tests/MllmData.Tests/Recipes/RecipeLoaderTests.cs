@@ -49,6 +49,24 @@ public partial class TheRecipeLoader
         Assert.True(recipe.Sources.Count > 0 || recipe.SelfInstruct is not null);
     }
 
+    private static readonly string[] ThreadSettings = ["", "images: {threads: 1}\n", "images: {threads: 3}\n", "images: {threads: 0, mode: none}\n"];
+
+    [Fact]
+    public void The_Recipe_Identity_Does_Not_Depend_On_The_Thread_Count_Or_The_Machine()
+    {
+        // --threads and the machine's cores change the speed only: a part built on a 2-core machine merges with one built
+        // on a 4-core machine, and the card shows the same recipe.
+        var recipes = ThreadSettings.Select(extra => RecipeLoader.Load(Write(extra + "sources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n")))
+            .ToList();
+        Assert.Equal([0, 1, 3, 0], recipes.Select(r => r.Images.Threads));
+        Assert.Single(recipes.Select(RecipeLoader.Sha256).Distinct());
+
+        var images = System.Text.Json.JsonDocument.Parse(RecipeLoader.Canonical(recipes[2])).RootElement.GetProperty("images");
+        Assert.Equal(0, images.GetProperty("threads").GetInt32());
+        Assert.DoesNotContain(images.EnumerateObject(), p => p.Name is "Workers" or "Active" or "Transforms");
+        Assert.All(images.EnumerateObject(), p => Assert.Equal(p.Name.ToLowerInvariant(), p.Name));
+    }
+
     [Fact]
     public void Reads_Every_Key_By_The_Name_The_Docs_Use()
     {
