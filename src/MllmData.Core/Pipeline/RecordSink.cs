@@ -126,6 +126,14 @@ public sealed class RecordSink : IDisposable
             return false;
         }
 
+        // A training record answers every turn; question-only records belong in an evaluation set, whatever the format's validator checks.
+        if (_settings.Format is not Eval.EvalQuestionFormat && record.Turns.Select((t, i) => (t, i)).FirstOrDefault(x => x.t.Output is null) is { t: not null } unanswered)
+        {
+            Reject(new Reject(record.Source, record.Provenance.File, record.Id, FindingCodes.MissingAssistant,
+                $"turn {unanswered.i + 1} has no answer (a training record answers every turn)"));
+            return false;
+        }
+
         _buffer.ResetWrittenCount();
         _json.Reset();
         _settings.Format.Render(record, _json, _settings.Options);
@@ -135,8 +143,8 @@ public sealed class RecordSink : IDisposable
         _findings.Clear();
         _validator.Validate(_buffer.WrittenSpan, _findings);
 
-        // Question-only evaluation records have no answer by design.
-        if (record.Turns.All(t => t.Output is null))
+        // Question-only evaluation records have no answer by design; in a training format the same record is a reject.
+        if (_settings.Format is Eval.EvalQuestionFormat && record.Turns.All(t => t.Output is null))
         {
             _findings.RemoveAll(f => f.Code == FindingCodes.MissingAssistant);
         }

@@ -78,6 +78,7 @@ public sealed class SourceTally
             RejectReasons.DuplicateId => "every id repeats an earlier one: is the same file given twice?",
             RejectReasons.EmptyAnswer => "no record has an answer: is this a test split?",
             RejectReasons.LiteralImageToken => "the text holds the image placeholder: choose another with --image-token",
+            Formats.FindingCodes.MissingAssistant => "the records have questions but no answers (question files?): --split-role eval builds an evaluation set from them",
             _ => "rejects.jsonl lists every reject",
         };
     }

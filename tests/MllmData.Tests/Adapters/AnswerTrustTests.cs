@@ -237,7 +237,7 @@ public class TheAnswersAnAdapterWrites
             built.Rejects.Select(r => r.GetProperty("detail").GetString()));
         Assert.Equal(["data[1]", "data[2]", "data[3]", "data[4]"], built.Rejects.Select(Record));
 
-        var noFile = await Build("--adapter", "textvqa", "--input", $"questions={questions}", "--ocr-hint", "--templates", Pack("test-ocr"));
+        var noFile = await Build("--adapter", "textvqa", "--input", $"questions={questions}", "--ocr-hint", "--templates", Pack("test-ocr"), "--allow-empty");
         Assert.Empty(noFile.Records);
         Assert.Equal(Enumerable.Repeat<string?>("missing-ocr", 5), noFile.Reasons());
         Assert.EndsWith("neither in the record nor in an --input ocr=FILE (none given)", noFile.Rejects[0].GetProperty("detail").GetString(), StringComparison.Ordinal);

@@ -136,7 +136,7 @@ public class TheBenchmarkAdapters
         Assert.Equal("<BOS> what is the brand of phone? <image> nokia <EOS>", Text(ById(template, "textvqa-q0")));
 
         // These records carry no OCR tokens and no OCR file is given: --ocr-hint rejects them rather than writing "none".
-        var ocr = await Build("llava", "--adapter", "textvqa", "--input", $"questions={Path.Combine(root, "TextVQA_0.5.1_train.json")}", "--ocr-hint", "--templates", Pack("test-ocr"), "--suffix", "none");
+        var ocr = await Build("llava", "--adapter", "textvqa", "--input", $"questions={Path.Combine(root, "TextVQA_0.5.1_train.json")}", "--ocr-hint", "--templates", Pack("test-ocr"), "--suffix", "none", "--allow-empty");
         Assert.Empty(ocr.Records);
         Assert.Equal(Enumerable.Repeat("missing-ocr", 5), ocr.Rejects.Select(x => x.GetProperty("reason").GetString()));
 
@@ -316,9 +316,19 @@ public class TheBenchmarkAdapters
         Assert.Equal(2017, sqa.Records.Count(r => r.GetProperty("images").GetArrayLength() > 0));
         Assert.All(sqa.Records.Where(r => r.GetProperty("images").GetArrayLength() == 0), r => Assert.DoesNotContain("<image>", r.GetProperty("messages")[0].GetProperty("content").GetString()!, StringComparison.Ordinal));
 
-        var gqa = await Build("llava", "--adapter", "instructions", "--input", $"file={TestPaths.RealFile("gqa", "llava_gqa_testdev_balanced.jsonl")}");
-        Assert.Equal(12578, gqa.Records.Count);
-        Assert.Equal("<image>\nIs it overcast?\nAnswer the question using a single word or phrase.", Human(ById(gqa, "instructions-201307251")));
+        // LLaVA question files hold questions without answers: a training format takes none of them (the build fails, naming
+        // why and what to do), an evaluation build takes every one.
+        var questions = TestPaths.RealFile("gqa", "llava_gqa_testdev_balanced.jsonl");
+        var refused = await Build("llava", "--adapter", "instructions", "--input", $"file={questions}");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Empty(refused.Records);
+        Assert.Contains("12578 rejects, most often missing-assistant (12578), first at instructions-201307251: turn 1 has no answer (a training record answers every turn); "
+            + "hint: the records have questions but no answers (question files?): --split-role eval builds an evaluation set from them", refused.Error, StringComparison.Ordinal);
+
+        var eval = await ReadEval("instructions", ("file", questions));
+        Assert.Equal(12578, eval.Count);
+        var overcast = eval.Single(r => r.Id == "instructions-201307251");
+        Assert.Equal(("n161313.jpg", "Is it overcast?\nAnswer the question using a single word or phrase.", null), (overcast.Images.Single().Path, overcast.Turns.Single().Instruction ?? overcast.Turns.Single().Input, overcast.Turns.Single().Output));
     }
 
     [Fact]

@@ -11,6 +11,26 @@ public class TheEvalBuild
 
     private static List<JsonElement> Lines(string file) => [.. File.ReadLines(file).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
+    [Theory]
+    [InlineData("llava")]
+    [InlineData("sharegpt")]
+    [InlineData("swift")]
+    [InlineData("template")]
+    [InlineData("openai", "--image-url-prefix", "https://images.example/")]
+    public async Task Question_Only_Records_Never_Go_Into_A_Training_Format(string format, params string[] extra)
+    {
+        // LLaVA's own question file: questions, no answers. Each becomes a missing-assistant reject, even under --allow-empty.
+        var questions = TestPaths.RealFile("reference-outputs", "llava", "qa90_questions.jsonl");
+        var outDir = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync(["build", "--adapter", "instructions", "--input", $"file={questions}", "--format", format, "--allow-empty", "--out", outDir, .. extra]);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.All(TestPaths.Shards(outDir), shard => Assert.Empty(File.ReadAllText(shard).Trim()));
+        var rejects = Lines(Path.Combine(outDir, "rejects.jsonl"));
+        Assert.Equal(90, rejects.Count);
+        Assert.All(rejects, x => Assert.Equal("missing-assistant", x.GetProperty("reason").GetString()));
+    }
+
     [Fact]
     public async Task Unanswered_Okvqa_Questions_Become_One_Question_Line_And_One_Answers_Line_Each()
     {
