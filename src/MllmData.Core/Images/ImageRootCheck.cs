@@ -3,8 +3,8 @@ using MllmData.Records;
 namespace MllmData.Images;
 
 /// <summary>
-/// Resolves a record's image paths under the image root: a path that escapes it (by <c>..</c>, by being absolute, or
-/// through a symbolic link to a file or folder outside it), or a missing file, is a reject.
+/// Resolves a record's image paths under the image root: a path that could escape it (any <c>..</c> part, an absolute
+/// path, a symbolic link to a file or folder outside it), or a missing file, is a reject.
 /// </summary>
 public sealed class ImageRootCheck
 {
@@ -80,6 +80,13 @@ public sealed class ImageRootCheck
         if (!lexical.StartsWith(_root, StringComparison.Ordinal))
         {
             return (RejectReasons.ImageOutsideRoot, $"image path '{path}' leaves the image root");
+        }
+
+        // The operating system follows a link before the '..' after it, so 'link/../x' need not be the file 'x' under the
+        // root that a check by name sees; and the trainer opens the path as written. Such a path is refused outright.
+        if (path.Split('/', '\\').Contains(".."))
+        {
+            return (RejectReasons.ImageOutsideRoot, $"image path '{path}' has a '..' part: it is opened as written, links before the '..' decide where it leads");
         }
 
         var folder = Path.GetDirectoryName(lexical)!;

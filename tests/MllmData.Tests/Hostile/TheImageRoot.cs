@@ -28,10 +28,15 @@ public class TheImageRoot
         File.CreateSymbolicLink(Path.Combine(real, "link-in.jpg"), "sub/inside.jpg");
         Directory.CreateSymbolicLink(Path.Combine(real, "folder-link-in"), "sub");
 
+        // 'deep-link/../secret.jpg' names real-root/secret.jpg to a check by name, but the system follows deep-link first and
+        // opens outside/secret.jpg; 'no-such/../sub/inside.jpg' cannot be opened at all.
+        Directory.CreateSymbolicLink(Path.Combine(real, "deep-link"), Directory.CreateDirectory(Path.Combine(outside, "deep")).FullName);
+        File.Copy(Jpeg, Path.Combine(real, "secret.jpg"));
+
         // The root itself is reached through a link: links that stay inside it are still fine.
         var root = Path.Combine(top, "root-link");
         Directory.CreateSymbolicLink(root, real);
-        return (root, ["sub/inside.jpg", "file-link-out.jpg", "relative-link-out.jpg", "folder-link-out/secret.jpg", "chain-1.jpg", "loop-a.jpg", "link-in.jpg", "folder-link-in/inside.jpg", "sub/../folder-link-out/secret.jpg", "bad\0name.jpg"]);
+        return (root, ["sub/inside.jpg", "file-link-out.jpg", "relative-link-out.jpg", "folder-link-out/secret.jpg", "chain-1.jpg", "loop-a.jpg", "link-in.jpg", "folder-link-in/inside.jpg", "sub/../folder-link-out/secret.jpg", "bad\0name.jpg", "deep-link/../secret.jpg", "no-such/../sub/inside.jpg"]);
     }
 
     [Theory]
@@ -58,7 +63,8 @@ public class TheImageRoot
         Assert.Equal(
             [
                 ("jsonl-l2", "image-outside-root"), ("jsonl-l3", "image-outside-root"), ("jsonl-l4", "image-outside-root"), ("jsonl-l5", "image-outside-root"),
-                ("jsonl-l6", "missing-image"), ("jsonl-l9", "image-outside-root"), ("jsonl-l10", "bad-image-path"),
+                ("jsonl-l6", "missing-image"), ("jsonl-l9", "image-outside-root"), ("jsonl-l10", "bad-image-path"), ("jsonl-l11", "image-outside-root"),
+                ("jsonl-l12", "image-outside-root"),
             ],
             HostileFile.Rejects(outDir).Select(x => (x.Str("position"), x.Str("reason"))));
         Assert.DoesNotContain("secret", string.Join('\n', TestPaths.Shards(outDir).Select(File.ReadAllText)), StringComparison.Ordinal);
