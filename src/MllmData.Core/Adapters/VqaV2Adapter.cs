@@ -304,7 +304,8 @@ public class VqaV2Adapter : ISourceAdapter
         var answer = mode == "majority"
             ? VqaAnswers.MajorityVote(votes) ?? mc
             : mc ?? VqaAnswers.MajorityVote(votes);
-        return new Answered(q, answer, mode == "majority" ? answer : a.MultipleChoiceAnswer ?? answer, a);
+        // The raw answer is the one the output came from: the file's multiple_choice_answer as written, or the vote's when that is blank.
+        return new Answered(q, answer, mode == "majority" || mc is null ? answer : a.MultipleChoiceAnswer, a);
     }
 
     private InstructionRecord MakeRecordCore(SourceContext context, string questionsPath, ImagePattern pattern, Answered m, out string? image)

@@ -46,6 +46,28 @@ public class TheAnswersAnAdapterWrites
         return file;
     }
 
+    [Fact]
+    public async Task A_Blank_Multiple_Choice_Answer_Gives_The_Vote_And_Meta_Names_The_Vote_As_Its_Raw_Answer()
+    {
+        var q = WriteTemp("questions.json", """{"questions":[{"image_id":1,"question":"What color?","question_id":1},{"image_id":1,"question":"Which?","question_id":2},{"image_id":1,"question":"How many?","question_id":3}]}""");
+        var a = WriteTemp("annotations.json", """
+            {"annotations":[
+              {"question_id":1,"multiple_choice_answer":"","answers":[{"answer":"Red "},{"answer":"red"},{"answer":"blue"}]},
+              {"question_id":2,"multiple_choice_answer":"   ","answers":[{"answer":"the left one"},{"answer":"left one"}]},
+              {"question_id":3,"multiple_choice_answer":" 2 ","answers":[{"answer":"3"},{"answer":"3"}]}]}
+            """);
+        var built = await Build("--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}");
+        Assert.True(built.ExitCode == 0, built.Error);
+
+        string Raw(string id) => string.Join(" | ", built[id].GetProperty("meta").GetProperty("raw_answers").EnumerateArray().Select(x => x.GetString()!));
+        Assert.Equal(("Red", "Red"), (Gpt(built["vqav2-q1"]), Raw("vqav2-q1")));
+        Assert.Equal(Gpt(built["vqav2-q2"]), Raw("vqav2-q2"));
+        Assert.NotEqual(string.Empty, Gpt(built["vqav2-q2"]).Trim());
+
+        // A multiple_choice_answer that is there is the answer, trimmed, and its raw form is kept as written.
+        Assert.Equal(("2", " 2 "), (Gpt(built["vqav2-q3"]), Raw("vqav2-q3")));
+    }
+
     /// <summary>Asserts that every written answer equals, ignoring case, one raw answer of its question.</summary>
     private static void AssertEveryAnswerIsAnAnnotators(Dictionary<string, string> written, Dictionary<string, List<string>> rawById)
     {
