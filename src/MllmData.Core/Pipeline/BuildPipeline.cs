@@ -320,6 +320,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             steps.Add(new ImageRootStep(new ImageRootCheck(s.ImageRoot)));
         }
 
+        steps.Add(new TextContentStep());
         steps.Add(new LiteralTokenStep(recipe.Tokens.Image));
         // Frames with a {text} slot carry the question there, so they take instruction-only templates.
         var frame = format is TemplateFormat ? FrameLibrary.ForBuild(recipe.Frame, recipe.IclShots, templates.Root, recipe.Folder) : null;

@@ -23,6 +23,12 @@ public static class RejectReasons
     public const string TooManyChoices = "too-many-choices";
     public const string Unanswerable = "unanswerable";
 
+    /// <summary>A question that is empty or only white space: the record would ask nothing.</summary>
+    public const string EmptyQuestion = "empty-question";
+
+    /// <summary>Dataset text holding a control character (NUL, BEL, ESC, DEL, C1...); tabs and line breaks are text.</summary>
+    public const string ControlCharacters = "control-characters";
+
     /// <summary>A line or record longer than the reader keeps in memory (16 MiB by default).</summary>
     public const string LineTooLong = "line-too-long";
 

@@ -1,0 +1,68 @@
+using System.Buffers;
+using System.Globalization;
+using MllmData.Records;
+
+namespace MllmData.Pipeline.Steps;
+
+/// <summary>
+/// Dataset text a trainer should never see: a question that is blank (the record would ask nothing) or any text holding a
+/// control character (NUL, BEL, an ESC colour sequence, DEL, the C1 range; tabs and line breaks are text). Such records are
+/// rejects, before templates and rendering, whatever adapter read them.
+/// </summary>
+public sealed class TextContentStep : IRecordStep
+{
+    private static readonly SearchValues<char> Controls = SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Where(c => c is not ('\t' or '\n' or '\r')).Select(c => (char)c), '\u007f', .. Enumerable.Range(0x80, 0x20).Select(c => (char)c)]);
+
+    public SourceItem Apply(InstructionRecord record)
+    {
+        for (var t = 0; t < record.Turns.Count; t++)
+        {
+            var turn = record.Turns[t];
+            if (turn.Slots.TryGetValue("question", out var question) && string.IsNullOrWhiteSpace(question))
+            {
+                return Rejected(record, RejectReasons.EmptyQuestion, $"turn {t + 1}: the question is {(question.Length == 0 ? "empty" : "only white space")}");
+            }
+
+            foreach (var (name, text) in Texts(turn))
+            {
+                if (Control(text) is { } at)
+                {
+                    return Rejected(record, RejectReasons.ControlCharacters, string.Create(CultureInfo.InvariantCulture, $"turn {t + 1}: the {name} holds the control character U+{(int)text[at]:X4} at character {at + 1}"));
+                }
+            }
+        }
+
+        return record.System is { } system && Control(system) is { } s
+            ? Rejected(record, RejectReasons.ControlCharacters, string.Create(CultureInfo.InvariantCulture, $"the system message holds the control character U+{(int)system[s]:X4} at character {s + 1}"))
+            : SourceItem.Of(record);
+    }
+
+    private static IEnumerable<(string Name, string Text)> Texts(Turn turn)
+    {
+        foreach (var (slot, value) in turn.Slots)
+        {
+            yield return (slot, value);
+        }
+
+        if (turn.Instruction is { } instruction)
+        {
+            yield return ("instruction", instruction);
+        }
+
+        if (turn.Input is { } input)
+        {
+            yield return ("input", input);
+        }
+
+        if (turn.Output is { } output)
+        {
+            yield return ("answer", output);
+        }
+    }
+
+    private static int? Control(string text) => text.AsSpan().IndexOfAny(Controls) is var i and >= 0 ? i : null;
+
+    private static SourceItem Rejected(InstructionRecord record, string reason, string detail) =>
+        SourceItem.Rejected(new Reject(record.Source, record.Provenance.File, record.Id, reason, detail));
+}
