@@ -122,6 +122,10 @@ public static class CliApp
         var error = parse.InvocationConfiguration.Error;
         try
         {
+            // The body goes on off the caller's thread at once: much of a build completes synchronously, and System.CommandLine
+            // can answer SIGINT/SIGTERM (cancel, then end the process if the body does not stop in time) only once the body
+            // has handed back its task. Before, a body busy in one long step held the signal until it ended.
+            await Task.Yield();
             return await body(log).ConfigureAwait(false);
         }
         catch (UsageException ex)
