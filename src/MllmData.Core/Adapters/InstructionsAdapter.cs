@@ -227,7 +227,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
             }
             catch (JsonException ex)
             {
-                error = ex.Message;
+                error = Json.JsonErrors.InWords(ex);
             }
 
             yield return (element, where, line.Number, error is null ? null : FindingCodes.NotJson, error);

@@ -55,7 +55,7 @@ public sealed class JsonlAdapter : ISourceAdapter
             }
             catch (JsonException ex)
             {
-                parseError = ex.Message;
+                parseError = Json.JsonErrors.InWords(ex);
             }
 
             if (doc is null)

@@ -49,7 +49,7 @@ internal static class JsonLines
             }
             catch (JsonException ex)
             {
-                throw new InputDataException(path, $"line {line}", "not-json", ex.Message);
+                throw new InputDataException(path, $"line {line}", "not-json", Json.JsonErrors.InWords(ex));
             }
 
             if (e.ValueKind != JsonValueKind.Object)

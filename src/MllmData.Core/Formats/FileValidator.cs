@@ -53,7 +53,7 @@ public sealed class FileValidator(IFormatValidator validator)
             }
             catch (JsonException ex)
             {
-                findings.Add(new(FindingCodes.NotJson, ex.Message));
+                findings.Add(new(FindingCodes.NotJson, Json.JsonErrors.InWords(ex)));
             }
 
             if (findings.Count > 0)

@@ -287,13 +287,15 @@ public sealed class StreamingJsonReader : IDisposable
     {
         var at = _bufferBase + _start + consumedInBuffer;
 
-        // Truncation shows as running out of data, or as a last fragment with no closing bracket after it.
+        // Truncation shows as running out of data, or as a last fragment with no closing bracket after it; data after a
+        // complete value is not truncation, though the reader's message for it speaks of the end of data too.
         var rest = _buffer.AsSpan((int)Math.Min(_start + consumedInBuffer, _end), _end - (int)Math.Min(_start + consumedInBuffer, _end));
-        var truncated = _eof && (ex.Message.Contains("end of data", StringComparison.Ordinal)
+        var trailing = ex.Message.Contains("after a single JSON value", StringComparison.Ordinal);
+        var truncated = !trailing && _eof && (ex.Message.Contains("end of data", StringComparison.Ordinal)
             || ex.Message.Contains("zero at the end", StringComparison.Ordinal)
             || (rest.IndexOfAny((byte)'}', (byte)']') < 0));
         var reason = truncated ? "truncated-json" : "malformed-json";
-        return new InputDataException(_file, $"byte {at}", reason, $"invalid JSON: {ex.Message}");
+        return new InputDataException(_file, $"byte {at}", reason, $"invalid JSON: {JsonErrors.InWords(ex.Message, trailing)}");
     }
 
     private void Refill()

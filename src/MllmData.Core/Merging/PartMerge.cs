@@ -50,7 +50,7 @@ public static class PartMerge
             }
             catch (JsonException ex)
             {
-                throw new UsageException($"merge: {file} is not a part manifest: {ex.Message}");
+                throw new UsageException($"merge: {file} is not a part manifest: {Json.JsonErrors.InWords(ex)}");
             }
 
             if (json["mllmdata_part"] is null || json["shard_index"] is null)

@@ -25,7 +25,7 @@ public static class StatsReader
         }
         catch (JsonException ex)
         {
-            throw new InputDataException(manifestPath, "-", "bad-json", $"the manifest is not valid JSON: {ex.Message}");
+            throw new InputDataException(manifestPath, "-", "bad-json", $"the manifest is not valid JSON: {Json.JsonErrors.InWords(ex)}");
         }
 
         return Read(dir, manifest, questions, imageToken, tokenSample);
@@ -97,7 +97,7 @@ public static class StatsReader
         }
         catch (JsonException ex)
         {
-            throw new InputDataException(path, $"line {origin.Line}", "bad-json", ex.Message);
+            throw new InputDataException(path, $"line {origin.Line}", "bad-json", Json.JsonErrors.InWords(ex));
         }
 
         using (doc)

@@ -183,6 +183,21 @@ public class TheVqaV2Adapter
         _ = dir;
     }
 
+    [Theory]
+    [InlineData("{\"questions\": [{\"image_id\": 1, \"question\": \"one?\", \"question_id\": 1}]}{\"questions\": []}", "more data follows the end of the JSON value (two documents in one file, or stray text after it)")]
+    [InlineData("{\"questions\": [{\"image_id\": 1, \"question\": \"one?\", \"question_id\": 1},]}", "The JSON array contains a trailing comma at the end")]
+    public async Task Should_Call_Data_After_The_Value_And_Trailing_Commas_Malformed_In_Words(string questions, string words)
+    {
+        var (q, a, _) = WriteVqa([Q(1, "one?", 1)], [A(1, 1, "a", ["a"])]);
+        File.WriteAllText(q, questions);
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--format", "llava", "--out", TestPaths.NewTempDir());
+
+        Assert.Equal(2, r.ExitCode);
+        var error = r.Error.Split('\n').Single(l => l.StartsWith("error: ", StringComparison.Ordinal));
+        Assert.StartsWith($"error: {q}: byte ", error, StringComparison.Ordinal);
+        Assert.EndsWith($": malformed-json: invalid JSON: {words}", error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Should_Stop_With_Exit_2_On_Malformed_Json_Naming_The_Byte()
     {

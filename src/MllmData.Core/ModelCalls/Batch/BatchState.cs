@@ -114,7 +114,7 @@ public sealed class BatchState
         }
         catch (JsonException ex)
         {
-            throw new InputDataException(path, "-", "invalid-json", ex.Message);
+            throw new InputDataException(path, "-", "invalid-json", Json.JsonErrors.InWords(ex));
         }
     }
 

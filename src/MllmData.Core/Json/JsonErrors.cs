@@ -1,0 +1,27 @@
+using System.Text.Json;
+
+namespace MllmData.Json;
+
+/// <summary>System.Text.Json's error messages as a user reads them.</summary>
+public static class JsonErrors
+{
+    /// <summary>The exception's message in words (see <see cref="InWords(string, bool)"/>).</summary>
+    public static string InWords(JsonException ex) => InWords(ex.Message, ex.Message.Contains("after a single JSON value", StringComparison.Ordinal));
+
+    /// <summary>The reader's message without what speaks to a programmer (its reader options, its line and byte counters, which the position already gives).</summary>
+    public static string InWords(string message, bool trailing = false)
+    {
+        if (trailing)
+        {
+            return "more data follows the end of the JSON value (two documents in one file, or stray text after it)";
+        }
+
+        var text = message;
+        var counters = text.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        text = counters >= 0 ? text[..counters] : text;
+        text = text.Replace(" which is not supported in this mode. Change the reader options.", string.Empty, StringComparison.Ordinal)
+            .Replace(" Change the reader options.", string.Empty, StringComparison.Ordinal)
+            .Replace(" is not supported in this mode", " is not allowed in JSON", StringComparison.Ordinal);
+        return text.TrimEnd();
+    }
+}
