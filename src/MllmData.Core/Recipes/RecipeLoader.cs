@@ -46,7 +46,7 @@ public static partial class RecipeLoader
                 cause = cause.InnerException;
             }
 
-            var why = cause is EmptyRecipeValueException empty ? empty.Message : ex.Message + (cause is null ? string.Empty : $" ({cause.Message})");
+            var why = cause is EmptyRecipeValueException empty ? empty.Message : InWords(ex, cause);
             throw new UsageException($"{path}: line {ex.Start.Line}, column {ex.Start.Column}: {why}");
         }
 
@@ -162,6 +162,33 @@ public static partial class RecipeLoader
         }
 
         return result;
+    }
+
+    /// <summary>A YAML error as a recipe's author reads it: keys by their name and section, values by what was expected.</summary>
+    private static string InWords(YamlException ex, Exception? cause)
+    {
+        if (System.Text.RegularExpressions.Regex.Match(ex.Message, @"^Property '([^']*)' not found on type '[^']*?(\w+)'\.$") is { Success: true } unknown)
+        {
+            var section = unknown.Groups[2].Value switch
+            {
+                "Recipe" => "the recipe",
+                "SourceSpec" => "a source",
+                "ImageSettings" => "images",
+                "TokenSettings" => "tokens",
+                "MixtureSettings" => "mixture",
+                "RewriteSettings" => "rewrite",
+                "SelfInstructSettings" => "self_instruct",
+                var type => type,
+            };
+            return $"unknown key '{unknown.Groups[1].Value}' in {section} (docs/recipes.md lists every key)";
+        }
+
+        return cause switch
+        {
+            FormatException or OverflowException => $"this value is not of the key's type: {cause.Message}",
+            null => ex.Message,
+            _ => $"{ex.Message} ({cause.Message})",
+        };
     }
 
     /// <summary>Canonical JSON of the recipe (everything that decides the output), its paths shown as <see cref="SourcePaths"/> shows them.</summary>

@@ -49,6 +49,18 @@ public partial class TheRecipeLoader
         Assert.True(recipe.Sources.Count > 0 || recipe.SelfInstruct is not null);
     }
 
+    [Theory]
+    [InlineData("sedd: 3\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", "line 1, column 1: unknown key 'sedd' in the recipe (docs/recipes.md lists every key)")]
+    [InlineData("sources: [{adapter: coco-captions, inputs: {captions: c.json}, optoins: {a: b}}]\n", "line 1, column 64: unknown key 'optoins' in a source (docs/recipes.md lists every key)")]
+    [InlineData("images: {maxside: 3}\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", "line 1, column 10: unknown key 'maxside' in images (docs/recipes.md lists every key)")]
+    [InlineData("seed: 1e400\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", "line 1, column 7: this value is not of the key's type: The input string '1e400' was not in a correct format.")]
+    public void A_Misspelt_Key_Or_A_Value_Of_Another_Type_Is_Named_In_Words(string text, string message)
+    {
+        var path = Write(text);
+        var ex = Assert.Throws<UsageException>(() => RecipeLoader.Load(path));
+        Assert.Equal($"{path}: {message}", ex.Message);
+    }
+
     private static readonly string[] ThreadSettings = ["", "images: {threads: 1}\n", "images: {threads: 3}\n", "images: {threads: 0, mode: none}\n"];
 
     [Fact]
