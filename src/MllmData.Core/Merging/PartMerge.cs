@@ -39,6 +39,7 @@ public static class PartMerge
             {
                 var hint = File.Exists(Path.Combine(dir, OutputFolder.ManifestFile)) ? "it holds a whole build (manifest.json), not a part"
                     : Directory.Exists(dir) ? "its worker has not finished, or failed: run that worker again"
+                    : File.Exists(dir) ? "it is a file, not a worker's output folder"
                     : "no such folder";
                 throw new UsageException($"merge: {dir} has no {OutputFolder.PartFile}: {hint}");
             }

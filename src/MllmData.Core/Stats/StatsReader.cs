@@ -14,7 +14,10 @@ public static class StatsReader
         var manifestPath = Path.Combine(dir, OutputFolder.ManifestFile);
         if (!File.Exists(manifestPath))
         {
-            throw new InputDataException(manifestPath, "-", "no-manifest", "not a build's output folder: manifest.json is missing (an unfinished build leaves none)");
+            var why = File.Exists(Path.Combine(dir, OutputFolder.PartFile)) ? "it is one worker's part of a job array: merge the parts (mllmdata merge) and read the merged folder"
+                : !Directory.Exists(dir) ? "no such folder"
+                : "manifest.json is missing (an unfinished or failed build leaves none)";
+            throw new InputDataException(manifestPath, "-", "no-manifest", $"not a build's output folder: {why}");
         }
 
         JsonObject manifest;

@@ -316,6 +316,16 @@ public class ShardMergeTests
         Assert.Equal(1, unfinished.ExitCode);
         Assert.Contains($"{parts[1]} has no part.json: its worker has not finished", unfinished.Error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(merged));
+
+        // `stats` on a part says what a part is; merge on a file or a missing folder says which.
+        var stats = await CliRunner.RunAsync("stats", parts[0]);
+        Assert.Equal(2, stats.ExitCode);
+        Assert.Contains("not a build's output folder: it is one worker's part of a job array: merge the parts (mllmdata merge) and read the merged folder", stats.Error, StringComparison.Ordinal);
+        var file = Path.Combine(parts[0], "part.json");
+        var notFolder = await CliRunner.RunAsync("merge", file, parts[2], "--out", merged);
+        Assert.Contains($"{file} has no part.json: it is a file, not a worker's output folder", notFolder.Error, StringComparison.Ordinal);
+        var nowhere = await CliRunner.RunAsync("merge", Path.Combine(parts[0], "nowhere"), parts[2], "--out", merged);
+        Assert.Contains("nowhere has no part.json: no such folder", nowhere.Error, StringComparison.Ordinal);
     }
 
     [Fact]
