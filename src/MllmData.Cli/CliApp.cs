@@ -148,6 +148,11 @@ public static class CliApp
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
             return DataError;
         }
+        catch (ModelCalls.ModelAccessException ex)
+        {
+            await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);
+            return UsageError;
+        }
         catch (ModelCalls.BudgetExceededException ex)
         {
             await error.WriteLineAsync($"error: {ex.Message}").ConfigureAwait(false);

@@ -91,6 +91,41 @@ public sealed class BudgetExceededException(string message) : Exception(message)
     }
 }
 
+/// <summary>
+/// The endpoint refused the tool itself, not one request (HTTP 401 or 403: the key or its rights; 404: no such model or
+/// deployment): every further request would fail the same way, so the run stops. Its message never holds credentials.
+/// </summary>
+public sealed class ModelAccessException : Exception
+{
+    public ModelAccessException(int status, string message, Exception? inner = null)
+        : base(message, inner) => Status = status;
+
+    public ModelAccessException()
+    {
+    }
+
+    public ModelAccessException(string message)
+        : base(message)
+    {
+    }
+
+    public ModelAccessException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public int Status { get; }
+
+    /// <summary>The refusal for an HTTP status, in words; null for a status that concerns one request only.</summary>
+    public static ModelAccessException? For(ModelCallException failure) => failure.Status switch
+    {
+        401 => new(401, "the model endpoint refused the API key (HTTP 401): check OPENAI_API_KEY or AZURE_OPENAI_API_KEY and the endpoint; the run stopped", failure),
+        403 => new(403, "the model endpoint refused access (HTTP 403): the key has no right to this model or endpoint; the run stopped", failure),
+        404 => new(404, "the model endpoint has no such model or deployment (HTTP 404): check --model (Azure: the deployment name) and the endpoint; the run stopped", failure),
+        _ => null,
+    };
+}
+
 /// <summary>The model behind the call path.</summary>
 public interface IChatModel
 {

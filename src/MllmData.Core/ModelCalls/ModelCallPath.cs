@@ -168,6 +168,7 @@ public sealed class ModelCallPath : IDisposable
     private readonly RateLimiter? _requestLimiter;
     private readonly RateLimiter? _tokenLimiter;
     private readonly Lock _budgetGate = new();
+    private ModelCallException? _refused;
     private long _reservedRequests;
     private long _reservedTokens;
     private decimal _reservedCost;
@@ -223,10 +224,20 @@ public sealed class ModelCallPath : IDisposable
             return cached;
         }
 
+        if (Volatile.Read(ref _refused) is { } earlier)
+        {
+            throw ModelAccessException.For(earlier)!;
+        }
+
         var promptTokens = TokenCounter.Prompt(request);
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (Volatile.Read(ref _refused) is { } refusedWhileQueued)
+            {
+                throw ModelAccessException.For(refusedWhileQueued)!;
+            }
+
             // Reserved when the call can go, not while it queues: queued calls must not take the cap's last
             // requests from the retries of calls already running.
             Reserve(promptTokens + request.MaxOutputTokens);
@@ -244,6 +255,13 @@ public sealed class ModelCallPath : IDisposable
                 if (ex.Kind == ModelFailure.RateLimited)
                 {
                     Usage.RateLimitedFinal();
+                }
+
+                if (ModelAccessException.For(ex) is { } refused)
+                {
+                    // The first refusal of the tool itself ends every later call at once, without asking again.
+                    Volatile.Write(ref _refused, ex);
+                    throw refused;
                 }
 
                 throw;

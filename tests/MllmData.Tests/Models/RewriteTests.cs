@@ -241,7 +241,7 @@ public class TheRewriter
     {
         using var server = new FakeModelServer(r => r.UserText switch
         {
-            var t when t.Contains("sky", StringComparison.Ordinal) => FakeReply.Error(401, "Incorrect API key provided: " + r.Headers.GetValueOrDefault("authorization")),
+            var t when t.Contains("sky", StringComparison.Ordinal) => FakeReply.Error(400, "Bad request for key " + r.Headers.GetValueOrDefault("authorization")),
             var t when t.Contains("boxes", StringComparison.Ordinal) => FakeReply.Error(500, "server trouble"),
             var t when t.Contains("night", StringComparison.Ordinal) => new FakeReply(200, "not json at all"),
             _ => FakeModelServer.Faithful(r),
@@ -257,7 +257,16 @@ public class TheRewriter
         var bad = await ChildCli.RunAsync(new Dictionary<string, string> { ["OPENAI_BASE_URL"] = "not a url", ["OPENAI_API_KEY"] = Key }, Rewrite(input, TestPaths.NewTempDir(), cache));
         Assert.Equal(1, bad.ExitCode);
 
-        var everything = new StringBuilder(run.Output + run.Error + bad.Output + bad.Error);
+        // A key the endpoint refuses (its reply echoes the key back) stops the run at once: exit 1, nothing written.
+        using var refusing = new FakeModelServer(r => FakeReply.Error(401, "Incorrect API key provided: " + r.Headers.GetValueOrDefault("authorization")));
+        var refusedOut = TestPaths.NewTempDir();
+        var refused = await ChildCli.RunAsync(OpenAi(refusing), Rewrite(input, refusedOut, Path.Combine(TestPaths.NewTempDir(), "c.db"), "-v", "diagnostic"));
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("error: the model endpoint refused the API key (HTTP 401): check OPENAI_API_KEY or AZURE_OPENAI_API_KEY and the endpoint; the run stopped", refused.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(refusedOut, "manifest.json")));
+        Assert.InRange(refusing.Seen.Count, 1, 8);
+
+        var everything = new StringBuilder(run.Output + run.Error + bad.Output + bad.Error + refused.Output + refused.Error);
         foreach (var file in Directory.GetFiles(output, "*", SearchOption.AllDirectories).Concat(Directory.GetFiles(Path.GetDirectoryName(cache)!)))
         {
             everything.Append(Encoding.Latin1.GetString(File.ReadAllBytes(file)));

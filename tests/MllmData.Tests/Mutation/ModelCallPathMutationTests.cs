@@ -333,6 +333,35 @@ public class ModelCallPathMutationTests
         }
     }
 
+    [Theory]
+    [InlineData(401, "the model endpoint refused the API key (HTTP 401): check OPENAI_API_KEY or AZURE_OPENAI_API_KEY and the endpoint; the run stopped")]
+    [InlineData(403, "the model endpoint refused access (HTTP 403): the key has no right to this model or endpoint; the run stopped")]
+    [InlineData(404, "the model endpoint has no such model or deployment (HTTP 404): check --model (Azure: the deployment name) and the endpoint; the run stopped")]
+    public async Task A_Refusal_Of_The_Key_Or_The_Model_Stops_Every_Call_Without_Asking_Again(int status, string message)
+    {
+        using var rig = new Rig(new Scripted((_, _) => Fail(ModelFailure.ClientError, status: status)), new CallSettings());
+        var first = await Assert.ThrowsAsync<ModelAccessException>(() => rig.Ask(0));
+        Assert.Equal((status, message), (first.Status, first.Message));
+
+        // Later calls, other requests too, fail the same way and never reach the endpoint.
+        var second = await Assert.ThrowsAsync<ModelAccessException>(() => rig.Ask(1));
+        Assert.Equal(message, second.Message);
+        Assert.Equal(1, rig.Model.Calls);
+        Assert.Equal((1L, 1L), (rig.Calls.Usage.Requests, rig.Calls.Usage.Failures));
+    }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(422)]
+    public async Task Another_Client_Error_Concerns_Its_Request_Only(int status)
+    {
+        var n = 0;
+        using var rig = new Rig(new Scripted((_, _) => Interlocked.Increment(ref n) == 1 ? Fail(ModelFailure.ClientError, status: status) : Answer()), new CallSettings());
+        var ex = await Assert.ThrowsAsync<ModelCallException>(() => rig.Ask(0));
+        Assert.Equal(status, ex.Status);
+        Assert.Equal("an answer", (await rig.Ask(1)).Text);
+    }
+
     [Fact]
     public async Task An_Unexpected_Exception_Past_The_Deadline_Is_Not_Turned_Into_A_Timeout()
     {
