@@ -116,6 +116,20 @@ public sealed class RecordSink : IDisposable
         }
     }
 
+    /// <summary>The index of the first turn without an answer, if any.</summary>
+    private static int? Unanswered(InstructionRecord record)
+    {
+        for (var i = 0; i < record.Turns.Count; i++)
+        {
+            if (record.Turns[i].Output is null)
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Renders, validates and writes the record; false when it became a reject instead.</summary>
     public bool Write(InstructionRecord record)
     {
@@ -127,10 +141,10 @@ public sealed class RecordSink : IDisposable
         }
 
         // A training record answers every turn; question-only records belong in an evaluation set, whatever the format's validator checks.
-        if (_settings.Format is not Eval.EvalQuestionFormat && record.Turns.Select((t, i) => (t, i)).FirstOrDefault(x => x.t.Output is null) is { t: not null } unanswered)
+        if (_settings.Format is not Eval.EvalQuestionFormat && Unanswered(record) is { } turn)
         {
             Reject(new Reject(record.Source, record.Provenance.File, record.Id, FindingCodes.MissingAssistant,
-                $"turn {unanswered.i + 1} has no answer (a training record answers every turn)"));
+                $"turn {turn + 1} has no answer (a training record answers every turn)"));
             return false;
         }
 
