@@ -497,6 +497,7 @@ public class TheBatchPath
         Assert.Equal(400, ex.Status);
         Assert.Empty(refusing.Batches);
         Assert.DoesNotContain(Key, ex.Message, StringComparison.Ordinal);
+        Assert.EndsWith(": try again; you sent Bearer [the API key]", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

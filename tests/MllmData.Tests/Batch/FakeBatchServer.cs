@@ -102,7 +102,7 @@ public sealed class FakeBatchServer : MllmData.Tests.Models.LoopbackServer
             var path = request.Url!.AbsolutePath;
             var headers = Headers(request);
             _seen.Enqueue(new FakeSeen(request.HttpMethod, path, request.Url.Query, headers));
-            var (status, body, type) = Route(request.HttpMethod, path, request.ContentType, bytes);
+            var (status, body, type) = Route(request.HttpMethod, path, request.ContentType, bytes, headers.GetValueOrDefault("authorization") ?? headers.GetValueOrDefault("api-key"));
             context.Response.StatusCode = status;
             context.Response.ContentType = type;
             var payload = body;
@@ -121,7 +121,7 @@ public sealed class FakeBatchServer : MllmData.Tests.Models.LoopbackServer
         }
     }
 
-    private (int Status, byte[] Body, string Type) Route(string method, string path, string? contentType, byte[] body)
+    private (int Status, byte[] Body, string Type) Route(string method, string path, string? contentType, byte[] body, string? credentials)
     {
         const string json = "application/json";
         var api = path.StartsWith("/openai/", StringComparison.Ordinal) ? path["/openai".Length..] : path.StartsWith("/v1/", StringComparison.Ordinal) ? path["/v1".Length..] : path;
@@ -147,7 +147,8 @@ public sealed class FakeBatchServer : MllmData.Tests.Models.LoopbackServer
         {
             if (CreateFailures.TryDequeue(out var failure))
             {
-                return (failure, Encoding.UTF8.GetBytes(ErrorBody("try again")), json);
+                // As some servers do, the refusal echoes the credentials it was sent.
+                return (failure, Encoding.UTF8.GetBytes(ErrorBody("try again; you sent " + credentials)), json);
             }
 
             var request = (JsonObject)JsonNode.Parse(body)!;

@@ -193,13 +193,20 @@ public sealed class BatchApi : IDisposable
     }
 
     /// <summary>The server's own error message, shortened; never headers.</summary>
-    private static async Task<string> ErrorMessageAsync(HttpResponseMessage response, CancellationToken ct)
+    private async Task<string> ErrorMessageAsync(HttpResponseMessage response, CancellationToken ct)
     {
         try
         {
             var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
             using var doc = JsonDocument.Parse(text.Length > 65_536 ? text[..65_536] : text);
             var message = doc.RootElement.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.Object ? Str(e, "message") : null;
+
+            // A server may echo what it was sent, the key among it: the key never reaches a message.
+            if (message is not null && _endpoint.ApiKey is { Length: > 0 } key)
+            {
+                message = message.Replace(key, "[the API key]", StringComparison.Ordinal);
+            }
+
             return message is null ? string.Empty : ": " + (message.Length > 300 ? message[..297] + "..." : message);
         }
         catch (Exception ex) when (ex is JsonException or HttpRequestException or IOException)
