@@ -241,6 +241,13 @@ public static partial class RecipeLoader
         Refuse(recipe.IsEvaluation && recipe.Rewrite is not null ? "rewrite: an evaluation set keeps its questions and reference answers as the benchmark gives them; leave out the rewrite section" : null);
         Refuse(Recipe.IclOrders.Contains(recipe.IclOrder, StringComparer.Ordinal) ? null : $"--icl-order (icl_order) must be {string.Join(" or ", Recipe.IclOrders)}, got '{recipe.IclOrder}'");
         Refuse(recipe.Exclude.Any(string.IsNullOrWhiteSpace) ? "--exclude (exclude) takes an evaluation set's folder, manifest or answers file, got an empty path" : null);
+        foreach (var (setting, text) in new[] { ("--system-prompt (system_prompt)", recipe.SystemPrompt), ("--bos (tokens.bos)", recipe.Tokens.Bos), ("--eos (tokens.eos)", recipe.Tokens.Eos), ("--image-token (tokens.image)", recipe.Tokens.Image) })
+        {
+            // Written into every record: a control character there would be in all of them.
+            Refuse(text is not null && Pipeline.Steps.TextContentStep.Control(text) is { } at
+                ? FormattableString.Invariant($"{setting} holds the control character U+{(int)text[at]:X4} at character {at + 1}")
+                : null);
+        }
 
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var s in recipe.Sources)

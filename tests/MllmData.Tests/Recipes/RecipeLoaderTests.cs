@@ -61,6 +61,17 @@ public partial class TheRecipeLoader
         Assert.Equal($"{path}: {message}", ex.Message);
     }
 
+    [Theory]
+    [InlineData("system_prompt: \"be\\x07 nice\"\n", "--system-prompt (system_prompt) holds the control character U+0007 at character 3")]
+    [InlineData("system_prompt: \"\\x1b[31mred\"\n", "--system-prompt (system_prompt) holds the control character U+001B at character 1")]
+    [InlineData("tokens: {eos: \"</s>\\x7f\"}\n", "--eos (tokens.eos) holds the control character U+007F at character 5")]
+    public void A_Setting_Written_Into_Every_Record_Holds_No_Control_Character(string line, string message)
+    {
+        var recipe = RecipeLoader.Load(Write(line + "sources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n"));
+        var ex = Assert.Throws<UsageException>(() => RecipeLoader.Validate(recipe));
+        Assert.Equal(message, ex.Message);
+    }
+
     private static readonly string[] ThreadSettings = ["", "images: {threads: 1}\n", "images: {threads: 3}\n", "images: {threads: 0, mode: none}\n"];
 
     [Fact]

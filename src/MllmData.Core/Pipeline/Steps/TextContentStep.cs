@@ -61,7 +61,8 @@ public sealed class TextContentStep : IRecordStep
         }
     }
 
-    private static int? Control(string text) => text.AsSpan().IndexOfAny(Controls) is var i and >= 0 ? i : null;
+    /// <summary>Where the first control character of <paramref name="text"/> is, if it has one.</summary>
+    public static int? Control(string text) => text.AsSpan().IndexOfAny(Controls) is var i and >= 0 ? i : null;
 
     private static SourceItem Rejected(InstructionRecord record, string reason, string detail) =>
         SourceItem.Rejected(new Reject(record.Source, record.Provenance.File, record.Id, reason, detail));
