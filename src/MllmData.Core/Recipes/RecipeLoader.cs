@@ -178,9 +178,22 @@ public static partial class RecipeLoader
                 "MixtureSettings" => "mixture",
                 "RewriteSettings" => "rewrite",
                 "SelfInstructSettings" => "self_instruct",
-                var type => type,
+                var type => null,
             };
-            return $"unknown key '{unknown.Groups[1].Value}' in {section} (docs/recipes.md lists every key)";
+            return section is null
+                ? $"this value is a map, where {Expected(unknown.Groups[2].Value)} is expected"
+                : $"unknown key '{unknown.Groups[1].Value}' in {section} (docs/recipes.md lists every key)";
+        }
+
+        var text = $"{ex.Message} {cause?.Message}";
+        if (System.Text.RegularExpressions.Regex.Match(text, @"Invalid cast from '[^']*' to '([^'\[`]*)") is { Success: true } cast)
+        {
+            return $"this value is a single value, where {Expected(cast.Groups[1].Value)} is expected";
+        }
+
+        if (System.Text.RegularExpressions.Regex.Match(text, @"into type ([\w.`]+)") is { Success: true } node)
+        {
+            return $"this value is a list or a map, where {Expected(node.Groups[1].Value)} is expected";
         }
 
         return cause switch
@@ -188,6 +201,22 @@ public static partial class RecipeLoader
             FormatException or OverflowException => $"this value is not of the key's type: {cause.Message}",
             null => ex.Message,
             _ => $"{ex.Message} ({cause.Message})",
+        };
+    }
+
+    /// <summary>A .NET type as the shape of a recipe value.</summary>
+    private static string Expected(string type)
+    {
+        var name = type[(type.LastIndexOf('.') + 1)..];
+        return name switch
+        {
+            _ when name.StartsWith("List", StringComparison.Ordinal) => "a list",
+            _ when name.Contains("Dictionary", StringComparison.Ordinal) => "a map of names to values",
+            "Int32" or "Int64" => "a whole number",
+            "Double" or "Single" or "Decimal" => "a number",
+            "Boolean" => "true or false",
+            "String" => "a text",
+            _ => "a map of settings",
         };
     }
 

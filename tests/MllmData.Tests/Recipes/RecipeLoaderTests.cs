@@ -54,6 +54,11 @@ public partial class TheRecipeLoader
     [InlineData("sources: [{adapter: coco-captions, inputs: {captions: c.json}, optoins: {a: b}}]\n", "line 1, column 64: unknown key 'optoins' in a source (docs/recipes.md lists every key)")]
     [InlineData("images: {maxside: 3}\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", "line 1, column 10: unknown key 'maxside' in images (docs/recipes.md lists every key)")]
     [InlineData("seed: 1e400\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", "line 1, column 7: this value is not of the key's type: The input string '1e400' was not in a correct format.")]
+    [InlineData("exclude: notalist\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", "line 1, column 10: this value is a single value, where a list is expected")]
+    [InlineData("images: fast\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", "line 1, column 9: this value is a single value, where a map of settings is expected")]
+    [InlineData("sources: [{adapter: coco-captions, inputs: 5}]\n", "line 1, column 44: this value is a single value, where a map of names to values is expected")]
+    [InlineData("seed: [1, 2]\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", "line 1, column 7: this value is a list or a map, where a whole number is expected")]
+    [InlineData("images: {threads: {a: 1}}\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", "line 1, column 20: this value is a map, where a whole number is expected")]
     public void A_Misspelt_Key_Or_A_Value_Of_Another_Type_Is_Named_In_Words(string text, string message)
     {
         var path = Write(text);
