@@ -1,14 +1,22 @@
+using System.Buffers;
 using System.Text.Unicode;
 
 namespace MllmData.Json;
 
-/// <summary>Whether the bytes of a complete JSON value decode to text: valid UTF-8 and no lone surrogate escape.</summary>
+/// <summary>Whether the bytes of a complete JSON value decode to text (valid UTF-8, no lone surrogate escape), and where text holds a control character.</summary>
 /// <remarks>
 /// Utf8JsonReader checks the structure but not the text of strings and keys; decoding bad text later throws
 /// deep inside an adapter. One vectorised pass over the value's bytes finds it first, so it becomes a reject.
 /// </remarks>
 public static class TextCheck
 {
+    // C0 controls but tab and line breaks, DEL, and the C1 range: never text a trainer should see.
+    private static readonly SearchValues<char> Controls = SearchValues.Create(
+        [.. Enumerable.Range(0, 0x20).Where(c => c is not ('\t' or '\n' or '\r')).Select(c => (char)c), '\u007f', .. Enumerable.Range(0x80, 0x20).Select(c => (char)c)]);
+
+    /// <summary>Where the first control character of <paramref name="text"/> is (tab and line breaks are text), if it has one.</summary>
+    public static int? ControlAt(string text) => text.AsSpan().IndexOfAny(Controls) is var i and >= 0 ? i : null;
+
     public static bool IsValid(ReadOnlySpan<byte> json)
     {
         if (!Utf8.IsValid(json))

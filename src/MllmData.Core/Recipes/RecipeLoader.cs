@@ -273,7 +273,7 @@ public static partial class RecipeLoader
         foreach (var (setting, text) in new[] { ("--system-prompt (system_prompt)", recipe.SystemPrompt), ("--bos (tokens.bos)", recipe.Tokens.Bos), ("--eos (tokens.eos)", recipe.Tokens.Eos), ("--image-token (tokens.image)", recipe.Tokens.Image) })
         {
             // Written into every record: a control character there would be in all of them.
-            Refuse(text is not null && Pipeline.Steps.TextContentStep.Control(text) is { } at
+            Refuse(text is not null && Json.TextCheck.ControlAt(text) is { } at
                 ? FormattableString.Invariant($"{setting} holds the control character U+{(int)text[at]:X4} at character {at + 1}")
                 : null);
         }

@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Globalization;
+using MllmData.Json;
 using MllmData.Records;
 
 namespace MllmData.Pipeline.Steps;
@@ -11,9 +11,6 @@ namespace MllmData.Pipeline.Steps;
 /// </summary>
 public sealed class TextContentStep : IRecordStep
 {
-    private static readonly SearchValues<char> Controls = SearchValues.Create(
-        [.. Enumerable.Range(0, 0x20).Where(c => c is not ('\t' or '\n' or '\r')).Select(c => (char)c), '\u007f', .. Enumerable.Range(0x80, 0x20).Select(c => (char)c)]);
-
     public SourceItem Apply(InstructionRecord record)
     {
         for (var t = 0; t < record.Turns.Count; t++)
@@ -61,8 +58,7 @@ public sealed class TextContentStep : IRecordStep
         }
     }
 
-    /// <summary>Where the first control character of <paramref name="text"/> is, if it has one.</summary>
-    public static int? Control(string text) => text.AsSpan().IndexOfAny(Controls) is var i and >= 0 ? i : null;
+    private static int? Control(string text) => TextCheck.ControlAt(text);
 
     private static SourceItem Rejected(InstructionRecord record, string reason, string detail) =>
         SourceItem.Rejected(new Reject(record.Source, record.Provenance.File, record.Id, reason, detail));
