@@ -105,4 +105,8 @@ public readonly record struct SourceItem(InstructionRecord? Record, Reject? Reje
     public static SourceItem Of(InstructionRecord record) => new(record, null);
 
     public static SourceItem Rejected(Reject reject) => new(null, reject);
+
+    /// <summary>The record rejected by a step: the reject names its source, file and id.</summary>
+    public static SourceItem Rejected(InstructionRecord record, string reason, string detail) =>
+        Rejected(new Reject(record.Source, record.Provenance.File, record.Id, reason, detail));
 }

@@ -19,7 +19,7 @@ public sealed class ConstraintCheckStep : IRecordStep
             if (turn.Constraint is { } c && turn.Output is { } answer && !AnswerConstraints.Satisfies(c.Type, answer, AnswerConstraints.OptionCount(turn.Slots)))
             {
                 var detail = string.Create(CultureInfo.InvariantCulture, $"turn {i + 1}: the answer \"{Shorten(answer)}\" does not obey the {c.Type} constraint of {c.TemplateId}");
-                return SourceItem.Rejected(new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.ConstraintViolated, detail));
+                return SourceItem.Rejected(record, RejectReasons.ConstraintViolated, detail);
             }
         }
 

@@ -31,7 +31,7 @@ public sealed class DecontaminationStep(EvalSet set) : IRecordStep
     }
 
     private static SourceItem Rejected(InstructionRecord record, string what) =>
-        SourceItem.Rejected(new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.Contaminated, $"{what} is in the evaluation set"));
+        SourceItem.Rejected(record, RejectReasons.Contaminated, $"{what} is in the evaluation set");
 
     /// <summary>The manifest's <c>decontamination</c> section.</summary>
     public void WriteManifestSection(System.Text.Json.Utf8JsonWriter w, Func<string, string> show)

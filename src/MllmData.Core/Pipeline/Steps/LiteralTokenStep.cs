@@ -22,12 +22,12 @@ public sealed class LiteralTokenStep(string token) : IRecordStep
                 || (record.Images.Count == 0 && turn.Instruction?.Contains(token, StringComparison.Ordinal) == true);
             if (hit)
             {
-                return SourceItem.Rejected(new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.LiteralImageToken, $"dataset text contains the image placeholder {token}"));
+                return SourceItem.Rejected(record, RejectReasons.LiteralImageToken, $"dataset text contains the image placeholder {token}");
             }
         }
 
         return record.System?.Contains(token, StringComparison.Ordinal) == true
-            ? SourceItem.Rejected(new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.LiteralImageToken, $"the system message contains the image placeholder {token}"))
+            ? SourceItem.Rejected(record, RejectReasons.LiteralImageToken, $"the system message contains the image placeholder {token}")
             : SourceItem.Of(record);
     }
 }

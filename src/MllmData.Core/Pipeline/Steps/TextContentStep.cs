@@ -18,20 +18,20 @@ public sealed class TextContentStep : IRecordStep
             var turn = record.Turns[t];
             if (turn.Slots.TryGetValue("question", out var question) && string.IsNullOrWhiteSpace(question))
             {
-                return Rejected(record, RejectReasons.EmptyQuestion, $"turn {t + 1}: the question is {(question.Length == 0 ? "empty" : "only white space")}");
+                return SourceItem.Rejected(record, RejectReasons.EmptyQuestion, $"turn {t + 1}: the question is {(question.Length == 0 ? "empty" : "only white space")}");
             }
 
             foreach (var (name, text) in Texts(turn))
             {
-                if (Control(text) is { } at)
+                if (TextCheck.ControlAt(text) is { } at)
                 {
-                    return Rejected(record, RejectReasons.ControlCharacters, string.Create(CultureInfo.InvariantCulture, $"turn {t + 1}: the {name} holds the control character U+{(int)text[at]:X4} at character {at + 1}"));
+                    return SourceItem.Rejected(record, RejectReasons.ControlCharacters, string.Create(CultureInfo.InvariantCulture, $"turn {t + 1}: the {name} holds the control character U+{(int)text[at]:X4} at character {at + 1}"));
                 }
             }
         }
 
-        return record.System is { } system && Control(system) is { } s
-            ? Rejected(record, RejectReasons.ControlCharacters, string.Create(CultureInfo.InvariantCulture, $"the system message holds the control character U+{(int)system[s]:X4} at character {s + 1}"))
+        return record.System is { } system && TextCheck.ControlAt(system) is { } s
+            ? SourceItem.Rejected(record, RejectReasons.ControlCharacters, string.Create(CultureInfo.InvariantCulture, $"the system message holds the control character U+{(int)system[s]:X4} at character {s + 1}"))
             : SourceItem.Of(record);
     }
 
@@ -57,9 +57,4 @@ public sealed class TextContentStep : IRecordStep
             yield return ("answer", output);
         }
     }
-
-    private static int? Control(string text) => TextCheck.ControlAt(text);
-
-    private static SourceItem Rejected(InstructionRecord record, string reason, string detail) =>
-        SourceItem.Rejected(new Reject(record.Source, record.Provenance.File, record.Id, reason, detail));
 }
