@@ -1,5 +1,3 @@
-using Microsoft.ML.Tokenizers;
-
 namespace MllmData.ModelCalls;
 
 /// <summary>Prompt token counts with the o200k tokenizer, plus image tokens by OpenAI's published rule.</summary>
@@ -8,8 +6,6 @@ public sealed class TokenCounter
     // Per-message framing tokens in the chat format (role and separators), and the reply primer.
     private const int PerMessage = 3;
     private const int ReplyPrimer = 3;
-
-    private static readonly Lazy<Tokenizer> Tokenizer = new(() => TiktokenTokenizer.CreateForEncoding("o200k_base"));
 
     /// <summary>Longest piece handed to the tokenizer at once (see <see cref="Text"/>).</summary>
     internal const int PieceChars = 1024;
@@ -28,11 +24,11 @@ public sealed class TokenCounter
         {
             var cut = rest[..PieceChars].LastIndexOf(' ');
             cut = cut > 0 ? cut : PieceChars;
-            total += Tokenizer.Value.CountTokens(rest[..cut]);
+            total += O200kCounter.Shared.CountTokens(rest[..cut]);
             rest = rest[cut..];
         }
 
-        return total + Tokenizer.Value.CountTokens(rest);
+        return total + O200kCounter.Shared.CountTokens(rest);
     }
 
     public static int Prompt(ChatRequest request)
