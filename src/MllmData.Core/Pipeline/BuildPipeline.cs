@@ -400,8 +400,10 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         var sink = run.Sink;
         var stage = StageOf(plan, run);
         var pending = new List<(InstructionRecord Record, bool Owned)>(64);
+        var young = new Json.YoungGarbage(Json.YoungGarbage.DefaultWindow);
         await foreach (var item in plan.Adapter.ReadAsync(context, ct).ConfigureAwait(false))
         {
+            young.Check();
             var owned = Split is not { } split || split.Owns(OwnerKey(item));
             if (!owned && stage is null)
             {

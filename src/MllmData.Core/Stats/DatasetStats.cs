@@ -197,9 +197,11 @@ public sealed class DatasetStats(QuestionFinder questions)
                 GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             }
 
+            var young = new Json.YoungGarbage(Json.YoungGarbage.DefaultWindow);
             while (_sample.TryDequeue(out var s, out _))
             {
                 Measure(s);
+                young.Check();
             }
         }
 
