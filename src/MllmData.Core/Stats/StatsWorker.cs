@@ -13,7 +13,7 @@ namespace MllmData.Stats;
 public sealed class StatsWorker : IDisposable
 {
     /// <summary>Bytes of a pooled chunk; a longer line gets a chunk of its own size.</summary>
-    public const int ChunkBytes = 1 << 20;
+    public const int ChunkBytes = 1 << 18;
 
     /// <summary>Chunks in the pool: the most that are filled or in flight at once.</summary>
     public const int PoolChunks = 4;
@@ -132,7 +132,7 @@ public sealed class StatsWorker : IDisposable
 
         public byte[] Bytes { get; private set; }
 
-        public List<(int Start, int Length, long Shard, long Number)> Lines { get; } = new(4096);
+        public List<(int Start, int Length, long Shard, long Number)> Lines { get; } = new(1024);
 
         public bool Fits(int length) => _used + length <= Bytes.Length;
 
