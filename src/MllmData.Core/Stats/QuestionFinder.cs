@@ -110,6 +110,6 @@ public sealed class QuestionFinder
 
         sb.Append(_tail).Append('$');
         // Compiled: a build's card matches every record's instruction against its template.
-        return new Regex(sb.ToString(), RegexOptions.Singleline | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        return new Regex(sb.ToString(), RegexOptions.Singleline | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
     }
 }
