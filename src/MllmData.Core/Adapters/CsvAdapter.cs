@@ -125,7 +125,7 @@ public sealed class CsvAdapter : ISourceAdapter
                 continue;
             }
 
-            string? Text(string column) => csv.GetStringOrNull(csv.GetFieldIndex(column)) is { Length: > 0 } v ? v : null;
+            string? Text(string column) => csv.GetStringOrNull(csv.GetFieldIndex(column)) ?? string.Empty;
             List<string>? List(string column) => Text(column) is { } v && v.Contains('|', StringComparison.Ordinal)
                 ? [.. v.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)]
                 : null;

@@ -7,6 +7,8 @@ namespace MllmData.Adapters;
 /// <summary>
 /// Turns a row of a generic file (CSV or JSONL) into a record through the field mapping: image, question,
 /// answer (a list means a majority vote), choices (multiple choice: the answer may be the index or the text), id.
+/// A field's text is null when the row has no value for it (a missing key, a JSON null); an empty CSV cell is empty
+/// text, so a blank question is an empty question in either file, and a blank id or answer counts as none.
 /// </summary>
 internal static class MappedRow
 {
@@ -32,12 +34,17 @@ internal static class MappedRow
         string? Column(string field) => context.Map.TryGetValue(field, out var c) ? c : null;
         var image = Column("image") is { } ic ? text(ic) : null;
         var question = Column("question") is { } qc ? text(qc) : null;
-        var answers = Column("answer") is { } ac ? list(ac) ?? (text(ac) is { } one ? [one] : null) : null;
+        var answers = Column("answer") is { } ac ? list(ac) ?? (text(ac) is { Length: > 0 } one ? [one] : null) : null;
         var choices = Column("choices") is { } cc ? list(cc) : null;
-        var id = (Column("id") is { } idc ? text(idc) : null) ?? rowId;
-        if (Column("question") is not null && string.IsNullOrWhiteSpace(question))
+        var id = Column("id") is { } idc && text(idc) is { Length: > 0 } given ? given : rowId;
+        if (Column("question") is not null && question is null)
         {
             return (null, RejectReasons.MissingField, $"no value in question column '{Column("question")}'");
+        }
+
+        if (question is not null && Json.TextCheck.IsBlank(question))
+        {
+            return (null, RejectReasons.EmptyQuestion, $"the question (column '{Column("question")}') is {Json.TextCheck.BlankKind(question)}");
         }
 
         if (Column("image") is not null && string.IsNullOrWhiteSpace(image))

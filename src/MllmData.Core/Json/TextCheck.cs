@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using System.Text.Unicode;
 
 namespace MllmData.Json;
@@ -13,6 +14,47 @@ public static class TextCheck
     // C0 controls but tab and line breaks, DEL, and the C1 range: never text a trainer should see.
     private static readonly SearchValues<char> Controls = SearchValues.Create(
         [.. Enumerable.Range(0, 0x20).Where(c => c is not ('\t' or '\n' or '\r')).Select(c => (char)c), '\u007f', .. Enumerable.Range(0x80, 0x20).Select(c => (char)c)]);
+
+    /// <summary>
+    /// Whether <paramref name="text"/> shows nothing: it is empty or holds only white space, format characters (zero-width
+    /// space and joiners, the byte order mark, direction marks) and the fillers that render as blank (Hangul fillers, the
+    /// blank Braille pattern).
+    /// </summary>
+    public static bool IsBlank(string text)
+    {
+        foreach (var r in text.EnumerateRunes())
+        {
+            if (!Rune.IsWhiteSpace(r) && !IsInvisible(r))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A character that takes no visible room: a format character (Cf, tag characters among them) or a blank filler.</summary>
+    public static bool IsInvisible(Rune r) =>
+        r.Value is 0x115F or 0x1160 or 0x3164 or 0xFFA0 or 0x2800 || Rune.GetUnicodeCategory(r) == System.Globalization.UnicodeCategory.Format;
+
+    /// <summary>Words for a blank text: "empty", "only white space" or "only invisible characters (U+200B first)".</summary>
+    public static string BlankKind(string text)
+    {
+        if (text.Length == 0)
+        {
+            return "empty";
+        }
+
+        foreach (var r in text.EnumerateRunes())
+        {
+            if (IsInvisible(r))
+            {
+                return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"only invisible characters (U+{r.Value:X4} first)");
+            }
+        }
+
+        return "only white space";
+    }
 
     /// <summary>Where the first control character of <paramref name="text"/> is (tab and line breaks are text), if it has one.</summary>
     public static int? ControlAt(string text) => text.AsSpan().IndexOfAny(Controls) is var i and >= 0 ? i : null;

@@ -274,7 +274,7 @@ public class TheBenchmarkAdapters
     [Fact]
     public async Task Csv_Reads_Mapped_Columns_With_Quoted_Commas_And_Choices()
     {
-        var (llava, template) = await BuildBoth(2, ["missing-field"], ["--adapter", "csv", "--input", $"file={Fixture("generic.csv")}", "--map", "image=img", "--map", "question=prompt", "--map", "answer=label", "--map", "choices=opts", "--templates", Pack("test-vqa")]);
+        var (llava, template) = await BuildBoth(2, ["empty-question"], ["--adapter", "csv", "--input", $"file={Fixture("generic.csv")}", "--map", "image=img", "--map", "question=prompt", "--map", "answer=label", "--map", "choices=opts", "--templates", Pack("test-vqa")]);
         Assert.Equal(("<image>\nHow many apples, roughly?", "3"), (Human(llava.Records[0]), Gpt(llava.Records[0])));
         Assert.Equal("images/a.jpg", llava.Records[0].GetProperty("image").GetString());
         Assert.Equal("<BOS> How many apples, roughly? <image> 3 <EOS>", Text(template.Records[0]));

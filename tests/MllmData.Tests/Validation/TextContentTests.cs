@@ -24,8 +24,39 @@ public class TheTextContentStep
     [InlineData("", "turn 1: the question is empty")]
     [InlineData("   ", "turn 1: the question is only white space")]
     [InlineData("\t\n", "turn 1: the question is only white space")]
+    [InlineData("\u200b", "turn 1: the question is only invisible characters (U+200B first)")]
+    [InlineData(" \u2060\u200b\ufeff ", "turn 1: the question is only invisible characters (U+2060 first)")]
+    [InlineData("\u3164\u3164", "turn 1: the question is only invisible characters (U+3164 first)")]
+    [InlineData("\u2800", "turn 1: the question is only invisible characters (U+2800 first)")]
+    [InlineData("\U000E0041\U000E007F", "turn 1: the question is only invisible characters (U+E0041 first)")]
+    [InlineData("\u00ad\u200e", "turn 1: the question is only invisible characters (U+00AD first)")]
     public void A_Blank_Question_Is_An_Empty_Question_Reject(string question, string detail) =>
         Assert.Equal((RejectReasons.EmptyQuestion, detail), Check(Record(question)));
+
+    [Theory]
+    [InlineData("", "turn 1: the answer is empty")]
+    [InlineData(" \n", "turn 1: the answer is only white space")]
+    [InlineData("\u200b\u200c\u200d", "turn 1: the answer is only invisible characters (U+200B first)")]
+    public void A_Blank_Answer_Is_An_Empty_Answer_Reject(string answer, string detail) =>
+        Assert.Equal((RejectReasons.EmptyAnswer, detail), Check(Record(answer: answer)));
+
+    [Theory]
+    [InlineData("a\u200b")]
+    [InlineData("\u200bno")]
+    [InlineData("\u0301")]
+    [InlineData("?")]
+    [InlineData("\U0001F600")]
+    public void Text_With_Anything_Visible_Is_Not_Blank(string text)
+    {
+        Assert.False(MllmData.Json.TextCheck.IsBlank(text));
+        Assert.Equal((null, null), Check(Record(text, text)));
+    }
+
+    [Fact]
+    public void A_Question_Only_Record_Has_No_Answer_To_Check()
+    {
+        Assert.Equal((null, null), Check(Record(answer: null)));
+    }
 
     [Theory]
     [InlineData("What\u0007?", "question", 0x07, 5)]
@@ -75,5 +106,43 @@ public class TheTextContentStep
             [("vqav2-q1", "empty-question"), ("vqav2-q2", "control-characters"), ("vqav2-q3", "control-characters")],
             rejects.Select(x => (x.GetProperty("position").GetString(), x.GetProperty("reason").GetString())));
         Assert.Equal("turn 1: the answer holds the control character U+0000 at character 1", rejects[2].GetProperty("detail").GetString());
+    }
+
+    [Fact]
+    public async Task Jsonl_And_Csv_Rows_With_A_Blank_Question_Are_Empty_Questions_And_A_Missing_One_A_Missing_Field()
+    {
+        var dir = TestPaths.NewTempDir();
+        var jsonl = Path.Combine(dir, "rows.jsonl");
+        File.WriteAllLines(jsonl,
+        [
+            """{"img":"a.jpg","q":"","a":"yes"}""",
+            """{"img":"a.jpg","q":"\u200b","a":"yes"}""",
+            """{"img":"a.jpg","a":"yes"}""",
+            """{"img":"a.jpg","q":"Is it red?","a":"\u200b"}""",
+            """{"img":"a.jpg","q":"Is it red?","a":"yes","id":""}""",
+        ]);
+        var csv = Path.Combine(dir, "rows.csv");
+        File.WriteAllText(csv, "img,q,a\na.jpg,,yes\na.jpg,\"  \",yes\na.jpg,Is it red?,yes\n");
+
+        var j = await CliRunner.RunAsync("build", "--adapter", "jsonl", "--input", $"file={jsonl}", "--map", "image=img", "--map", "question=q", "--map", "answer=a", "--map", "id=id", "--format", "llava", "--out", Path.Combine(dir, "j"));
+        var c = await CliRunner.RunAsync("build", "--adapter", "csv", "--input", $"file={csv}", "--map", "image=img", "--map", "question=q", "--map", "answer=a", "--format", "llava", "--out", Path.Combine(dir, "c"));
+
+        Assert.True(j.ExitCode == 0, j.Error);
+        Assert.True(c.ExitCode == 0, c.Error);
+        static List<(string?, string?)> Rejects(string outDir) => [.. File.ReadLines(Path.Combine(outDir, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).Select(x => (x.GetProperty("reason").GetString(), x.GetProperty("detail").GetString()))];
+        Assert.Equal(
+            [
+                ("empty-question", "the question (column 'q') is empty"),
+                ("empty-question", "the question (column 'q') is only invisible characters (U+200B first)"),
+                ("missing-field", "no value in question column 'q'"),
+                ("empty-answer", "turn 1: the answer is only invisible characters (U+200B first)"),
+            ],
+            Rejects(Path.Combine(dir, "j")));
+        Assert.Equal([("empty-question", "the question (column 'q') is empty"), ("empty-question", "the question (column 'q') is only white space")], Rejects(Path.Combine(dir, "c")));
+
+        // A blank id is no id: the row's own position names the record.
+        var line = JsonDocument.Parse(File.ReadLines(TestPaths.Shards(Path.Combine(dir, "j")).Single()).Single()).RootElement;
+        Assert.EndsWith("5", line.GetProperty("id").GetString(), StringComparison.Ordinal);
+        Assert.Single(File.ReadLines(TestPaths.Shards(Path.Combine(dir, "c")).Single()));
     }
 }

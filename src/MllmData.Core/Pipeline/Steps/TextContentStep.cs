@@ -5,7 +5,8 @@ using MllmData.Records;
 namespace MllmData.Pipeline.Steps;
 
 /// <summary>
-/// Dataset text a trainer should never see: a question that is blank (the record would ask nothing) or any text holding a
+/// Dataset text a trainer should never see: a question or an answer that is blank (empty, white space or invisible
+/// characters only: the record would ask or teach nothing) or any text holding a
 /// control character (NUL, BEL, an ESC colour sequence, DEL, the C1 range; tabs and line breaks are text). Such records are
 /// rejects, before templates and rendering, whatever adapter read them.
 /// </summary>
@@ -16,9 +17,14 @@ public sealed class TextContentStep : IRecordStep
         for (var t = 0; t < record.Turns.Count; t++)
         {
             var turn = record.Turns[t];
-            if (turn.Slots.TryGetValue("question", out var question) && string.IsNullOrWhiteSpace(question))
+            if (turn.Slots.TryGetValue("question", out var question) && TextCheck.IsBlank(question))
             {
-                return SourceItem.Rejected(record, RejectReasons.EmptyQuestion, $"turn {t + 1}: the question is {(question.Length == 0 ? "empty" : "only white space")}");
+                return SourceItem.Rejected(record, RejectReasons.EmptyQuestion, $"turn {t + 1}: the question is {TextCheck.BlankKind(question)}");
+            }
+
+            if (turn.Output is { } output && TextCheck.IsBlank(output))
+            {
+                return SourceItem.Rejected(record, RejectReasons.EmptyAnswer, $"turn {t + 1}: the answer is {TextCheck.BlankKind(output)}");
             }
 
             foreach (var (name, text) in Texts(turn))
