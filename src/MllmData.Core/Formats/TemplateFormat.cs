@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using MllmData.Output;
 using MllmData.Records;
 using MllmData.Templates;
@@ -35,6 +36,10 @@ public sealed class TemplateFormat : IOutputFormat
 
         w.WriteEndObject();
     }
+
+    /// <summary>The paths of the line's <c>images</c> list: its text is not read back, but its images are counted.</summary>
+    public IReadOnlyList<string> Images(JsonObject line) =>
+        line["images"] is JsonArray a ? [.. a.Select(x => x is JsonValue v && v.TryGetValue<string>(out var path) ? path : null).OfType<string>()] : [];
 
     /// <summary>id, text, the images' paths (or embedded images), meta as JSON text.</summary>
     public IReadOnlyList<PqColumn> ParquetColumns { get; } = [new PqString("id"), new PqString("text"), new PqImages("images"), new PqJson("meta")];

@@ -1,0 +1,36 @@
+using System.Text.Json.Nodes;
+using MllmData.Formats;
+
+namespace MllmData.Tests.Stats;
+
+/// <summary>Template-form lines are not read back into turns, but their images are counted, in the card and in `stats`.</summary>
+public class TheFiguresOfATemplateBuild
+{
+    [Fact]
+    public async Task Count_The_Images_Of_Every_Line()
+    {
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var build = await CliRunner.RunAsync("build", "--adapter", "coco-captions", "--input", $"captions={TestPaths.RealFile("coco-mini", "annotations", "captions_val2017.json")}", "--format", "template", "--out", outDir);
+        Assert.True(build.ExitCode == 0, build.Error);
+        var lines = TestPaths.Shards(outDir).SelectMany(File.ReadLines).ToList();
+        var images = lines.Sum(l => ((JsonArray)JsonNode.Parse(l)!["images"]!).Count);
+        Assert.Equal(lines.Count, images); // one image a caption record
+
+        var json = Path.Combine(outDir, "..", "stats.json");
+        var stats = await CliRunner.RunAsync("stats", outDir, "--json", json);
+        Assert.True(stats.ExitCode == 0, stats.Error);
+        Assert.Contains($"records {lines.Count}, turns 0, images {images},", stats.Output, StringComparison.Ordinal);
+        Assert.Contains("images/record: mean 1, p50 1, p90 1, p99 1, max 1", stats.Output, StringComparison.Ordinal);
+        Assert.Equal(images, (int)JsonNode.Parse(File.ReadAllText(json))!["overall"]!["images"]!);
+    }
+
+    [Fact]
+    public void Take_The_Paths_Of_The_Images_List_And_Nothing_Else()
+    {
+        var format = new TemplateFormat();
+        Assert.Equal(["a.jpg", "b/c.png"], format.Images(new JsonObject { ["images"] = new JsonArray("a.jpg", "b/c.png") }));
+        Assert.Equal(["a.jpg"], format.Images(new JsonObject { ["images"] = new JsonArray("a.jpg", 3, null, new JsonObject()) }));
+        Assert.Empty(format.Images(new JsonObject { ["images"] = "a.jpg" }));
+        Assert.Empty(format.Images(new JsonObject { ["text"] = "<BOS> x <EOS>" }));
+    }
+}
