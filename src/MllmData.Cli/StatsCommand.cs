@@ -49,7 +49,7 @@ public static class StatsCommand
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
             var finder = new QuestionFinder(library);
             var token = parse.GetValue(imageToken)!;
-            var stats = folders.Select(f => StatsReader.Read(f, finder, token, parse.GetValue(tokenSample))).ToList();
+            var stats = folders.Select(f => StatsReader.Read(f, finder, token, parse.GetValue(tokenSample), ct)).ToList();
             var o = parse.InvocationConfiguration.Output;
             var lines = stats.Count == 1 ? StatsReport.Lines(stats[0]) : StatsReport.CompareLines(stats[0], stats[1]);
             foreach (var line in lines)

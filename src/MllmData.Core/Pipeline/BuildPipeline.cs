@@ -176,7 +176,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         MixtureReport? mixed = null;
         using var answers = evaluation ? new AnswerFileWriter(folder.Staging, recipe.Sources.Count == 1) : null;
         // The dataset card's figures are gathered on the second core from the lines as they are written.
-        using var statsWorker = Split is null ? new StatsWorker(format.Name, new QuestionFinder(templates), recipe.Tokens.Image) : null;
+        using var statsWorker = Split is null ? new StatsWorker(format.Name, new QuestionFinder(templates), recipe.Tokens.Image, ct) : null;
         using (var sink = new RecordSink(folder, new SinkSettings(recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Strict), log, progress, part: Split is not null) { Observer = r => tally.Add(r), Paths = paths, Written = answers is null ? null : answers.Write, Stats = statsWorker })
         {
             var run = new SourceRun(folder, sink, files, progress, renderOptions, imageSettings, imageSummaries, recipe.Seed);

@@ -184,7 +184,8 @@ public sealed class DatasetStats(QuestionFinder questions)
     /// Counts the tokens of the sampled records into the groups; the figures are complete after this. Called once the
     /// last record is in: the tokenizer (tens of megabytes of vocabulary) is loaded only then, for a bounded number of texts.
     /// </summary>
-    public DatasetStats Finish()
+    /// <param name="cancel">Stops the token count between two records (the figures are then left unfinished).</param>
+    public DatasetStats Finish(CancellationToken cancel = default)
     {
         if (!_finished)
         {
@@ -200,6 +201,7 @@ public sealed class DatasetStats(QuestionFinder questions)
             var young = new Json.YoungGarbage(Json.YoungGarbage.DefaultWindow);
             while (_sample.TryDequeue(out var s, out _))
             {
+                cancel.ThrowIfCancellationRequested();
                 Measure(s);
                 young.Check();
             }

@@ -9,7 +9,8 @@ namespace MllmData.Stats;
 /// <summary>Reads a build's output folder (its manifest, then every shard it lists, record by record) into <see cref="DatasetStats"/>.</summary>
 public static class StatsReader
 {
-    public static DatasetStats Read(string dir, QuestionFinder questions, string imageToken = "<image>", int tokenSample = DatasetStats.DefaultTokenSample)
+    /// <summary>The figures of the build in <paramref name="dir"/>; <paramref name="cancel"/> stops the reading between two records.</summary>
+    public static DatasetStats Read(string dir, QuestionFinder questions, string imageToken = "<image>", int tokenSample = DatasetStats.DefaultTokenSample, CancellationToken cancel = default)
     {
         var manifestPath = Path.Combine(dir, OutputFolder.ManifestFile);
         if (!File.Exists(manifestPath))
@@ -31,11 +32,11 @@ public static class StatsReader
             throw new InputDataException(manifestPath, "-", "bad-json", $"the manifest is not valid JSON: {Json.JsonErrors.InWords(ex)}");
         }
 
-        return Read(dir, manifest, questions, imageToken, tokenSample);
+        return Read(dir, manifest, questions, imageToken, tokenSample, cancel);
     }
 
     /// <summary>The shards a manifest lists under <paramref name="dir"/> (a staging folder, before the manifest is written).</summary>
-    public static DatasetStats Read(string dir, JsonObject manifest, QuestionFinder questions, string imageToken = "<image>", int tokenSample = DatasetStats.DefaultTokenSample)
+    public static DatasetStats Read(string dir, JsonObject manifest, QuestionFinder questions, string imageToken = "<image>", int tokenSample = DatasetStats.DefaultTokenSample, CancellationToken cancel = default)
     {
         var manifestPath = Path.Combine(dir, OutputFolder.ManifestFile);
         var formatName = (string?)manifest["format"];
@@ -54,6 +55,7 @@ public static class StatsReader
             {
                 foreach (var (line, number) in ShardReader.Records(path))
                 {
+                    cancel.ThrowIfCancellationRequested();
                     using var doc = JsonDocument.Parse(line.ToJsonString());
                     stats.Add(View(doc.RootElement, format, new LineOrigin(shard, number), options, path));
                 }
@@ -67,6 +69,7 @@ public static class StatsReader
             var garbage = new LargeGarbage(LargeGarbageWindow);
             while (lines.TryRead(out var read))
             {
+                cancel.ThrowIfCancellationRequested();
                 var lineNo = read.Number;
                 if (read.Bytes.Span.Trim(" \t\r"u8).IsEmpty)
                 {
@@ -80,7 +83,7 @@ public static class StatsReader
             }
         }
 
-        return stats.Finish();
+        return stats.Finish(cancel);
     }
 
     /// <summary>The format a manifest names, or null (then each line's format is detected).</summary>

@@ -27,16 +27,21 @@ public sealed class StatsWorker : IDisposable
     private Chunk? _current;
     private ExceptionDispatchInfo? _error;
     private bool _completed;
+    private readonly CancellationToken _cancel;
 
-    /// <summary>A worker for the lines of a build in the format named <paramref name="formatName"/> (as its manifest will name it).</summary>
-    public StatsWorker(string formatName, QuestionFinder questions, string imageToken)
+    /// <summary>
+    /// A worker for the lines of a build in the format named <paramref name="formatName"/> (as its manifest will name it).
+    /// Once <paramref name="cancel"/> is set, lines are only drained and <see cref="Complete"/> reports the cancellation.
+    /// </summary>
+    public StatsWorker(string formatName, QuestionFinder questions, string imageToken, CancellationToken cancel = default)
     {
+        _cancel = cancel;
         _format = StatsReader.FormatNamed(formatName);
         _options = new RenderOptions { ImageToken = imageToken };
         _stats = StatsReader.Empty(_format, questions, ".", []);
         for (var i = 0; i < PoolChunks; i++)
         {
-            _free.Add(new Chunk());
+            _free.Add(new Chunk(), CancellationToken.None); // the hand-off itself is never cancelled: a cancelled worker drains
         }
 
         _thread = new Thread(Run) { IsBackground = true, Name = "mllmdata-stats" };
@@ -70,8 +75,9 @@ public sealed class StatsWorker : IDisposable
             _completed = true;
         }
 
+        _cancel.ThrowIfCancellationRequested();
         _error?.Throw();
-        return _stats.Finish();
+        return _stats.Finish(_cancel);
     }
 
     private void Send()
@@ -87,7 +93,7 @@ public sealed class StatsWorker : IDisposable
         var garbage = new Json.LargeGarbage(4L << 20);
         foreach (var chunk in _full.GetConsumingEnumerable())
         {
-            if (_error is null)
+            if (_error is null && !_cancel.IsCancellationRequested)
             {
                 try
                 {

@@ -93,4 +93,57 @@ public sealed class StatsWorkerTests
         var ex = Assert.Throws<InputDataException>(() => worker.Complete());
         Assert.Contains("line 1", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_Cancelled_Worker_Only_Drains_Its_Lines_And_Complete_Reports_The_Cancellation()
+    {
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync(
+            "build", "--adapter", "vqav2", "--format", "llava", "--out", outDir,
+            "--input", $"questions={Samples("vqav2", "v2_OpenEnded_mscoco_train2014_questions.json")}",
+            "--input", $"annotations={Samples("vqav2", "v2_mscoco_train2014_annotations.json")}");
+        Assert.True(r.ExitCode == 0, r.Error);
+        var finder = new QuestionFinder(TemplateLibrary.Load(TemplateLibrary.LocateRoot(null)));
+        var lines = TestPaths.Shards(outDir).SelectMany(File.ReadLines).ToList();
+
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        using var worker = new StatsWorker("llava", finder, "<image>", cancel.Token);
+        for (var i = 0; i < lines.Count; i++)
+        {
+            worker.Add(Encoding.UTF8.GetBytes(lines[i]), 0, i + 1);
+        }
+
+        Assert.Throws<OperationCanceledException>(() => worker.Complete());
+
+        // Not cancelled, the same lines give figures.
+        using var plain = new StatsWorker("llava", finder, "<image>", CancellationToken.None);
+        for (var i = 0; i < lines.Count; i++)
+        {
+            plain.Add(Encoding.UTF8.GetBytes(lines[i]), 0, i + 1);
+        }
+
+        Assert.Equal(lines.Count, plain.Complete().Overall.Records);
+    }
+
+    [Fact]
+    public async Task Reading_A_Build_Back_Stops_On_Cancellation()
+    {
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync(
+            "build", "--adapter", "vqav2", "--format", "llava", "--out", outDir,
+            "--input", $"questions={Samples("vqav2", "v2_OpenEnded_mscoco_train2014_questions.json")}",
+            "--input", $"annotations={Samples("vqav2", "v2_mscoco_train2014_annotations.json")}");
+        Assert.True(r.ExitCode == 0, r.Error);
+        var finder = new QuestionFinder(TemplateLibrary.Load(TemplateLibrary.LocateRoot(null)));
+
+        Assert.Throws<OperationCanceledException>(() => StatsReader.Read(outDir, finder, cancel: new CancellationToken(canceled: true)));
+        Assert.True(StatsReader.Read(outDir, finder, cancel: CancellationToken.None).Overall.Records > 0);
+
+        // The card's token count stops between two records too.
+        var stats = StatsReader.Read(outDir, finder);
+        Assert.True(stats.Overall.Records > 0);
+        var fresh = new DatasetStats(finder);
+        Assert.Same(fresh, fresh.Finish(CancellationToken.None));
+    }
 }
