@@ -93,6 +93,7 @@ public class VqaV2Adapter : ISourceAdapter
 
                 if (reader.Text == arrayName)
                 {
+                    reader.Took(arrayName);
                     if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
                     {
                         throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", $"\"{arrayName}\" is not an array");

@@ -263,6 +263,11 @@ public sealed class StreamingJsonReader : IDisposable
         {
             if (TokenType == JsonTokenType.PropertyName && Depth == depth && Text == name)
             {
+                if (depth == 1)
+                {
+                    Took(name);
+                }
+
                 return true;
             }
         }
@@ -270,11 +275,25 @@ public sealed class StreamingJsonReader : IDisposable
         return false;
     }
 
-    /// <summary>Reads to the end of the document so that a hashing stream underneath sees every byte.</summary>
+    /// <summary>
+    /// Notes that the value of the top-level key <paramref name="name"/> is the one read. A second key of that name later
+    /// in the document (a JSON reader would keep one of the two silently) stops <see cref="Drain"/>. Only the keys read are
+    /// noted, so a layout keyed by record id holds nothing per record.
+    /// </summary>
+    public void Took(string name) => _taken.Add(name);
+
+    private readonly HashSet<string> _taken = new(StringComparer.Ordinal);
+
+    /// <summary>Reads to the end of the document so that a hashing stream underneath sees every byte, and refuses a second copy of a top-level key that was read.</summary>
     public void Drain()
     {
         while (Read())
         {
+            if (TokenType == JsonTokenType.PropertyName && Depth == 1 && _taken.Contains(Text!))
+            {
+                throw new InputDataException(_file, $"byte {TokenPosition}", "duplicate-key",
+                    $"the top-level key \"{Text}\" appears a second time; its first value was read, and which of the two is meant cannot be told (merge them into one)");
+            }
         }
 
         Span<byte> scratch = stackalloc byte[4096];
