@@ -22,6 +22,7 @@ public sealed class CsvAdapter : ISourceAdapter
     public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var path = context.RequireInput("file");
+        var taken = new JoinedIds();
         MappedRow.CheckMap(context);
 
         // Lines over the limit are cut out below the parser, and a record (quoted line breaks) may not grow past it either.
@@ -129,7 +130,7 @@ public sealed class CsvAdapter : ISourceAdapter
             List<string>? List(string column) => Text(column) is { } v && v.Contains('|', StringComparison.Ordinal)
                 ? [.. v.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)]
                 : null;
-            var (record, reason, rowDetail) = MappedRow.Make(context, Name, path, string.Create(CultureInfo.InvariantCulture, $"r{csv.RowNumber}"), Text, List);
+            var (record, reason, rowDetail) = MappedRow.Make(context, Name, path, string.Create(CultureInfo.InvariantCulture, $"r{csv.RowNumber}"), Text, List, taken);
             yield return record is null
                 ? Sample.Reject(context, path, where, reason!, rowDetail!)
                 : SourceItem.Of(record);

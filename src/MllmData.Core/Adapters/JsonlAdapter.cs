@@ -22,6 +22,7 @@ public sealed class JsonlAdapter : ISourceAdapter
     public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var path = context.RequireInput("file");
+        var taken = new JoinedIds();
         MappedRow.CheckMap(context);
         using var lines = new BoundedLineReader(context.Files.Open(path, context.Progress));
         while (lines.TryRead(out var line))
@@ -82,7 +83,8 @@ public sealed class JsonlAdapter : ISourceAdapter
                 var (record, reason, detail) = MappedRow.Make(
                     context, Name, path, $"l{lineNo}",
                     key => MappedRow.JsonText(e, key),
-                    key => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Array ? e.Strings(key, "answer") : null);
+                    key => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Array ? e.Strings(key, "answer") : null,
+                    taken);
                 yield return record is null ? Sample.Reject(context, path, where, reason!, detail!) : SourceItem.Of(record);
             }
         }

@@ -28,8 +28,15 @@ internal static class MappedRow
     }
 
     /// <summary>Builds the record, or returns the reason the row cannot be one.</summary>
+    /// <param name="context">The source being read.</param>
+    /// <param name="adapter">The adapter's name.</param>
+    /// <param name="file">The file the row is in.</param>
+    /// <param name="rowId">The row's own name (its line or row number), the id when the mapping gives none.</param>
+    /// <param name="text">A field's text.</param>
+    /// <param name="list">A field's list, when it holds one.</param>
+    /// <param name="taken">The ids of the file's earlier records: a mapped id seen before is a <c>duplicate-id</c>.</param>
     public static (InstructionRecord? Record, string? Reason, string? Detail) Make(
-        SourceContext context, string adapter, string file, string rowId, Func<string, string?> text, Func<string, List<string>?> list)
+        SourceContext context, string adapter, string file, string rowId, Func<string, string?> text, Func<string, List<string>?> list, JoinedIds taken)
     {
         string? Column(string field) => context.Map.TryGetValue(field, out var c) ? c : null;
         var image = Column("image") is { } ic ? text(ic) : null;
@@ -37,6 +44,13 @@ internal static class MappedRow
         var answers = Column("answer") is { } ac ? list(ac) ?? (text(ac) is { Length: > 0 } one ? [one] : null) : null;
         var choices = Column("choices") is { } cc ? list(cc) : null;
         var id = Column("id") is { } idc && text(idc) is { Length: > 0 } given ? given : rowId;
+        // Ids are tracked only when the mapping names an id column (a row's own name is unique); then the rows that fall
+        // back to their own name are tracked too, so no mapped id can repeat one of them.
+        if (Column("id") is { } idColumn && taken.Contains(id))
+        {
+            return (null, RejectReasons.DuplicateId, $"id '{id}' (column '{idColumn}') is already the id of an earlier record");
+        }
+
         if (Column("question") is not null && question is null)
         {
             return (null, RejectReasons.MissingField, $"no value in question column '{Column("question")}'");
@@ -92,6 +106,11 @@ internal static class MappedRow
 
         // A question without an image is text-only: it takes the text pack, whose templates never mention an image.
         task = images.Count == 0 && question is not null ? "text" : task;
+        if (Column("id") is not null)
+        {
+            taken.Add(id);
+        }
+
         return (Sample.Make(context, adapter, file, id, task, images, [turn], [new("row", rowId)]), null, null);
     }
 

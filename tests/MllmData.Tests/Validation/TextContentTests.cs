@@ -145,4 +145,46 @@ public class TheTextContentStep
         Assert.EndsWith("5", line.GetProperty("id").GetString(), StringComparison.Ordinal);
         Assert.Single(File.ReadLines(TestPaths.Shards(Path.Combine(dir, "c")).Single()));
     }
+
+    [Fact]
+    public async Task A_Mapped_Id_Used_Twice_In_A_Jsonl_Or_Csv_File_Is_A_Duplicate_Id_Reject()
+    {
+        var dir = TestPaths.NewTempDir();
+        var jsonl = Path.Combine(dir, "rows.jsonl");
+        File.WriteAllLines(jsonl,
+        [
+            """{"img":"a.jpg","q":"One?","a":"1","id":7}""",
+            """{"img":"a.jpg","q":"Two?","a":"2","id":"7"}""",
+            """{"img":"a.jpg","q":"Three?","a":"3","id":"x-1"}""",
+            """{"img":"a.jpg","q":"Four?","a":"4","id":"x-1"}""",
+            """{"img":"a.jpg","q":"Five?","a":"5"}""",
+            """{"img":"a.jpg","q":"Six?","a":"6","id":"l5"}""",
+            """{"img":"a.jpg","q":"","a":"7","id":"r"}""",
+            """{"img":"a.jpg","q":"Eight?","a":"8","id":"r"}""",
+        ]);
+        var csv = Path.Combine(dir, "rows.csv");
+        File.WriteAllText(csv, "img,q,a,id\na.jpg,One?,1,10\na.jpg,Two?,2,10\na.jpg,Three?,3,11\n");
+
+        var j = await CliRunner.RunAsync("build", "--adapter", "jsonl", "--input", $"file={jsonl}", "--map", "image=img", "--map", "question=q", "--map", "answer=a", "--map", "id=id", "--format", "llava", "--out", Path.Combine(dir, "j"));
+        var c = await CliRunner.RunAsync("build", "--adapter", "csv", "--input", $"file={csv}", "--map", "image=img", "--map", "question=q", "--map", "answer=a", "--map", "id=id", "--format", "llava", "--out", Path.Combine(dir, "c"));
+        Assert.True(j.ExitCode == 0, j.Error);
+        Assert.True(c.ExitCode == 0, c.Error);
+
+        static List<(string?, string?, string?)> Rejects(string outDir) => [.. File.ReadLines(Path.Combine(outDir, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).Select(x => (x.GetProperty("position").GetString(), x.GetProperty("reason").GetString(), x.GetProperty("detail").GetString()))];
+        Assert.Equal(
+            [
+                ("line 2", "duplicate-id", "id '7' (column 'id') is already the id of an earlier record"),
+                ("line 4", "duplicate-id", "id 'x-1' (column 'id') is already the id of an earlier record"),
+                ("line 6", "duplicate-id", "id 'l5' (column 'id') is already the id of an earlier record"),
+                ("line 7", "empty-question", "the question (column 'q') is empty"),
+            ],
+            Rejects(Path.Combine(dir, "j")));
+        Assert.Equal([("line 3", "duplicate-id", "id '10' (column 'id') is already the id of an earlier record")], Rejects(Path.Combine(dir, "c")));
+
+        // The first of each id is kept, and an id whose first row was rejected is free for a later row.
+        var ids = File.ReadLines(TestPaths.Shards(Path.Combine(dir, "j")).Single()).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()!).ToList();
+        Assert.Equal(4, ids.Count);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.EndsWith("-r", ids[^1], StringComparison.Ordinal);
+    }
 }
