@@ -396,6 +396,30 @@ public class TheBatchPath
         AssertSameOutput(sync, output);
     }
 
+    [Theory]
+    [InlineData(401, "refused the API key (HTTP 401)")]
+    [InlineData(403, "refused access (HTTP 403)")]
+    [InlineData(404, "no such model or deployment (HTTP 404)")]
+    public async Task Should_Stop_Collecting_On_A_Result_Line_That_Refuses_Access_Keeping_The_Answers_Stored(int status, string words)
+    {
+        var input = await BuildSamples();
+        using var server = new FakeBatchServer(body => UserText(body).Contains("Is the sky blue?", StringComparison.Ordinal) ? FakeAnswer.Error(status) : Faithful(body));
+        var s = Settings();
+        var output = TestPaths.NewTempDir();
+        await Submit(server, s, input, output);
+        Assert.Equal(CollectStatus.Waiting, (await Collect(server, output)).Status);
+
+        var refused = await Assert.ThrowsAsync<ModelAccessException>(() => Collect(server, output));
+        Assert.Equal(status, refused.Status);
+        Assert.Contains(words, refused.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(output, "manifest.json")));
+        Assert.Single(server.Batches);
+
+        // The lines read before the refusal are answers in the cache: the sample build has six questions, one refused.
+        using var cache = new ResponseCache(s.CachePath);
+        Assert.InRange(cache.Count(), 1, 5);
+    }
+
     [Fact]
     public async Task Should_Resubmit_Retryable_Failures_And_Keep_Final_Ones_As_The_Synchronous_Rejects()
     {

@@ -367,6 +367,14 @@ public sealed class BatchRunner(BatchEndpoint endpoint, BatchApi? api, ResponseC
             }
 
             var failure = parsed.Failure!;
+
+            // A refused key, a forbidden model or a missing deployment fails every line alike, as it stops a synchronous run;
+            // the answers stored so far stay in the cache for the next collect.
+            if (ModelAccessException.For(failure) is { } refused)
+            {
+                throw refused;
+            }
+
             var record = new BatchFailure { Kind = failure.Kind, Status = failure.Status, Message = failure.Message };
             if (failure.Retryable || parsed.Unanswered)
             {
