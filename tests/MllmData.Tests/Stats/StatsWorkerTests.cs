@@ -94,8 +94,8 @@ public sealed class StatsWorkerTests
         Assert.Contains("line 1", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_Cancelled_Worker_Only_Drains_Its_Lines_And_Complete_Reports_The_Cancellation()
+    /// <summary>A LLaVA build of the bundled VQAv2 samples, and a question finder over the bundled templates.</summary>
+    private static async Task<(string OutDir, QuestionFinder Finder)> SampleBuild()
     {
         var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
         var r = await CliRunner.RunAsync(
@@ -103,7 +103,13 @@ public sealed class StatsWorkerTests
             "--input", $"questions={Samples("vqav2", "v2_OpenEnded_mscoco_train2014_questions.json")}",
             "--input", $"annotations={Samples("vqav2", "v2_mscoco_train2014_annotations.json")}");
         Assert.True(r.ExitCode == 0, r.Error);
-        var finder = new QuestionFinder(TemplateLibrary.Load(TemplateLibrary.LocateRoot(null)));
+        return (outDir, new QuestionFinder(TemplateLibrary.Load(TemplateLibrary.LocateRoot(null))));
+    }
+
+    [Fact]
+    public async Task A_Cancelled_Worker_Only_Drains_Its_Lines_And_Complete_Reports_The_Cancellation()
+    {
+        var (outDir, finder) = await SampleBuild();
         var lines = TestPaths.Shards(outDir).SelectMany(File.ReadLines).ToList();
 
         using var cancel = new CancellationTokenSource();
@@ -129,13 +135,7 @@ public sealed class StatsWorkerTests
     [Fact]
     public async Task Reading_A_Build_Back_Stops_On_Cancellation()
     {
-        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
-        var r = await CliRunner.RunAsync(
-            "build", "--adapter", "vqav2", "--format", "llava", "--out", outDir,
-            "--input", $"questions={Samples("vqav2", "v2_OpenEnded_mscoco_train2014_questions.json")}",
-            "--input", $"annotations={Samples("vqav2", "v2_mscoco_train2014_annotations.json")}");
-        Assert.True(r.ExitCode == 0, r.Error);
-        var finder = new QuestionFinder(TemplateLibrary.Load(TemplateLibrary.LocateRoot(null)));
+        var (outDir, finder) = await SampleBuild();
 
         Assert.Throws<OperationCanceledException>(() => StatsReader.Read(outDir, finder, cancel: new CancellationToken(canceled: true)));
         Assert.True(StatsReader.Read(outDir, finder, cancel: CancellationToken.None).Overall.Records > 0);
