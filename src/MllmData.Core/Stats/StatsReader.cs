@@ -43,6 +43,7 @@ public static class StatsReader
         var format = FormatNamed(formatName);
         var options = new RenderOptions { ImageToken = imageToken };
         var stats = Empty(format, questions, dir, manifest, tokenSample);
+        var young = new YoungGarbage(YoungGarbage.DefaultWindow);
         foreach (var shard in (manifest["shards"] as JsonArray ?? []).Select(s => (string?)s?["path"]))
         {
             if (shard is null || Path.IsPathRooted(shard) || shard.Split('/', '\\').Contains(".."))
@@ -56,6 +57,7 @@ public static class StatsReader
                 foreach (var (line, number) in ShardReader.Records(path))
                 {
                     cancel.ThrowIfCancellationRequested();
+                    young.Check();
                     using var doc = JsonDocument.Parse(line.ToJsonString());
                     stats.Add(View(doc.RootElement, format, new LineOrigin(shard, number), options, path));
                 }
@@ -70,6 +72,7 @@ public static class StatsReader
             while (lines.TryRead(out var read))
             {
                 cancel.ThrowIfCancellationRequested();
+                young.Check();
                 var lineNo = read.Number;
                 if (read.Bytes.Span.Trim(" \t\r"u8).IsEmpty)
                 {
