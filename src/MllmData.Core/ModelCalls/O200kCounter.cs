@@ -224,20 +224,14 @@ public sealed partial class O200kCounter
         {
             foreach (var match in Pattern().EnumerateMatches(text))
             {
-                var chars = text.Slice(match.Index, match.Length);
-                var need = Encoding.UTF8.GetMaxByteCount(chars.Length);
-                if (need > buffer.Length)
+                for (var rest = text.Slice(match.Index, match.Length); !rest.IsEmpty;)
                 {
-                    if (rented is not null)
-                    {
-                        ArrayPool<byte>.Shared.Return(rented);
-                    }
-
-                    rented = ArrayPool<byte>.Shared.Rent(need);
-                    buffer = rented;
+                    // A piece longer than MaxPieceChars (a pasted blob, a hostile field) is merged in slices of that many
+                    // characters, never splitting a surrogate pair: merging one piece takes memory in step with its length.
+                    var take = rest.Length <= MaxPieceChars ? rest.Length : char.IsHighSurrogate(rest[MaxPieceChars - 1]) ? MaxPieceChars - 1 : MaxPieceChars;
+                    total += EncodeChars(rest[..take], ids, ref buffer, ref rented);
+                    rest = rest[take..];
                 }
-
-                total += EncodePiece(buffer[..Encoding.UTF8.GetBytes(chars, buffer)], ids);
             }
         }
         finally
@@ -249,6 +243,27 @@ public sealed partial class O200kCounter
         }
 
         return total;
+    }
+
+    /// <summary>Longest run of characters merged as one piece (see <see cref="EncodeOrdinary"/>).</summary>
+    public const int MaxPieceChars = 1024;
+
+    /// <summary>One piece's characters as UTF-8 (in the given buffer, or a larger rented one kept for the next pieces), merged.</summary>
+    private int EncodeChars(ReadOnlySpan<char> chars, List<int>? ids, ref Span<byte> buffer, ref byte[]? rented)
+    {
+        var need = Encoding.UTF8.GetMaxByteCount(chars.Length);
+        if (need > buffer.Length)
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+
+            rented = ArrayPool<byte>.Shared.Rent(need);
+            buffer = rented;
+        }
+
+        return EncodePiece(buffer[..Encoding.UTF8.GetBytes(chars, buffer)], ids);
     }
 
     /// <summary>The first special token in the text: its place, length and id, or (text length, 0, -1).</summary>

@@ -7,29 +7,16 @@ public sealed class TokenCounter
     private const int PerMessage = 3;
     private const int ReplyPrimer = 3;
 
-    /// <summary>Longest piece handed to the tokenizer at once (see <see cref="Text"/>).</summary>
-    internal const int PieceChars = 1024;
+    /// <summary>Longest run of characters merged as one piece (see <see cref="Text"/>).</summary>
+    internal const int PieceChars = O200kCounter.MaxPieceChars;
 
     /// <summary>
-    /// The o200k token count of <paramref name="text"/>. A text longer than <see cref="PieceChars"/> is counted in pieces cut
-    /// before a space, where o200k starts a word anyway, so the pieces add up to the whole's count; a run without spaces
-    /// that long (a pasted blob, a hostile field) is cut where it must be, a token or so off per cut. Byte-pair merging
-    /// takes time that grows much faster than the length of one unbroken run: one 3 MB run had kept a build busy for more than ten minutes.
+    /// The o200k token count of <paramref name="text"/>: the tokenizer's own count, except that one unbroken piece longer
+    /// than <see cref="PieceChars"/> characters (a pasted blob, a hostile field) is merged in slices of that length, a token
+    /// or so off per slice. Byte-pair merging one piece takes memory in step with its length: a 3 MB run had kept a build
+    /// busy for more than ten minutes with the library's tokenizer.
     /// </summary>
-    public static int Text(string text)
-    {
-        var rest = text.AsSpan();
-        var total = 0;
-        while (rest.Length > PieceChars)
-        {
-            var cut = rest[..PieceChars].LastIndexOf(' ');
-            cut = cut > 0 ? cut : PieceChars;
-            total += O200kCounter.Shared.CountTokens(rest[..cut]);
-            rest = rest[cut..];
-        }
-
-        return total + O200kCounter.Shared.CountTokens(rest);
-    }
+    public static int Text(string text) => O200kCounter.Shared.CountTokens(text);
 
     public static int Prompt(ChatRequest request)
     {
