@@ -80,20 +80,20 @@ public sealed class ScienceQaAdapter : ISourceAdapter
                 continue;
             }
 
-            if (choices.Count > Sample.MaxChoices)
+            if (Sample.ChoicesProblem(choices) is { } bad)
             {
-                yield return Sample.TooManyChoices(context, path, where, choices.Count);
+                yield return Sample.Reject(context, path, where, bad.Reason, bad.Detail);
                 continue;
             }
 
             var hasImage = e.Str("image") is { Length: > 0 };
             var contextParts = new List<string>();
-            if (e.Str("hint") is { } hint && !string.IsNullOrWhiteSpace(hint))
+            if (e.Str("hint") is { } hint && !MllmData.Json.TextCheck.IsBlank(hint))
             {
                 contextParts.Add(hint.Trim());
             }
 
-            if (hasImage && captions is not null && captions.TryGetValue(pid, out var caption) && !string.IsNullOrWhiteSpace(caption))
+            if (hasImage && captions is not null && captions.TryGetValue(pid, out var caption) && !MllmData.Json.TextCheck.IsBlank(caption))
             {
                 contextParts.Add(caption.Trim());
             }
@@ -101,7 +101,7 @@ public sealed class ScienceQaAdapter : ISourceAdapter
             var letter = Sample.Letter(answerIndex.Value);
 
             // The rationale is the lecture, then the solution, one per line, as LEA and ALE put them before or after the answer.
-            var reasoning = string.Join("\n", new[] { e.Str("lecture"), e.Str("solution") }.Where(s => !string.IsNullOrWhiteSpace(s)).Select(s => s!.Trim()));
+            var reasoning = string.Join("\n", new[] { e.Str("lecture"), e.Str("solution") }.Where(s => !MllmData.Json.TextCheck.IsBlank(s)).Select(s => s!.Trim()));
             var slots = new Dictionary<string, string> { ["options"] = Sample.Options(choices) };
 
             // Without a context the slot stays unset, so a template line holding only {context} is left out.
@@ -158,15 +158,26 @@ public sealed class ScienceQaAdapter : ISourceAdapter
 
     private static HashSet<string> ReadSplit(SourceContext context, string path, string split)
     {
+        HashSet<string>? found = null;
         foreach (var item in JsonElements.Read(context.Files.Open(path, context.Progress), path, JsonLayout.KeyedObject))
         {
             using (item)
             {
+                if (item.Key == split && item.DuplicateKey)
+                {
+                    throw new InputDataException(path, $"byte {item.Position}", "duplicate-key", $"the split \"{split}\" is listed twice; which list is meant cannot be told (merge them into one)");
+                }
+
                 if (item.Key == split && item.Element.ValueKind == JsonValueKind.Array)
                 {
-                    return [.. item.Element.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number ? x.GetRawText() : x.GetString() ?? string.Empty)];
+                    found = [.. item.Element.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number ? x.GetRawText() : x.GetString() ?? string.Empty)];
                 }
             }
+        }
+
+        if (found is not null)
+        {
+            return found;
         }
 
         throw new UsageException($"{path} has no split '{split}'");

@@ -102,10 +102,15 @@ public class VqaV2Adapter : ISourceAdapter
                     return reader;
                 }
 
-                if (reader.Text == "data_subtype" && reader.Read() && reader.TokenType == JsonTokenType.String)
+                if (reader.Text == "data_subtype")
                 {
-                    dataSubtype = reader.Text;
-                    continue;
+                    // Read, so a second copy of it stops the build like a second list would.
+                    reader.Took("data_subtype");
+                    if (reader.Read() && reader.TokenType == JsonTokenType.String)
+                    {
+                        dataSubtype = reader.Text;
+                        continue;
+                    }
                 }
 
                 reader.SkipValue();
@@ -222,7 +227,7 @@ public class VqaV2Adapter : ISourceAdapter
 
         // Ids already joined (about two bytes each for numeric ids), so a repeat that comes after its pair met is still a
         // duplicate-id and not a question without an annotation (or an annotation without a question).
-        var joined = new JoinedIds();
+        var joined = new Json.JoinedIds();
         var rejects = new List<SourceItem>();
         var matched = new List<Answered>(2);
         int qIndex = 0, aIndex = 0;
@@ -301,7 +306,7 @@ public class VqaV2Adapter : ISourceAdapter
     {
         // Votes count the processed answer (OK-VQA's "answer") and write what the annotator typed ("raw_answer").
         var votes = a.Answers?.Select(x => new AnnotatorAnswer(x.Answer ?? x.RawAnswer, x.RawAnswer ?? x.Answer)) ?? [];
-        var mc = string.IsNullOrWhiteSpace(a.MultipleChoiceAnswer) ? null : a.MultipleChoiceAnswer.Trim();
+        var mc = MllmData.Json.TextCheck.IsBlank(a.MultipleChoiceAnswer) ? null : a.MultipleChoiceAnswer.Trim();
         var answer = mode == "majority"
             ? VqaAnswers.MajorityVote(votes) ?? mc
             : mc ?? VqaAnswers.MajorityVote(votes);

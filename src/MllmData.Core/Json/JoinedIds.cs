@@ -1,7 +1,7 @@
 using System.IO.Hashing;
 using System.Text;
 
-namespace MllmData.Adapters;
+namespace MllmData.Json;
 
 /// <summary>
 /// The ids a join has already paired, kept compactly so memory grows by about two bytes per id rather than twenty:

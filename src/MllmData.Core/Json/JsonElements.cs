@@ -25,6 +25,9 @@ public sealed class JsonItem(JsonDocument? document, string? key, int index, lon
 
     public string? Key => key;
 
+    /// <summary>The key of a keyed layout that an earlier record of the object already had (the item holds no value).</summary>
+    public bool DuplicateKey { get; init; }
+
     public int Index => index;
 
     public long Position => position;
@@ -74,6 +77,9 @@ public static class JsonElements
         var index = 0;
         if (layout == JsonLayout.KeyedObject)
         {
+            // A key written twice would be two records with one id; a JSON reader keeps one of them silently. Keys are
+            // kept compactly (two bytes a dense numeric key, eight otherwise).
+            var keys = new JoinedIds();
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var key = reader.Text!;
@@ -90,6 +96,14 @@ public static class JsonElements
                     (doc, error) = (null, StreamingJsonReader.InvalidText);
                 }
 
+                if (!badKey && keys.Contains(key))
+                {
+                    doc?.Dispose();
+                    yield return new JsonItem(null, key, index++, pos, $"the key \"{key}\" appears a second time in the object") { DuplicateKey = true };
+                    continue;
+                }
+
+                keys.Add(key);
                 yield return new JsonItem(doc, key, index++, pos, error);
             }
         }

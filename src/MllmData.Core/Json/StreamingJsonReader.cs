@@ -276,11 +276,20 @@ public sealed class StreamingJsonReader : IDisposable
     }
 
     /// <summary>
-    /// Notes that the value of the top-level key <paramref name="name"/> is the one read. A second key of that name later
-    /// in the document (a JSON reader would keep one of the two silently) stops <see cref="Drain"/>. Only the keys read are
-    /// noted, so a layout keyed by record id holds nothing per record.
+    /// Notes that the value of the top-level key <paramref name="name"/> is the one read. A second key of that name, noted
+    /// again or met while draining (a JSON reader would keep one of the two silently), is a <c>duplicate-key</c> error. Only
+    /// the keys read are noted, so a layout keyed by record id holds nothing per record.
     /// </summary>
-    public void Took(string name) => _taken.Add(name);
+    public void Took(string name)
+    {
+        if (!_taken.Add(name))
+        {
+            throw Doubled(name);
+        }
+    }
+
+    private InputDataException Doubled(string name) => new(_file, $"byte {TokenPosition}", "duplicate-key",
+        $"the top-level key \"{name}\" appears a second time; its first value was read, and which of the two is meant cannot be told (merge them into one)");
 
     private readonly HashSet<string> _taken = new(StringComparer.Ordinal);
 
@@ -291,8 +300,7 @@ public sealed class StreamingJsonReader : IDisposable
         {
             if (TokenType == JsonTokenType.PropertyName && Depth == 1 && _taken.Contains(Text!))
             {
-                throw new InputDataException(_file, $"byte {TokenPosition}", "duplicate-key",
-                    $"the top-level key \"{Text}\" appears a second time; its first value was read, and which of the two is meant cannot be told (merge them into one)");
+                throw Doubled(Text!);
             }
         }
 

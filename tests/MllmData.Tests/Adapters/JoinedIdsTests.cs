@@ -1,4 +1,4 @@
-using MllmData.Adapters;
+using MllmData.Json;
 
 namespace MllmData.Tests.Adapters;
 
