@@ -47,9 +47,9 @@ public sealed class AOkVqaAdapter : ISourceAdapter
                 continue;
             }
 
-            if (mode == "mc" && choices!.Count > Sample.MaxChoices)
+            if (mode == "mc" && Sample.ChoicesProblem(choices!) is { } bad)
             {
-                yield return Sample.TooManyChoices(context, path, where, choices.Count);
+                yield return Sample.Reject(context, path, where, bad.Reason, bad.Detail);
                 continue;
             }
 

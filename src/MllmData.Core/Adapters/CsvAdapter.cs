@@ -22,7 +22,7 @@ public sealed class CsvAdapter : ISourceAdapter
     public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var path = context.RequireInput("file");
-        var taken = new JoinedIds();
+        var taken = new Json.JoinedIds();
         MappedRow.CheckMap(context);
 
         // Lines over the limit are cut out below the parser, and a record (quoted line breaks) may not grow past it either.
@@ -128,7 +128,7 @@ public sealed class CsvAdapter : ISourceAdapter
 
             string? Text(string column) => csv.GetStringOrNull(csv.GetFieldIndex(column)) ?? string.Empty;
             List<string>? List(string column) => Text(column) is { } v && v.Contains('|', StringComparison.Ordinal)
-                ? [.. v.Split('|', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)]
+                ? [.. v.Split('|', StringSplitOptions.TrimEntries)] // an empty entry stays: dropping it would move the options after it
                 : null;
             var (record, reason, rowDetail) = MappedRow.Make(context, Name, path, string.Create(CultureInfo.InvariantCulture, $"r{csv.RowNumber}"), Text, List, taken);
             yield return record is null

@@ -22,7 +22,7 @@ public sealed class JsonlAdapter : ISourceAdapter
     public async IAsyncEnumerable<SourceItem> ReadAsync(SourceContext context, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var path = context.RequireInput("file");
-        var taken = new JoinedIds();
+        var taken = new Json.JoinedIds();
         MappedRow.CheckMap(context);
         using var lines = new BoundedLineReader(context.Files.Open(path, context.Progress));
         while (lines.TryRead(out var line))

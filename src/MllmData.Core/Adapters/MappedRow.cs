@@ -36,14 +36,14 @@ internal static class MappedRow
     /// <param name="list">A field's list, when it holds one.</param>
     /// <param name="taken">The ids of the file's earlier records: a mapped id seen before is a <c>duplicate-id</c>.</param>
     public static (InstructionRecord? Record, string? Reason, string? Detail) Make(
-        SourceContext context, string adapter, string file, string rowId, Func<string, string?> text, Func<string, List<string>?> list, JoinedIds taken)
+        SourceContext context, string adapter, string file, string rowId, Func<string, string?> text, Func<string, List<string>?> list, Json.JoinedIds taken)
     {
         string? Column(string field) => context.Map.TryGetValue(field, out var c) ? c : null;
         var image = Column("image") is { } ic ? text(ic) : null;
         var question = Column("question") is { } qc ? text(qc) : null;
         var answers = Column("answer") is { } ac ? list(ac) ?? (text(ac) is { Length: > 0 } one ? [one] : null) : null;
         var choices = Column("choices") is { } cc ? list(cc) : null;
-        var id = Column("id") is { } idc && text(idc) is { Length: > 0 } given ? given : rowId;
+        var id = Column("id") is { } idc && text(idc) is { } given && !Json.TextCheck.IsBlank(given) ? given : rowId;
         // Ids are tracked only when the mapping names an id column (a row's own name is unique); then the rows that fall
         // back to their own name are tracked too, so no mapped id can repeat one of them.
         if (Column("id") is { } idColumn && taken.Contains(id))
@@ -67,8 +67,16 @@ internal static class MappedRow
         }
 
         var answer = answers is { Count: > 1 } ? VqaAnswers.MajorityVote(answers) : answers?.FirstOrDefault()?.Trim();
-        if (string.IsNullOrEmpty(answer))
+        if (Json.TextCheck.IsBlank(answer))
         {
+            // A value that shows nothing is a gap in the annotations: a reject, and the run goes on. No value at all is an
+            // unanswered record (a test split), which stops a training build unless unanswered=eval.
+            var blank = Column("answer") is { } column ? text(column) ?? (list(column) is { } all ? string.Concat(all) : null) : null;
+            if (blank is not null && context.Choice("unanswered", "error", "error", "eval") != "eval")
+            {
+                return (null, RejectReasons.EmptyAnswer, $"the answer (column '{Column("answer")}') is {Json.TextCheck.BlankKind(blank)}");
+            }
+
             Sample.NoAnswer(context, file, rowId);
             answer = null;
         }
@@ -77,9 +85,9 @@ internal static class MappedRow
         Turn turn;
         if (choices is { Count: > 1 } && question is not null)
         {
-            if (choices.Count > Sample.MaxChoices)
+            if (Sample.ChoicesProblem(choices) is { } bad)
             {
-                return (null, RejectReasons.TooManyChoices, $"{choices.Count} choices, but options are lettered A to Z (at most {Sample.MaxChoices})");
+                return (null, bad.Reason, bad.Detail);
             }
 
             var index = answer is null ? -1 : int.TryParse(answer, out var n) && n >= 0 && n < choices.Count ? n : choices.FindIndex(c => c.Trim() == answer);

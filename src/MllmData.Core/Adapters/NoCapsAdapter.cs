@@ -59,7 +59,7 @@ public sealed class NoCapsAdapter : ISourceAdapter
         var wanted = images.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         foreach (var c in CocoCaptionFile.Captions(context.Files.Open(path, context.Progress), path, optional: true))
         {
-            if (c.Value is { ImageId: { } imageId, Caption: { } caption } && wanted.Contains(imageId) && !string.IsNullOrWhiteSpace(caption))
+            if (c.Value is { ImageId: { } imageId, Caption: { } caption } && wanted.Contains(imageId) && !MllmData.Json.TextCheck.IsBlank(caption))
             {
                 (captions.TryGetValue(imageId, out var list) ? list : captions[imageId] = []).Add((c.Value.Id, caption.Trim()));
             }

@@ -31,7 +31,7 @@ public static class Sample
             using (item)
             {
                 var where = item.Where(name);
-                yield return (item, where, item.Error is { } error ? Reject(c, path, where, RejectReasons.WrongType, error) : null);
+                yield return (item, where, item.Error is { } error ? Reject(c, path, where, item.DuplicateKey ? RejectReasons.DuplicateId : RejectReasons.WrongType, error) : null);
             }
         }
     }
@@ -74,7 +74,7 @@ public static class Sample
         }
     }
 
-    /// <summary>Most options that can be lettered A to Z; a question with more is rejected (<see cref="TooManyChoices"/>).</summary>
+    /// <summary>Most options that can be lettered A to Z; a question with more is rejected (<see cref="ChoicesProblem"/>).</summary>
     public const int MaxChoices = 26;
 
     /// <summary>"A. first\nB. second" for the <c>{options}</c> placeholder; callers check <see cref="MaxChoices"/> first.</summary>
@@ -87,7 +87,22 @@ public static class Sample
             ? ((char)('A' + index)).ToString()
             : throw new ArgumentOutOfRangeException(nameof(index), index, $"options are lettered A to Z (at most {MaxChoices})");
 
-    /// <summary>The reject for a question with more options than letters.</summary>
-    public static SourceItem TooManyChoices(SourceContext c, string file, string where, int count) =>
-        Reject(c, file, where, RejectReasons.TooManyChoices, $"{count} choices, but options are lettered A to Z (at most {MaxChoices})");
+    /// <summary>Why the options cannot be lettered: more than <see cref="MaxChoices"/>, or one that shows nothing; null when they can.</summary>
+    public static (string Reason, string Detail)? ChoicesProblem(IReadOnlyList<string> choices)
+    {
+        if (choices.Count > MaxChoices)
+        {
+            return (RejectReasons.TooManyChoices, $"{choices.Count} choices, but options are lettered A to Z (at most {MaxChoices})");
+        }
+
+        for (var i = 0; i < choices.Count; i++)
+        {
+            if (Json.TextCheck.IsBlank(choices[i]))
+            {
+                return (RejectReasons.EmptyChoice, $"option {Letter(i)} is {Json.TextCheck.BlankKind(choices[i])}");
+            }
+        }
+
+        return null;
+    }
 }

@@ -110,13 +110,13 @@ public sealed class TextCapsAdapter : ISourceAdapter
             }
 
             // Test rows carry no caption_str; reference_strs, where present, hold all of the image's captions.
-            if (e.Str("caption_str") is { } caption && !string.IsNullOrWhiteSpace(caption))
+            if (e.Str("caption_str") is { } caption && !MllmData.Json.TextCheck.IsBlank(caption))
             {
                 captions.Add((e.Id("caption_id"), caption.Trim()));
             }
             else if (captions.Count == 0 && e.Strings("reference_strs") is { Count: > 0 } refs)
             {
-                captions.AddRange(refs.Where(r => !string.IsNullOrWhiteSpace(r)).Select(r => ((string?)null, r.Trim())));
+                captions.AddRange(refs.Where(r => !MllmData.Json.TextCheck.IsBlank(r)).Select(r => ((string?)null, r.Trim())));
             }
         }
 

@@ -92,7 +92,8 @@ public sealed class TextVqaAdapter : ISourceAdapter
             if (hint)
             {
                 // The record's own tokens first, else the OCR file's; a prompt never says "none" in their place.
-                var tokens = e.Strings("ocr_tokens") is { Count: > 0 } own ? own : ocr.TryGetValue(imageId, out var t) && t.Count > 0 ? t : null;
+                // Blank tokens (white space, invisible characters) are no words: a list of only those is no OCR.
+                var tokens = Visible(e.Strings("ocr_tokens")) is { Count: > 0 } own ? own : ocr.TryGetValue(imageId, out var t) && Visible(t) is { Count: > 0 } listed ? listed : null;
                 if (tokens is null)
                 {
                     yield return Sample.Reject(context, path, where, RejectReasons.MissingOcr,
@@ -113,4 +114,6 @@ public sealed class TextVqaAdapter : ISourceAdapter
 
         await Task.CompletedTask.ConfigureAwait(false);
     }
+
+    private static List<string>? Visible(List<string>? tokens) => tokens?.Where(t => !Json.TextCheck.IsBlank(t)).ToList();
 }

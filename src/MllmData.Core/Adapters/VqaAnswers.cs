@@ -107,13 +107,13 @@ public static partial class VqaAnswers
         var position = 0;
         foreach (var a in answers)
         {
-            var written = !string.IsNullOrWhiteSpace(a.Raw) ? a.Raw.Trim() : !string.IsNullOrWhiteSpace(a.Answer) ? a.Answer.Trim() : null;
+            var written = !MllmData.Json.TextCheck.IsBlank(a.Raw) ? a.Raw.Trim() : !MllmData.Json.TextCheck.IsBlank(a.Answer) ? a.Answer.Trim() : null;
             if (written is null)
             {
                 continue;
             }
 
-            var key = ClassKey(string.IsNullOrWhiteSpace(a.Answer) ? written : a.Answer);
+            var key = ClassKey(MllmData.Json.TextCheck.IsBlank(a.Answer) ? written : a.Answer);
             if (!classes.TryGetValue(key, out var c))
             {
                 classes[key] = c = new VoteClass(position);

@@ -71,7 +71,7 @@ public static class EvalQuestion
         }
 
         var parts = new List<string>(4);
-        if (turn.Slots.TryGetValue("context", out var context) && !string.IsNullOrWhiteSpace(context))
+        if (turn.Slots.TryGetValue("context", out var context) && !MllmData.Json.TextCheck.IsBlank(context))
         {
             parts.Add("Context: " + context.Trim());
         }

@@ -73,7 +73,7 @@ public sealed class EvalQuestionFormat(bool sourceIds) : IOutputFormat
                 findings.Add(new(FindingCodes.MissingField, "no \"question_id\" (string or number)"));
             }
 
-            if (!record.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(text.GetString()))
+            if (!record.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String || MllmData.Json.TextCheck.IsBlank(text.GetString()))
             {
                 findings.Add(new(FindingCodes.EmptyContent, "\"text\" is missing or empty"));
             }

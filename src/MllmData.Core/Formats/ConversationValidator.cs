@@ -238,7 +238,7 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
         if (reader.ValueIsEscaped || reader.HasValueSequence)
         {
             var decoded = reader.GetString()!;
-            return (string.IsNullOrWhiteSpace(decoded), ValidationHelpers.Count(decoded, imageToken));
+            return (MllmData.Json.TextCheck.IsBlank(decoded), ValidationHelpers.Count(decoded, imageToken));
         }
 
         var body = reader.ValueSpan;

@@ -106,7 +106,7 @@ internal sealed class M3itValidator : IFormatValidator
             }
         }
 
-        if (string.IsNullOrWhiteSpace(record.GetProperty("outputs").GetString()))
+        if (MllmData.Json.TextCheck.IsBlank(record.GetProperty("outputs").GetString()))
         {
             findings.Add(new(FindingCodes.EmptyContent, "\"outputs\" is empty"));
         }

@@ -16,12 +16,16 @@ public static class TextCheck
         [.. Enumerable.Range(0, 0x20).Where(c => c is not ('\t' or '\n' or '\r')).Select(c => (char)c), '\u007f', .. Enumerable.Range(0x80, 0x20).Select(c => (char)c)]);
 
     /// <summary>
-    /// Whether <paramref name="text"/> shows nothing: it is empty or holds only white space, format characters (zero-width
-    /// space and joiners, the byte order mark, direction marks) and the fillers that render as blank (Hangul fillers, the
-    /// blank Braille pattern).
+    /// Whether <paramref name="text"/> shows nothing: it is null or empty, or holds only white space and characters that
+    /// take no room (see <see cref="IsInvisible"/>).
     /// </summary>
-    public static bool IsBlank(string text)
+    public static bool IsBlank([System.Diagnostics.CodeAnalysis.NotNullWhen(false)] string? text)
     {
+        if (text is null)
+        {
+            return true;
+        }
+
         foreach (var r in text.EnumerateRunes())
         {
             if (!Rune.IsWhiteSpace(r) && !IsInvisible(r))
@@ -33,14 +37,43 @@ public static class TextCheck
         return true;
     }
 
-    /// <summary>A character that takes no visible room: a format character (Cf, tag characters among them) or a blank filler.</summary>
-    public static bool IsInvisible(Rune r) =>
-        r.Value is 0x115F or 0x1160 or 0x3164 or 0xFFA0 or 0x2800 || Rune.GetUnicodeCategory(r) == System.Globalization.UnicodeCategory.Format;
+    /// <summary>
+    /// Unicode's default-ignorable code points (zero-width spaces and joiners, direction marks and embeddings, the byte
+    /// order mark, variation selectors, the combining grapheme joiner, Hangul fillers, Mongolian free variation selectors,
+    /// Khmer inherent vowels, shorthand format controls, musical format controls, tag characters), as DerivedCoreProperties
+    /// lists them; and the blank Braille pattern, which renders as a space. Visible format characters (the Arabic number
+    /// signs, for one) are not among them.
+    /// </summary>
+    private static readonly (int First, int Last)[] Invisible =
+    [
+        (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
+        (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x2800, 0x2800), (0x3164, 0x3164), (0xFE00, 0xFE0F),
+        (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+    ];
+
+    /// <summary>A character that takes no visible room (see <see cref="Invisible"/>).</summary>
+    public static bool IsInvisible(Rune r)
+    {
+        foreach (var (first, last) in Invisible)
+        {
+            if (r.Value < first)
+            {
+                return false;
+            }
+
+            if (r.Value <= last)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Words for a blank text: "empty", "only white space" or "only invisible characters (U+200B first)".</summary>
-    public static string BlankKind(string text)
+    public static string BlankKind(string? text)
     {
-        if (text.Length == 0)
+        if (string.IsNullOrEmpty(text))
         {
             return "empty";
         }

@@ -349,7 +349,7 @@ public sealed class ModelCallPath : IDisposable
     /// <summary>What the model said, held to the same rules whatever the model behind: some text, within the size cap.</summary>
     private ChatResult Checked(ChatResult result)
     {
-        if (string.IsNullOrWhiteSpace(result.Text))
+        if (MllmData.Json.TextCheck.IsBlank(result.Text))
         {
             throw new ModelCallException(ModelFailure.EmptyAnswer, "the model returned no text");
         }

@@ -278,6 +278,11 @@ public static partial class RecipeLoader
                 : null);
         }
 
+        // A system message that shows nothing would be an empty message in every record.
+        Refuse(recipe.SystemPrompt is { } system && Json.TextCheck.IsBlank(system)
+            ? $"--system-prompt (system_prompt) is {Json.TextCheck.BlankKind(system)}; leave it out for no system message"
+            : null);
+
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var s in recipe.Sources)
         {

@@ -26,6 +26,9 @@ public static class RejectReasons
     /// <summary>A question that is empty or only white space: the record would ask nothing.</summary>
     public const string EmptyQuestion = "empty-question";
 
+    /// <summary>A multiple-choice option that shows nothing (empty, white space or invisible characters only).</summary>
+    public const string EmptyChoice = "empty-choice";
+
     /// <summary>Dataset text holding a control character (NUL, BEL, ESC, DEL, C1...); tabs and line breaks are text.</summary>
     public const string ControlCharacters = "control-characters";
 

@@ -47,7 +47,7 @@ public class TheMappedRows
                 ("line 1", "empty-question", "the question (column 'q') is empty"),
                 ("line 2", "empty-question", "the question (column 'q') is only invisible characters (U+200B first)"),
                 ("line 3", "missing-field", "no value in question column 'q'"),
-                ("jsonl-l4", "empty-answer", "turn 1: the answer is only invisible characters (U+200B first)"), // a step names the record
+                ("line 4", "empty-answer", "the answer (column 'a') is only invisible characters (U+200B first)"),
             ],
             Rejects(j));
         Assert.Equal([("line 2", "empty-question", "the question (column 'q') is empty"), ("line 3", "empty-question", "the question (column 'q') is only white space")], Rejects(c));

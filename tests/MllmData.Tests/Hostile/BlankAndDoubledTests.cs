@@ -1,0 +1,185 @@
+using System.Text.Json;
+using Microsoft.ML.Tokenizers;
+using MllmData.Adapters;
+using MllmData.Json;
+using MllmData.ModelCalls;
+
+namespace MllmData.Tests.Hostile;
+
+/// <summary>
+/// The second probe of blank text and doubled keys: blank votes, captions, options and OCR tokens, default-ignorable
+/// characters, blank ids and system prompts, a doubled record key in keyed layouts and doubled read keys, and long texts.
+/// </summary>
+public class BlankTextAndDoubledKeysAgain
+{
+    private static async Task<(int Exit, string Error, List<JsonElement> Records, List<JsonElement> Rejects)> Build(params string[] args)
+    {
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync([.. args, "--format", "llava", "--out", outDir]);
+        static List<JsonElement> Lines(string path) => File.Exists(path) ? [.. File.ReadLines(path).Select(l => JsonDocument.Parse(l).RootElement.Clone())] : [];
+        var records = Directory.Exists(Path.Combine(outDir, "data")) ? TestPaths.Shards(outDir).SelectMany(Lines).ToList() : [];
+        return (r.ExitCode, r.Error, records, Lines(Path.Combine(outDir, "rejects.jsonl")));
+    }
+
+    private static string Write(string name, string text)
+    {
+        var path = Path.Combine(TestPaths.NewTempDir(), name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Theory]
+    [InlineData("\u034f")] // combining grapheme joiner
+    [InlineData("\ufe0f")] // variation selector
+    [InlineData("\U000E0100")] // variation selector supplement
+    [InlineData("\u17b4\u17b5")] // Khmer inherent vowels
+    [InlineData("\u180b\u180e")] // Mongolian free variation selector, vowel separator
+    [InlineData("\u061c\u202a\u202e")] // direction marks and embeddings
+    [InlineData("\U0001D173")] // a musical format control
+    public void Default_Ignorable_Characters_Are_Blank(string text)
+    {
+        Assert.True(TextCheck.IsBlank(text));
+        Assert.True(TextCheck.IsBlank(" " + text + "\u3000"));
+        Assert.StartsWith("only invisible characters", TextCheck.BlankKind(text), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("\u0600")] // Arabic number sign: a format character that is seen
+    [InlineData("\u06dd")]
+    [InlineData("\u070f")]
+    [InlineData("\U000110BD")]
+    [InlineData("\ufff9")]
+    public void Visible_Format_Characters_Are_Not_Blank(string text) => Assert.False(TextCheck.IsBlank(text));
+
+    [Fact]
+    public void Null_Is_Blank_And_Blank_Votes_Do_Not_Win()
+    {
+        Assert.True(TextCheck.IsBlank(null));
+        Assert.Equal("empty", TextCheck.BlankKind(null));
+        Assert.Equal("cat", VqaAnswers.MajorityVote([.. Enumerable.Repeat("\u200b", 6), .. Enumerable.Repeat("cat", 4)]));
+        Assert.Equal("cat", VqaAnswers.MajorityVote([.. Enumerable.Repeat("\u3164 \u2800", 6), "cat"]));
+        Assert.Null(VqaAnswers.MajorityVote(["\u200b", " ", "\ufeff"]));
+    }
+
+    [Fact]
+    public async Task A_Blank_Caption_Is_Skipped_Not_The_Image()
+    {
+        var captions = Write("captions.json", """{"images":[{"id":1,"file_name":"a.jpg"},{"id":2,"file_name":"b.jpg"}],"annotations":[{"id":10,"image_id":1,"caption":"\u200b"},{"id":11,"image_id":1,"caption":"A cat on a mat."},{"id":12,"image_id":2,"caption":"\u3164"}]}""");
+
+        var perCaption = await Build("build", "--adapter", "coco-captions", "--input", $"captions={captions}");
+        Assert.Equal(0, perCaption.Exit);
+        Assert.Equal(["empty-answer", "empty-answer"], perCaption.Rejects.Select(r => r.GetProperty("reason").GetString()));
+        Assert.Single(perCaption.Records);
+
+        var perImage = await Build("build", "--adapter", "coco-captions", "--input", $"captions={captions}", "--per-image");
+        Assert.True(perImage.Exit == 0, perImage.Error);
+        Assert.Equal("A cat on a mat.", perImage.Records.Single().GetProperty("conversations")[1].GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task A_Blank_Option_Is_An_Empty_Choice_And_A_Csv_Empty_Option_Does_Not_Move_The_Others()
+    {
+        var jsonl = Write("rows.jsonl", string.Join("\n",
+            """{"img":"a.jpg","q":"Which?","a":"1","ch":["a"," ","c"]}""",
+            """{"img":"a.jpg","q":"Which?","a":"0","ch":["\u200b","\u200b"]}""",
+            """{"img":"a.jpg","q":"Which?","a":"1","ch":["a","b"]}"""));
+        var csv = Write("rows.csv", "img,q,a,ch\nimg.jpg,Which?,1,a||c|d\nimg.jpg,Which?,1,a|b\n");
+
+        var j = await Build("build", "--adapter", "jsonl", "--input", $"file={jsonl}", "--map", "image=img", "--map", "question=q", "--map", "answer=a", "--map", "choices=ch");
+        var c = await Build("build", "--adapter", "csv", "--input", $"file={csv}", "--map", "image=img", "--map", "question=q", "--map", "answer=a", "--map", "choices=ch");
+
+        Assert.True(j.Exit == 0, j.Error);
+        Assert.True(c.Exit == 0, c.Error);
+        Assert.Equal([("empty-choice", "option B is only white space"), ("empty-choice", "option A is only invisible characters (U+200B first)")], j.Rejects.Select(r => (r.GetProperty("reason").GetString(), r.GetProperty("detail").GetString())));
+        Assert.Equal([("empty-choice", "option B is empty")], c.Rejects.Select(r => (r.GetProperty("reason").GetString(), r.GetProperty("detail").GetString())));
+        Assert.Single(j.Records);
+        Assert.Equal("B", c.Records.Single().GetProperty("conversations")[1].GetProperty("value").GetString());
+    }
+
+    [Fact]
+    public async Task Ocr_Tokens_That_Show_Nothing_Are_No_Ocr()
+    {
+        var root = TestPaths.NewTempDir();
+        var questions = Path.Combine(root, "TextVQA_0.5.1_train.json");
+        Directory.CreateDirectory(Path.Combine(root, "train_images"));
+        File.WriteAllBytes(Path.Combine(root, "train_images", "i1.jpg"), [0xFF, 0xD8, 0xFF]);
+        File.WriteAllBytes(Path.Combine(root, "train_images", "i2.jpg"), [0xFF, 0xD8, 0xFF]);
+        File.WriteAllText(questions, """{"dataset_type":"train","data":[{"question_id":1,"question":"What does it say?","image_id":"i1","answers":["stop","stop"],"ocr_tokens":["\u200b","\u3164"," "]},{"question_id":2,"question":"What does it say?","image_id":"i2","answers":["go"],"ocr_tokens":["\u200b","go"]}]}""");
+
+        var r = await Build("build", "--adapter", "textvqa", "--input", $"questions={questions}", "--image-root", root, "--ocr-hint");
+
+        Assert.True(r.Exit == 0, r.Error);
+        Assert.Equal(["missing-ocr"], r.Rejects.Select(x => x.GetProperty("reason").GetString()));
+        var human = r.Records.Single().GetProperty("conversations")[0].GetProperty("value").GetString()!;
+        Assert.Contains("go", human, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u200b", human, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("   ", "only white space")]
+    [InlineData("\u200b", "only invisible characters (U+200B first)")]
+    public async Task A_Blank_System_Prompt_Is_A_Usage_Error(string prompt, string words)
+    {
+        var samples = Path.Combine(TestPaths.RepoRoot, "samples", "vqav2");
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={Path.Combine(samples, "v2_OpenEnded_mscoco_train2014_questions.json")}", "--input", $"annotations={Path.Combine(samples, "v2_mscoco_train2014_annotations.json")}", "--format", "openai", "--system-prompt", prompt, "--out", Path.Combine(TestPaths.NewTempDir(), "out"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"--system-prompt (system_prompt) is {words}", r.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_Blank_Mapped_Id_Is_No_Id()
+    {
+        var jsonl = Write("rows.jsonl", string.Join("\n",
+            """{"img":"a.jpg","q":"One?","a":"1","id":" "}""",
+            """{"img":"a.jpg","q":"Two?","a":"2","id":"\u200b"}"""));
+        var r = await Build("build", "--adapter", "jsonl", "--input", $"file={jsonl}", "--map", "image=img", "--map", "question=q", "--map", "answer=a", "--map", "id=id");
+        Assert.True(r.Exit == 0, r.Error);
+        Assert.Equal(["jsonl-l1", "jsonl-l2"], r.Records.Select(x => x.GetProperty("id").GetString()));
+    }
+
+    [Fact]
+    public async Task A_Record_Key_Written_Twice_In_A_Keyed_Layout_Is_A_Duplicate_Id()
+    {
+        var gqa = Write("questions.json", """{"g1":{"imageId":"n0","question":"Is it?","answer":"yes","fullAnswer":"Yes."},"g2":{"imageId":"n0","question":"Is it red?","answer":"no","fullAnswer":"No."},"g1":{"imageId":"n0","question":"Is it not?","answer":"no","fullAnswer":"No."}}""");
+        var r = await Build("build", "--adapter", "gqa", "--input", $"questions={gqa}");
+        Assert.True(r.Exit == 0, r.Error);
+        Assert.Equal(["gqa-qg1", "gqa-qg2"], r.Records.Select(x => x.GetProperty("id").GetString()));
+        var reject = r.Rejects.Single();
+        Assert.Equal(("duplicate-id", "the key \"g1\" appears a second time in the object"), (reject.GetProperty("reason").GetString(), reject.GetProperty("detail").GetString()));
+    }
+
+    [Fact]
+    public async Task A_Read_Key_Or_Split_Written_Twice_Stops_The_Build()
+    {
+        var q = Write("questions.json", """{"data_subtype":"train2014","data_subtype":"val2014","questions":[{"image_id":1,"question":"Is it red?","question_id":1}]}""");
+        var a = Write("annotations.json", """{"annotations":[{"question_id":1,"multiple_choice_answer":"yes","answers":[{"answer":"yes"}]}]}""");
+        var vqa = await Build("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}");
+        Assert.Equal(2, vqa.Exit);
+        Assert.Contains("duplicate-key: the top-level key \"data_subtype\" appears a second time", vqa.Error, StringComparison.Ordinal);
+
+        var problems = Write("problems.json", """{"100":{"question":"Which is a mammal?","choices":["cat","fish"],"answer":0,"split":"train"},"101":{"question":"Which is a bird?","choices":["cat","owl"],"answer":1,"split":"train"}}""");
+        var splits = Write("pid_splits.json", """{"train":["100"],"val":[],"train":["101"]}""");
+        var sqa = await Build("build", "--adapter", "scienceqa", "--input", $"problems={problems}", "--input", $"splits={splits}");
+        Assert.Equal(2, sqa.Exit);
+        Assert.Contains("duplicate-key: the split \"train\" is listed twice", sqa.Error, StringComparison.Ordinal);
+    }
+
+    public static TheoryData<string> LongTexts() =>
+    [
+        new string('a', 1000) + new string(' ', 40) + "b",
+        new string('a', 1022) + "  \n b",
+        new string('a', 1022) + "\t  b",
+        "x" + string.Concat(Enumerable.Repeat("😀", 600)),
+        new string('a', 1020) + "<|endoftext|>",
+        string.Join(" ", Enumerable.Repeat("word", 400)) + new string(' ', 2000) + "end",
+    ];
+
+    [Theory]
+    [MemberData(nameof(LongTexts))]
+    public void A_Long_Text_With_Spaces_Counts_As_The_Library_Counts_It(string text)
+    {
+        // A fresh library instance: a long-lived one forgets its special tokens once its cache has turned over.
+        var reference = TiktokenTokenizer.CreateForEncoding("o200k_base");
+        Assert.Equal(reference.CountTokens(text), TokenCounter.Text(text));
+    }
+}
