@@ -6,39 +6,66 @@ namespace MllmData.Json;
 /// <summary>
 /// The ids a join has already paired, kept compactly so memory grows by about two bytes per id rather than twenty:
 /// ids written as plain decimal numbers (VQA's question ids) go into 65,536-wide blocks of sorted 16-bit offsets (a
-/// block turns into a bitmap once it is dense); any other id is kept as a 64-bit hash of its text.
+/// block turns into a bitmap once it is dense); any other id is kept as a 64-bit hash of its text. A block costs about
+/// a hundred bytes, so numbers spread thinly (random 18-digit ids) would cost more than their hashes: once blocks hold
+/// fewer than <see cref="SparseBelow"/> ids on average, a number outside the existing blocks is kept as a hash too.
 /// </summary>
 internal sealed class JoinedIds
 {
     private const int BitmapAt = 4096;
 
+    /// <summary>Ids a block holds on average, below which new numbers go to the hashes (after <see cref="BlocksFirst"/> blocks).</summary>
+    internal const int SparseBelow = 16;
+
+    /// <summary>Blocks made before the average is looked at.</summary>
+    internal const int BlocksFirst = 1024;
+
     private readonly Dictionary<ulong, Block> _blocks = [];
     private readonly HashSet<ulong> _other = [];
+    private long _numbersHashed;
 
     public int Count { get; private set; }
 
-    public bool Contains(string id) =>
-        Number(id) is { } n ? _blocks.TryGetValue(n >> 16, out var b) && b.Contains((ushort)n) : _other.Contains(Hash(id));
+    /// <summary>Blocks made so far.</summary>
+    internal int Blocks => _blocks.Count;
+
+    public bool Contains(string id)
+    {
+        if (Number(id) is not { } n)
+        {
+            return _other.Contains(Hash(id));
+        }
+
+        return (_blocks.TryGetValue(n >> 16, out var b) && b.Contains((ushort)n)) || (_numbersHashed > 0 && _other.Contains(Hash(id)));
+    }
 
     public void Add(string id)
     {
-        bool added;
-        if (Number(id) is { } n)
+        if (Number(id) is not { } n)
         {
-            if (!_blocks.TryGetValue(n >> 16, out var b))
+            Count += _other.Add(Hash(id)) ? 1 : 0;
+            return;
+        }
+
+        if (_numbersHashed > 0 && Contains(id))
+        {
+            return;
+        }
+
+        if (!_blocks.TryGetValue(n >> 16, out var b))
+        {
+            if (_blocks.Count >= BlocksFirst && (long)_blocks.Count * SparseBelow > Count - _numbersHashed)
             {
-                b = new Block();
-                _blocks[n >> 16] = b;
+                _numbersHashed++;
+                Count += _other.Add(Hash(id)) ? 1 : 0;
+                return;
             }
 
-            added = b.Add((ushort)n);
-        }
-        else
-        {
-            added = _other.Add(Hash(id));
+            b = new Block();
+            _blocks[n >> 16] = b;
         }
 
-        Count += added ? 1 : 0;
+        Count += b.Add((ushort)n) ? 1 : 0;
     }
 
     private static ulong Hash(string id) => XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(id));

@@ -36,4 +36,38 @@ public sealed class JoinedIdsTests
         Assert.Equal(exact.Count, ids.Count);
         Assert.True(ids.Contains("0") == exact.Contains("0") && !ids.Contains("00") == !exact.Contains("00"));
     }
+
+    [Fact]
+    public void Keeps_Thinly_Spread_Numbers_As_Hashes_And_Dense_Ones_In_Blocks()
+    {
+        var rnd = new Random(11);
+        var sparse = new JoinedIds();
+        var exact = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < 50_000; i++)
+        {
+            var id = (100_000_000_000_000_000UL + ((ulong)rnd.NextInt64() % 800_000_000_000_000_000UL)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            Assert.Equal(exact.Contains(id), sparse.Contains(id));
+            exact.Add(id);
+            sparse.Add(id);
+            sparse.Add(id); // a second add changes nothing
+        }
+
+        Assert.Equal(exact.Count, sparse.Count);
+        Assert.Equal(JoinedIds.BlocksFirst, sparse.Blocks);
+        Assert.All(exact.Take(2000), id => Assert.True(sparse.Contains(id)));
+        Assert.False(sparse.Contains("100000000000000000"));
+
+        // Dense ids (VQA's question ids: an image id times 1000 plus a few) stay in blocks of their own.
+        var dense = new JoinedIds();
+        for (var image = 0; image < 20_000; image++)
+        {
+            for (var k = 0; k < 5; k++)
+            {
+                dense.Add(((image * 1000L) + k).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+
+        Assert.Equal(100_000, dense.Count);
+        Assert.Equal((int)((19_999L * 1000 + 4) >> 16) + 1, dense.Blocks);
+    }
 }
