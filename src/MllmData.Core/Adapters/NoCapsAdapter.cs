@@ -57,10 +57,17 @@ public sealed class NoCapsAdapter : ISourceAdapter
         // The annotations array is absent from test files; read it only if it is there.
         var captions = new Dictionary<string, List<(string? Id, string Text)>>(StringComparer.Ordinal);
         var wanted = images.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
+        var blank = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var c in CocoCaptionFile.Captions(context.Files.Open(path, context.Progress), path, optional: true))
         {
-            if (c.Value is { ImageId: { } imageId, Caption: { } caption } && wanted.Contains(imageId) && !MllmData.Json.TextCheck.IsBlank(caption))
+            if (c.Value is { ImageId: { } imageId, Caption: { } caption } && wanted.Contains(imageId))
             {
+                if (MllmData.Json.TextCheck.IsBlank(caption))
+                {
+                    blank[imageId] = blank.GetValueOrDefault(imageId) + 1;
+                    continue;
+                }
+
                 (captions.TryGetValue(imageId, out var list) ? list : captions[imageId] = []).Add((c.Value.Id, caption.Trim()));
             }
         }
@@ -69,6 +76,13 @@ public sealed class NoCapsAdapter : ISourceAdapter
         {
             cancellationToken.ThrowIfCancellationRequested();
             var list = captions.TryGetValue(info.Id, out var l) ? l : [];
+            if (list.Count == 0 && blank.TryGetValue(info.Id, out var blanks))
+            {
+                // Captions were given, but none shows anything: a gap in the annotations, not an unanswered test image.
+                yield return Sample.Reject(context, path, info.Where, RejectReasons.EmptyAnswer, $"all {blanks} captions of image {info.Id} are blank");
+                continue;
+            }
+
             if (list.Count == 0)
             {
                 Sample.NoAnswer(context, path, info.Where);

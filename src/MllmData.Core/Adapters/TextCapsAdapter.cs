@@ -40,6 +40,7 @@ public sealed class TextCapsAdapter : ISourceAdapter
         // Rows of one image are consecutive in the official files: group runs, streaming.
         string? current = null;
         var captions = new List<(string? Id, string Text)>();
+        var blankCaptions = 0;
         (int? W, int? H, string Where, ImagePattern Pattern) info = (null, null, "data[0]", trainPattern);
         IEnumerable<SourceItem> Flush()
         {
@@ -55,6 +56,13 @@ public sealed class TextCapsAdapter : ISourceAdapter
             }
 
             var image = new ImageRef(file) { Width = info.W, Height = info.H };
+            if (captions.Count == 0 && blankCaptions > 0)
+            {
+                // Captions were given, but none shows anything: a gap in the annotations, not an unanswered test image.
+                yield return Sample.Reject(context, path, info.Where, RejectReasons.EmptyAnswer, $"all {blankCaptions} captions of image '{current}' are blank");
+                yield break;
+            }
+
             if (captions.Count == 0)
             {
                 Sample.NoAnswer(context, path, info.Where);
@@ -105,18 +113,29 @@ public sealed class TextCapsAdapter : ISourceAdapter
 
                 current = imageId;
                 captions.Clear();
+                blankCaptions = 0;
                 var isTest = e.Str("set_name") is { } set ? set == "test" : fileIsTest;
                 info = (e.Int("image_width"), e.Int("image_height"), where, isTest ? testPattern : trainPattern);
             }
 
-            // Test rows carry no caption_str; reference_strs, where present, hold all of the image's captions.
-            if (e.Str("caption_str") is { } caption && !MllmData.Json.TextCheck.IsBlank(caption))
+            // Test rows carry no caption_str; reference_strs, where present, hold all of the image's captions. A blank
+            // caption_str is a caption that shows nothing: counted, not replaced by the references (the image's other rows
+            // bring their own captions).
+            if (e.Str("caption_str") is { } caption)
             {
-                captions.Add((e.Id("caption_id"), caption.Trim()));
+                if (MllmData.Json.TextCheck.IsBlank(caption))
+                {
+                    blankCaptions++;
+                }
+                else
+                {
+                    captions.Add((e.Id("caption_id"), caption.Trim()));
+                }
             }
             else if (captions.Count == 0 && e.Strings("reference_strs") is { Count: > 0 } refs)
             {
                 captions.AddRange(refs.Where(r => !MllmData.Json.TextCheck.IsBlank(r)).Select(r => ((string?)null, r.Trim())));
+                blankCaptions += refs.Count(MllmData.Json.TextCheck.IsBlank);
             }
         }
 
