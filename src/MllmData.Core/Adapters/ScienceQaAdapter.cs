@@ -195,9 +195,13 @@ public sealed class ScienceQaAdapter : ISourceAdapter
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var pid = reader.Text!;
+            var at = reader.TokenPosition;
             if (reader.Read() && reader.TokenType == JsonTokenType.String)
             {
-                captions[pid] = reader.Text!;
+                if (!captions.TryAdd(pid, reader.Text!))
+                {
+                    throw new InputDataException(path, $"byte {at}", "duplicate-key", $"the caption of {pid} is given twice; which one is meant cannot be told (keep one)");
+                }
             }
             else if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
             {

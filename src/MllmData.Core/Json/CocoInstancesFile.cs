@@ -35,10 +35,9 @@ public static class CocoInstancesFile
                 continue;
             }
 
-            if (!seen.Add(name))
-            {
-                throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", $"a second top-level \"{name}\" array");
-            }
+            // A second list of the same name is the reader's duplicate-key, as in every other JSON input.
+            reader.Took(name);
+            seen.Add(name);
 
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartArray)
             {
