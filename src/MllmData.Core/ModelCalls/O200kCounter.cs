@@ -246,7 +246,7 @@ public sealed partial class O200kCounter
     }
 
     /// <summary>Longest run of characters merged as one piece (see <see cref="EncodeOrdinary"/>).</summary>
-    public const int MaxPieceChars = 1024;
+    public const int MaxPieceChars = 8192;
 
     /// <summary>One piece's characters as UTF-8 (in the given buffer, or a larger rented one kept for the next pieces), merged.</summary>
     private int EncodeChars(ReadOnlySpan<char> chars, List<int>? ids, ref Span<byte> buffer, ref byte[]? rented)

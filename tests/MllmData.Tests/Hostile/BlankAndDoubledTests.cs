@@ -172,6 +172,10 @@ public class BlankTextAndDoubledKeysAgain
         "x" + string.Concat(Enumerable.Repeat("😀", 600)),
         new string('a', 1020) + "<|endoftext|>",
         string.Join(" ", Enumerable.Repeat("word", 400)) + new string(' ', 2000) + "end",
+        new string('\t', 1026) + "x",
+        new string('!', 1025),
+        " " + new string('a', 1024),
+        string.Concat(Enumerable.Repeat(" \t\u00a0\n", 1200)) + "end",
     ];
 
     [Theory]
@@ -181,5 +185,48 @@ public class BlankTextAndDoubledKeysAgain
         // A fresh library instance: a long-lived one forgets its special tokens once its cache has turned over.
         var reference = TiktokenTokenizer.CreateForEncoding("o200k_base");
         Assert.Equal(reference.CountTokens(text), TokenCounter.Text(text));
+    }
+
+    [Fact]
+    public async Task An_Image_Whose_Captions_Are_All_Blank_Is_An_Empty_Answer_And_The_Build_Goes_On()
+    {
+        var root = TestPaths.NewTempDir();
+        Directory.CreateDirectory(Path.Combine(root, "train_images"));
+        foreach (var name in new[] { "t1", "t2", "t3" })
+        {
+            File.WriteAllBytes(Path.Combine(root, "train_images", $"{name}.jpg"), [0xFF, 0xD8, 0xFF]);
+        }
+
+        var textcaps = Path.Combine(root, "TextCaps_0.1_train.json");
+        File.WriteAllText(textcaps, """{"data":[{"image_id":"t1","caption_id":1,"caption_str":"A sign.","reference_strs":["A sign."],"set_name":"train"},{"image_id":"t2","caption_id":3,"caption_str":"\u180e","reference_strs":["\u180e"],"set_name":"train"},{"image_id":"t3","caption_id":4,"caption_str":"\u2800","reference_strs":["\u2800","A stop sign."],"set_name":"train"},{"image_id":"t3","caption_id":5,"caption_str":"A stop sign.","reference_strs":["\u2800","A stop sign."],"set_name":"train"}]}""");
+
+        var perImage = await Build("build", "--adapter", "textcaps", "--input", $"captions={textcaps}", "--image-root", root);
+        Assert.True(perImage.Exit == 0, perImage.Error);
+        Assert.Equal(["empty-answer"], perImage.Rejects.Select(r => r.GetProperty("reason").GetString()));
+        Assert.Equal(["A sign.", "A stop sign."], perImage.Records.Select(r => r.GetProperty("conversations")[1].GetProperty("value").GetString()));
+
+        // A blank first row no longer brings in the references: the later row's caption is the image's only one.
+        var perCaption = await Build("build", "--adapter", "textcaps", "--input", $"captions={textcaps}", "--image-root", root, "--per-caption");
+        Assert.True(perCaption.Exit == 0, perCaption.Error);
+        Assert.Equal(["textcaps-c1", "textcaps-c5"], perCaption.Records.Select(r => r.GetProperty("id").GetString()));
+
+        var nocaps = Path.Combine(root, "nocaps_val_4500_captions.json");
+        File.WriteAllText(nocaps, """{"images":[{"id":1,"file_name":"img1.jpg","open_images_id":"o1","domain":"in-domain"},{"id":2,"file_name":"img2.jpg","open_images_id":"o2","domain":"near-domain"}],"annotations":[{"image_id":1,"caption":"A car."},{"image_id":2,"caption":"\ufe0e"},{"image_id":2,"caption":" "}]}""");
+        File.WriteAllBytes(Path.Combine(root, "img1.jpg"), [0xFF, 0xD8, 0xFF]);
+        File.WriteAllBytes(Path.Combine(root, "img2.jpg"), [0xFF, 0xD8, 0xFF]);
+        var n = await Build("build", "--adapter", "nocaps", "--input", $"captions={nocaps}", "--image-root", root);
+        Assert.True(n.Exit == 0, n.Error);
+        Assert.Equal([("empty-answer", "all 2 captions of image 2 are blank")], n.Rejects.Select(r => (r.GetProperty("reason").GetString(), r.GetProperty("detail").GetString())));
+        Assert.Single(n.Records);
+    }
+
+    [Fact]
+    public async Task A_ScienceQa_Caption_Given_Twice_Stops_The_Build()
+    {
+        var problems = Write("problems.json", """{"5":{"question":"Q5?","choices":["a","b"],"answer":0,"hint":"","image":"image.png","lecture":"L","solution":"S","split":"train"}}""");
+        var captions = Write("captions.json", """{"captions":{"5":"A red cat.","6":"x","5":"A blue dog."}}""");
+        var r = await Build("build", "--adapter", "scienceqa", "--input", $"problems={problems}", "--input", $"captions={captions}");
+        Assert.Equal(2, r.Exit);
+        Assert.Contains("duplicate-key: the caption of 5 is given twice", r.Error, StringComparison.Ordinal);
     }
 }

@@ -55,4 +55,17 @@ public class ATopLevelKeyWrittenTwice
 
         Assert.True(r.ExitCode == 0, r.Error);
     }
+
+    [Fact]
+    public async Task Stops_A_Coco_Objects_Build_With_The_Same_Reason()
+    {
+        var dir = TestPaths.NewTempDir();
+        var instances = Path.Combine(dir, "instances.json");
+        File.WriteAllText(instances, "{\"images\":[{\"id\":1,\"file_name\":\"a.jpg\",\"width\":10,\"height\":10}],\"categories\":[{\"id\":1,\"name\":\"cat\"}],\"annotations\":[],\"categories\":[{\"id\":2,\"name\":\"dog\"}]}");
+
+        var r = await CliRunner.RunAsync("build", "--adapter", "coco-objects", "--input", $"instances={instances}", "--format", "llava", "--out", Path.Combine(dir, "out"));
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("duplicate-key: the top-level key \"categories\" appears a second time", r.Error, StringComparison.Ordinal);
+    }
 }
