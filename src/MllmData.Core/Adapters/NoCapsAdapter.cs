@@ -78,8 +78,7 @@ public sealed class NoCapsAdapter : ISourceAdapter
             var list = captions.TryGetValue(info.Id, out var l) ? l : [];
             if (list.Count == 0 && blank.TryGetValue(info.Id, out var blanks))
             {
-                // Captions were given, but none shows anything: a gap in the annotations, not an unanswered test image.
-                yield return Sample.Reject(context, path, info.Where, RejectReasons.EmptyAnswer, $"all {blanks} captions of image {info.Id} are blank");
+                yield return Sample.BlankCaptions(context, path, info.Where, blanks, info.Id);
                 continue;
             }
 

@@ -105,4 +105,11 @@ public static class Sample
 
         return null;
     }
+
+    /// <summary>
+    /// The reject for an image whose captions were all blank: a gap in the annotations (an <c>empty-answer</c>, the run goes
+    /// on), not an unanswered test image.
+    /// </summary>
+    public static SourceItem BlankCaptions(SourceContext c, string file, string where, int count, string image) =>
+        Reject(c, file, where, RejectReasons.EmptyAnswer, $"all {count} captions of image {image} are blank");
 }

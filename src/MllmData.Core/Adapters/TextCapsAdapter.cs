@@ -58,8 +58,7 @@ public sealed class TextCapsAdapter : ISourceAdapter
             var image = new ImageRef(file) { Width = info.W, Height = info.H };
             if (captions.Count == 0 && blankCaptions > 0)
             {
-                // Captions were given, but none shows anything: a gap in the annotations, not an unanswered test image.
-                yield return Sample.Reject(context, path, info.Where, RejectReasons.EmptyAnswer, $"all {blankCaptions} captions of image '{current}' are blank");
+                yield return Sample.BlankCaptions(context, path, info.Where, blankCaptions, current);
                 yield break;
             }
 

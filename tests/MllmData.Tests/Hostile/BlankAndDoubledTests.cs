@@ -202,7 +202,7 @@ public class BlankTextAndDoubledKeysAgain
 
         var perImage = await Build("build", "--adapter", "textcaps", "--input", $"captions={textcaps}", "--image-root", root);
         Assert.True(perImage.Exit == 0, perImage.Error);
-        Assert.Equal(["empty-answer"], perImage.Rejects.Select(r => r.GetProperty("reason").GetString()));
+        Assert.Equal([("empty-answer", "all 1 captions of image t2 are blank")], perImage.Rejects.Select(r => (r.GetProperty("reason").GetString(), r.GetProperty("detail").GetString())));
         Assert.Equal(["A sign.", "A stop sign."], perImage.Records.Select(r => r.GetProperty("conversations")[1].GetProperty("value").GetString()));
 
         // A blank first row no longer brings in the references: the later row's caption is the image's only one.
