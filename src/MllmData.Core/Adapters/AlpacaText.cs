@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MllmData.Formats;
 using MllmData.Records;
+using MllmData.Json;
 
 namespace MllmData.Adapters;
 
@@ -40,7 +41,7 @@ internal static class AlpacaText
                 {
                     if (pair.ValueKind != JsonValueKind.Array || pair.GetArrayLength() != 2
                         || pair[0].ValueKind != JsonValueKind.String || pair[1].ValueKind != JsonValueKind.String
-                        || MllmData.Json.TextCheck.IsBlank(pair[0].GetString()) || MllmData.Json.TextCheck.IsBlank(pair[1].GetString()))
+                        || TextCheck.IsBlank(pair[0].GetString()) || TextCheck.IsBlank(pair[1].GetString()))
                     {
                         findings.Add(new(FindingCodes.WrongType, $"\"history\"[{n}] is not a pair of two non-empty strings"));
                         break;
@@ -57,8 +58,8 @@ internal static class AlpacaText
             return null;
         }
 
-        turns.Add(new Turn { Instruction = instruction, Input = MllmData.Json.TextCheck.IsBlank(input) ? null : input, Output = output });
-        return ReadBack.Record("line", origin, [], MllmData.Json.TextCheck.IsBlank(system) ? null : system, turns);
+        turns.Add(new Turn { Instruction = instruction, Input = TextCheck.IsBlank(input) ? null : input, Output = output });
+        return ReadBack.Record("line", origin, [], TextCheck.IsBlank(system) ? null : system, turns);
     }
 
     private static string? Text(JsonElement e, string key, bool required, List<Finding> findings)
@@ -80,7 +81,7 @@ internal static class AlpacaText
         }
 
         var text = v.GetString()!;
-        if (required && MllmData.Json.TextCheck.IsBlank(text))
+        if (required && TextCheck.IsBlank(text))
         {
             findings.Add(new(FindingCodes.EmptyContent, $"\"{key}\" is empty"));
             return null;

@@ -69,7 +69,7 @@ public class CocoCaptionsAdapter : ISourceAdapter
             }
 
             var caption = dto.Caption.Trim();
-            if (Json.TextCheck.IsBlank(caption))
+            if (TextCheck.IsBlank(caption))
             {
                 yield return Rejected(context, path, at, RejectReasons.EmptyAnswer, "empty caption");
                 continue;

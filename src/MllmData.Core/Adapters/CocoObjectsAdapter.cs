@@ -167,7 +167,7 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
                 {
                     rejects.Add(Sample.Reject(context, path, at, RejectReasons.WrongType, error));
                 }
-                else if (category.Value!.Id is not { } id || MllmData.Json.TextCheck.IsBlank(category.Value.Name))
+                else if (category.Value!.Id is not { } id || TextCheck.IsBlank(category.Value.Name))
                 {
                     rejects.Add(Sample.Reject(context, path, at, RejectReasons.MissingField, category.Value.Id is null ? "no \"id\"" : "no \"name\""));
                 }

@@ -60,7 +60,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
             if (name == LlavaQuestion)
             {
                 // A question file line: an evaluation record, valid when it has text.
-                if (MllmData.Json.TextCheck.IsBlank(e.Str("text")))
+                if (TextCheck.IsBlank(e.Str("text")))
                 {
                     findings.Add(new(FindingCodes.EmptyContent, "\"text\" is empty"));
                 }

@@ -44,7 +44,7 @@ public sealed class KarpathyAdapter : ISourceAdapter
             var filename = e.Str("filename");
             var imgid = e.Id("imgid") ?? e.Id("cocoid") ?? filename;
             var sentences = e.TryGetProperty("sentences", out var s) && s.ValueKind == JsonValueKind.Array
-                ? s.EnumerateArray().Select(x => (Id: x.Id("sentid"), Raw: x.Str("raw")?.Trim())).Where(x => !Json.TextCheck.IsBlank(x.Raw)).ToList()
+                ? s.EnumerateArray().Select(x => (Id: x.Id("sentid"), Raw: x.Str("raw")?.Trim())).Where(x => !TextCheck.IsBlank(x.Raw)).ToList()
                 : [];
             if (filename is null || sentences.Count == 0)
             {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using MllmData.Records;
+using MllmData.Json;
 
 namespace MllmData.Adapters;
 
@@ -43,7 +44,7 @@ internal static class MappedRow
         var question = Column("question") is { } qc ? text(qc) : null;
         var answers = Column("answer") is { } ac ? list(ac) ?? (text(ac) is { Length: > 0 } one ? [one] : null) : null;
         var choices = Column("choices") is { } cc ? list(cc) : null;
-        var id = Column("id") is { } idc && text(idc) is { } given && !Json.TextCheck.IsBlank(given) ? given : rowId;
+        var id = Column("id") is { } idc && text(idc) is { } given && !TextCheck.IsBlank(given) ? given : rowId;
         // Ids are tracked only when the mapping names an id column (a row's own name is unique); then the rows that fall
         // back to their own name are tracked too, so no mapped id can repeat one of them.
         if (Column("id") is { } idColumn && taken.Contains(id))
@@ -56,9 +57,9 @@ internal static class MappedRow
             return (null, RejectReasons.MissingField, $"no value in question column '{Column("question")}'");
         }
 
-        if (question is not null && Json.TextCheck.IsBlank(question))
+        if (question is not null && TextCheck.IsBlank(question))
         {
-            return (null, RejectReasons.EmptyQuestion, $"the question (column '{Column("question")}') is {Json.TextCheck.BlankKind(question)}");
+            return (null, RejectReasons.EmptyQuestion, $"the question (column '{Column("question")}') is {TextCheck.BlankKind(question)}");
         }
 
         if (Column("image") is not null && string.IsNullOrWhiteSpace(image))
@@ -67,14 +68,14 @@ internal static class MappedRow
         }
 
         var answer = answers is { Count: > 1 } ? VqaAnswers.MajorityVote(answers) : answers?.FirstOrDefault()?.Trim();
-        if (Json.TextCheck.IsBlank(answer))
+        if (TextCheck.IsBlank(answer))
         {
             // A value that shows nothing is a gap in the annotations: a reject, and the run goes on. No value at all is an
             // unanswered record (a test split), which stops a training build unless unanswered=eval.
             var blank = Column("answer") is { } column ? text(column) ?? (list(column) is { } all ? string.Concat(all) : null) : null;
             if (blank is not null && context.Choice("unanswered", "error", "error", "eval") != "eval")
             {
-                return (null, RejectReasons.EmptyAnswer, $"the answer (column '{Column("answer")}') is {Json.TextCheck.BlankKind(blank)}");
+                return (null, RejectReasons.EmptyAnswer, $"the answer (column '{Column("answer")}') is {TextCheck.BlankKind(blank)}");
             }
 
             Sample.NoAnswer(context, file, rowId);

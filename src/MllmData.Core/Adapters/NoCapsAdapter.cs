@@ -62,7 +62,7 @@ public sealed class NoCapsAdapter : ISourceAdapter
         {
             if (c.Value is { ImageId: { } imageId, Caption: { } caption } && wanted.Contains(imageId))
             {
-                if (MllmData.Json.TextCheck.IsBlank(caption))
+                if (TextCheck.IsBlank(caption))
                 {
                     blank[imageId] = blank.GetValueOrDefault(imageId) + 1;
                     continue;

@@ -97,9 +97,9 @@ public static class Sample
 
         for (var i = 0; i < choices.Count; i++)
         {
-            if (Json.TextCheck.IsBlank(choices[i]))
+            if (TextCheck.IsBlank(choices[i]))
             {
-                return (RejectReasons.EmptyChoice, $"option {Letter(i)} is {Json.TextCheck.BlankKind(choices[i])}");
+                return (RejectReasons.EmptyChoice, $"option {Letter(i)} is {TextCheck.BlankKind(choices[i])}");
             }
         }
 

@@ -88,12 +88,12 @@ public sealed class ScienceQaAdapter : ISourceAdapter
 
             var hasImage = e.Str("image") is { Length: > 0 };
             var contextParts = new List<string>();
-            if (e.Str("hint") is { } hint && !MllmData.Json.TextCheck.IsBlank(hint))
+            if (e.Str("hint") is { } hint && !TextCheck.IsBlank(hint))
             {
                 contextParts.Add(hint.Trim());
             }
 
-            if (hasImage && captions is not null && captions.TryGetValue(pid, out var caption) && !MllmData.Json.TextCheck.IsBlank(caption))
+            if (hasImage && captions is not null && captions.TryGetValue(pid, out var caption) && !TextCheck.IsBlank(caption))
             {
                 contextParts.Add(caption.Trim());
             }
@@ -101,7 +101,7 @@ public sealed class ScienceQaAdapter : ISourceAdapter
             var letter = Sample.Letter(answerIndex.Value);
 
             // The rationale is the lecture, then the solution, one per line, as LEA and ALE put them before or after the answer.
-            var reasoning = string.Join("\n", new[] { e.Str("lecture"), e.Str("solution") }.Where(s => !MllmData.Json.TextCheck.IsBlank(s)).Select(s => s!.Trim()));
+            var reasoning = string.Join("\n", new[] { e.Str("lecture"), e.Str("solution") }.Where(s => !TextCheck.IsBlank(s)).Select(s => s!.Trim()));
             var slots = new Dictionary<string, string> { ["options"] = Sample.Options(choices) };
 
             // Without a context the slot stays unset, so a template line holding only {context} is left out.

@@ -122,7 +122,7 @@ public sealed class TextCapsAdapter : ISourceAdapter
             // bring their own captions).
             if (e.Str("caption_str") is { } caption)
             {
-                if (MllmData.Json.TextCheck.IsBlank(caption))
+                if (TextCheck.IsBlank(caption))
                 {
                     blankCaptions++;
                 }
@@ -133,8 +133,8 @@ public sealed class TextCapsAdapter : ISourceAdapter
             }
             else if (captions.Count == 0 && e.Strings("reference_strs") is { Count: > 0 } refs)
             {
-                captions.AddRange(refs.Where(r => !MllmData.Json.TextCheck.IsBlank(r)).Select(r => ((string?)null, r.Trim())));
-                blankCaptions += refs.Count(MllmData.Json.TextCheck.IsBlank);
+                captions.AddRange(refs.Where(r => !TextCheck.IsBlank(r)).Select(r => ((string?)null, r.Trim())));
+                blankCaptions += refs.Count(TextCheck.IsBlank);
             }
         }
 

@@ -115,5 +115,5 @@ public sealed class TextVqaAdapter : ISourceAdapter
         await Task.CompletedTask.ConfigureAwait(false);
     }
 
-    private static List<string>? Visible(List<string>? tokens) => tokens?.Where(t => !Json.TextCheck.IsBlank(t)).ToList();
+    private static List<string>? Visible(List<string>? tokens) => tokens?.Where(t => !TextCheck.IsBlank(t)).ToList();
 }

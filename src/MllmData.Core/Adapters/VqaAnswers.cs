@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
+using MllmData.Json;
 
 namespace MllmData.Adapters;
 
@@ -107,13 +108,13 @@ public static partial class VqaAnswers
         var position = 0;
         foreach (var a in answers)
         {
-            var written = !MllmData.Json.TextCheck.IsBlank(a.Raw) ? a.Raw.Trim() : !MllmData.Json.TextCheck.IsBlank(a.Answer) ? a.Answer.Trim() : null;
+            var written = !TextCheck.IsBlank(a.Raw) ? a.Raw.Trim() : !TextCheck.IsBlank(a.Answer) ? a.Answer.Trim() : null;
             if (written is null)
             {
                 continue;
             }
 
-            var key = ClassKey(MllmData.Json.TextCheck.IsBlank(a.Answer) ? written : a.Answer);
+            var key = ClassKey(TextCheck.IsBlank(a.Answer) ? written : a.Answer);
             if (!classes.TryGetValue(key, out var c))
             {
                 classes[key] = c = new VoteClass(position);

@@ -306,7 +306,7 @@ public class VqaV2Adapter : ISourceAdapter
     {
         // Votes count the processed answer (OK-VQA's "answer") and write what the annotator typed ("raw_answer").
         var votes = a.Answers?.Select(x => new AnnotatorAnswer(x.Answer ?? x.RawAnswer, x.RawAnswer ?? x.Answer)) ?? [];
-        var mc = MllmData.Json.TextCheck.IsBlank(a.MultipleChoiceAnswer) ? null : a.MultipleChoiceAnswer.Trim();
+        var mc = TextCheck.IsBlank(a.MultipleChoiceAnswer) ? null : a.MultipleChoiceAnswer.Trim();
         var answer = mode == "majority"
             ? VqaAnswers.MajorityVote(votes) ?? mc
             : mc ?? VqaAnswers.MajorityVote(votes);

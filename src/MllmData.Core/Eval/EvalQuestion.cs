@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using MllmData.Records;
+using MllmData.Json;
 
 namespace MllmData.Eval;
 
@@ -71,7 +72,7 @@ public static class EvalQuestion
         }
 
         var parts = new List<string>(4);
-        if (turn.Slots.TryGetValue("context", out var context) && !MllmData.Json.TextCheck.IsBlank(context))
+        if (turn.Slots.TryGetValue("context", out var context) && !TextCheck.IsBlank(context))
         {
             parts.Add("Context: " + context.Trim());
         }

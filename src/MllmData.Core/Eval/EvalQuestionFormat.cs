@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MllmData.Formats;
 using MllmData.Records;
+using MllmData.Json;
 
 namespace MllmData.Eval;
 
@@ -73,7 +74,7 @@ public sealed class EvalQuestionFormat(bool sourceIds) : IOutputFormat
                 findings.Add(new(FindingCodes.MissingField, "no \"question_id\" (string or number)"));
             }
 
-            if (!record.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String || MllmData.Json.TextCheck.IsBlank(text.GetString()))
+            if (!record.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String || TextCheck.IsBlank(text.GetString()))
             {
                 findings.Add(new(FindingCodes.EmptyContent, "\"text\" is missing or empty"));
             }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
+using MllmData.Json;
 
 namespace MllmData.Formats;
 
@@ -238,7 +239,7 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
         if (reader.ValueIsEscaped || reader.HasValueSequence)
         {
             var decoded = reader.GetString()!;
-            return (MllmData.Json.TextCheck.IsBlank(decoded), ValidationHelpers.Count(decoded, imageToken));
+            return (TextCheck.IsBlank(decoded), ValidationHelpers.Count(decoded, imageToken));
         }
 
         var body = reader.ValueSpan;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MllmData.Output;
 using MllmData.Records;
+using MllmData.Json;
 
 namespace MllmData.Formats;
 
@@ -106,7 +107,7 @@ internal sealed class M3itValidator : IFormatValidator
             }
         }
 
-        if (MllmData.Json.TextCheck.IsBlank(record.GetProperty("outputs").GetString()))
+        if (TextCheck.IsBlank(record.GetProperty("outputs").GetString()))
         {
             findings.Add(new(FindingCodes.EmptyContent, "\"outputs\" is empty"));
         }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using MllmData.Json;
 
 namespace MllmData.Formats;
 
@@ -80,7 +81,7 @@ public sealed class OpenAiChatValidator : IFormatValidator
             }
             else if (content.ValueKind == JsonValueKind.String)
             {
-                if (MllmData.Json.TextCheck.IsBlank(content.GetString()))
+                if (TextCheck.IsBlank(content.GetString()))
                 {
                     findings.Add(new(FindingCodes.EmptyContent, $"message {k} is empty"));
                     return;
@@ -271,7 +272,7 @@ public sealed class OpenAiChatValidator : IFormatValidator
             var type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var t) ? t.GetString() : null;
             if (type == "text")
             {
-                if (!part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String || MllmData.Json.TextCheck.IsBlank(text.GetString()))
+                if (!part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String || TextCheck.IsBlank(text.GetString()))
                 {
                     findings.Add(new(FindingCodes.EmptyContent, $"message {k} has an empty text part"));
                     return false;

@@ -7,6 +7,7 @@ using System.Text.RegularExpressions;
 using MllmData.Formats;
 using MllmData.Records;
 using MllmData.Templates;
+using MllmData.Json;
 
 namespace MllmData.Generation;
 
@@ -112,7 +113,7 @@ public sealed partial class ToolUse(ToolCatalogue catalogue, IReadOnlySet<string
 
             if (observation is null)
             {
-                if (MllmData.Json.TextCheck.IsBlank(call.ModelObservation))
+                if (TextCheck.IsBlank(call.ModelObservation))
                 {
                     return ToolUseResult.Rejected(RejectReasons.ToolTraceUnparsable, $"{where}: no observation, and {tool.Spec.Name}'s result cannot be computed here");
                 }
@@ -170,7 +171,7 @@ public sealed partial class ToolUse(ToolCatalogue catalogue, IReadOnlySet<string
         var kind = v.ValueKind;
         return spec.Type switch
         {
-            "string" => kind == JsonValueKind.String && !MllmData.Json.TextCheck.IsBlank(v.GetString()) ? null : $"is {Show(v)}; expected a non-empty string",
+            "string" => kind == JsonValueKind.String && !TextCheck.IsBlank(v.GetString()) ? null : $"is {Show(v)}; expected a non-empty string",
             "integer" => kind == JsonValueKind.Number && v.TryGetInt64(out _) ? null : $"is {Show(v)}; expected an integer",
             "number" => kind == JsonValueKind.Number ? null : $"is {Show(v)}; expected a number",
             "boolean" => kind is JsonValueKind.True or JsonValueKind.False ? null : $"is {Show(v)}; expected true or false",

@@ -1,4 +1,5 @@
 using System.Threading.RateLimiting;
+using MllmData.Json;
 
 namespace MllmData.ModelCalls;
 
@@ -349,7 +350,7 @@ public sealed class ModelCallPath : IDisposable
     /// <summary>What the model said, held to the same rules whatever the model behind: some text, within the size cap.</summary>
     private ChatResult Checked(ChatResult result)
     {
-        if (MllmData.Json.TextCheck.IsBlank(result.Text))
+        if (TextCheck.IsBlank(result.Text))
         {
             throw new ModelCallException(ModelFailure.EmptyAnswer, "the model returned no text");
         }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using MllmData.Json;
 
 namespace MllmData.ModelCalls;
 
@@ -87,7 +88,7 @@ public sealed class ResponseCache : IDisposable
                 var text = r.GetString(0);
                 var input = r.GetInt64(1);
                 var output = r.GetInt64(2);
-                return MllmData.Json.TextCheck.IsBlank(text) || input is < 0 or > int.MaxValue || output is < 0 or > int.MaxValue
+                return TextCheck.IsBlank(text) || input is < 0 or > int.MaxValue || output is < 0 or > int.MaxValue
                     ? null
                     : new ChatResult(text, (int)input, (int)output, FromCache: true);
             }
@@ -101,7 +102,7 @@ public sealed class ResponseCache : IDisposable
     /// <summary>Stores a good answer (replacing any entry under the key); empty answers are never stored.</summary>
     public void Put(string key, ChatResult result)
     {
-        if (MllmData.Json.TextCheck.IsBlank(result.Text))
+        if (TextCheck.IsBlank(result.Text))
         {
             return;
         }

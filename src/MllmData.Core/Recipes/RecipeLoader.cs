@@ -4,6 +4,7 @@ using MllmData.Adapters;
 using MllmData.Formats;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
+using MllmData.Json;
 
 namespace MllmData.Recipes;
 
@@ -273,14 +274,14 @@ public static partial class RecipeLoader
         foreach (var (setting, text) in new[] { ("--system-prompt (system_prompt)", recipe.SystemPrompt), ("--bos (tokens.bos)", recipe.Tokens.Bos), ("--eos (tokens.eos)", recipe.Tokens.Eos), ("--image-token (tokens.image)", recipe.Tokens.Image) })
         {
             // Written into every record: a control character there would be in all of them.
-            Refuse(text is not null && Json.TextCheck.ControlAt(text) is { } at
+            Refuse(text is not null && TextCheck.ControlAt(text) is { } at
                 ? FormattableString.Invariant($"{setting} holds the control character U+{(int)text[at]:X4} at character {at + 1}")
                 : null);
         }
 
         // A system message that shows nothing would be an empty message in every record.
-        Refuse(recipe.SystemPrompt is { } system && Json.TextCheck.IsBlank(system)
-            ? $"--system-prompt (system_prompt) is {Json.TextCheck.BlankKind(system)}; leave it out for no system message"
+        Refuse(recipe.SystemPrompt is { } system && TextCheck.IsBlank(system)
+            ? $"--system-prompt (system_prompt) is {TextCheck.BlankKind(system)}; leave it out for no system message"
             : null);
 
         var names = new HashSet<string>(StringComparer.Ordinal);

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using MllmData.Records;
+using MllmData.Json;
 
 namespace MllmData.Templates;
 
@@ -174,7 +175,7 @@ public sealed class TemplateEngine
     private static string? InputText(Turn turn, InstructionTemplate template)
     {
         var used = template.PlaceholderNames();
-        var parts = InputSlots.Where(n => !used.Contains(n) && turn.Slots.TryGetValue(n, out var v) && !MllmData.Json.TextCheck.IsBlank(v)).Select(n => turn.Slots[n]).ToList();
+        var parts = InputSlots.Where(n => !used.Contains(n) && turn.Slots.TryGetValue(n, out var v) && !TextCheck.IsBlank(v)).Select(n => turn.Slots[n]).ToList();
         return parts.Count > 0 ? string.Join("\n", parts) : turn.Input;
     }
 

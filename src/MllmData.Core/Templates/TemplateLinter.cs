@@ -1,4 +1,5 @@
 using System.Text;
+using MllmData.Json;
 
 namespace MllmData.Templates;
 
@@ -18,11 +19,11 @@ public static class TemplateLinter
     {
         var findings = new List<LintFinding>();
         var all = pack.Templates.Concat(pack.Suffixes).ToList();
-        if (pack.Kind == "prompt" && MllmData.Json.TextCheck.IsBlank(pack.System))
+        if (pack.Kind == "prompt" && TextCheck.IsBlank(pack.System))
         {
             findings.Add(new(pack.Id, "-", "empty", "a prompt pack needs a system message"));
         }
-        foreach (var e in pack.Examples.Where(e => MllmData.Json.TextCheck.IsBlank(e.Context) || MllmData.Json.TextCheck.IsBlank(e.Response)))
+        foreach (var e in pack.Examples.Where(e => TextCheck.IsBlank(e.Context) || TextCheck.IsBlank(e.Response)))
         {
             findings.Add(new(pack.Id, e.Id, "empty", "a few-shot example needs a context and a response"));
         }
@@ -46,7 +47,7 @@ public static class TemplateLinter
         var normalised = new List<(InstructionTemplate T, string N)>();
         foreach (var t in all)
         {
-            if (MllmData.Json.TextCheck.IsBlank(t.Text))
+            if (TextCheck.IsBlank(t.Text))
             {
                 findings.Add(new(pack.Id, t.Id, "empty", "template text is empty"));
                 continue;
