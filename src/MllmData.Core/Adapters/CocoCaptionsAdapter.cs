@@ -49,7 +49,7 @@ public class CocoCaptionsAdapter : ISourceAdapter
             var at = entry.Where("annotations");
             if (entry.Error is { } error)
             {
-                yield return Rejected(context, path, at, RejectReasons.WrongType, error);
+                yield return Rejected(context, path, at, Sample.ReasonOf(error), error);
                 continue;
             }
 
@@ -147,7 +147,7 @@ public class CocoCaptionsAdapter : ISourceAdapter
             var at = entry.Where("images");
             if (entry.Error is { } error)
             {
-                rejects.Add(Rejected(context, path, at, RejectReasons.WrongType, error));
+                rejects.Add(Rejected(context, path, at, Sample.ReasonOf(error), error));
             }
             else if (entry.Value!.Id is not { } id || string.IsNullOrEmpty(entry.Value.FileName))
             {

@@ -127,7 +127,7 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
                 var at = image.Where("images");
                 if (image.Error is { } error)
                 {
-                    rejects.Add(Sample.Reject(context, path, at, RejectReasons.WrongType, error));
+                    rejects.Add(Sample.Reject(context, path, at, Sample.ReasonOf(error), error));
                 }
                 else if (image.Value!.Id is not { } id || string.IsNullOrEmpty(image.Value.FileName))
                 {
@@ -147,7 +147,7 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
                 cancellationToken.ThrowIfCancellationRequested();
                 if (annotation.Error is { } error)
                 {
-                    rejects.Add(Sample.Reject(context, path, annotation.Where("annotations"), RejectReasons.WrongType, error));
+                    rejects.Add(Sample.Reject(context, path, annotation.Where("annotations"), Sample.ReasonOf(error), error));
                 }
                 else if (annotation.Value!.ImageId is null || annotation.Value.CategoryId is null)
                 {
@@ -165,7 +165,7 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
                 var at = category.Where("categories");
                 if (category.Error is { } error)
                 {
-                    rejects.Add(Sample.Reject(context, path, at, RejectReasons.WrongType, error));
+                    rejects.Add(Sample.Reject(context, path, at, Sample.ReasonOf(error), error));
                 }
                 else if (category.Value!.Id is not { } id || TextCheck.IsBlank(category.Value.Name))
                 {
@@ -247,7 +247,7 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
             var at = entry.Where("annotations");
             if (entry.Error is { } error)
             {
-                yield return Sample.Reject(context, path, at, RejectReasons.WrongType, error);
+                yield return Sample.Reject(context, path, at, Sample.ReasonOf(error), error);
                 continue;
             }
 

@@ -183,7 +183,8 @@ public sealed class InstructionsAdapter : ISourceAdapter
             {
                 using (item)
                 {
-                    yield return (item.IsObject ? item.Element.Clone() : null, item.Where("records"), item.Index + 1, item.IsObject ? null : FindingCodes.NotJson, item.IsObject ? null : item.Error);
+                    var reason = item.IsObject ? null : JsonErrors.IsDoubledKey(item.Error) ? RejectReasons.DuplicateKey : FindingCodes.NotJson;
+                    yield return (item.IsObject ? item.Element.Clone() : null, item.Where("records"), item.Index + 1, reason, item.IsObject ? null : item.Error);
                 }
             }
 
@@ -220,17 +221,25 @@ public sealed class InstructionsAdapter : ISourceAdapter
 
             JsonElement? element = null;
             string? error = null;
+            string? reason = null;
             try
             {
-                using var doc = JsonDocument.Parse(bytes);
-                element = doc.RootElement.Clone();
+                using var doc = JsonRecord.Parse(bytes, out var doubled);
+                if (doc is null)
+                {
+                    (error, reason) = (doubled, RejectReasons.DuplicateKey);
+                }
+                else
+                {
+                    element = doc.RootElement.Clone();
+                }
             }
             catch (JsonException ex)
             {
-                error = Json.JsonErrors.InWords(ex);
+                (error, reason) = (Json.JsonErrors.InWords(ex), FindingCodes.NotJson);
             }
 
-            yield return (element, where, line.Number, error is null ? null : FindingCodes.NotJson, error);
+            yield return (element, where, line.Number, reason, error);
         }
     }
 }

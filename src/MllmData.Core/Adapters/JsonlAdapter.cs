@@ -49,10 +49,11 @@ public sealed class JsonlAdapter : ISourceAdapter
 
             JsonDocument? doc = null;
             string? parseError = null;
+            string? doubled = null;
             try
             {
                 // The document reads the line's bytes in place; it is disposed before the next line is read.
-                doc = JsonDocument.Parse(bytes);
+                doc = JsonRecord.Parse(bytes, out doubled);
             }
             catch (JsonException ex)
             {
@@ -61,7 +62,9 @@ public sealed class JsonlAdapter : ISourceAdapter
 
             if (doc is null)
             {
-                yield return Sample.Reject(context, path, where, "not-json", parseError!);
+                yield return doubled is not null
+                    ? Sample.Reject(context, path, where, RejectReasons.DuplicateKey, doubled)
+                    : Sample.Reject(context, path, where, "not-json", parseError!);
                 continue;
             }
 

@@ -37,7 +37,7 @@ public sealed class NoCapsAdapter : ISourceAdapter
             var where = entry.Where("images");
             if (entry.Error is { } error)
             {
-                yield return Sample.Reject(context, path, where, RejectReasons.WrongType, error);
+                yield return Sample.Reject(context, path, where, Sample.ReasonOf(error), error);
                 continue;
             }
 

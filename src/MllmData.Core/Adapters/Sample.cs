@@ -13,6 +13,9 @@ public static class Sample
     public static SourceItem Reject(SourceContext c, string file, string where, string reason, string detail) =>
         SourceItem.Rejected(new Reject(c.SourceName, file, where, reason, detail));
 
+    /// <summary>The reject reason of a record the JSON parsers could not take: a key written twice, else a value of the wrong type.</summary>
+    public static string ReasonOf(string parseError) => JsonErrors.IsDoubledKey(parseError) ? RejectReasons.DuplicateKey : RejectReasons.WrongType;
+
     /// <summary>
     /// The elements of an adapter's JSON input in file order, each with where it stands (<c>NAME[i] (byte n)</c>, or its key);
     /// an element that is not an object comes with its wrong-type reject instead. An element's document is freed when the
@@ -31,7 +34,7 @@ public static class Sample
             using (item)
             {
                 var where = item.Where(name);
-                yield return (item, where, item.Error is { } error ? Reject(c, path, where, item.DuplicateKey ? RejectReasons.DuplicateId : RejectReasons.WrongType, error) : null);
+                yield return (item, where, item.Error is { } error ? Reject(c, path, where, item.DuplicateKey ? RejectReasons.DuplicateId : ReasonOf(error), error) : null);
             }
         }
     }

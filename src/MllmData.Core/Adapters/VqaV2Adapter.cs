@@ -140,7 +140,7 @@ public class VqaV2Adapter : ISourceAdapter
             var at = $"questions[{i}] (byte {pos})";
             if (error is not null)
             {
-                rejects.Add(Rejected(context, path, at, RejectReasons.WrongType, error));
+                rejects.Add(Rejected(context, path, at, Sample.ReasonOf(error), error));
                 continue;
             }
 
@@ -167,7 +167,7 @@ public class VqaV2Adapter : ISourceAdapter
             at = $"annotations[{i}] (byte {pos})";
             if (error is not null)
             {
-                rejects.Add(Rejected(context, path, at, RejectReasons.WrongType, error));
+                rejects.Add(Rejected(context, path, at, Sample.ReasonOf(error), error));
                 continue;
             }
 

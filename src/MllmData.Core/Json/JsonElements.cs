@@ -121,7 +121,61 @@ public static class JsonElements
     private static ParseStatus ParseDocument(ref Utf8JsonReader reader, out JsonDocument? value, out string? error)
     {
         error = null;
-        return JsonDocument.TryParseValue(ref reader, out value) ? ParseStatus.Ok : ParseStatus.NeedMoreData;
+        var start = reader;
+        try
+        {
+            // The library's own check: a key written twice anywhere in the record is an error, not one value kept silently.
+            value = JsonSerializer.Deserialize(ref reader, JsonRecord.Documents);
+            return ParseStatus.Ok;
+        }
+        catch (JsonException doubled)
+        {
+            // Read again as the reader reads: the value is cut by the end of the buffer (more data is needed), it is
+            // malformed (the reader's error stands), or it is well formed and the error was the doubled key.
+            reader = start;
+            if (!JsonDocument.TryParseValue(ref reader, out var tolerant))
+            {
+                value = null;
+                return ParseStatus.NeedMoreData;
+            }
+
+            tolerant.Dispose();
+            (value, error) = (null, JsonErrors.DoubledKey(JsonErrors.InWords(doubled)));
+            return ParseStatus.Ok;
+        }
+    }
+}
+
+/// <summary>One record of JSON parsed whole, with a key written twice anywhere in it refused (RFC 8259 asks for unique names).</summary>
+public static class JsonRecord
+{
+    /// <summary>Document options that refuse a key written twice in an object.</summary>
+    public static readonly JsonDocumentOptions Unique = new() { AllowDuplicateProperties = false };
+
+    /// <summary>The serializer's view of a whole document under the same rule, for parsing from a reader.</summary>
+    internal static readonly System.Text.Json.Serialization.Metadata.JsonTypeInfo<JsonDocument> Documents =
+        System.Text.Json.Serialization.Metadata.JsonMetadataServices.CreateValueInfo<JsonDocument>(
+            new JsonSerializerOptions { AllowDuplicateProperties = false, TypeInfoResolver = System.Text.Json.Serialization.Metadata.JsonTypeInfoResolver.Combine() },
+            System.Text.Json.Serialization.Metadata.JsonMetadataServices.JsonDocumentConverter);
+
+    /// <summary>
+    /// Parses one record's bytes; a record that is well formed but has a key twice gives null and <paramref name="doubled"/>
+    /// (<see cref="JsonErrors.DoubledKey"/>). Malformed JSON throws the reader's <see cref="JsonException"/> as a plain parse does.
+    /// </summary>
+    public static JsonDocument? Parse(ReadOnlyMemory<byte> bytes, out string? doubled)
+    {
+        doubled = null;
+        try
+        {
+            return JsonDocument.Parse(bytes, Unique);
+        }
+        catch (JsonException ex)
+        {
+            // Well formed once doubles are allowed: the error was the doubled key. Otherwise this throws the syntax error.
+            JsonDocument.Parse(bytes).Dispose();
+            doubled = JsonErrors.DoubledKey(JsonErrors.InWords(ex));
+            return null;
+        }
     }
 }
 

@@ -24,4 +24,13 @@ public static class JsonErrors
             .Replace(" is not supported in this mode", " is not allowed in JSON", StringComparison.Ordinal);
         return text.TrimEnd();
     }
+
+    private const string DoubledKeyLead = "a key written twice in the record: ";
+
+    /// <summary>The error of a record in which a key appears twice (in the record or in an object inside it).</summary>
+    /// <param name="which">The key, quoted, or the JSON reader's own words about it.</param>
+    public static string DoubledKey(string which) => $"{DoubledKeyLead}{which}; which of its two values is meant cannot be told";
+
+    /// <summary>Whether a record's error is <see cref="DoubledKey"/>'s (a <c>duplicate-key</c> reject), not a type error.</summary>
+    public static bool IsDoubledKey(string? error) => error is not null && error.StartsWith(DoubledKeyLead, StringComparison.Ordinal);
 }

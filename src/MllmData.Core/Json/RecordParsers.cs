@@ -65,6 +65,11 @@ public static class RecordParsers
             return NotAnObject(ref r, ref error);
         }
 
+        // The object's keys so far, by a 64-bit hash of their unescaped bytes: a key written twice is an error of the
+        // record (a JSON reader would keep one of the two values silently), whether or not the key is read.
+        Span<ulong> keys = stackalloc ulong[TrackedKeys];
+        var count = 0;
+        List<ulong>? moreKeys = null;
         while (true)
         {
             if (!r.Read())
@@ -78,11 +83,61 @@ public static class RecordParsers
                 return Ok;
             }
 
+            if (Twice(ref r, keys, ref count, ref moreKeys) && error is null)
+            {
+                error = JsonErrors.DoubledKey($"\"{r.GetString()}\"");
+            }
+
             if (field(ref r, record, ref error) == More)
             {
                 return More;
             }
         }
+    }
+
+    /// <summary>Keys of one object held on the stack; an object with more keeps the rest in a list.</summary>
+    private const int TrackedKeys = 16;
+
+    /// <summary>Whether the property name the reader is on came before in the same object; it is noted either way.</summary>
+    private static bool Twice(ref Utf8JsonReader r, scoped Span<ulong> keys, ref int count, ref List<ulong>? more)
+    {
+        ulong key;
+        if (!r.ValueIsEscaped && !r.HasValueSequence)
+        {
+            key = System.IO.Hashing.XxHash3.HashToUInt64(r.ValueSpan);
+        }
+        else
+        {
+            // "\u0061" and "a" are one key: the name is compared unescaped.
+            var name = Encoding.UTF8.GetBytes(r.GetString()!);
+            key = System.IO.Hashing.XxHash3.HashToUInt64(name);
+        }
+
+        var held = Math.Min(count, keys.Length);
+        for (var i = 0; i < held; i++)
+        {
+            if (keys[i] == key)
+            {
+                return true;
+            }
+        }
+
+        if (more is not null && more.Contains(key))
+        {
+            return true;
+        }
+
+        if (count < keys.Length)
+        {
+            keys[count] = key;
+        }
+        else
+        {
+            (more ??= []).Add(key);
+        }
+
+        count++;
+        return false;
     }
 
     private static ParseStatus QuestionField(ref Utf8JsonReader r, VqaQuestionDto d, ref string? error)

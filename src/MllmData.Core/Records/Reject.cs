@@ -11,6 +11,9 @@ public static class RejectReasons
     public const string NoAnnotation = "no-annotation";
     public const string NoQuestion = "no-question";
     public const string DuplicateId = "duplicate-id";
+
+    /// <summary>A record in which a key is written twice (in it or in an object inside it): which value is meant cannot be told.</summary>
+    public const string DuplicateKey = "duplicate-key";
     public const string EmptyAnswer = "empty-answer";
     public const string UnknownImage = "unknown-image";
     public const string MissingImage = "missing-image";
