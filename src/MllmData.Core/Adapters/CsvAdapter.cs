@@ -109,6 +109,12 @@ public sealed class CsvAdapter : ISourceAdapter
                     {
                         throw new Json.InputDataException(path, "line 1", "unknown-layout", $"no column '{column}' (mapped to {field}); columns: {string.Join(", ", csv.Headers)}");
                     }
+
+                    // A reader takes the first of two same-named columns without a word; every row would be read from a guess.
+                    if (csv.Headers.Count(h => h == column) is var times and > 1)
+                    {
+                        throw new Json.InputDataException(path, "line 1", RejectReasons.DuplicateKey, $"the column '{column}' (mapped to {field}) is named {times} times in the header; which one is meant cannot be told (rename the others)");
+                    }
                 }
 
                 checkedHeader = true;

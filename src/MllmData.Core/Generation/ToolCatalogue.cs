@@ -92,7 +92,7 @@ public sealed partial class ToolCatalogue
         CatalogueFile? dto;
         try
         {
-            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
+            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).WithDuplicateKeyChecking().Build();
             using var reader = new StreamReader(new MemoryStream(bytes));
             lock (Json.YamlGate.Lock)
             {

@@ -33,6 +33,7 @@ public static partial class RecipeLoader
                 .WithTypeInspector(inner => new RecipeKeys(inner))
                 .WithNodeDeserializer(new EmptyScalarGuard(), where => where.OnTop())
                 .WithCaseInsensitivePropertyMatching()
+                .WithDuplicateKeyChecking()
                 .Build();
             lock (Json.YamlGate.Lock)
             {
@@ -184,6 +185,12 @@ public static partial class RecipeLoader
             return section is null
                 ? $"this value is a map, where {Expected(unknown.Groups[2].Value)} is expected"
                 : $"unknown key '{unknown.Groups[1].Value}' in {section} (docs/recipes.md lists every key)";
+        }
+
+        if (System.Text.RegularExpressions.Regex.Match(ex.Message, @"^Encountered duplicate key (.+)$") is { Success: true } doubled)
+        {
+            // YAML (and JSON) readers keep one of two equal keys without a word; a recipe must say one thing.
+            return $"the key '{doubled.Groups[1].Value}' is written twice in this map; which value is meant cannot be told (keep one)";
         }
 
         var text = $"{ex.Message} {cause?.Message}";

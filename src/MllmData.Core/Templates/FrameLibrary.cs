@@ -97,7 +97,7 @@ public static class FrameLibrary
         FrameFile? dto;
         try
         {
-            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
+            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).WithDuplicateKeyChecking().Build();
             using var reader = new StreamReader(file);
             lock (Json.YamlGate.Lock)
             {

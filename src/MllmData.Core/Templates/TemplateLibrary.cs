@@ -92,7 +92,7 @@ public sealed class TemplateLibrary
         PackFile? dto;
         try
         {
-            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
+            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).WithDuplicateKeyChecking().Build();
             using var reader = new StreamReader(file);
             lock (Json.YamlGate.Lock)
             {

@@ -40,6 +40,21 @@ public class TheCsvInputs
     }
 
     [Fact]
+    public async Task Should_Stop_When_A_Mapped_Column_Is_Named_Twice_And_Not_When_Another_Is()
+    {
+        // A reader takes the first of two same-named columns silently; which one the author meant cannot be told.
+        var doubled = HostileFile.Write("rows.csv", Encoding.UTF8.GetBytes("q,a,a\nfirst?,yes,no\n"));
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync("build", "--adapter", "csv", "--input", $"file={doubled}", "--map", "question=q", "--map", "answer=a", "--format", "llava", "--out", outDir);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{doubled}: line 1: duplicate-key: the column 'a' (mapped to answer) is named 2 times in the header", r.Error, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(outDir, "manifest.json")));
+
+        var unread = HostileFile.Write("rows.csv", Encoding.UTF8.GetBytes("q,a,note,note\nfirst?,yes,x,y\n"));
+        Assert.Equal(["csv-r1"], HostileFile.Records(await Build(unread)).Select(x => x.Str("id")));
+    }
+
+    [Fact]
     public async Task Should_Reject_A_Quote_That_Is_Never_Closed()
     {
         var file = HostileFile.Write("rows.csv", Encoding.UTF8.GetBytes("q,a\nfirst?,yes\n\"open,no\nnever,closed\n"));

@@ -153,6 +153,24 @@ public partial class TheRecipeLoader
     }
 
     [Theory]
+    [InlineData("name: a\nname: b\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", "recipe.yaml", 2, "name")]
+    [InlineData("sources:\n  - adapter: coco-captions\n    inputs: {captions: c.json, captions: d.json}\n", "recipe.yaml", 3, "captions")]
+    [InlineData("sources:\n  - adapter: vqav2\n    inputs: {questions: q.json}\n    options: {answer: mc, answer: majority}\n", "recipe.yaml", 4, "answer")]
+    [InlineData("{\"seed\": 1, \"sources\": [], \"seed\": 2}", "recipe.json", 1, "seed")]
+    public async Task Refuses_A_Key_Written_Twice_With_Its_Line(string text, string name, int line, string key)
+    {
+        // A YAML or JSON reader keeps one of two equal keys silently: the recipe would build what its author may not have meant.
+        var path = Write(text, name);
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+
+        var r = await CliRunner.RunAsync("build", "--recipe", path, "--out", outDir);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Matches($@"^error: {Regex.Escape(path)}: line {line}, column \d+: the key '{key}' is written twice in this map; which value is meant cannot be told \(keep one\)\n$", r.Error);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Theory]
     [InlineData("sources: [~]\n", "sources[0]")]
     [InlineData("sources: [{adapter: coco-captions, inputs: {captions: ~}}]\n", "sources[0].inputs.captions")]
     [InlineData("sources: [{adapter: vqav2, inputs: {questions: q.json}, options: {answer: ~}}]\n", "sources[0].options.answer")]
