@@ -43,9 +43,17 @@ public sealed class KarpathyAdapter : ISourceAdapter
 
             var filename = e.Str("filename");
             var imgid = e.Id("imgid") ?? e.Id("cocoid") ?? filename;
-            var sentences = e.TryGetProperty("sentences", out var s) && s.ValueKind == JsonValueKind.Array
-                ? s.EnumerateArray().Select(x => (Id: x.Id("sentid"), Raw: x.Str("raw")?.Trim())).Where(x => !TextCheck.IsBlank(x.Raw)).ToList()
+            var written = e.TryGetProperty("sentences", out var s) && s.ValueKind == JsonValueKind.Array
+                ? s.EnumerateArray().Select(x => (Id: x.Id("sentid"), Raw: x.Str("raw")?.Trim())).Where(x => x.Raw is not null).ToList()
                 : [];
+            var sentences = written.Where(x => !TextCheck.IsBlank(x.Raw)).ToList();
+            if (filename is not null && written.Count > 0 && sentences.Count == 0)
+            {
+                // Sentences are there but show nothing: an empty answer, as TextCaps and NoCaps say it, not a missing field.
+                yield return Sample.BlankCaptions(context, path, where, written.Count, imgid!);
+                continue;
+            }
+
             if (filename is null || sentences.Count == 0)
             {
                 yield return Sample.Reject(context, path, where, RejectReasons.MissingField, filename is null ? "no \"filename\"" : "no sentences with \"raw\" text");

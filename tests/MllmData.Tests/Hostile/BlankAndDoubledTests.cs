@@ -138,6 +138,25 @@ public class BlankTextAndDoubledKeysAgain
     }
 
     [Fact]
+    public async Task A_Karpathy_Image_Whose_Sentences_Are_All_Blank_Is_An_Empty_Answer()
+    {
+        var dataset = Write("dataset_flickr8k.json", """
+            {"images":[
+              {"filename":"a.jpg","imgid":1,"split":"train","sentences":[{"raw":"A dog runs.","sentid":10}]},
+              {"filename":"b.jpg","imgid":2,"split":"train","sentences":[{"raw":" ","sentid":20},{"raw":"​","sentid":21}]},
+              {"filename":"c.jpg","imgid":3,"split":"train","sentences":[]},
+              {"filename":"d.jpg","imgid":4,"split":"train","sentences":[{"tokens":["a"],"sentid":40}]}
+            ]}
+            """);
+        var r = await Build("build", "--adapter", "karpathy", "--input", $"dataset={dataset}", "--splits", "train");
+        Assert.True(r.Exit == 0, r.Error);
+        Assert.Single(r.Records);
+        Assert.Equal(
+            [("empty-answer", "all 2 captions of image 2 are blank"), ("missing-field", "no sentences with \"raw\" text"), ("missing-field", "no sentences with \"raw\" text")],
+            r.Rejects.Select(x => (x.GetProperty("reason").GetString(), x.GetProperty("detail").GetString())));
+    }
+
+    [Fact]
     public async Task A_Record_Key_Written_Twice_In_A_Keyed_Layout_Is_A_Duplicate_Id()
     {
         var gqa = Write("questions.json", """{"g1":{"imageId":"n0","question":"Is it?","answer":"yes","fullAnswer":"Yes."},"g2":{"imageId":"n0","question":"Is it red?","answer":"no","fullAnswer":"No."},"g1":{"imageId":"n0","question":"Is it not?","answer":"no","fullAnswer":"No."}}""");
