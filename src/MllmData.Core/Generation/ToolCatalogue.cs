@@ -101,7 +101,7 @@ public sealed partial class ToolCatalogue
         }
         catch (YamlException ex)
         {
-            throw new UsageException($"{path}: line {ex.Start.Line}: {ex.Message}");
+            throw new UsageException($"{path}: line {ex.Start.Line}: {Json.YamlErrors.InWords(ex.Message)}");
         }
 
         if (dto?.Tools is not { Count: > 0 } entries)

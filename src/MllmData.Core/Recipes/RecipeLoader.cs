@@ -37,6 +37,7 @@ public static partial class RecipeLoader
                 .Build();
             lock (Json.YamlGate.Lock)
             {
+                ThrowIfCaseTwins(path, text);
                 recipe = deserializer.Deserialize<Recipe>(text);
             }
         }
@@ -76,9 +77,16 @@ public static partial class RecipeLoader
         var baseDir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         recipe.Folder = baseDir;
         MapPaths(recipe, p => Resolve(baseDir, p));
-        foreach (var source in recipe.Sources)
+        for (var i = 0; i < recipe.Sources.Count; i++)
         {
-            source.Options = Normalise(source.Options);
+            try
+            {
+                recipe.Sources[i].Options = Normalise(recipe.Sources[i].Options);
+            }
+            catch (UsageException twins)
+            {
+                throw new UsageException($"{path}: sources[{i}].{twins.Message}");
+            }
         }
 
         return recipe;
@@ -155,15 +163,89 @@ public static partial class RecipeLoader
     private static string Resolve(string baseDir, string path) => Path.IsPathRooted(path) ? path : Path.Combine(baseDir, path);
 
     /// <summary>Option names are written with '-' on the command line; recipes may use '_' too.</summary>
+    /// <exception cref="UsageException">Two spellings of one option (<c>max-turns</c> and <c>max_turns</c>): which value is meant cannot be told.</exception>
     public static SortedDictionary<string, string> Normalise(IDictionary<string, string> options)
     {
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var spelled = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (k, v) in options)
         {
-            result[k.Replace('_', '-')] = v;
+            var name = k.Replace('_', '-');
+            if (spelled.TryGetValue(name, out var first))
+            {
+                throw new UsageException($"options: '{first}' and '{k}' are one option ({name}); which value is meant cannot be told (give it once)");
+            }
+
+            spelled[name] = k;
+            result[name] = v;
         }
 
         return result;
+    }
+
+    /// <summary>Keys of a map that name recipe settings (matched in any case), not free names (inputs, options, map).</summary>
+    private static readonly HashSet<string> FreeMaps = new(StringComparer.OrdinalIgnoreCase) { "inputs", "options", "map" };
+
+    /// <summary>
+    /// Refuses two keys of one settings map that differ only in case (<c>name</c> and <c>Name</c>): settings are matched in any
+    /// case, so the reader would keep one of the two silently, as with a key written twice.
+    /// </summary>
+    private static void ThrowIfCaseTwins(string path, string text)
+    {
+        var stream = new YamlDotNet.RepresentationModel.YamlStream();
+        try
+        {
+            stream.Load(new StringReader(text));
+        }
+        catch (YamlException)
+        {
+            // The deserializer reports it, in the recipe's words.
+            return;
+        }
+
+        var seen = new HashSet<YamlDotNet.RepresentationModel.YamlNode>(ReferenceEqualityComparer.Instance);
+        void Walk(YamlDotNet.RepresentationModel.YamlNode node, bool settings)
+        {
+            if (!seen.Add(node))
+            {
+                return;
+            }
+
+            switch (node)
+            {
+                case YamlDotNet.RepresentationModel.YamlMappingNode map:
+                    var keys = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+                    foreach (var (key, value) in map.Children)
+                    {
+                        var name = (key as YamlDotNet.RepresentationModel.YamlScalarNode)?.Value;
+                        if (settings && name is not null)
+                        {
+                            if (keys.TryGetValue(name, out var first) && first != name)
+                            {
+                                throw new UsageException($"{path}: line {key.Start.Line}, column {key.Start.Column}: '{first}' and '{name}' are one key (keys are matched in any case); which value is meant cannot be told (keep one)");
+                            }
+
+                            keys.TryAdd(name, name);
+                        }
+
+                        Walk(value, settings && !(name is not null && FreeMaps.Contains(name)));
+                    }
+
+                    break;
+                case YamlDotNet.RepresentationModel.YamlSequenceNode list:
+                    foreach (var item in list.Children)
+                    {
+                        Walk(item, settings);
+                    }
+
+                    break;
+            }
+        }
+
+        foreach (var document in stream.Documents)
+        {
+            Walk(document.RootNode, settings: true);
+        }
     }
 
     /// <summary>A YAML error as a recipe's author reads it: keys by their name and section, values by what was expected.</summary>
@@ -187,10 +269,10 @@ public static partial class RecipeLoader
                 : $"unknown key '{unknown.Groups[1].Value}' in {section} (docs/recipes.md lists every key)";
         }
 
-        if (System.Text.RegularExpressions.Regex.Match(ex.Message, @"^Encountered duplicate key (.+)$") is { Success: true } doubled)
+        if (ex.Message.StartsWith("Encountered duplicate key ", StringComparison.Ordinal))
         {
             // YAML (and JSON) readers keep one of two equal keys without a word; a recipe must say one thing.
-            return $"the key '{doubled.Groups[1].Value}' is written twice in this map; which value is meant cannot be told (keep one)";
+            return Json.YamlErrors.InWords(ex.Message);
         }
 
         var text = $"{ex.Message} {cause?.Message}";

@@ -106,7 +106,7 @@ public static class FrameLibrary
         }
         catch (YamlException ex)
         {
-            throw new UsageException($"{file}: line {ex.Start.Line}: {ex.Message}");
+            throw new UsageException($"{file}: line {ex.Start.Line}: {Json.YamlErrors.InWords(ex.Message)}");
         }
 
         if (dto?.Id is null || dto.Turn is null)

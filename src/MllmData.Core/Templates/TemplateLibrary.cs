@@ -101,7 +101,7 @@ public sealed class TemplateLibrary
         }
         catch (YamlException ex)
         {
-            throw new UsageException($"{file}: line {ex.Start.Line}: {ex.Message}");
+            throw new UsageException($"{file}: line {ex.Start.Line}: {Json.YamlErrors.InWords(ex.Message)}");
         }
 
         if (dto?.Id is null || dto.Task is null || dto.Templates is null)

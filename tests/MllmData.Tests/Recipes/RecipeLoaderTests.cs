@@ -171,6 +171,35 @@ public partial class TheRecipeLoader
     }
 
     [Theory]
+    [InlineData("name: a\nName: b\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", 2, "'name' and 'Name'")]
+    [InlineData("sources:\n  - adapter: coco-captions\n    ADAPTER: csv\n    inputs: {captions: c.json}\n", 3, "'adapter' and 'ADAPTER'")]
+    [InlineData("images: {mode: none, Mode: reference}\nsources: [{adapter: coco-captions, inputs: {captions: c.json}}]\n", 1, "'mode' and 'Mode'")]
+    public async Task Refuses_Keys_That_Differ_Only_In_Case(string text, int line, string which)
+    {
+        // Settings are matched in any case, so the reader would keep one of the two silently.
+        var path = Write(text);
+
+        var r = await CliRunner.RunAsync("build", "--recipe", path, "--out", Path.Combine(TestPaths.NewTempDir(), "out"));
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Matches($@"^error: {Regex.Escape(path)}: line {line}, column \d+: {which} are one key \(keys are matched in any case\); which value is meant cannot be told \(keep one\)\n$", r.Error);
+    }
+
+    [Fact]
+    public async Task Refuses_Two_Spellings_Of_One_Option_But_Not_Inputs_That_Differ_In_Case()
+    {
+        var twins = Write("sources:\n  - adapter: vqav2\n    inputs: {questions: q.json}\n    options: {max-turns: 2, max_turns: 3}\n");
+        var r = await CliRunner.RunAsync("build", "--recipe", twins, "--out", Path.Combine(TestPaths.NewTempDir(), "out"));
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal($"error: {twins}: sources[0].options: 'max-turns' and 'max_turns' are one option (max-turns); which value is meant cannot be told (give it once)\n", r.Error);
+
+        // Input and option names are the adapter's, matched exactly: a second spelling in another case is another (unknown) name.
+        var inputs = Write($"sources:\n  - adapter: coco-captions\n    inputs: {{captions: {Captions}, Captions: {Captions}}}\n");
+        var i = await CliRunner.RunAsync("build", "--recipe", inputs, "--out", Path.Combine(TestPaths.NewTempDir(), "out"));
+        Assert.DoesNotContain("are one key", i.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("sources: [~]\n", "sources[0]")]
     [InlineData("sources: [{adapter: coco-captions, inputs: {captions: ~}}]\n", "sources[0].inputs.captions")]
     [InlineData("sources: [{adapter: vqav2, inputs: {questions: q.json}, options: {answer: ~}}]\n", "sources[0].options.answer")]

@@ -58,6 +58,19 @@ public class TheTemplateLinter
         Assert.Contains("b: duplicate: same text as a", r.Output, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("id: twice\ntask: caption\ntask: vqa\ntemplates:\n  - id: a\n    text: Describe it.\n", 3, "the key 'task' is written twice in this map; which value is meant cannot be told (keep one)")]
+    [InlineData("id: cased\nTask: caption\ntemplates:\n  - id: a\n    text: Describe it.\n", 2, "unknown key 'Task' (keys are lower case, words joined by '_')")]
+    public async Task Should_Refuse_A_Pack_With_A_Key_Twice_Or_Miscased_In_The_Authors_Words(string text, int line, string why)
+    {
+        var pack = WritePack(text);
+
+        var r = await CliRunner.RunAsync("templates", "lint", pack, "--templates-dir", Path.Combine(TestPaths.RepoRoot, "templates"));
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal($"error: {pack}: line {line}: {why}\n", r.Error);
+    }
+
     [Fact]
     public void Should_Ship_At_Least_15_Templates_Per_Pack_With_Brief_Variants_And_Suffixes()
     {
