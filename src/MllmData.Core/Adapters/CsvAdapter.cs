@@ -111,7 +111,9 @@ public sealed class CsvAdapter : ISourceAdapter
                     }
 
                     // A reader takes the first of two same-named columns without a word; every row would be read from a guess.
-                    if (csv.Headers.Count(h => h == column) is var times and > 1)
+                    // The lookup falls back to any case when no header is spelled exactly so; the count follows it.
+                    var exact = csv.Headers.Count(h => h == column);
+                    if ((exact > 0 ? exact : csv.Headers.Count(h => string.Equals(h, column, StringComparison.OrdinalIgnoreCase))) is var times and > 1)
                     {
                         throw new Json.InputDataException(path, "line 1", RejectReasons.DuplicateKey, $"the column '{column}' (mapped to {field}) is named {times} times in the header; which one is meant cannot be told (rename the others)");
                     }

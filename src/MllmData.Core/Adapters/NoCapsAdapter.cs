@@ -58,8 +58,17 @@ public sealed class NoCapsAdapter : ISourceAdapter
         var captions = new Dictionary<string, List<(string? Id, string Text)>>(StringComparer.Ordinal);
         var wanted = images.Select(i => i.Id).ToHashSet(StringComparer.Ordinal);
         var blank = new Dictionary<string, int>(StringComparer.Ordinal);
+        var unreadable = 0;
         foreach (var c in CocoCaptionFile.Captions(context.Files.Open(path, context.Progress), path, optional: true))
         {
+            if (c.Error is { } error)
+            {
+                // A caption that cannot be read (a key twice, a wrong type) is its own reject; its image keeps its other captions.
+                yield return Sample.Reject(context, path, c.Where("annotations"), Sample.ReasonOf(error), error);
+                unreadable++;
+                continue;
+            }
+
             if (c.Value is { ImageId: { } imageId, Caption: { } caption } && wanted.Contains(imageId))
             {
                 if (TextCheck.IsBlank(caption))
@@ -79,6 +88,13 @@ public sealed class NoCapsAdapter : ISourceAdapter
             if (list.Count == 0 && blank.TryGetValue(info.Id, out var blanks))
             {
                 yield return Sample.BlankCaptions(context, path, info.Where, blanks, info.Id);
+                continue;
+            }
+
+            if (list.Count == 0 && unreadable > 0)
+            {
+                // Not a test split: the file has captions, and the ones that could not be read may have been this image's.
+                yield return Sample.Reject(context, path, info.Where, RejectReasons.EmptyAnswer, $"image {info.Id} has no readable caption ({unreadable} caption(s) of the file were rejected)");
                 continue;
             }
 

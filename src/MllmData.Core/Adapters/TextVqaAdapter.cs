@@ -39,14 +39,19 @@ public sealed class TextVqaAdapter : ISourceAdapter
         var ocr = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         if (context.Input("ocr") is { } ocrPath)
         {
-            foreach (var item in JsonElements.Read(context.Files.Open(ocrPath, context.Progress), ocrPath, JsonLayout.ArrayProperty, "data"))
+            foreach (var (item, _, unreadable) in Sample.Elements(context, ocrPath, JsonLayout.ArrayProperty, "data", cancellationToken))
             {
-                using (item)
+                if (unreadable is { } reject)
                 {
-                    if (item.Error is null && item.Element.Id("image_id") is { } id && item.Element.Strings("ocr_tokens") is { } tokens)
-                    {
-                        ocr[id] = tokens;
-                    }
+                    // An OCR entry that cannot be read (a key twice, not an object) says so itself, so its image's
+                    // questions are not the only trace of it (their missing-ocr).
+                    yield return reject;
+                    continue;
+                }
+
+                if (item.Element.Id("image_id") is { } id && item.Element.Strings("ocr_tokens") is { } tokens)
+                {
+                    ocr[id] = tokens;
                 }
             }
         }

@@ -44,7 +44,9 @@ internal static class JsonLines
             JsonElement e;
             try
             {
-                using var doc = JsonDocument.Parse(bytes);
+                // A key written twice (an image, an answer) would decide what is excluded or scored by which copy a reader keeps.
+                using var doc = JsonRecord.Parse(bytes, out var doubled)
+                    ?? throw new InputDataException(path, $"line {line}", RejectReasons.DuplicateKey, doubled!);
                 e = doc.RootElement.Clone();
             }
             catch (JsonException ex)

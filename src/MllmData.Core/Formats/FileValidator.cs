@@ -48,8 +48,16 @@ public sealed class FileValidator(IFormatValidator validator)
             findings.Clear();
             try
             {
-                using var doc = JsonDocument.Parse(line);
-                Check(doc.RootElement, findings);
+                using var doc = Json.JsonRecord.Parse(Encoding.UTF8.GetBytes(line), out var doubled);
+                if (doc is null)
+                {
+                    // A consumer's reader would keep one of the two values: which one is not the file's to say.
+                    findings.Add(new(FindingCodes.DuplicateKey, doubled!));
+                }
+                else
+                {
+                    Check(doc.RootElement, findings);
+                }
             }
             catch (JsonException ex)
             {
@@ -79,7 +87,14 @@ public sealed class FileValidator(IFormatValidator validator)
             {
                 records++;
                 findings.Clear();
-                Check(item.Element, findings);
+                if (item.Parsed)
+                {
+                    Check(item.Element, findings);
+                }
+                else
+                {
+                    findings.Add(new(Json.JsonErrors.IsDoubledKey(item.Error) ? FindingCodes.DuplicateKey : FindingCodes.NotJson, item.Error!));
+                }
                 if (findings.Count > 0)
                 {
                     bad++;

@@ -25,6 +25,9 @@ public interface IFormatValidator
 public static class FindingCodes
 {
     public const string NotJson = "not-json";
+
+    /// <summary>A record with a key written twice (in it or in an object inside it).</summary>
+    public const string DuplicateKey = RejectReasons.DuplicateKey;
     public const string NotObject = "not-object";
     public const string MissingField = RejectReasons.MissingField;
     public const string WrongType = RejectReasons.WrongType;

@@ -29,6 +29,11 @@ public static class ShardReader
             {
                 using (item)
                 {
+                    if (!item.Parsed)
+                    {
+                        throw new InputDataException(path, item.Where("records"), JsonErrors.IsDoubledKey(item.Error) ? "duplicate-key" : "bad-json", item.Error!);
+                    }
+
                     var node = item.IsObject ? JsonObject.Create(item.Element.Clone()) : null;
                     yield return (node ?? throw new InputDataException(path, item.Where("records"), "not-object", "a shard record is not a JSON object"), item.Index + 1);
                 }
@@ -46,8 +51,21 @@ public static class ShardReader
                 continue;
             }
 
-            var line = JsonNode.Parse(text) as JsonObject ?? throw new InputDataException(path, $"line {lineNo}", "not-object", "a shard line is not a JSON object");
-            yield return (line, lineNo);
+            JsonObject? line;
+            try
+            {
+                // A key written twice would make the node tree throw when first touched: it is refused here, by name.
+                using var doc = JsonRecord.Parse(System.Text.Encoding.UTF8.GetBytes(text), out var doubled);
+                line = doc is null
+                    ? throw new InputDataException(path, $"line {lineNo}", "duplicate-key", doubled!)
+                    : doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object ? JsonObject.Create(doc.RootElement.Clone()) : null;
+            }
+            catch (System.Text.Json.JsonException ex)
+            {
+                throw new InputDataException(path, $"line {lineNo}", "bad-json", JsonErrors.InWords(ex));
+            }
+
+            yield return (line ?? throw new InputDataException(path, $"line {lineNo}", "not-object", "a shard line is not a JSON object"), lineNo);
         }
     }
 

@@ -23,6 +23,9 @@ public sealed class JsonItem(JsonDocument? document, string? key, int index, lon
 
     public bool IsObject => document is not null && document.RootElement.ValueKind == JsonValueKind.Object;
 
+    /// <summary>Whether the value was parsed (it was not when a key is written twice in it, or its text is unreadable).</summary>
+    public bool Parsed => document is not null;
+
     public string? Key => key;
 
     /// <summary>The key of a keyed layout that an earlier record of the object already had (the item holds no value).</summary>
@@ -140,7 +143,7 @@ public static class JsonElements
             }
 
             tolerant.Dispose();
-            (value, error) = (null, JsonErrors.DoubledKey(JsonErrors.InWords(doubled)));
+            (value, error) = (null, JsonErrors.DoubledKey(JsonErrors.DoubledName(doubled)));
             return ParseStatus.Ok;
         }
     }
@@ -173,7 +176,7 @@ public static class JsonRecord
         {
             // Well formed once doubles are allowed: the error was the doubled key. Otherwise this throws the syntax error.
             JsonDocument.Parse(bytes).Dispose();
-            doubled = JsonErrors.DoubledKey(JsonErrors.InWords(ex));
+            doubled = JsonErrors.DoubledKey(JsonErrors.DoubledName(ex));
             return null;
         }
     }

@@ -33,4 +33,8 @@ public static class JsonErrors
 
     /// <summary>Whether a record's error is <see cref="DoubledKey"/>'s (a <c>duplicate-key</c> reject), not a type error.</summary>
     public static bool IsDoubledKey(string? error) => error is not null && error.StartsWith(DoubledKeyLead, StringComparison.Ordinal);
+
+    /// <summary>The key System.Text.Json names in its duplicate-property error, quoted as the typed parsers quote it; its own words if it names none.</summary>
+    public static string DoubledName(JsonException ex) =>
+        System.Text.RegularExpressions.Regex.Match(ex.Message, "^Duplicate property '(.*)' encountered") is { Success: true } m ? $"\"{m.Groups[1].Value}\"" : InWords(ex);
 }

@@ -161,7 +161,7 @@ public static class RecordParsers
         }
         else
         {
-            s = Skip(ref r);
+            s = Skip(ref r, ref error);
         }
 
         return s;
@@ -203,7 +203,7 @@ public static class RecordParsers
         }
         else
         {
-            s = Skip(ref r);
+            s = Skip(ref r, ref error);
         }
 
         return s;
@@ -234,7 +234,7 @@ public static class RecordParsers
         }
         else
         {
-            s = Skip(ref r);
+            s = Skip(ref r, ref error);
         }
 
         return s;
@@ -275,7 +275,7 @@ public static class RecordParsers
         }
         else
         {
-            s = Skip(ref r);
+            s = Skip(ref r, ref error);
         }
 
         return s;
@@ -302,7 +302,7 @@ public static class RecordParsers
         }
         else
         {
-            s = Skip(ref r);
+            s = Skip(ref r, ref error);
         }
 
         return s;
@@ -353,7 +353,7 @@ public static class RecordParsers
         }
         else
         {
-            s = Skip(ref r);
+            s = Skip(ref r, ref error);
         }
 
         return s;
@@ -422,7 +422,7 @@ public static class RecordParsers
         }
         else
         {
-            s = Skip(ref r);
+            s = Skip(ref r, ref error);
         }
 
         return s;
@@ -493,8 +493,64 @@ public static class RecordParsers
         return SkipCurrent(ref r);
     }
 
-    /// <summary>Reads the value after a property name and skips it.</summary>
-    private static ParseStatus Skip(ref Utf8JsonReader r) => !r.Read() ? More : SkipCurrent(ref r);
+    /// <summary>Reads the value after a property name and skips it, still refusing a key written twice inside it.</summary>
+    private static ParseStatus Skip(ref Utf8JsonReader r, ref string? error) => !r.Read() ? More : SkipChecked(ref r, ref error);
+
+    /// <summary>Skips the value the reader is on, noting (as <paramref name="error"/>) a key written twice in any object inside it.</summary>
+    private static ParseStatus SkipChecked(ref Utf8JsonReader r, ref string? error)
+    {
+        if (r.TokenType == JsonTokenType.StartArray)
+        {
+            while (true)
+            {
+                if (!r.Read())
+                {
+                    return More;
+                }
+
+                if (r.TokenType == JsonTokenType.EndArray)
+                {
+                    return Ok;
+                }
+
+                if (SkipChecked(ref r, ref error) == More)
+                {
+                    return More;
+                }
+            }
+        }
+
+        if (r.TokenType != JsonTokenType.StartObject)
+        {
+            return Ok;
+        }
+
+        Span<ulong> keys = stackalloc ulong[TrackedKeys];
+        var count = 0;
+        List<ulong>? moreKeys = null;
+        while (true)
+        {
+            if (!r.Read())
+            {
+                return More;
+            }
+
+            if (r.TokenType == JsonTokenType.EndObject)
+            {
+                return Ok;
+            }
+
+            if (Twice(ref r, keys, ref count, ref moreKeys) && error is null)
+            {
+                error = JsonErrors.DoubledKey($"\"{r.GetString()}\"");
+            }
+
+            if (!r.Read() || SkipChecked(ref r, ref error) == More)
+            {
+                return More;
+            }
+        }
+    }
 
     private static ParseStatus SkipCurrent(ref Utf8JsonReader r) =>
         r.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && !r.TrySkip() ? More : Ok;

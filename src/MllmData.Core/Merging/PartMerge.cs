@@ -47,7 +47,7 @@ public static class PartMerge
             JsonObject json;
             try
             {
-                json = JsonNode.Parse(File.ReadAllBytes(file)) as JsonObject ?? throw new JsonException("not an object");
+                json = JsonNode.Parse(File.ReadAllBytes(file), documentOptions: Json.JsonRecord.Unique) as JsonObject ?? throw new JsonException("not an object");
             }
             catch (JsonException ex)
             {

@@ -24,7 +24,7 @@ public static class StatsReader
         JsonObject manifest;
         try
         {
-            manifest = JsonNode.Parse(File.ReadAllText(manifestPath)) as JsonObject
+            manifest = JsonNode.Parse(File.ReadAllText(manifestPath), documentOptions: JsonRecord.Unique) as JsonObject
                 ?? throw new InputDataException(manifestPath, "-", "not-object", "the manifest is not a JSON object");
         }
         catch (JsonException ex)

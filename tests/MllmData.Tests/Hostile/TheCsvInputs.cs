@@ -50,6 +50,15 @@ public class TheCsvInputs
         Assert.Contains($"{doubled}: line 1: duplicate-key: the column 'a' (mapped to answer) is named 2 times in the header", r.Error, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(outDir, "manifest.json")));
 
+        var cased = HostileFile.Write("rows.csv", Encoding.UTF8.GetBytes("Q,a,QUESTION\nfirst?,yes,no\n"));
+        var c = await CliRunner.RunAsync("build", "--adapter", "csv", "--input", $"file={cased}", "--map", "question=question", "--map", "answer=a", "--format", "llava", "--out", Path.Combine(TestPaths.NewTempDir(), "out"));
+        Assert.True(c.ExitCode == 0, c.Error);
+
+        var twoCases = HostileFile.Write("rows.csv", Encoding.UTF8.GetBytes("Question,a,QUESTION\nfirst?,yes,no\n"));
+        var t = await CliRunner.RunAsync("build", "--adapter", "csv", "--input", $"file={twoCases}", "--map", "question=question", "--map", "answer=a", "--format", "llava", "--out", Path.Combine(TestPaths.NewTempDir(), "out"));
+        Assert.Equal(2, t.ExitCode);
+        Assert.Contains("the column 'question' (mapped to question) is named 2 times in the header", t.Error, StringComparison.Ordinal);
+
         var unread = HostileFile.Write("rows.csv", Encoding.UTF8.GetBytes("q,a,note,note\nfirst?,yes,x,y\n"));
         Assert.Equal(["csv-r1"], HostileFile.Records(await Build(unread)).Select(x => x.Str("id")));
     }
