@@ -131,8 +131,11 @@ public class VqaV2Adapter : ISourceAdapter
         return new ImagePattern(context.Option("image-pattern") ?? DefaultImagePattern, split);
     }
 
-    /// <summary>Reads the next well-formed question, yielding rejects for malformed ones on the way.</summary>
-    private static bool NextQuestion(StreamingJsonReader reader, SourceContext context, string path, ref int index, List<SourceItem> rejects, out Question? question)
+    /// <summary>
+    /// Reads the next well-formed question, adding rejects for malformed ones on the way; a rejected question's id goes into
+    /// <paramref name="failed"/> (when given) with where and why, so its annotation's reject can say so.
+    /// </summary>
+    private static bool NextQuestion(StreamingJsonReader reader, SourceContext context, string path, ref int index, List<SourceItem> rejects, Dictionary<string, string>? failed, out Question? question)
     {
         while (reader.TryReadValue<VqaQuestionDto>(RecordParsers.VqaQuestion, out var dto, out var pos, out var error))
         {
@@ -141,6 +144,7 @@ public class VqaV2Adapter : ISourceAdapter
             if (error is not null)
             {
                 rejects.Add(Rejected(context, path, at, Sample.ReasonOf(error), error));
+                Failed(failed, dto?.QuestionId, at, Sample.ReasonOf(error));
                 continue;
             }
 
@@ -148,6 +152,7 @@ public class VqaV2Adapter : ISourceAdapter
             {
                 var missing = dto.QuestionId is null ? "question_id" : dto.ImageId is null ? "image_id" : "question";
                 rejects.Add(Rejected(context, path, at, RejectReasons.MissingField, $"no \"{missing}\""));
+                Failed(failed, dto.QuestionId, at, RejectReasons.MissingField);
                 continue;
             }
 
@@ -159,7 +164,16 @@ public class VqaV2Adapter : ISourceAdapter
         return false;
     }
 
-    private static bool NextAnnotation(StreamingJsonReader reader, SourceContext context, string path, ref int index, List<SourceItem> rejects, out VqaAnnotationDto? annotation, out string? at)
+    /// <summary>Notes a rejected question or annotation by its question id, when it has one.</summary>
+    private static void Failed(Dictionary<string, string>? failed, string? questionId, string at, string reason)
+    {
+        if (failed is not null && questionId is not null)
+        {
+            failed.TryAdd(questionId, $"{at}: {reason}");
+        }
+    }
+
+    private static bool NextAnnotation(StreamingJsonReader reader, SourceContext context, string path, ref int index, List<SourceItem> rejects, Dictionary<string, string> failed, out VqaAnnotationDto? annotation, out string? at)
     {
         while (reader.TryReadValue<VqaAnnotationDto>(RecordParsers.VqaAnnotation, out var dto, out var pos, out var error))
         {
@@ -168,6 +182,7 @@ public class VqaV2Adapter : ISourceAdapter
             if (error is not null)
             {
                 rejects.Add(Rejected(context, path, at, Sample.ReasonOf(error), error));
+                Failed(failed, dto?.QuestionId, at, Sample.ReasonOf(error));
                 continue;
             }
 
@@ -198,7 +213,7 @@ public class VqaV2Adapter : ISourceAdapter
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var more = NextQuestion(reader, context, questionsPath, ref index, rejects, out var q);
+            var more = NextQuestion(reader, context, questionsPath, ref index, rejects, null, out var q);
             foreach (var r in rejects)
             {
                 yield return r;
@@ -230,12 +245,16 @@ public class VqaV2Adapter : ISourceAdapter
         var joined = new Json.JoinedIds();
         var rejects = new List<SourceItem>();
         var matched = new List<Answered>(2);
+
+        // Rejected questions and annotations by question id: the partner left without them says why, not only that it is alone.
+        var failedQuestions = new Dictionary<string, string>(StringComparer.Ordinal);
+        var failedAnnotations = new Dictionary<string, string>(StringComparer.Ordinal);
         int qIndex = 0, aIndex = 0;
         bool qMore = true, aMore = true;
         while (qMore || aMore)
         {
             ct.ThrowIfCancellationRequested();
-            if (qMore && (qMore = NextQuestion(questions, context, questionsPath, ref qIndex, rejects, out var q)))
+            if (qMore && (qMore = NextQuestion(questions, context, questionsPath, ref qIndex, rejects, failedQuestions, out var q)))
             {
                 if (joined.Contains(q!.QuestionId))
                 {
@@ -252,7 +271,7 @@ public class VqaV2Adapter : ISourceAdapter
                 }
             }
 
-            if (aMore && (aMore = NextAnnotation(annotations, context, annotationsPath, ref aIndex, rejects, out var ann, out var at)))
+            if (aMore && (aMore = NextAnnotation(annotations, context, annotationsPath, ref aIndex, rejects, failedAnnotations, out var ann, out var at)))
             {
                 if (joined.Contains(ann!.QuestionId!))
                 {
@@ -291,12 +310,16 @@ public class VqaV2Adapter : ISourceAdapter
         // Whatever is left never met its partner; report in file order so the rejects file is deterministic.
         foreach (var q in pendingQuestions.Values.OrderBy(q => q.Index))
         {
-            yield return Rejected(context, questionsPath, $"questions[{q.Index}] (byte {q.Position})", RejectReasons.NoAnnotation, $"question_id {q.QuestionId} has no annotation in {annotationsPath}");
+            yield return Rejected(context, questionsPath, $"questions[{q.Index}] (byte {q.Position})", RejectReasons.NoAnnotation, failedAnnotations.TryGetValue(q.QuestionId, out var why)
+                ? $"question_id {q.QuestionId}: its annotation in {annotationsPath} was rejected ({why})"
+                : $"question_id {q.QuestionId} has no annotation in {annotationsPath}");
         }
 
         foreach (var (id, a) in pendingAnnotations)
         {
-            yield return Rejected(context, annotationsPath, a.At, RejectReasons.NoQuestion, $"question_id {id} has no question in {questionsPath}");
+            yield return Rejected(context, annotationsPath, a.At, RejectReasons.NoQuestion, failedQuestions.TryGetValue(id, out var why)
+                ? $"question_id {id}: its question in {questionsPath} was rejected ({why})"
+                : $"question_id {id} has no question in {questionsPath}");
         }
 
         await Task.CompletedTask.ConfigureAwait(false);

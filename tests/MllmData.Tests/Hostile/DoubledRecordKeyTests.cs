@@ -57,6 +57,7 @@ public class ADoubledKeyInARecord
         Assert.Equal($"a key written twice in the record: {key}; which of its two values is meant cannot be told", doubled.GetProperty("detail").GetString());
         Assert.Equal("questions[0] (byte 14)", doubled.GetProperty("position").GetString());
         Assert.Equal(["duplicate-key", "no-question"], r.Rejects.Select(x => x.GetProperty("reason").GetString()));
+        Assert.Equal($"question_id 1: its question in {Path.GetFileName(q)} was rejected (questions[0] (byte 14): duplicate-key)", r.Rejects[1].GetProperty("detail").GetString());
     }
 
     [Fact]
@@ -72,6 +73,8 @@ public class ADoubledKeyInARecord
         var doubled = r.Rejects.Single(x => x.GetProperty("reason").GetString() == "duplicate-key");
         Assert.StartsWith("annotations[0] ", doubled.GetProperty("position").GetString(), StringComparison.Ordinal);
         Assert.Contains("\"answer\"", doubled.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var alone = r.Rejects.Single(x => x.GetProperty("reason").GetString() == "no-annotation");
+        Assert.Equal($"question_id 1: its annotation in {Path.GetFileName(a)} was rejected (annotations[0] (byte 16): duplicate-key)", alone.GetProperty("detail").GetString());
     }
 
     [Fact]
