@@ -102,7 +102,8 @@ public static class StatsReader
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(line);
+            // A key written twice would be counted from whichever copy the reader kept: the line is refused instead.
+            doc = JsonRecord.Parse(line, out var doubled) ?? throw new InputDataException(path, $"line {origin.Line}", "duplicate-key", doubled!);
         }
         catch (JsonException ex)
         {

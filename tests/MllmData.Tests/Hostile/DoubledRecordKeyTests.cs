@@ -270,6 +270,11 @@ public class ADoubledKeyInARecord
 
         Assert.Equal(("line 1", "duplicate-key"), (records.Position, records.Reason));
         Assert.Contains("\"value\"", records.Message, StringComparison.Ordinal);
+
+        // stats reads the same line with its own reader, and refuses it the same way.
+        var stats = await CliRunner.RunAsync("stats", outDir);
+        Assert.Equal(2, stats.ExitCode);
+        Assert.Contains($"{shard}: line 1: duplicate-key: a key written twice in the record: \"value\"", stats.Error, StringComparison.Ordinal);
     }
 
     [Fact]
