@@ -109,6 +109,12 @@ public sealed record FormatCapabilities
 
     /// <summary>Limits of the consumer's upload that shards are split before, with the reason written to the manifest.</summary>
     public ShardLimits? UploadLimits { get; init; }
+
+    /// <summary>
+    /// Tags besides the image placeholder that the consumer reads in message text as media or objects to fill in: dataset
+    /// text holding one (a literal "&lt;video&gt;" in a question) fails the consumer's count of them, so it is rejected.
+    /// </summary>
+    public IReadOnlyList<string> ReservedTags { get; init; } = [];
 }
 
 /// <summary>How a format carries images.</summary>

@@ -12,7 +12,9 @@ public sealed class SwiftFormat : ConversationFormat
 
     public override string Consumer => "ms-swift swift/llm/dataset/preprocessor/core.py (MessagesPreprocessor)";
 
-    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "parquet"], InContextExamples = true, ToolUse = true };
+    // ms-swift's Template (swift/llm/template/base.py, special_tokens) splits message text at <video>, <audio>, <bbox> and
+    // <ref-object> (besides <image>) and fills each from the record's videos, audios and objects, which these records lack.
+    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "parquet"], InContextExamples = true, ToolUse = true, ReservedTags = ["<video>", "<audio>", "<bbox>", "<ref-object>"] };
 
     protected override ConversationShape Shape { get; } =
         new("swift", "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);

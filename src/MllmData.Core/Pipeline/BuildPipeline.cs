@@ -143,7 +143,8 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         }
 
         var (paths, tally) = (SourcePaths.For(recipe), new SourceTally());
-        using var folder = OutputFolder.Open(outDir, inputs, keepStaging: Resume);
+        // Image roots are guarded too: an --out that is (or holds) an image root would delete the images its records point at.
+        using var folder = OutputFolder.Open(outDir, inputs.Concat(recipe.Sources.Select(s => s.ImageRoot).OfType<string>()), keepStaging: Resume);
         var key = ResumeJournal.KeyOf(ToolVersion, RecipeLoader.Sha256(recipe), Split is { } s ? $"{s.Index}/{s.Count}" : null, inputs);
         folder.Journal = ResumeJournal.Start(folder, key, Resume, recipe.Name, ShardWriter.ExtensionOf(renderOptions.Container), log);
         try
@@ -321,7 +322,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         }
 
         steps.Add(new TextContentStep());
-        steps.Add(new LiteralTokenStep(recipe.Tokens.Image));
+        steps.Add(new LiteralTokenStep(recipe.Tokens.Image, format.Capabilities.ReservedTags));
         // Frames with a {text} slot carry the question there, so they take instruction-only templates.
         var frame = format is TemplateFormat ? FrameLibrary.ForBuild(recipe.Frame, recipe.IclShots, templates.Root, recipe.Folder) : null;
         steps.Add(new TemplateStep(s, templates, recipe.Seed, format.Capabilities.SeparateInput || frame?.InstructionOnly == true));

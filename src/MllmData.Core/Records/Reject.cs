@@ -19,6 +19,9 @@ public static class RejectReasons
     public const string MissingImage = "missing-image";
     public const string ImageOutsideRoot = "image-outside-root";
     public const string LiteralImageToken = "literal-image-token";
+
+    /// <summary>Dataset text holding a tag the format's consumer fills with media or objects (<c>&lt;video&gt;</c>, <c>&lt;audio&gt;</c>, ...).</summary>
+    public const string LiteralMediaTag = "literal-media-tag";
     public const string ImageTooLarge = "image-too-large";
     public const string BadImageType = "bad-image-type";
     public const string Unsupported = "unsupported-shape";

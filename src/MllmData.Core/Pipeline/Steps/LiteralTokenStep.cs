@@ -2,32 +2,55 @@ using MllmData.Records;
 
 namespace MllmData.Pipeline.Steps;
 
-/// <summary>A literal image placeholder inside dataset text would be miscounted by every trainer: such records are rejected.</summary>
-public sealed class LiteralTokenStep(string token) : IRecordStep
+/// <summary>
+/// A literal image placeholder inside dataset text would be miscounted by every trainer: such records are rejected. So are
+/// records whose text holds a tag the format's consumer fills with media or objects (<paramref name="reserved"/>).
+/// </summary>
+public sealed class LiteralTokenStep(string token, IReadOnlyList<string>? reserved = null) : IRecordStep
 {
+    private readonly IReadOnlyList<string> _reserved = reserved ?? [];
+
     public SourceItem Apply(InstructionRecord record)
     {
-        if (token.Length == 0)
+        if (token.Length > 0)
         {
-            return SourceItem.Of(record);
-        }
-
-        foreach (var turn in record.Turns)
-        {
-            var hit = turn.Slots.Values.Any(v => v.Contains(token, StringComparison.Ordinal))
-                || turn.Output?.Contains(token, StringComparison.Ordinal) == true
-                || turn.Input?.Contains(token, StringComparison.Ordinal) == true
-
-                // A record without images (text-only data read back, Alpaca) has no placeholder to carry: any is literal.
-                || (record.Images.Count == 0 && turn.Instruction?.Contains(token, StringComparison.Ordinal) == true);
-            if (hit)
+            foreach (var turn in record.Turns)
             {
-                return SourceItem.Rejected(record, RejectReasons.LiteralImageToken, $"dataset text contains the image placeholder {token}");
+                var hit = turn.Slots.Values.Any(v => v.Contains(token, StringComparison.Ordinal))
+                    || turn.Output?.Contains(token, StringComparison.Ordinal) == true
+                    || turn.Input?.Contains(token, StringComparison.Ordinal) == true
+
+                    // A record without images (text-only data read back, Alpaca) has no placeholder to carry: any is literal.
+                    || (record.Images.Count == 0 && turn.Instruction?.Contains(token, StringComparison.Ordinal) == true);
+                if (hit)
+                {
+                    return SourceItem.Rejected(record, RejectReasons.LiteralImageToken, $"dataset text contains the image placeholder {token}");
+                }
+            }
+
+            if (record.System?.Contains(token, StringComparison.Ordinal) == true)
+            {
+                return SourceItem.Rejected(record, RejectReasons.LiteralImageToken, $"the system message contains the image placeholder {token}");
             }
         }
 
-        return record.System?.Contains(token, StringComparison.Ordinal) == true
-            ? SourceItem.Rejected(record, RejectReasons.LiteralImageToken, $"the system message contains the image placeholder {token}")
-            : SourceItem.Of(record);
+        foreach (var tag in _reserved)
+        {
+            // Templates never write these tags, so any one, wherever it stands, came from the dataset.
+            var where = record.Turns.Select((t, i) => (t, i)).FirstOrDefault(x => Holds(x.t, tag)) is { t: not null } found ? $"turn {found.i + 1}"
+                : record.System?.Contains(tag, StringComparison.Ordinal) == true ? "the system message" : null;
+            if (where is not null)
+            {
+                return SourceItem.Rejected(record, RejectReasons.LiteralMediaTag, $"{where}: dataset text contains {tag}, a tag this format's trainer fills with media or objects the record does not have");
+            }
+        }
+
+        return SourceItem.Of(record);
     }
+
+    private static bool Holds(Turn turn, string tag) =>
+        turn.Slots.Values.Any(v => v.Contains(tag, StringComparison.Ordinal))
+        || turn.Output?.Contains(tag, StringComparison.Ordinal) == true
+        || turn.Input?.Contains(tag, StringComparison.Ordinal) == true
+        || turn.Instruction?.Contains(tag, StringComparison.Ordinal) == true;
 }
