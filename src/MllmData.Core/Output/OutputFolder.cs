@@ -57,8 +57,14 @@ public sealed class OutputFolder : IDisposable
     /// <remarks>With <paramref name="keepStaging"/> (<c>--resume</c>) an interrupted run's staging folder stays for its <see cref="ResumeJournal"/> to read.</remarks>
     public static OutputFolder Open(string outDir, IEnumerable<string> inputs, bool keepStaging = false)
     {
+        if (string.IsNullOrWhiteSpace(outDir))
+        {
+            throw new UsageException("--out: give a folder (the value is empty)");
+        }
+
         var root = Path.GetFullPath(outDir);
         CheckInputs(root, inputs);
+        CheckForeign(root);
         var existed = Directory.Exists(root);
         try
         {
@@ -126,13 +132,34 @@ public sealed class OutputFolder : IDisposable
         foreach (var folder in new[] { DataFolder, ImagesFolder, StagingFolder })
         {
             var dir = Path.Combine(realRoot, folder) + Path.DirectorySeparatorChar;
-            if (real.StartsWith(dir, StringComparison.Ordinal))
+            if (real.StartsWith(dir, StringComparison.Ordinal) || real + Path.DirectorySeparatorChar == dir)
             {
                 return true;
             }
         }
 
         return real == realRoot || SideFiles.Append(ManifestFile).Append(PartFile).Append(LockFile).Any(f => real == Path.Combine(realRoot, f));
+    }
+
+    /// <summary>
+    /// Refuses a folder that is not an earlier run's output (no manifest, part manifest or staged run in it) but holds files a
+    /// run deletes or replaces there: anything in <c>data/</c> or <c>images/</c>, or a file named as one of the side files.
+    /// Other files of a folder may stay beside the output; these would be lost without a word.
+    /// </summary>
+    private static void CheckForeign(string root)
+    {
+        if (!Directory.Exists(root) || new[] { ManifestFile, PartFile }.Any(f => File.Exists(Path.Combine(root, f))) || Directory.Exists(Path.Combine(root, StagingFolder)))
+        {
+            return;
+        }
+
+        var held = new[] { DataFolder, ImagesFolder }.Select(f => Path.Combine(root, f)).Where(d => Directory.Exists(d) && Directory.EnumerateFileSystemEntries(d).Any())
+            .Concat(SideFiles.Select(f => Path.Combine(root, f)).Where(Path.Exists))
+            .FirstOrDefault();
+        if (held is not null)
+        {
+            throw new OutputException(root, $"this folder is not an earlier build's output (it has no {ManifestFile}), but a build would delete or replace {held}; choose a new or empty --out", null, refused: true);
+        }
     }
 
     private static void CheckInputs(string root, IEnumerable<string> inputs)
