@@ -130,6 +130,12 @@ public static class SafeName
             : $"must hold only letters, digits, '.', '_' and '-', got '{name}' ({Describe(bad)})";
     }
 
+    /// <summary>What is wrong with <paramref name="name"/> as a name that shard files carry: <see cref="Problem"/>'s rules, in ASCII.</summary>
+    public static string? FileProblem(string? name) =>
+        Problem(name) ?? (name!.FirstOrDefault(c => !char.IsAscii(c)) is var c and not '\0'
+            ? $"must hold only ASCII letters, digits, '.', '_' and '-' (it names the shard files), got '{name}' ({Describe(c)})"
+            : null);
+
     private static string Describe(char c) => c switch
     {
         ' ' => "a space",

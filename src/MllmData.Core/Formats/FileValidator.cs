@@ -32,11 +32,29 @@ public sealed class FileValidator(IFormatValidator validator)
 
     private FileSummary ValidateLines(string path, Stream stream, Action<FileFinding> report)
     {
-        using var reader = new StreamReader(stream, Encoding.UTF8);
+        // Bytes that are not UTF-8 stop the reading with a finding, instead of being read as U+FFFD and called clean.
+        using var reader = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true));
         long lineNo = 0, records = 0, bad = 0, blank = 0;
         var findings = new List<Finding>();
-        while (reader.ReadLine() is { } line)
+        while (true)
         {
+            string? line;
+            try
+            {
+                line = reader.ReadLine();
+            }
+            catch (DecoderFallbackException)
+            {
+                bad++;
+                report(new FileFinding(path, $"line {lineNo + 1}", lineNo + 1, Records.RejectReasons.InvalidUtf8, "the file is not valid UTF-8 text from here on (or near here); the rest is not read"));
+                break;
+            }
+
+            if (line is null)
+            {
+                break;
+            }
+
             lineNo++;
             if (string.IsNullOrWhiteSpace(line))
             {
@@ -156,6 +174,72 @@ public sealed class FileValidator(IFormatValidator validator)
             return;
         }
 
+        // Text a build would refuse (a lone surrogate escape, a control character) is a finding here too.
+        if (TextProblem(root) is { } problem)
+        {
+            findings.Add(problem);
+            return;
+        }
+
         validator.Validate(root, findings);
+    }
+
+    /// <summary>The first string of the record (names and values, at any depth) that is not valid text or holds a control character.</summary>
+    private static Finding? TextProblem(JsonElement e)
+    {
+        switch (e.ValueKind)
+        {
+            case JsonValueKind.String:
+                string text;
+                try
+                {
+                    text = e.GetString()!;
+                }
+                catch (InvalidOperationException)
+                {
+                    return new(Records.RejectReasons.InvalidUtf8, StreamingJsonReader.InvalidText);
+                }
+
+                return TextCheck.ControlAt(text) is { } at
+                    ? new(Records.RejectReasons.ControlCharacters, System.FormattableString.Invariant($"a text holds the control character U+{(int)text[at]:X4} at character {at + 1}"))
+                    : null;
+            case JsonValueKind.Object:
+                foreach (var p in e.EnumerateObject())
+                {
+                    string name;
+                    try
+                    {
+                        name = p.Name;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        return new(Records.RejectReasons.InvalidUtf8, StreamingJsonReader.InvalidText);
+                    }
+
+                    if (TextCheck.ControlAt(name) is { } k)
+                    {
+                        return new(Records.RejectReasons.ControlCharacters, System.FormattableString.Invariant($"a key holds the control character U+{(int)name[k]:X4} at character {k + 1}"));
+                    }
+
+                    if (TextProblem(p.Value) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            case JsonValueKind.Array:
+                foreach (var item in e.EnumerateArray())
+                {
+                    if (TextProblem(item) is { } inner)
+                    {
+                        return inner;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
     }
 }

@@ -339,7 +339,7 @@ public static partial class RecipeLoader
     /// </summary>
     public static void Validate(Recipe recipe)
     {
-        Refuse(SafeName.Problem(recipe.Name) is { } bad ? $"--name (name) {bad}" : null);
+        Refuse(SafeName.FileProblem(recipe.Name) is { } bad ? $"--name (name) {bad}" : null);
         Refuse(FormatRegistry.Names.Contains(recipe.Format, StringComparer.Ordinal) ? null : $"--format (format) must be one of {string.Join(", ", FormatRegistry.Names)}, got '{recipe.Format}'");
         Refuse(recipe.ShardRecords is >= 1 and <= 100_000_000 ? null : FormattableString.Invariant($"--shard-records (shard_records) must be from 1 to 100000000, got {recipe.ShardRecords}"));
         Refuse(recipe.RowGroupRecords is null or (>= 1 and <= 100_000_000) ? null : FormattableString.Invariant($"--row-group-records (row_group_records) must be from 1 to 100000000, got {recipe.RowGroupRecords}"));

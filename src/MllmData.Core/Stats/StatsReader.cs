@@ -52,6 +52,11 @@ public static class StatsReader
             }
 
             var path = Path.Combine(dir, shard);
+            if (!File.Exists(path))
+            {
+                throw new InputDataException(manifestPath, "shards", "missing-shard", $"the manifest lists {shard}, which is not in the folder (was it moved or deleted?)");
+            }
+
             if (path.EndsWith(".json", StringComparison.Ordinal) || path.EndsWith(".parquet", StringComparison.Ordinal))
             {
                 foreach (var (line, number) in ShardReader.Records(path))
