@@ -111,7 +111,7 @@ internal static class MappedRow
             turn = new Turn { Output = answer, RawAnswer = answer };
         }
 
-        IReadOnlyList<ImageRef> images = image is null ? [] : [new ImageRef(image.Trim())];
+        IReadOnlyList<ImageRef> images = image is null ? [] : [new ImageRef(image)];
 
         // A question without an image is text-only: it takes the text pack, whose templates never mention an image.
         task = images.Count == 0 && question is not null ? "text" : task;

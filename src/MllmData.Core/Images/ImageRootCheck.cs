@@ -76,6 +76,12 @@ public sealed class ImageRootCheck
             return (RejectReasons.ImageOutsideRoot, $"image path '{path}' is absolute");
         }
 
+        // Full paths are normalised here ('a.jpg/.' is 'a.jpg'), but a trainer opens the path as written, and a file is not a folder.
+        if (path.EndsWith('/') || path.EndsWith('\\') || path.Split('/', '\\')[^1] is "." or "")
+        {
+            return (RejectReasons.BadImagePath, $"image path '{path}' ends as a folder does ('/' or '/.'): no file can be opened by it");
+        }
+
         var lexical = Path.GetFullPath(Path.Combine(_root, path));
         if (!lexical.StartsWith(_root, StringComparison.Ordinal))
         {
