@@ -41,6 +41,19 @@ public sealed class BoundedLineReader : IDisposable
 
     public int MaxLineBytes { get; }
 
+    /// <summary>
+    /// The error of a JSON line that did not parse and holds a carriage return not followed by a line feed: the file's
+    /// lines end in CR alone (JSON Lines ends them in LF), so one "line" holds many records, and a reject of it would lose
+    /// all but one without a word. Null when the line has no lone CR (its parse error stands).
+    /// </summary>
+    public static Json.InputDataException? LoneCarriageReturn(ReadOnlySpan<byte> line, string path, long number)
+    {
+        var cr = line.IndexOf((byte)'\r');
+        return cr < 0 || (cr == line.Length - 1)
+            ? null
+            : new Json.InputDataException(path, $"line {number}", "cr-line-ends", "lines end in a carriage return alone (CR), not in a line feed (LF) as JSON Lines asks, so this line holds several records; convert the line ends (for example tr '\\r' '\\n') and build again");
+    }
+
     /// <summary>The next line (valid until the next call), or false at the end of the input.</summary>
     public bool TryRead(out LineRead line)
     {

@@ -237,6 +237,10 @@ public sealed class InstructionsAdapter : ISourceAdapter
             catch (JsonException ex)
             {
                 (error, reason) = (Json.JsonErrors.InWords(ex), FindingCodes.NotJson);
+                if (BoundedLineReader.LoneCarriageReturn(bytes.Span, path, line.Number) is { } crLines)
+                {
+                    throw crLines;
+                }
             }
 
             yield return (element, where, line.Number, reason, error);

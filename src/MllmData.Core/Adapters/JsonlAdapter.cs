@@ -58,6 +58,10 @@ public sealed class JsonlAdapter : ISourceAdapter
             catch (JsonException ex)
             {
                 parseError = Json.JsonErrors.InWords(ex);
+                if (BoundedLineReader.LoneCarriageReturn(bytes.Span, path, lineNo) is { } crLines)
+                {
+                    throw crLines;
+                }
             }
 
             if (doc is null)

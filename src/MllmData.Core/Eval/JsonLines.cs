@@ -51,7 +51,7 @@ internal static class JsonLines
             }
             catch (JsonException ex)
             {
-                throw new InputDataException(path, $"line {line}", "not-json", Json.JsonErrors.InWords(ex));
+                throw BoundedLineReader.LoneCarriageReturn(bytes.Span, path, line) ?? new InputDataException(path, $"line {line}", "not-json", Json.JsonErrors.InWords(ex));
             }
 
             if (e.ValueKind != JsonValueKind.Object)

@@ -186,4 +186,25 @@ public class TheSecondProbe
         Assert.True(llava.ExitCode == 0, llava.Error);
         Assert.Equal(2, File.ReadLines(TestPaths.Shards(Path.Combine(dir, "llava")).Single()).Count());
     }
+
+    [Fact]
+    public async Task A_Jsonl_File_Whose_Lines_End_In_A_Lone_Cr_Stops_Instead_Of_Losing_Records()
+    {
+        var dir = TestPaths.NewTempDir();
+        var rows = Write(dir, "cr.jsonl", string.Join("\r",
+            """{"img":"a.jpg","q":"One?","a":"1"}""",
+            """{"img":"b.jpg","q":"Two?","a":"2"}""",
+            """{"img":"c.jpg","q":"Three?","a":"3"}"""));
+
+        var r = await CliRunner.RunAsync("build", "--adapter", "jsonl", "--input", $"file={rows}", "--map", "image=img", "--map", "question=q", "--map", "answer=a", "--format", "llava", "--out", Path.Combine(dir, "out"));
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{rows}: line 1: cr-line-ends: lines end in a carriage return alone (CR)", r.Error, StringComparison.Ordinal);
+
+        // CR LF stays a line end, and a record that is merely broken stays a not-json reject.
+        var crlf = Write(dir, "crlf.jsonl", "{\"img\":\"a.jpg\",\"q\":\"One?\",\"a\":\"1\"}\r\n{\"img\":\"b.jpg\" \"q\":\"Two?\"}\r\n");
+        var ok = await CliRunner.RunAsync("build", "--adapter", "jsonl", "--input", $"file={crlf}", "--map", "image=img", "--map", "question=q", "--map", "answer=a", "--format", "llava", "--out", Path.Combine(dir, "out2"));
+        Assert.True(ok.ExitCode == 0, ok.Error);
+        Assert.Equal("not-json", JsonDocument.Parse(File.ReadLines(Path.Combine(dir, "out2", "rejects.jsonl")).Single()).RootElement.GetProperty("reason").GetString());
+    }
 }
