@@ -32,12 +32,15 @@ public sealed class StreamingJsonReader : IDisposable
     private bool _bomChecked;
     private JsonReaderState _state;
 
+    /// <summary>The deepest nesting of arrays and objects read (System.Text.Json's default).</summary>
+    public const int MaxDepth = 64;
+
     public StreamingJsonReader(Stream stream, string file, int initialBufferSize = 1 << 16)
     {
         _stream = stream;
         _file = file;
         _buffer = ArrayPool<byte>.Shared.Rent(initialBufferSize);
-        _state = new JsonReaderState(new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+        _state = new JsonReaderState(new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, MaxDepth = MaxDepth });
     }
 
     /// <summary>The type of the token most recently read by <see cref="Read"/>.</summary>
@@ -321,6 +324,12 @@ public sealed class StreamingJsonReader : IDisposable
         var truncated = !trailing && _eof && (ex.Message.Contains("end of data", StringComparison.Ordinal)
             || ex.Message.Contains("zero at the end", StringComparison.Ordinal)
             || (rest.IndexOfAny((byte)'}', (byte)']') < 0));
+        if (!truncated && ex.Message.Contains("maximum configured depth", StringComparison.Ordinal))
+        {
+            // Well-formed JSON may nest that deep; it is the reader's bound, not a syntax error, and it says so.
+            return new InputDataException(_file, $"byte {at}", "too-deep", $"a value nests more than {MaxDepth} arrays and objects deep, the most this reader follows (no benchmark record nests nearly so deep)");
+        }
+
         var reason = truncated ? "truncated-json" : "malformed-json";
         return new InputDataException(_file, $"byte {at}", reason, $"invalid JSON: {JsonErrors.InWords(ex.Message, trailing)}");
     }

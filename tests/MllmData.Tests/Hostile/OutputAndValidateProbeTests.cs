@@ -207,4 +207,19 @@ public class TheSecondProbe
         Assert.True(ok.ExitCode == 0, ok.Error);
         Assert.Equal("not-json", JsonDocument.Parse(File.ReadLines(Path.Combine(dir, "out2", "rejects.jsonl")).Single()).RootElement.GetProperty("reason").GetString());
     }
+
+    [Fact]
+    public async Task Json_Nested_Past_The_Readers_Bound_Says_So_Instead_Of_Invalid_Json()
+    {
+        var dir = TestPaths.NewTempDir();
+        var deep = new string('[', 70) + new string(']', 70);
+        var q = Write(dir, "questions.json", $$"""{"questions":[{"image_id":1,"question":"Is it red?","question_id":1,"x":{{deep}}}]}""");
+
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={Annotations}", "--format", "llava", "--out", Path.Combine(dir, "out"));
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{q}: byte ", r.Error, StringComparison.Ordinal);
+        Assert.Contains(": too-deep: a value nests more than 64 arrays and objects deep", r.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("invalid JSON", r.Error, StringComparison.Ordinal);
+    }
 }
