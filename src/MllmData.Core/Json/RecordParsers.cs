@@ -65,11 +65,9 @@ public static class RecordParsers
             return NotAnObject(ref r, ref error);
         }
 
-        // The object's keys so far, by a 64-bit hash of their unescaped bytes: a key written twice is an error of the
-        // record (a JSON reader would keep one of the two values silently), whether or not the key is read.
-        Span<ulong> keys = stackalloc ulong[TrackedKeys];
-        var count = 0;
-        List<ulong>? moreKeys = null;
+        // A key written twice is an error of the record (a JSON reader would keep one of the two values silently),
+        // whether or not the key is read.
+        var keys = default(KeySet);
         while (true)
         {
             if (!r.Read())
@@ -83,11 +81,7 @@ public static class RecordParsers
                 return Ok;
             }
 
-            if (Twice(ref r, keys, ref count, ref moreKeys) && error is null)
-            {
-                error = JsonErrors.DoubledKey($"\"{r.GetString()}\"");
-            }
-
+            keys.Note(ref r, ref error);
             if (field(ref r, record, ref error) == More)
             {
                 return More;
@@ -98,46 +92,71 @@ public static class RecordParsers
     /// <summary>Keys of one object held on the stack; an object with more keeps the rest in a list.</summary>
     private const int TrackedKeys = 16;
 
-    /// <summary>Whether the property name the reader is on came before in the same object; it is noted either way.</summary>
-    private static bool Twice(ref Utf8JsonReader r, scoped Span<ulong> keys, ref int count, ref List<ulong>? more)
+    /// <summary>The first <see cref="TrackedKeys"/> key hashes of an object, inline (no array).</summary>
+    [System.Runtime.CompilerServices.InlineArray(TrackedKeys)]
+    private struct HeldKeys
     {
-        ulong key;
-        if (!r.ValueIsEscaped && !r.HasValueSequence)
-        {
-            key = System.IO.Hashing.XxHash3.HashToUInt64(r.ValueSpan);
-        }
-        else
-        {
-            // "\u0061" and "a" are one key: the name is compared unescaped.
-            var name = Encoding.UTF8.GetBytes(r.GetString()!);
-            key = System.IO.Hashing.XxHash3.HashToUInt64(name);
-        }
+        private ulong _first;
+    }
 
-        var held = Math.Min(count, keys.Length);
-        for (var i = 0; i < held; i++)
+    /// <summary>
+    /// The keys of one object so far, by a 64-bit hash (XxHash3) of their unescaped bytes: the first <see cref="TrackedKeys"/>
+    /// on the stack, any more in a list.
+    /// </summary>
+    private struct KeySet
+    {
+        private HeldKeys _held;
+        private int _count;
+        private List<ulong>? _more;
+
+        /// <summary>Notes the property name the reader is on; one that came before in the object becomes the record's error (unless it has one).</summary>
+        public void Note(ref Utf8JsonReader r, ref string? error)
         {
-            if (keys[i] == key)
+            if (Twice(ref r) && error is null)
             {
-                return true;
+                error = JsonErrors.DoubledKey($"\"{r.GetString()}\"");
             }
         }
 
-        if (more is not null && more.Contains(key))
+        private bool Twice(ref Utf8JsonReader r)
         {
-            return true;
-        }
+            ulong key;
+            if (!r.ValueIsEscaped && !r.HasValueSequence)
+            {
+                key = System.IO.Hashing.XxHash3.HashToUInt64(r.ValueSpan);
+            }
+            else
+            {
+                // "\u0061" and "a" are one key: the name is compared unescaped.
+                key = System.IO.Hashing.XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(r.GetString()!));
+            }
 
-        if (count < keys.Length)
-        {
-            keys[count] = key;
-        }
-        else
-        {
-            (more ??= []).Add(key);
-        }
+            var held = Math.Min(_count, TrackedKeys);
+            for (var i = 0; i < held; i++)
+            {
+                if (_held[i] == key)
+                {
+                    return true;
+                }
+            }
 
-        count++;
-        return false;
+            if (_more is not null && _more.Contains(key))
+            {
+                return true;
+            }
+
+            if (_count < TrackedKeys)
+            {
+                _held[_count] = key;
+            }
+            else
+            {
+                (_more ??= []).Add(key);
+            }
+
+            _count++;
+            return false;
+        }
     }
 
     private static ParseStatus QuestionField(ref Utf8JsonReader r, VqaQuestionDto d, ref string? error)
@@ -525,9 +544,7 @@ public static class RecordParsers
             return Ok;
         }
 
-        Span<ulong> keys = stackalloc ulong[TrackedKeys];
-        var count = 0;
-        List<ulong>? moreKeys = null;
+        var keys = default(KeySet);
         while (true)
         {
             if (!r.Read())
@@ -540,11 +557,7 @@ public static class RecordParsers
                 return Ok;
             }
 
-            if (Twice(ref r, keys, ref count, ref moreKeys) && error is null)
-            {
-                error = JsonErrors.DoubledKey($"\"{r.GetString()}\"");
-            }
-
+            keys.Note(ref r, ref error);
             if (!r.Read() || SkipChecked(ref r, ref error) == More)
             {
                 return More;
