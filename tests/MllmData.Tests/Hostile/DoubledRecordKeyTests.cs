@@ -12,21 +12,9 @@ namespace MllmData.Tests.Hostile;
 /// </summary>
 public class ADoubledKeyInARecord
 {
-    private static async Task<(int Exit, string Error, List<JsonElement> Records, List<JsonElement> Rejects)> Build(params string[] args)
-    {
-        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
-        var r = await CliRunner.RunAsync([.. args, "--format", "llava", "--out", outDir]);
-        static List<JsonElement> Lines(string path) => File.Exists(path) ? [.. File.ReadLines(path).Select(l => JsonDocument.Parse(l).RootElement.Clone())] : [];
-        var records = Directory.Exists(Path.Combine(outDir, "data")) ? TestPaths.Shards(outDir).SelectMany(Lines).ToList() : [];
-        return (r.ExitCode, r.Error, records, Lines(Path.Combine(outDir, "rejects.jsonl")));
-    }
+    private static Task<(int Exit, string Error, List<JsonElement> Records, List<JsonElement> Rejects)> Build(params string[] args) => HostileFile.BuildLlava(args);
 
-    private static string Write(string name, string text)
-    {
-        var path = Path.Combine(TestPaths.NewTempDir(), name);
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private static string Write(string name, string text) => HostileFile.Write(name, text);
 
     private static IEnumerable<string> Ids(List<JsonElement> records) => records.Select(x => x.GetProperty("id").GetString()!);
 

@@ -34,6 +34,17 @@ internal static class HostileFile
         return path;
     }
 
+    /// <summary>Writes text into a new scratch folder.</summary>
+    public static string Write(string name, string text) => Write(name, Encoding.UTF8.GetBytes(text));
+
+    /// <summary>A LLaVA build in process: its exit code, error text, records (none when no shard was written) and rejects.</summary>
+    public static async Task<(int Exit, string Error, List<JsonElement> Records, List<JsonElement> Rejects)> BuildLlava(params string[] args)
+    {
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync([.. args, "--format", "llava", "--out", outDir]);
+        return (r.ExitCode, r.Error, Directory.Exists(Path.Combine(outDir, "data")) ? Records(outDir) : [], Rejects(outDir));
+    }
+
     public static List<JsonElement> Records(string dir) =>
         [.. TestPaths.Shards(dir).Order(StringComparer.Ordinal).SelectMany(File.ReadLines).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
