@@ -32,7 +32,7 @@ public static class ValidateCommand
             {
                 if (!File.Exists(f))
                 {
-                    throw new Json.InputDataException(f, "-", "missing-file", "no such file");
+                    throw Inputs.InputFiles.Missing(f) ?? new Json.InputDataException(f, "-", "missing-file", "no such file");
                 }
 
                 summaries.Add(validator.Validate(f, findings.Add));

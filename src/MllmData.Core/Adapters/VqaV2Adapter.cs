@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using MllmData.Inputs;
 using MllmData.Json;
 using MllmData.Records;
 
@@ -48,6 +49,12 @@ public class VqaV2Adapter : ISourceAdapter
         var maxTurns = context.IntOption("max-turns", 10);
         if (annotationsPath is null && unanswered == "error")
         {
+            // A questions file that is not there is the first thing to say, before what else is missing.
+            if (InputFiles.Missing(questionsPath) is { } missing)
+            {
+                throw missing;
+            }
+
             throw new UsageException(
                 $"source '{context.SourceName}': {questionsPath} has questions but no --input annotations=FILE was given, so there are no answers. " +
                 "Pass the annotations file, or --unanswered eval to build an evaluation set (LLaVA question files and answers.jsonl).");

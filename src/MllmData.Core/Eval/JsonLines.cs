@@ -12,7 +12,7 @@ internal static class JsonLines
     {
         if (!File.Exists(path))
         {
-            throw new UsageException($"{path}: no such file");
+            throw new UsageException(Directory.Exists(path) ? $"{path}: is a folder, not a file: name a file in it (an evaluation build's answers.jsonl, say)" : $"{path}: no such file");
         }
 
         // Bounded lines: a file without line breaks cannot grow memory.

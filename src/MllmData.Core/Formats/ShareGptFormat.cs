@@ -37,7 +37,7 @@ public sealed class ShareGptFormat : ConversationFormat
 
     /// <summary>LLaMA-Factory resolves image paths against media_dir, which defaults to dataset_dir (data_args.py).</summary>
     public override string? LoadHint(string outDir, string name, IReadOnlyList<string> shards, string? imageRoot) =>
-        $"LLaMA-Factory: dataset_dir: {outDir}  dataset: {name}  media_dir: {imageRoot ?? outDir}";
+        $"LLaMA-Factory: dataset_dir: {outDir}  dataset: {name}  media_dir: {imageRoot ?? "the folder the image paths are relative to (this build was given no --image-root)"}";
 
     public override void WriteSideFiles(SideFileContext context) =>
         AtomicFile.Write(Path.Combine(context.OutDir, ShareGptDatasetInfo.FileName), stream => ShareGptDatasetInfo.Write(stream, context));

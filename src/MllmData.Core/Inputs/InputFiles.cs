@@ -22,9 +22,9 @@ public sealed class InputFiles
             throw new InputDataException(path.Replace("\0", "\\0", StringComparison.Ordinal), "-", "bad-file-name", "the file name contains a NUL character");
         }
 
-        if (!File.Exists(path))
+        if (Missing(path) is { } missing)
         {
-            throw new InputDataException(path, "-", "missing-file", Directory.Exists(path) ? "is a folder, not a file" : "no such file");
+            throw missing;
         }
 
         // Opening a FIFO blocks until something writes to it, and a device never ends: only regular files are read.
@@ -47,6 +47,12 @@ public sealed class InputFiles
         progress?.AddTotal(inner.Length);
         return progress is null ? inner : new CountingReadStream(inner, progress);
     }
+
+    /// <summary>Why <paramref name="path"/> cannot be read as an input file (no such file, or a folder), or null when it is a file.</summary>
+    public static InputDataException? Missing(string path) =>
+        File.Exists(path) ? null
+        : Directory.Exists(path) ? new InputDataException(path, "-", "not-a-file", "is a folder, not a file: name a file in it")
+        : new InputDataException(path, "-", "missing-file", "no such file");
 
     /// <summary>A file read by other means (a frame, an in-context pool) whose sha256 the manifest lists too.</summary>
     public void Track(string path) => _ = _hashes.GetOrAdd(path, p => new Lazy<Task<string>>(() => Task.Run(() => HashFile(p)))).Value;

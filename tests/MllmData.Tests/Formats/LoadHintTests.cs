@@ -36,7 +36,7 @@ public sealed class LoadHintTests
     public void ShareGptSetsMediaDirToTheImageRoot()
     {
         Assert.Equal("LLaMA-Factory: dataset_dir: /o  dataset: d  media_dir: /img", FormatRegistry.Get("sharegpt").LoadHint("/o", "d", OneJsonl, "/img"));
-        Assert.Equal("LLaMA-Factory: dataset_dir: /o  dataset: d  media_dir: /o", FormatRegistry.Get("sharegpt").LoadHint("/o", "d", OneJsonl, null));
+        Assert.Equal("LLaMA-Factory: dataset_dir: /o  dataset: d  media_dir: the folder the image paths are relative to (this build was given no --image-root)", FormatRegistry.Get("sharegpt").LoadHint("/o", "d", OneJsonl, null));
     }
 
     [Fact]

@@ -222,4 +222,27 @@ public class TheSecondProbe
         Assert.Contains(": too-deep: a value nests more than 64 arrays and objects deep", r.Error, StringComparison.Ordinal);
         Assert.DoesNotContain("invalid JSON", r.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_Folder_Or_A_Missing_File_Given_As_An_Input_Is_Named_As_Such()
+    {
+        var dir = TestPaths.NewTempDir();
+        var nowhere = Path.Combine(dir, "nonexist.json");
+
+        // Without annotations the questions file is still the first thing checked: it is not there.
+        var missing = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={nowhere}", "--format", "llava", "--out", Path.Combine(dir, "out"));
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains($"{nowhere}: -: missing-file: no such file", missing.Error, StringComparison.Ordinal);
+
+        var folder = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={dir}", "--input", $"annotations={Annotations}", "--format", "llava", "--out", Path.Combine(dir, "out"));
+        Assert.Equal(2, folder.ExitCode);
+        Assert.Contains($"{dir}: -: not-a-file: is a folder, not a file: name a file in it", folder.Error, StringComparison.Ordinal);
+
+        var validate = await CliRunner.RunAsync("validate", "--format", "llava", dir);
+        Assert.Contains("not-a-file: is a folder, not a file", validate.Error, StringComparison.Ordinal);
+
+        var score = await CliRunner.RunAsync("score", "--answers", dir, "--predictions", nowhere, "--metric", "vqa");
+        Assert.Equal(1, score.ExitCode);
+        Assert.Contains($"{dir}: is a folder, not a file: name a file in it", score.Error, StringComparison.Ordinal);
+    }
 }
