@@ -2,8 +2,9 @@
 # docs/scale-out/slurm.sh RECIPE OUT [TASKS]
 # docs/scale-out/slurm.sh rewrite IN OUT [TASKS] [-- REWRITE_FLAGS...]
 # Runs a build of RECIPE (or a rewrite of the build folder IN) as a Slurm job array of TASKS workers (default 4), then
-# merges the parts into OUT. Each task writes OUT.parts/part-$SLURM_ARRAY_TASK_ID; mllmdata takes its shard index
-# from SLURM_ARRAY_TASK_ID (minus SLURM_ARRAY_TASK_MIN). mllmdata is taken from $MLLMDATA (a command, e.g.
+# merges the parts into OUT. Each task writes OUT.parts/part-$SLURM_ARRAY_TASK_ID and passes that index as
+# --shard-index (the array runs 0..TASKS-1; without the flag mllmdata would read SLURM_ARRAY_TASK_ID minus
+# SLURM_ARRAY_TASK_MIN itself). mllmdata is taken from $MLLMDATA (a command, e.g.
 # "dotnet /opt/mllmdata/mllmdata.dll") or else from PATH. The tasks get the submitting shell's environment (sbatch's
 # default), so a rewrite's OPENAI_* or AZURE_OPENAI_* variables reach them; the flags after -- go to every task
 # (e.g. -- --select all --model gpt-4o-mini --cache /shared/cache.db).
