@@ -28,7 +28,15 @@ public static class ScoreCommand
             var report = Scorer.Score(keys, PredictionFile.Read(parse.GetValue(predictions)!), parse.GetValue(metric)!);
             if (report.Overall.Questions == 0)
             {
-                throw new Json.InputDataException(keysPath, "-", "no-references", $"none of its {keys.Count} questions has a reference answer for --metric {report.Metric} (a test split is scored by the benchmark's own server)");
+                // Say what the metric lacks: a set without reference answers is a test split; the others were built another way.
+                var why = report.Metric switch
+                {
+                    "mc" when keys.All(k => k.Choices is not { Count: > 0 }) => "is multiple choice (answers.jsonl lists no choices); --metric mc scores multiple-choice sets",
+                    "constraints" when keys.All(k => k.Constraint is null) => "carries an answer-format constraint; build the evaluation set with --constraints match to score them",
+                    _ when keys.All(k => k.Answers.Count == 0 && k.CorrectChoice is null) => "has a reference answer (a test split is scored by the benchmark's own server)",
+                    var m => $"has a reference answer that --metric {m} can score",
+                };
+                throw new Json.InputDataException(keysPath, "-", "no-references", $"none of its {keys.Count} questions {why}");
             }
 
             var o = parse.InvocationConfiguration.Output;

@@ -214,7 +214,22 @@ public class TheScoreCommand
         var r = await CliRunner.RunAsync("score", "--predictions", predictions, "--answers", answers, "--metric", "vqa");
 
         Assert.Equal(2, r.ExitCode);
-        Assert.StartsWith($"error: {answers}: -: no-references: none of its 2 questions has a reference answer for --metric vqa", r.Error, StringComparison.Ordinal);
+        Assert.Equal($"error: {answers}: -: no-references: none of its 2 questions has a reference answer (a test split is scored by the benchmark's own server)\n", r.Error);
+    }
+
+    [Theory]
+    [InlineData("mc", "is multiple choice (answers.jsonl lists no choices); --metric mc scores multiple-choice sets")]
+    [InlineData("constraints", "carries an answer-format constraint; build the evaluation set with --constraints match to score them")]
+    public async Task A_Metric_The_Set_Was_Not_Built_For_Says_What_It_Lacks(string metric, string why)
+    {
+        var dir = TestPaths.NewTempDir();
+        var answers = Write(dir, "answers.jsonl", """{"question_id": 1, "answers": ["cat"]}""", """{"question_id": 2, "answers": ["dog"]}""");
+        var predictions = Write(dir, "predictions.jsonl", """{"question_id": 1, "text": "cat"}""");
+
+        var r = await CliRunner.RunAsync("score", "--predictions", predictions, "--answers", answers, "--metric", metric);
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal($"error: {answers}: -: no-references: none of its 2 questions {why}\n", r.Error);
     }
 }
 
