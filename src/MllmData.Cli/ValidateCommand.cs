@@ -9,7 +9,7 @@ public static class ValidateCommand
 {
     public static Command Create(GlobalOptions globals)
     {
-        var files = new Argument<string[]>("files") { Description = "JSONL files, JSON lists or Parquet shards of a build", Arity = ArgumentArity.OneOrMore };
+        var files = new Argument<string[]>("files") { Description = "JSONL files, JSON lists or Parquet shards of a build, or a build's folder (the shards its manifest lists)", Arity = ArgumentArity.OneOrMore };
         var format = new Option<string>("--format") { Description = FormatRegistry.NameList, Required = true };
         format.AcceptOnlyFromAmong([.. FormatRegistry.Names]);
         var json = new Option<bool>("--json") { Description = "Print the report as JSON" };
@@ -30,12 +30,16 @@ public static class ValidateCommand
             var summaries = new List<FileSummary>();
             foreach (var f in parse.GetValue(files)!)
             {
-                if (!File.Exists(f))
+                // A build's folder stands for the shards its manifest lists.
+                foreach (var shard in File.Exists(Path.Combine(f, Output.OutputFolder.ManifestFile)) ? ShardsOf(f) : [f])
                 {
-                    throw Inputs.InputFiles.Missing(f) ?? new Json.InputDataException(f, "-", "missing-file", "no such file");
-                }
+                    if (!File.Exists(shard))
+                    {
+                        throw Inputs.InputFiles.Missing(shard) ?? new Json.InputDataException(shard, "-", "missing-file", "no such file");
+                    }
 
-                summaries.Add(validator.Validate(f, findings.Add));
+                    summaries.Add(validator.Validate(shard, findings.Add));
+                }
             }
 
             var totals = findings.GroupBy(x => x.Code).OrderBy(g => g.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => (long)g.Count());
@@ -63,6 +67,9 @@ public static class ValidateCommand
         }));
         return command;
     }
+
+    /// <summary>The shard files a build folder's manifest lists (checked as <c>stats</c> checks them).</summary>
+    private static List<string> ShardsOf(string dir) => [.. Stats.StatsReader.ShardPaths(dir, Stats.StatsReader.Manifest(dir)).Select(s => s.Path)];
 
     private static string Report(List<FileSummary> summaries, List<FileFinding> findings, Dictionary<string, long> totals)
     {

@@ -10,7 +10,11 @@ namespace MllmData.Stats;
 public static class StatsReader
 {
     /// <summary>The figures of the build in <paramref name="dir"/>; <paramref name="cancel"/> stops the reading between two records.</summary>
-    public static DatasetStats Read(string dir, QuestionFinder questions, string imageToken = "<image>", int tokenSample = DatasetStats.DefaultTokenSample, CancellationToken cancel = default)
+    public static DatasetStats Read(string dir, QuestionFinder questions, string imageToken = "<image>", int tokenSample = DatasetStats.DefaultTokenSample, CancellationToken cancel = default) =>
+        Read(dir, Manifest(dir), questions, imageToken, tokenSample, cancel);
+
+    /// <summary>The manifest of the build in <paramref name="dir"/>; a folder without one, or a manifest that is not a JSON object, is an error saying why.</summary>
+    public static JsonObject Manifest(string dir)
     {
         var manifestPath = Path.Combine(dir, OutputFolder.ManifestFile);
         if (!File.Exists(manifestPath))
@@ -21,42 +25,27 @@ public static class StatsReader
             throw new InputDataException(manifestPath, "-", "no-manifest", $"not a build's output folder: {why}");
         }
 
-        JsonObject manifest;
         try
         {
-            manifest = JsonNode.Parse(File.ReadAllText(manifestPath), documentOptions: JsonRecord.Unique) as JsonObject
+            return JsonNode.Parse(File.ReadAllText(manifestPath), documentOptions: JsonRecord.Unique) as JsonObject
                 ?? throw new InputDataException(manifestPath, "-", "not-object", "the manifest is not a JSON object");
         }
         catch (JsonException ex)
         {
             throw new InputDataException(manifestPath, "-", "bad-json", $"the manifest is not valid JSON: {Json.JsonErrors.InWords(ex)}");
         }
-
-        return Read(dir, manifest, questions, imageToken, tokenSample, cancel);
     }
 
     /// <summary>The shards a manifest lists under <paramref name="dir"/> (a staging folder, before the manifest is written).</summary>
     public static DatasetStats Read(string dir, JsonObject manifest, QuestionFinder questions, string imageToken = "<image>", int tokenSample = DatasetStats.DefaultTokenSample, CancellationToken cancel = default)
     {
-        var manifestPath = Path.Combine(dir, OutputFolder.ManifestFile);
         var formatName = (string?)manifest["format"];
         var format = FormatNamed(formatName);
         var options = new RenderOptions { ImageToken = imageToken };
         var stats = Empty(format, questions, dir, manifest, tokenSample);
         var young = new YoungGarbage(YoungGarbage.DefaultWindow);
-        foreach (var shard in (manifest["shards"] as JsonArray ?? []).Select(s => (string?)s?["path"]))
+        foreach (var (shard, path) in ShardPaths(dir, manifest))
         {
-            if (shard is null || Path.IsPathRooted(shard) || shard.Split('/', '\\').Contains(".."))
-            {
-                throw new InputDataException(manifestPath, "shards", "bad-shard-path", $"shard path '{shard}' is not a path inside the build folder");
-            }
-
-            var path = Path.Combine(dir, shard);
-            if (!File.Exists(path))
-            {
-                throw new InputDataException(manifestPath, "shards", "missing-shard", $"the manifest lists {shard}, which is not in the folder (was it moved or deleted?)");
-            }
-
             if (path.EndsWith(".json", StringComparison.Ordinal) || path.EndsWith(".parquet", StringComparison.Ordinal))
             {
                 foreach (var (line, number) in ShardReader.Records(path))
@@ -92,6 +81,30 @@ public static class StatsReader
         }
 
         return stats.Finish(cancel);
+    }
+
+    /// <summary>
+    /// The shards a build's manifest lists, as written and as paths under <paramref name="dir"/>; a path that leaves the
+    /// folder, or a shard the folder lacks, is an error naming the manifest.
+    /// </summary>
+    public static IEnumerable<(string Shard, string Path)> ShardPaths(string dir, JsonObject manifest)
+    {
+        var manifestPath = Path.Combine(dir, OutputFolder.ManifestFile);
+        foreach (var shard in (manifest["shards"] as JsonArray ?? []).Select(s => (string?)s?["path"]))
+        {
+            if (shard is null || Path.IsPathRooted(shard) || shard.Split('/', '\\').Contains(".."))
+            {
+                throw new InputDataException(manifestPath, "shards", "bad-shard-path", $"shard path '{shard}' is not a path inside the build folder");
+            }
+
+            var path = Path.Combine(dir, shard);
+            if (!File.Exists(path))
+            {
+                throw new InputDataException(manifestPath, "shards", "missing-shard", $"the manifest lists {shard}, which is not in the folder (was it moved or deleted?)");
+            }
+
+            yield return (shard, path);
+        }
     }
 
     /// <summary>The format a manifest names, or null (then each line's format is detected).</summary>

@@ -241,6 +241,16 @@ public class TheSecondProbe
         var validate = await CliRunner.RunAsync("validate", "--format", "llava", dir);
         Assert.Contains("not-a-file: is a folder, not a file", validate.Error, StringComparison.Ordinal);
 
+        // A build's own folder stands for the shards its manifest lists.
+        var built = Path.Combine(TestPaths.NewTempDir(), "built");
+        Assert.Equal(0, (await BuildVqa(built, "--shard-records", "3")).ExitCode);
+        var whole = await CliRunner.RunAsync("validate", "--format", "llava", built, "--json");
+        Assert.True(whole.ExitCode == 0, whole.Error);
+        using (var report = JsonDocument.Parse(whole.Output))
+        {
+            Assert.Equal(TestPaths.Shards(built).Length, report.RootElement.GetProperty("files").GetArrayLength());
+        }
+
         var score = await CliRunner.RunAsync("score", "--answers", dir, "--predictions", nowhere, "--metric", "vqa");
         Assert.Equal(1, score.ExitCode);
         Assert.Contains($"{dir}: is a folder, not a file: name a file in it", score.Error, StringComparison.Ordinal);
