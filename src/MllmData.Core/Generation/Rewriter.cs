@@ -385,7 +385,9 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                         continue;
                     }
 
-                    var outcome = options.Rationale ? RationaleOutcome(call.Exchange, result!) : AnswerOutcome(call.Exchange, result!);
+                    var outcome = RewriteCheck.TextProblem(result!.Text, [options.ImageToken, .. input.Format.Capabilities.ReservedTags]) is { } bad
+                        ? (call.Exchange, result, bad.Reason, $"rewrite \"{Shorten(result.Text)}\" {bad.Detail}")
+                        : options.Rationale ? RationaleOutcome(call.Exchange, result) : AnswerOutcome(call.Exchange, result);
                     if (outcome.Item3 is null && pending.Constraints.ElementAtOrDefault(callIndex) is { } constraint && !AnswerConstraints.Satisfies(constraint, result!.Text))
                     {
                         // A lengthened answer must still obey the format its question asks for ("Answer yes or no.").

@@ -19,11 +19,26 @@ public sealed class ResponseCache : IDisposable
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         Directory.CreateDirectory(dir!);
+        _path = path;
         _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        _db.Open();
-        Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
-        Execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL)");
+        try
+        {
+            _db.Open();
+            Execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+            Execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL, input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL)");
+        }
+        catch (SqliteException ex)
+        {
+            _db.Dispose();
+            throw Unusable(path, ex);
+        }
     }
+
+    private readonly string _path;
+
+    /// <summary>A cache file SQLite cannot use (not a database, damaged): one line naming it, never a stack trace; the file is left as it is.</summary>
+    private static Json.InputDataException Unusable(string path, SqliteException ex) =>
+        new(path, "-", "bad-cache", $"the response cache cannot be used ({ex.Message.TrimEnd('.')}); move the file away (its answers are lost) or give another --cache");
 
     public static string Key(string identity, ChatRequest request)
     {
@@ -115,7 +130,15 @@ public sealed class ResponseCache : IDisposable
             cmd.Parameters.AddWithValue("$t", result.Text);
             cmd.Parameters.AddWithValue("$i", result.InputTokens);
             cmd.Parameters.AddWithValue("$o", result.OutputTokens);
-            cmd.ExecuteNonQuery();
+            try
+            {
+                cmd.ExecuteNonQuery();
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode is 11 or 26)
+            {
+                // SQLITE_CORRUPT or SQLITE_NOTADB: damaged under the run.
+                throw Unusable(_path, ex);
+            }
         }
     }
 

@@ -213,6 +213,45 @@ public class TheRewriter
     }
 
     [Fact]
+    public async Task Should_Reject_Model_Text_That_Holds_A_Placeholder_Or_Invisible_Characters()
+    {
+        using var server = new FakeModelServer(r => r.UserText switch
+        {
+            var t when t.Contains("Is the sky blue?", StringComparison.Ordinal) => FakeReply.Chat("<image>\nYes, the sky is blue."),
+            var t when t.Contains("How many boxes", StringComparison.Ordinal) => FakeReply.Chat("There is 1 box.\u202e"),
+            _ => FakeModelServer.Faithful(r),
+        });
+        var input = await BuildSamples();
+        var output = TestPaths.NewTempDir();
+
+        Assert.Equal(0, (await ChildCli.RunAsync(OpenAi(server), Rewrite(input, output, Path.Combine(TestPaths.NewTempDir(), "c.db")))).ExitCode);
+
+        var reasons = File.ReadAllLines(Path.Combine(output, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("reason").GetString()).Order(StringComparer.Ordinal).ToList();
+        // Both turns are of one record (img101), which is rejected for the first.
+        Assert.Equal(["rewrite-literal-token"], reasons);
+        Assert.DoesNotContain("<image>\nYes", Shards(output), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Should_Stop_With_One_Line_On_A_Cache_File_That_Is_No_Database()
+    {
+        using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));
+        var input = await BuildSamples();
+        var cache = Path.Combine(TestPaths.NewTempDir(), "c.db");
+        File.WriteAllBytes(cache, [.. Enumerable.Range(0, 4096).Select(i => (byte)(i * 37 % 251))]);
+        var before = File.ReadAllBytes(cache);
+        var output = Path.Combine(TestPaths.NewTempDir(), "out");
+
+        var r = await ChildCli.RunAsync(OpenAi(server), Rewrite(input, output, cache));
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{cache}: -: bad-cache: the response cache cannot be used (", r.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", r.Error, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(cache));
+        Assert.Equal(0, server.Requests);
+    }
+
+    [Fact]
     public async Task Should_Reject_Rewrites_That_Drop_Or_Contradict_The_Answer()
     {
         using var server = new FakeModelServer(r => r.UserText switch
@@ -467,8 +506,34 @@ public class TheRewriteCheck
     [InlineData("fire hydrant", "A fire hydrant stands at the corner.", null)]
     [InlineData("fire hydrant", "A hydrant for fire stands there.", "rewrite-answer-missing")]
     [InlineData("red", "", "rewrite-empty")]
+
+    // A second probe's flipped answers: a "no" said beside a "yes", and an answer present only where it is denied.
+    [InlineData("no", "Yes, it is night time; it is not day.", "rewrite-polarity-flipped")]
+    [InlineData("no", "Yes, it isn't day.", "rewrite-polarity-flipped")]
+    [InlineData("no", "Nope, no way... yes it is.", "rewrite-polarity-flipped")]
+    [InlineData("no", "No, that is not correct.", null)]
+    [InlineData("1", "There are 2 boxes, not 1.", "rewrite-answer-negated")]
+    [InlineData("1", "There is 1 box, not 2.", null)]
+    [InlineData("red", "The box is not red; it is blue.", "rewrite-answer-negated")]
+    [InlineData("red", "It is not blue but red.", null)]
+    [InlineData("moon", "There is no moon in the dark sky.", "rewrite-answer-negated")]
+    [InlineData("moon", "There isn't a moon, though the moon is drawn on the wall.", null)]
     public void Should_Keep_Only_Rewrites_That_Say_The_Answer(string raw, string rewrite, string? expected) =>
         Assert.Equal(expected, RewriteCheck.Check(raw, rewrite));
+
+    [Theory]
+    [InlineData("The answer is red.\u0000", "control-characters")]
+    [InlineData("The answer is \u202ered.", "rewrite-invisible-characters")]
+    [InlineData("The answer is r\u200bed.", "rewrite-invisible-characters")]
+    [InlineData("<image>\nThe answer is red.", "rewrite-literal-token")]
+    [InlineData("The answer is red. <video>", "rewrite-literal-token")]
+    [InlineData("The family 👨\u200d👩\u200d👧 is red.", null)]
+    [InlineData("The answer is red.", null)]
+    public void Should_Refuse_Model_Text_No_Dataset_May_Hold(string text, string? reason)
+    {
+        string[] tokens = ["<image>", "<video>", "<audio>"];
+        Assert.Equal(reason, RewriteCheck.TextProblem(text, tokens)?.Reason);
+    }
 }
 
 public class TheTokenCounter
