@@ -116,6 +116,23 @@ public sealed class ModelAccessException : Exception
 
     public int Status { get; }
 
+    /// <summary>
+    /// The stop for an endpoint that no call has reached yet and that cannot be reached at all (the connection refused,
+    /// no such host, no route): every later call would fail the same way, each after its retries. Null for any other failure.
+    /// </summary>
+    public static ModelAccessException? Unreachable(ModelCallException failure)
+    {
+        for (Exception? e = failure.InnerException; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused or System.Net.Sockets.SocketError.HostNotFound or System.Net.Sockets.SocketError.NoData or System.Net.Sockets.SocketError.NetworkUnreachable or System.Net.Sockets.SocketError.HostUnreachable } socket)
+            {
+                return new(0, $"the model endpoint cannot be reached ({socket.SocketErrorCode}): check the endpoint (OPENAI_BASE_URL, AZURE_OPENAI_ENDPOINT) and the network; the run stopped", failure);
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The refusal for an HTTP status, in words; null for a status that concerns one request only.</summary>
     public static ModelAccessException? For(ModelCallException failure) => failure.Status switch
     {

@@ -216,6 +216,9 @@ public sealed class ModelCallPath : IDisposable
     /// The cached answer, or a new call. Throws <see cref="ModelCallException"/> after the retries,
     /// <see cref="BudgetExceededException"/> when a cap would be passed (also by a retry).
     /// </summary>
+    /// <summary>Calls answered by the endpoint in this run (a failure to reach it stops the run only while this is 0).</summary>
+    private int _reached;
+
     public async Task<ChatResult> CompleteAsync(ChatRequest request, CancellationToken cancellationToken)
     {
         var key = ResponseCache.Key(_model.Identity, request);
@@ -227,7 +230,7 @@ public sealed class ModelCallPath : IDisposable
 
         if (Volatile.Read(ref _refused) is { } earlier)
         {
-            throw ModelAccessException.For(earlier)!;
+            throw (ModelAccessException.For(earlier) ?? ModelAccessException.Unreachable(earlier))!;
         }
 
         var promptTokens = TokenCounter.Prompt(request);
@@ -236,7 +239,7 @@ public sealed class ModelCallPath : IDisposable
         {
             if (Volatile.Read(ref _refused) is { } refusedWhileQueued)
             {
-                throw ModelAccessException.For(refusedWhileQueued)!;
+                throw (ModelAccessException.For(refusedWhileQueued) ?? ModelAccessException.Unreachable(refusedWhileQueued))!;
             }
 
             // Reserved when the call can go, not while it queues: queued calls must not take the cap's last
@@ -258,7 +261,8 @@ public sealed class ModelCallPath : IDisposable
                     Usage.RateLimitedFinal();
                 }
 
-                if (ModelAccessException.For(ex) is { } refused)
+                // An endpoint that no call has reached, and that cannot be reached at all, ends the run as a refusal does.
+                if ((ModelAccessException.For(ex) ?? (Volatile.Read(ref _reached) == 0 ? ModelAccessException.Unreachable(ex) : null)) is { } refused)
                 {
                     // The first refusal of the tool itself ends every later call at once, without asking again.
                     Volatile.Write(ref _refused, ex);
@@ -268,6 +272,7 @@ public sealed class ModelCallPath : IDisposable
                 throw;
             }
 
+            Interlocked.Increment(ref _reached);
             var inputTokens = result.InputTokens > 0 ? result.InputTokens : promptTokens;
             var outputTokens = result.OutputTokens > 0 ? result.OutputTokens : TokenCounter.Text(result.Text);
             result = result with { InputTokens = inputTokens, OutputTokens = outputTokens, FromCache = false };

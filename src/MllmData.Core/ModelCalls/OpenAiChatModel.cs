@@ -111,7 +111,7 @@ public sealed class OpenAiChatModel : IChatModel
         }
         catch (Exception ex) when (ex is ClientResultException or HttpRequestException or SocketException or IOException)
         {
-            throw new ModelCallException(ModelFailure.Transport, $"transport error: {ex.GetType().Name}: {ex.Message}");
+            throw new ModelCallException(ModelFailure.Transport, $"transport error: {ex.GetType().Name}: {ex.Message}", inner: ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {

@@ -350,6 +350,41 @@ public class ModelCallPathMutationTests
         Assert.Equal((1L, 1L), (rig.Calls.Usage.Requests, rig.Calls.Usage.Failures));
     }
 
+    private static Task<ChatResult> Unreachable(System.Net.Sockets.SocketError error) =>
+        Task.FromException<ChatResult>(new ModelCallException(ModelFailure.Transport, "scripted transport", inner: new HttpRequestException("no connection", new System.Net.Sockets.SocketException((int)error))));
+
+    [Fact]
+    public async Task An_Endpoint_That_Cannot_Be_Reached_Stops_The_Run_After_The_First_Calls_Retries()
+    {
+        using var rig = new Rig(new Scripted((_, _) => Unreachable(System.Net.Sockets.SocketError.ConnectionRefused)), new CallSettings { MaxRetries = 2, BaseDelay = TimeSpan.FromMilliseconds(1), MaxDelay = TimeSpan.FromMilliseconds(1) });
+        var first = await Assert.ThrowsAsync<ModelAccessException>(() => rig.Ask(0));
+        Assert.Equal("the model endpoint cannot be reached (ConnectionRefused): check the endpoint (OPENAI_BASE_URL, AZURE_OPENAI_ENDPOINT) and the network; the run stopped", first.Message);
+
+        // The first call tried three times; later calls end at once, without trying.
+        var second = await Assert.ThrowsAsync<ModelAccessException>(() => rig.Ask(1));
+        Assert.Equal(first.Message, second.Message);
+        Assert.Equal(3, rig.Model.Calls);
+    }
+
+    [Theory]
+    [InlineData(System.Net.Sockets.SocketError.ConnectionRefused, true)]
+    [InlineData(System.Net.Sockets.SocketError.HostNotFound, true)]
+    [InlineData(System.Net.Sockets.SocketError.NetworkUnreachable, true)]
+    [InlineData(System.Net.Sockets.SocketError.ConnectionReset, false)]
+    [InlineData(System.Net.Sockets.SocketError.TimedOut, false)]
+    public async Task Only_An_Endpoint_That_Was_Never_Reached_And_Cannot_Be_Is_A_Stop(System.Net.Sockets.SocketError error, bool stops)
+    {
+        // Once a call has been answered, the same failure concerns its request only.
+        var n = 0;
+        using var reached = new Rig(new Scripted((_, _) => Interlocked.Increment(ref n) == 1 ? Answer() : Unreachable(error)), new CallSettings { MaxRetries = 0 });
+        await reached.Ask(0);
+        Assert.Equal(ModelFailure.Transport, (await Assert.ThrowsAsync<ModelCallException>(() => reached.Ask(1))).Kind);
+
+        using var never = new Rig(new Scripted((_, _) => Unreachable(error)), new CallSettings { MaxRetries = 0 });
+        var thrown = await Assert.ThrowsAnyAsync<Exception>(() => never.Ask(0));
+        Assert.Equal(stops, thrown is ModelAccessException);
+    }
+
     [Theory]
     [InlineData(400)]
     [InlineData(422)]
