@@ -25,6 +25,10 @@ public class TheRewriter
 
     private static string Shards(string dir) => string.Concat(TestPaths.Shards(dir).Order(StringComparer.Ordinal).Select(File.ReadAllText));
 
+    /// <summary>The reasons of a run's rejects, sorted.</summary>
+    private static List<string?> Reasons(string dir) =>
+        [.. File.ReadAllLines(Path.Combine(dir, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("reason").GetString()).Order(StringComparer.Ordinal)];
+
     private static JsonElement Manifest(string dir) => JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "manifest.json"))).RootElement;
 
     /// <summary>A Parquet build is rewritten into Parquet, to the same records as its JSONL build's rewrite.</summary>
@@ -226,7 +230,7 @@ public class TheRewriter
 
         Assert.Equal(0, (await ChildCli.RunAsync(OpenAi(server), Rewrite(input, output, Path.Combine(TestPaths.NewTempDir(), "c.db")))).ExitCode);
 
-        var reasons = File.ReadAllLines(Path.Combine(output, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("reason").GetString()).Order(StringComparer.Ordinal).ToList();
+        var reasons = Reasons(output);
         // Both turns are of one record (img101), which is rejected for the first.
         Assert.Equal(["rewrite-literal-token"], reasons);
         Assert.DoesNotContain("<image>\nYes", Shards(output), StringComparison.Ordinal);
@@ -264,7 +268,7 @@ public class TheRewriter
         var input = await BuildSamples();
         var output = TestPaths.NewTempDir();
         Assert.Equal(0, (await ChildCli.RunAsync(OpenAi(server), Rewrite(input, output, Path.Combine(TestPaths.NewTempDir(), "c.db")))).ExitCode);
-        var reasons = File.ReadAllLines(Path.Combine(output, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("reason").GetString()).Order(StringComparer.Ordinal).ToList();
+        var reasons = Reasons(output);
         Assert.Equal(["rewrite-answer-missing", "rewrite-polarity-flipped"], reasons);
         Assert.Equal(6, Manifest(output).GetProperty("records").GetInt64());
 
