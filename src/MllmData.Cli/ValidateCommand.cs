@@ -33,9 +33,9 @@ public static class ValidateCommand
                 // A build's folder stands for the shards its manifest lists.
                 foreach (var shard in File.Exists(Path.Combine(f, Output.OutputFolder.ManifestFile)) ? ShardsOf(f) : [f])
                 {
-                    if (!File.Exists(shard))
+                    if (Inputs.InputFiles.Missing(shard) is { } missing)
                     {
-                        throw Inputs.InputFiles.Missing(shard) ?? new Json.InputDataException(shard, "-", "missing-file", "no such file");
+                        throw missing;
                     }
 
                     summaries.Add(validator.Validate(shard, findings.Add));

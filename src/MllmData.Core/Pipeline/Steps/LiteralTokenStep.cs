@@ -16,13 +16,8 @@ public sealed class LiteralTokenStep(string token, IReadOnlyList<string>? reserv
         {
             foreach (var turn in record.Turns)
             {
-                var hit = turn.Slots.Values.Any(v => v.Contains(token, StringComparison.Ordinal))
-                    || turn.Output?.Contains(token, StringComparison.Ordinal) == true
-                    || turn.Input?.Contains(token, StringComparison.Ordinal) == true
-
-                    // A record without images (text-only data read back, Alpaca) has no placeholder to carry: any is literal.
-                    || (record.Images.Count == 0 && turn.Instruction?.Contains(token, StringComparison.Ordinal) == true);
-                if (hit)
+                // A record without images (text-only data read back, Alpaca) has no placeholder to carry: any is literal.
+                if (Holds(turn, token, instruction: record.Images.Count == 0))
                 {
                     return SourceItem.Rejected(record, RejectReasons.LiteralImageToken, $"dataset text contains the image placeholder {token}");
                 }
@@ -37,7 +32,7 @@ public sealed class LiteralTokenStep(string token, IReadOnlyList<string>? reserv
         foreach (var tag in _reserved)
         {
             // Templates never write these tags, so any one, wherever it stands, came from the dataset.
-            var where = record.Turns.Select((t, i) => (t, i)).FirstOrDefault(x => Holds(x.t, tag)) is { t: not null } found ? $"turn {found.i + 1}"
+            var where = record.Turns.Select((t, i) => (t, i)).FirstOrDefault(x => Holds(x.t, tag, instruction: true)) is { t: not null } found ? $"turn {found.i + 1}"
                 : record.System?.Contains(tag, StringComparison.Ordinal) == true ? "the system message" : null;
             if (where is not null)
             {
@@ -48,9 +43,10 @@ public sealed class LiteralTokenStep(string token, IReadOnlyList<string>? reserv
         return SourceItem.Of(record);
     }
 
-    private static bool Holds(Turn turn, string tag) =>
+    /// <summary>Whether the turn's dataset text (slots, output, input; with <paramref name="instruction"/>, its instruction too) holds the tag.</summary>
+    private static bool Holds(Turn turn, string tag, bool instruction) =>
         turn.Slots.Values.Any(v => v.Contains(tag, StringComparison.Ordinal))
         || turn.Output?.Contains(tag, StringComparison.Ordinal) == true
         || turn.Input?.Contains(tag, StringComparison.Ordinal) == true
-        || turn.Instruction?.Contains(tag, StringComparison.Ordinal) == true;
+        || (instruction && turn.Instruction?.Contains(tag, StringComparison.Ordinal) == true);
 }
