@@ -251,7 +251,14 @@ public sealed class SelfInstructor
                     continue;
                 }
 
-                var (turns, reason, detail) = Parse(job.Kind, job.Context, job.Index, result!.Text, split is null ? filter : null);
+                if (RewriteCheck.TextProblem(result!.Text, sink.MediaPlaceholders) is { } bad)
+                {
+                    // Model text no dataset may hold (a control or invisible character, a counted placeholder), as in rewrite.
+                    sink.Reject(new Reject(_options.SourceName, _options.File, where, bad.Reason, $"the generated text {bad.Detail}"));
+                    continue;
+                }
+
+                var (turns, reason, detail) = Parse(job.Kind, job.Context, job.Index, result.Text, split is null ? filter : null);
                 if (split is not null && reason is null && job.Kind != "detail")
                 {
                     // The merge decides near duplicates against every earlier sample: it gets the questions and the reject it would write.

@@ -75,6 +75,9 @@ public sealed class RecordSink : IDisposable
 
     public IOutputFormat Format => _settings.Format;
 
+    /// <summary>Placeholders the format's trainer counts against a record's media: the image token and the format's media tags.</summary>
+    public IReadOnlyList<string> MediaPlaceholders => [_settings.Options.ImageToken, .. _settings.Format.Capabilities.ReservedTags];
+
     /// <summary>Sees every reject, the sink's own format-check rejects included (the build counts them per source).</summary>
     public Action<Reject>? Observer { get; init; }
 

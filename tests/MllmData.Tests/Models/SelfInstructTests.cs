@@ -139,6 +139,26 @@ public class TheSelfInstructor
     }
 
     [Fact]
+    public async Task Should_Reject_Generated_Text_Holding_A_Placeholder_Or_A_Control_Character()
+    {
+        var n = 0;
+        using var server = new FakeModelServer(r => (Interlocked.Increment(ref n) % 3) switch
+        {
+            0 => FakeReply.Chat("Question: What is in the <image>?\nAnswer: A red bus stands at the curb."),
+            1 => FakeReply.Chat("Question: What stands at the curb?\nAnswer: A red bus\u0007 stands there."),
+            _ => FakeReply.Chat($"Question: Which {Words(r.UserText + "y", 5)} appear?\nAnswer: Several of them appear near the middle of the view."),
+        });
+        var output = TestPaths.NewTempDir();
+        var run = await ChildCli.RunAsync(Env(server), Args(output, Path.Combine(TestPaths.NewTempDir(), "c.db"), "--kinds", "conversation", "--concurrency", "1"), timeout: TimeSpan.FromMinutes(3));
+        Assert.True(run.ExitCode == 0, run.Error);
+
+        var reasons = File.ReadAllLines(Path.Combine(output, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("reason").GetString()).ToHashSet();
+        Assert.Superset(new HashSet<string?> { "rewrite-literal-token", "control-characters" }, reasons);
+        Assert.All(Records(output), r => Assert.Single(r.GetProperty("conversations").EnumerateArray(), t => t.GetProperty("value").GetString()!.Contains("<image>", StringComparison.Ordinal)));
+        Assert.DoesNotContain(Records(output), r => r.GetRawText().Contains("\\u0007", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Should_Reject_Near_Duplicate_Questions_And_Keep_A_Pool_Below_The_Threshold()
     {
         var n = 0;
