@@ -62,6 +62,12 @@ public sealed class ModelCallException : Exception
 
     public int? Status { get; }
 
+    /// <summary>
+    /// The tokens a reply that could not be used still reported as spent (an empty <c>choices</c> list or an empty answer
+    /// with a <c>usage</c> section): billed, so they count in the run's usage and against its caps. Null when no reply said.
+    /// </summary>
+    public (int Input, int Output)? Billed { get; init; }
+
     public bool Retryable => Kind is ModelFailure.RateLimited or ModelFailure.ServerError or ModelFailure.Timeout or ModelFailure.Transport or ModelFailure.Malformed;
 
     /// <summary>The reject reason code, e.g. <c>model-rate-limited</c>.</summary>

@@ -244,14 +244,14 @@ public sealed class ModelCallPath : IDisposable
 
             // Reserved when the call can go, not while it queues: queued calls must not take the cap's last
             // requests from the retries of calls already running.
-            Reserve(promptTokens + request.MaxOutputTokens);
+            var hold = Reserve(promptTokens, request.MaxOutputTokens);
             await Acquire(_requestLimiter, 1, _settings.RequestsPerMinute, cancellationToken).ConfigureAwait(false);
             await Acquire(_tokenLimiter, promptTokens + request.MaxOutputTokens, _settings.TokensPerMinute, cancellationToken).ConfigureAwait(false);
             Usage.Request();
             ChatResult result;
             try
             {
-                result = await WithRetries(request, cancellationToken).ConfigureAwait(false);
+                result = await WithRetries(request, promptTokens, hold, cancellationToken).ConfigureAwait(false);
             }
             catch (ModelCallException ex)
             {
@@ -273,10 +273,6 @@ public sealed class ModelCallPath : IDisposable
             }
 
             Interlocked.Increment(ref _reached);
-            var inputTokens = result.InputTokens > 0 ? result.InputTokens : promptTokens;
-            var outputTokens = result.OutputTokens > 0 ? result.OutputTokens : TokenCounter.Text(result.Text);
-            result = result with { InputTokens = inputTokens, OutputTokens = outputTokens, FromCache = false };
-            Usage.Tokens(inputTokens, outputTokens);
             _cache.Put(key, result);
             return result;
         }
@@ -290,7 +286,7 @@ public sealed class ModelCallPath : IDisposable
     /// Tries until an answer, a failure that is not retryable, the retry limit, or the deadline. A wait (ours or the
     /// server's) that would end past the deadline is not waited: the request fails at once with its last failure.
     /// </summary>
-    private async Task<ChatResult> WithRetries(ChatRequest request, CancellationToken cancellationToken)
+    private async Task<ChatResult> WithRetries(ChatRequest request, int promptTokens, Hold hold, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
         using var deadline = new CancellationTokenSource(_settings.Deadline, _time);
@@ -304,14 +300,22 @@ public sealed class ModelCallPath : IDisposable
                 Usage.Attempt();
                 try
                 {
-                    return Checked(await _model.CompleteAsync(request, tryToken.Token).ConfigureAwait(false));
+                    var reply = await _model.CompleteAsync(request, tryToken.Token).ConfigureAwait(false);
+
+                    // What the reply says it spent (our own count where it says nothing), held against the caps and
+                    // counted in the usage whether or not the text is then usable: the provider bills it either way.
+                    var (input, output) = (reply.InputTokens > 0 ? reply.InputTokens : promptTokens, reply.OutputTokens > 0 ? reply.OutputTokens : TokenCounter.Text(reply.Text));
+                    Spent(hold, input, output);
+                    return Checked(reply with { InputTokens = input, OutputTokens = output, FromCache = false });
                 }
                 catch (Exception ex) when (ex is OperationCanceledException or ModelCallException && !cancellationToken.IsCancellationRequested && deadline.IsCancellationRequested)
                 {
+                    Settle(hold, ex);
                     throw new ModelCallException(ModelFailure.Timeout, $"no answer within the {_settings.Deadline.TotalSeconds:0.#} s deadline ({attempt + 1} tries)");
                 }
                 catch (ModelCallException ex)
                 {
+                    Settle(hold, ex);
                     failure = ex;
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
@@ -332,7 +336,7 @@ public sealed class ModelCallPath : IDisposable
                 throw new ModelCallException(failure.Kind, $"{failure.Message}; a retry after {wait.TotalSeconds:0.###} s would pass the {_settings.Deadline.TotalSeconds:0.#} s deadline", failure.RetryAfter, failure.Status, failure);
             }
 
-            ReserveRetry();
+            hold = Reserve(promptTokens, request.MaxOutputTokens);
             Usage.Retry(failure.Kind == ModelFailure.RateLimited);
             try
             {
@@ -365,44 +369,64 @@ public sealed class ModelCallPath : IDisposable
             : result;
     }
 
-    /// <summary>Counts a call (its first HTTP attempt, its tokens and cost) against the caps before it is made; refuses it if a cap would be passed.</summary>
-    private void Reserve(int tokens)
+    /// <summary>What one HTTP attempt holds against the caps until its reply says what it spent.</summary>
+    private readonly record struct Hold(long Tokens, decimal Cost);
+
+    /// <summary>
+    /// Counts one HTTP attempt (a first try or a retry) against the caps before it is sent, at its worst case: its prompt
+    /// and all of its output allowance, each at its own price. Refuses it if a cap would be passed.
+    /// </summary>
+    private Hold Reserve(int promptTokens, int maxOutputTokens)
     {
         lock (_budgetGate)
         {
-            var cost = _prices.Cost(_model.Model, tokens, 0) ?? 0m;
+            var hold = new Hold(promptTokens + (long)maxOutputTokens, _prices.Cost(_model.Model, promptTokens, maxOutputTokens) ?? 0m);
             if (_settings.MaxRequests is { } maxRequests && _reservedRequests + 1 > maxRequests)
             {
                 throw new BudgetExceededException($"--max-requests {maxRequests} reached");
             }
 
-            if (_settings.MaxTokens is { } maxTokens && _reservedTokens + tokens > maxTokens)
+            if (_settings.MaxTokens is { } maxTokens && _reservedTokens + hold.Tokens > maxTokens)
             {
                 throw new BudgetExceededException($"--max-tokens {maxTokens} reached");
             }
 
-            if (_settings.MaxCost is { } maxCost && _reservedCost + cost > maxCost)
+            if (_settings.MaxCost is { } maxCost && _reservedCost + hold.Cost > maxCost)
             {
                 throw new BudgetExceededException($"--max-cost {maxCost} reached");
             }
 
             _reservedRequests++;
-            _reservedTokens += tokens;
-            _reservedCost += cost;
+            _reservedTokens += hold.Tokens;
+            _reservedCost += hold.Cost;
+            return hold;
         }
     }
 
-    /// <summary>A retry is one more HTTP request: it counts against <c>--max-requests</c> too.</summary>
-    private void ReserveRetry()
+    /// <summary>An attempt's reply said what it spent: that replaces its worst case in the caps, and counts in the usage.</summary>
+    private void Spent(Hold hold, long input, long output)
     {
+        Usage.Tokens(input, output);
         lock (_budgetGate)
         {
-            if (_settings.MaxRequests is { } maxRequests && _reservedRequests + 1 > maxRequests)
-            {
-                throw new BudgetExceededException($"--max-requests {maxRequests} reached");
-            }
+            _reservedTokens += input + output - hold.Tokens;
+            _reservedCost += (_prices.Cost(_model.Model, input, output) ?? 0m) - hold.Cost;
+        }
+    }
 
-            _reservedRequests++;
+    /// <summary>
+    /// A failed attempt: a reply that still reports tokens spent them; an error status with no such report spent none;
+    /// a try that timed out or lost its connection may have been billed, so it keeps its worst case in the caps.
+    /// </summary>
+    private void Settle(Hold hold, Exception failure)
+    {
+        if (failure is ModelCallException { Billed: { } billed })
+        {
+            Spent(hold, billed.Input, billed.Output);
+        }
+        else if (failure is ModelCallException { Status: not null })
+        {
+            Spent(hold, 0, 0);
         }
     }
 

@@ -143,12 +143,12 @@ public sealed class OpenAiChatModel : IChatModel
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
             {
-                throw new ModelCallException(ModelFailure.Malformed, "the response has no \"choices\" list");
+                throw new ModelCallException(ModelFailure.Malformed, "the response has no \"choices\" list") { Billed = root.ValueKind == JsonValueKind.Object ? BilledOf(root) : null };
             }
 
             if (choices.GetArrayLength() == 0 || choices[0].ValueKind != JsonValueKind.Object)
             {
-                throw new ModelCallException(ModelFailure.Malformed, "the response has an empty \"choices\" list");
+                throw new ModelCallException(ModelFailure.Malformed, "the response has an empty \"choices\" list") { Billed = BilledOf(root) };
             }
 
             var choice = choices[0];
@@ -158,12 +158,16 @@ public sealed class OpenAiChatModel : IChatModel
                 : string.Empty;
             if (text.Length == 0)
             {
-                throw new ModelCallException(ModelFailure.EmptyAnswer, $"the model returned no text (finish reason {finish ?? "none"})");
+                throw new ModelCallException(ModelFailure.EmptyAnswer, $"the model returned no text (finish reason {finish ?? "none"})") { Billed = BilledOf(root) };
             }
 
             return new ChatResult(text, Tokens(root, "prompt_tokens"), Tokens(root, "completion_tokens"), FromCache: false);
         }
     }
+
+    /// <summary>The tokens an unusable reply says it spent, or null when it gives none.</summary>
+    private static (int Input, int Output)? BilledOf(JsonElement root) =>
+        (Tokens(root, "prompt_tokens"), Tokens(root, "completion_tokens")) is var (input, output) && input + output > 0 ? (input, output) : null;
 
     private static int Tokens(JsonElement root, string name) =>
         root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object

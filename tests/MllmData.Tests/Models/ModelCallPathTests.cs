@@ -57,8 +57,9 @@ public class TheModelCallPath
     {
         var model = new CountingModel();
         using var cache = NewCache();
-        var tokensPerCall = TokenCounter.Prompt(Request(0)) + 20;
-        using var byTokens = new ModelCallPath(model, cache, new CallSettings { MaxTokens = (tokensPerCall * 2) + 1 }, PriceTable.Load());
+        // Each answer spends 15 tokens (10 in, 5 out); the next call is held at its worst case, prompt plus 20 of output.
+        var worstCase = TokenCounter.Prompt(Request(0)) + 20;
+        using var byTokens = new ModelCallPath(model, cache, new CallSettings { MaxTokens = (15 * 2) + worstCase - 1 }, PriceTable.Load());
         await byTokens.CompleteAsync(Request(0), CancellationToken.None);
         await byTokens.CompleteAsync(Request(1), CancellationToken.None);
         var ex = await Assert.ThrowsAsync<BudgetExceededException>(() => byTokens.CompleteAsync(Request(2), CancellationToken.None));

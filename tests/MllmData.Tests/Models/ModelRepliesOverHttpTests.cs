@@ -122,6 +122,31 @@ public class TheOpenAiChatModelAgainstBadReplies
     }
 
     [Fact]
+    public async Task Should_Count_The_Tokens_An_Unusable_Reply_Reports_As_Spent_On_Every_Try()
+    {
+        // Empty choices with a usage section: billed, retried, and both tries' tokens in the usage and the estimated cost.
+        using (var rig = new Rig(_ => new FakeReply(200, "{\"choices\": [], \"usage\": {\"prompt_tokens\": 30, \"completion_tokens\": 2}}"), new CallSettings { MaxRetries = 1 }))
+        {
+            Assert.Equal("model-malformed-response", (await Assert.ThrowsAsync<ModelCallException>(rig.Ask)).ReasonCode);
+            Assert.Equal((2, 60L, 4L), (rig.Server.Requests, rig.Calls.Usage.InputTokens, rig.Calls.Usage.OutputTokens));
+            Assert.Equal(PriceTable.Load().Cost("gpt-4o-mini", 60, 4), rig.Calls.EstimatedCost);
+        }
+
+        // A choice without text, the same; a reply with no usage section adds nothing of its own.
+        using (var rig = new Rig(_ => new FakeReply(200, "{\"choices\": [{\"message\": {\"content\": \"\"}}], \"usage\": {\"prompt_tokens\": 30, \"completion_tokens\": 9}}")))
+        {
+            Assert.Equal("model-empty-answer", (await Assert.ThrowsAsync<ModelCallException>(rig.Ask)).ReasonCode);
+            Assert.Equal((30L, 9L), (rig.Calls.Usage.InputTokens, rig.Calls.Usage.OutputTokens));
+        }
+
+        using (var rig = new Rig(_ => FakeReply.EmptyChoices(), new CallSettings { MaxRetries = 0 }))
+        {
+            await Assert.ThrowsAsync<ModelCallException>(rig.Ask);
+            Assert.Equal((0L, 0L), (rig.Calls.Usage.InputTokens, rig.Calls.Usage.OutputTokens));
+        }
+    }
+
+    [Fact]
     public async Task Should_Read_The_Answer_And_The_Token_Usage_The_Server_Reports()
     {
         using var rig = new Rig(_ => new FakeReply(200, "{\"choices\": [{\"index\": 0, \"message\": {\"role\": \"assistant\", \"content\": \"  The box is red.\\n\"}}], \"usage\": {\"prompt_tokens\": 41, \"completion_tokens\": 4}}"));

@@ -183,30 +183,127 @@ public class ModelCallPathMutationTests
     }
 
     [Fact]
-    public async Task A_Token_Cap_Of_Exactly_Two_Calls_Takes_Two_And_Refuses_The_Third_Without_Counting_It()
+    public async Task A_Token_Cap_Holds_Each_Call_At_Its_Worst_Case_Then_Counts_What_It_Spent()
     {
-        var cap = Tokens(0) + Tokens(1);
-        using var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { MaxTokens = cap });
-        await rig.Ask(0);
-        await rig.Ask(1);
-        var ex = await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(2));
-        Assert.Equal($"--max-tokens {cap} reached", ex.Message);
-        Assert.Equal(2, rig.Model.Calls);
-        Assert.Equal((2L, 2L, 0L), (rig.Calls.Usage.Requests, rig.Calls.Usage.Attempts, rig.Calls.Usage.Failures));
+        // Two answers spend 15 tokens each (10 in, 5 out); a third is let go only if its prompt plus all 20 output tokens fit.
+        var cap = 15 + 15 + Tokens(2);
+        using (var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { MaxTokens = cap }))
+        {
+            await rig.Ask(0);
+            await rig.Ask(1);
+            await rig.Ask(2);
+            Assert.Equal(3, rig.Model.Calls);
+            Assert.Equal((45L, 30L, 15L), (rig.Calls.Usage.InputTokens + rig.Calls.Usage.OutputTokens, rig.Calls.Usage.InputTokens, rig.Calls.Usage.OutputTokens));
+        }
+
+        using (var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { MaxTokens = cap - 1 }))
+        {
+            await rig.Ask(0);
+            await rig.Ask(1);
+            var ex = await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(2));
+            Assert.Equal($"--max-tokens {cap - 1} reached", ex.Message);
+            Assert.Equal(2, rig.Model.Calls);
+            Assert.Equal((2L, 2L, 0L), (rig.Calls.Usage.Requests, rig.Calls.Usage.Attempts, rig.Calls.Usage.Failures));
+        }
+
+        // A single call larger than the cap never goes.
+        using (var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { MaxTokens = Tokens(0) - 1 }))
+        {
+            await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(0));
+            Assert.Equal(0, rig.Model.Calls);
+        }
     }
 
     [Fact]
-    public async Task A_Cost_Cap_Of_Exactly_Two_Calls_Takes_Two_And_Refuses_The_Third()
+    public async Task A_Cost_Cap_Prices_The_Output_Allowance_At_The_Output_Price()
     {
-        var one = PriceTable.Load().Cost("gpt-4o-mini", Tokens(0), 0)!.Value;
-        Assert.Equal(one, PriceTable.Load().Cost("gpt-4o-mini", Tokens(1), 0));
-        var cap = one * 2;
-        using var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { MaxCost = cap });
-        await rig.Ask(0);
-        await rig.Ask(1);
-        var ex = await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(2));
-        Assert.Equal($"--max-cost {cap} reached", ex.Message);
-        Assert.Equal(2, rig.Model.Calls);
+        var prices = PriceTable.Load();
+        var prompt = TokenCounter.Prompt(Request(0));
+        var worst = prices.Cost("gpt-4o-mini", prompt, 20)!.Value;
+
+        // Output costs more than input: all of the allowance priced as input would pass a cap the call may break.
+        Assert.True(prices.Cost("gpt-4o-mini", prompt + 20, 0) < worst);
+        using (var rig = new Rig(new Scripted((_, _) => Answer(input: prompt, output: 20)), new CallSettings { MaxCost = worst - 0.000000001m }))
+        {
+            var ex = await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(0));
+            Assert.Equal($"--max-cost {worst - 0.000000001m} reached", ex.Message);
+            Assert.Equal(0, rig.Model.Calls);
+        }
+
+        // At exactly the worst case the call goes, and a reply spending all of it leaves nothing for a second.
+        using (var rig = new Rig(new Scripted((_, _) => Answer(input: prompt, output: 20)), new CallSettings { MaxCost = worst }))
+        {
+            await rig.Ask(0);
+            Assert.Equal(worst, rig.Calls.EstimatedCost);
+            await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(1));
+            Assert.Equal(1, rig.Model.Calls);
+        }
+
+        // A reply spending less gives the rest back: the second call fits, and the run never passes the cap.
+        var spent = prices.Cost("gpt-4o-mini", 10, 5)!.Value;
+        using (var rig = new Rig(new Scripted((_, _) => Answer()), new CallSettings { MaxCost = spent + worst }))
+        {
+            await rig.Ask(0);
+            await rig.Ask(1);
+            Assert.Equal(spent * 2, rig.Calls.EstimatedCost);
+            await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(2));
+            Assert.True(rig.Calls.EstimatedCost <= spent + worst);
+        }
+    }
+
+    [Fact]
+    public async Task A_Reply_That_Cannot_Be_Used_But_Reports_Tokens_Counts_Them_In_The_Usage_And_Against_The_Caps()
+    {
+        static Task<ChatResult> Billed(int input, int output) =>
+            Task.FromException<ChatResult>(new ModelCallException(ModelFailure.Malformed, "scripted empty choices") { Billed = (input, output) });
+
+        var settings = new CallSettings { MaxRetries = 3 };
+        using (var rig = new Rig(new Scripted((n, _) => n == 1 ? Billed(7, 3) : Answer()), settings))
+        {
+            Assert.Equal("an answer", (await rig.Ask(0)).Text);
+            Assert.Equal((17L, 8L, 2L, 1L), (rig.Calls.Usage.InputTokens, rig.Calls.Usage.OutputTokens, rig.Calls.Usage.Attempts, rig.Calls.Usage.Retries));
+            Assert.Equal(PriceTable.Load().Cost("gpt-4o-mini", 17, 8), rig.Calls.EstimatedCost);
+        }
+
+        // The billed tokens take the place of the try's worst case: with room for exactly one more try, the retry goes.
+        using (var rig = new Rig(new Scripted((n, _) => n == 1 ? Billed(7, 3) : Answer()), settings with { MaxTokens = 10 + Tokens(0) }))
+        {
+            Assert.Equal("an answer", (await rig.Ask(0)).Text);
+            Assert.Equal(2, rig.Model.Calls);
+        }
+
+        using (var rig = new Rig(new Scripted((n, _) => n == 1 ? Billed(7, 3) : Answer()), settings with { MaxTokens = 10 + Tokens(0) - 1 }))
+        {
+            Assert.Equal($"--max-tokens {10 + Tokens(0) - 1} reached", (await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(0))).Message);
+            Assert.Equal((1, 10L), (rig.Model.Calls, rig.Calls.Usage.InputTokens + rig.Calls.Usage.OutputTokens));
+        }
+    }
+
+    [Fact]
+    public async Task An_Error_Status_Gives_Its_Hold_Back_But_A_Timed_Out_Try_Keeps_Its_Worst_Case()
+    {
+        var settings = new CallSettings { MaxRetries = 3, MaxTokens = Tokens(0) };
+
+        // A 500 spent nothing: the retry fits in the same room, and no tokens are counted for the failed try.
+        using (var rig = new Rig(new Scripted((n, _) => n == 1 ? Fail(ModelFailure.ServerError, status: 500) : Answer()), settings))
+        {
+            Assert.Equal("an answer", (await rig.Ask(0)).Text);
+            Assert.Equal((2, 15L), (rig.Model.Calls, rig.Calls.Usage.InputTokens + rig.Calls.Usage.OutputTokens));
+        }
+
+        // A try that timed out may have been billed: it keeps its room, so the retry does not fit.
+        using (var rig = new Rig(new Scripted((n, _) => n == 1 ? Fail(ModelFailure.Timeout) : Answer()), settings))
+        {
+            Assert.Equal($"--max-tokens {Tokens(0)} reached", (await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(0))).Message);
+            Assert.Equal((1, 0L), (rig.Model.Calls, rig.Calls.Usage.InputTokens + rig.Calls.Usage.OutputTokens));
+        }
+
+        // So does a transport failure: the connection may have dropped after the model answered.
+        using (var rig = new Rig(new Scripted((n, _) => n == 1 ? Fail(ModelFailure.Transport) : Answer()), settings))
+        {
+            await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(0));
+            Assert.Equal(1, rig.Model.Calls);
+        }
     }
 
     [Fact]
