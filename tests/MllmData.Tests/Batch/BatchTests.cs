@@ -343,6 +343,60 @@ public class TheBatchPath
     }
 
     [Fact]
+    public async Task Should_Refuse_An_Answer_That_Is_Not_What_The_Files_Or_Batches_Api_Gives()
+    {
+        // A chat endpoint (or anything else) answering 200 at the files and batches paths: no id of its is taken for a file or a batch.
+        var chat = "{\"id\": \"chatcmpl-1\", \"object\": \"chat.completion\", \"choices\": []}";
+        using var server = new Models.FakeModelServer(_ => new Models.FakeReply(200, chat));
+        var file = Path.Combine(TestPaths.NewTempDir(), "input-1.jsonl");
+        File.WriteAllText(file, "{}\n");
+        using var api = new BatchApi(new BatchEndpoint("openai", new Uri(server.OpenAiBaseUrl), "gpt-4o-mini", Key), new CallSettings { MaxRetries = 0 });
+        var upload = await Assert.ThrowsAsync<BatchApiException>(() => api.UploadAsync(file, CancellationToken.None));
+        Assert.Equal("upload of input-1.jsonl: the answer is a \"chat.completion\" object, not a file object; does the endpoint serve the Files API?", upload.Message);
+        var create = await Assert.ThrowsAsync<BatchApiException>(() => api.CreateAsync("file-1", CancellationToken.None));
+        Assert.Equal("create a batch: the answer is a \"chat.completion\" object, not a batch object; does the endpoint serve the Batches API?", create.Message);
+        Assert.StartsWith("read batch b-1: the answer is a \"chat.completion\" object", (await Assert.ThrowsAsync<BatchApiException>(() => api.GetAsync("b-1", CancellationToken.None))).Message, StringComparison.Ordinal);
+
+        // The kind is checked wherever the object says one; a list, a bare value or a kind that is no string is refused too.
+        static JsonElementHolder Parse(string json) => new(System.Text.Json.JsonDocument.Parse(json));
+        using (var ok = Parse("{\"id\": \"file-9\", \"object\": \"file\"}"))
+        {
+            Assert.Equal("file-9", BatchApi.Of(ok.Root, "file", "upload").GetProperty("id").GetString());
+        }
+
+        using (var noKind = Parse("{\"id\": \"file-9\"}"))
+        {
+            Assert.Equal("file-9", BatchApi.Of(noKind.Root, "file", "upload").GetProperty("id").GetString());
+        }
+
+        foreach (var (json, said) in new[] { ("[]", "the answer is a JSON array, not a file object"), ("\"file\"", "the answer is a JSON string, not a file object"), ("{\"object\": 7}", "the answer is an object of no kind, not a file object"), ("{\"object\": \"batch\"}", "the answer is a \"batch\" object, not a file object") })
+        {
+            using var doc = Parse(json);
+            Assert.Equal("upload: " + said, Refusal(doc));
+        }
+
+        static string? Refusal(JsonElementHolder doc)
+        {
+            try
+            {
+                BatchApi.Of(doc.Root, "file", "upload");
+                return null;
+            }
+            catch (BatchApiException ex)
+            {
+                return ex.Message.Split(';')[0];
+            }
+        }
+    }
+
+    private sealed class JsonElementHolder(System.Text.Json.JsonDocument doc) : IDisposable
+    {
+        public System.Text.Json.JsonElement Root => doc.RootElement;
+
+        public void Dispose() => doc.Dispose();
+    }
+
+    [Fact]
     public async Task Should_Report_Status_Transitions_From_Validating_To_Completed()
     {
         var input = await BuildSamples();

@@ -82,7 +82,7 @@ public sealed class BatchApi : IDisposable
             return new HttpRequestMessage(HttpMethod.Post, _endpoint.Resource("files")) { Content = content };
         }, idempotent: true, TransferTimeout, ct).ConfigureAwait(false);
         using var doc = await ReadJsonAsync(response, "upload", ct).ConfigureAwait(false);
-        return Str(doc.RootElement, "id") ?? throw new BatchApiException($"the Files API answered the upload of {Path.GetFileName(path)} without a file id");
+        return Str(Of(doc.RootElement, "file", $"upload of {Path.GetFileName(path)}"), "id") ?? throw new BatchApiException($"the Files API answered the upload of {Path.GetFileName(path)} without a file id");
     }
 
     /// <summary>Creates a batch over an uploaded file (<c>POST batches</c>, completion window 24h).</summary>
@@ -99,7 +99,7 @@ public sealed class BatchApi : IDisposable
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         }, idempotent: false, _timeout, ct).ConfigureAwait(false);
         using var doc = await ReadJsonAsync(response, "create a batch", ct).ConfigureAwait(false);
-        return Info(doc.RootElement);
+        return Info(Of(doc.RootElement, "batch", "create a batch"));
     }
 
     /// <summary>A batch's status and request counts (<c>GET batches/{id}</c>).</summary>
@@ -107,7 +107,7 @@ public sealed class BatchApi : IDisposable
     {
         using var response = await SendAsync("read batch " + batchId, () => new HttpRequestMessage(HttpMethod.Get, _endpoint.Resource("batches/" + Uri.EscapeDataString(batchId))), idempotent: true, _timeout, ct).ConfigureAwait(false);
         using var doc = await ReadJsonAsync(response, "read batch " + batchId, ct).ConfigureAwait(false);
-        return Info(doc.RootElement);
+        return Info(Of(doc.RootElement, "batch", "read batch " + batchId));
     }
 
     /// <summary>Streams a file's content (<c>GET files/{id}/content</c>) to <paramref name="path"/> (written whole or not at all).</summary>
@@ -226,6 +226,29 @@ public sealed class BatchApi : IDisposable
         {
             throw new BatchApiException($"{what}: the answer is not JSON ({ex.Message})");
         }
+    }
+
+    /// <summary>
+    /// The answer as the object asked for: a JSON object whose <c>object</c> field, when it has one, names that kind (an endpoint
+    /// that answers with something else, such as a chat completion, is not the Files or Batches API).
+    /// </summary>
+    internal static JsonElement Of(JsonElement root, string kind, string what)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new BatchApiException($"{what}: the answer is a JSON {root.ValueKind.ToString().ToLowerInvariant()}, not a {kind} object");
+        }
+
+        return root.TryGetProperty("object", out var o) && (o.ValueKind != JsonValueKind.String || o.GetString() != kind)
+            ? throw new BatchApiException($"{what}: the answer is {(o.ValueKind == JsonValueKind.String ? $"a \"{Shown(o.GetString()!)}\" object" : "an object of no kind")}, not a {kind} object; does the endpoint serve the {(kind == "file" ? "Files" : "Batches")} API?")
+            : root;
+    }
+
+    /// <summary>A name from the answer, cut short and without control characters, for a message.</summary>
+    private static string Shown(string text)
+    {
+        var clean = new string([.. text.Take(40).Select(c => char.IsControl(c) ? '?' : c)]);
+        return text.Length > 40 ? clean + "..." : clean;
     }
 
     /// <summary>A batch object; Azure writes statuses capitalised (<c>Validating</c>), so they are lower-cased.</summary>
