@@ -106,6 +106,12 @@ public class VqaV2Adapter : ISourceAdapter
                         throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", $"\"{arrayName}\" is not an array");
                     }
 
+                    if (dataSubtype is null && arrayName == "questions" && context.Option("split") is null)
+                    {
+                        // The split names the images: one written after the list is looked up before any record is made.
+                        dataSubtype = SubtypeAfter(path, arrayName);
+                    }
+
                     return reader;
                 }
 
@@ -129,6 +135,40 @@ public class VqaV2Adapter : ISourceAdapter
         {
             reader.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The <c>data_subtype</c> a file gives after its list, read in a second pass that skips the list; null when it gives
+    /// none there (or the file cannot be read that far: the main pass then says why).
+    /// </summary>
+    private static string? SubtypeAfter(string path, string arrayName)
+    {
+        try
+        {
+            using var reader = new StreamingJsonReader(File.OpenRead(path), path);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return null;
+            }
+
+            var passed = false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (passed && reader.Text == "data_subtype")
+                {
+                    return reader.Read() && reader.TokenType == JsonTokenType.String ? reader.Text : null;
+                }
+
+                passed |= reader.Text == arrayName;
+                reader.SkipValue();
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is InputDataException or JsonException or IOException)
+        {
+            return null;
         }
     }
 

@@ -76,6 +76,35 @@ public class TheVqaV2Adapter
         Assert.Equal("COCO_train2014_000000458752.jpg", Records(outDir).Single().GetProperty("image").GetString());
     }
 
+    [Theory]
+    [InlineData("questions.json", "val2014", "COCO_val2014_000000458752.jpg")]
+    [InlineData("v2_OpenEnded_mscoco_train2014_questions.json", "val2014", "COCO_val2014_000000458752.jpg")]
+    [InlineData("v2_OpenEnded_mscoco_train2014_questions.json", null, "COCO_train2014_000000458752.jpg")]
+    public async Task Should_Take_The_Split_From_A_Data_Subtype_Written_After_The_Questions(string name, string? subtype, string image)
+    {
+        // json.dump of a dict built in another order puts data_subtype last; it names the images all the same.
+        var dir = TestPaths.NewTempDir();
+        var q = Path.Combine(dir, name);
+        var a = Path.Combine(dir, "annotations.json");
+        var tail = subtype is null ? string.Empty : $", \"data_subtype\": \"{subtype}\"";
+        File.WriteAllText(q, $$"""{"info": {"year": 2017}, "questions": [{"image_id": 458752, "question": "Is it raining?", "question_id": 458752000}], "license": {"name": "x"}{{tail}}}""");
+        File.WriteAllText(a, new JsonObject { ["annotations"] = new JsonArray(A(458752000, 458752, "no", ["no", "no"])) }.ToJsonString());
+        foreach (var extra in new[] { Array.Empty<string>(), ["--unanswered", "eval"] })
+        {
+            var outDir = TestPaths.NewTempDir();
+            var inputs = extra.Length == 0 ? new[] { "--input", $"questions={q}", "--input", $"annotations={a}" } : ["--input", $"questions={q}"];
+            string[] format = extra.Length == 0 ? ["--format", "llava"] : [];
+            var r = await CliRunner.RunAsync(["build", "--adapter", "vqav2", .. inputs, .. extra, .. format, "--out", outDir]);
+            Assert.True(r.ExitCode == 0, r.Error);
+            Assert.Equal(image, extra.Length == 0 ? Records(outDir).Single().GetProperty("image").GetString() : File.ReadLines(TestPaths.Shards(outDir).Single()).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("image").GetString()).Single());
+        }
+
+        // --split still wins.
+        var chosen = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", $"questions={q}", "--input", $"annotations={a}", "--split", "test2015", "--format", "llava", "--out", chosen)).ExitCode);
+        Assert.Equal("COCO_test2015_000000458752.jpg", Records(chosen).Single().GetProperty("image").GetString());
+    }
+
     [Fact]
     public async Task Should_Take_The_Majority_Of_Normalised_Answers_When_Asked()
     {
