@@ -345,7 +345,7 @@ public class VqaV2Adapter : ISourceAdapter
             {
                 yield return m.Answer is null
                     ? Rejected(context, annotationsPath, $"question_id {m.Question.QuestionId}", RejectReasons.EmptyAnswer, "the annotation has no usable answer")
-                    : MakeRecord(context, questionsPath, pattern, m);
+                    : MakeRecord(context, questionsPath, pattern, m, annotationsPath);
             }
 
             matched.Clear();
@@ -384,7 +384,7 @@ public class VqaV2Adapter : ISourceAdapter
         return new Answered(q, answer, mode == "majority" || mc is null ? answer : a.MultipleChoiceAnswer, a);
     }
 
-    private InstructionRecord MakeRecordCore(SourceContext context, string questionsPath, ImagePattern pattern, Answered m, out string? image)
+    private InstructionRecord MakeRecordCore(SourceContext context, string questionsPath, string? annotationsPath, ImagePattern pattern, Answered m, out string? image)
     {
         image = pattern.Format(m.Question.ImageId);
         var ids = new List<KeyValuePair<string, string>>
@@ -427,13 +427,13 @@ public class VqaV2Adapter : ISourceAdapter
                     RawAnswer = m.Raw,
                 },
             ],
-            Provenance = new Provenance { Adapter = Name, File = questionsPath, Ids = ids, Extra = extra },
+            Provenance = new Provenance { Adapter = Name, File = questionsPath, AnswerFile = m.Annotation is null ? null : annotationsPath, Ids = ids, Extra = extra },
         };
     }
 
-    private SourceItem MakeRecord(SourceContext context, string questionsPath, ImagePattern pattern, Answered m)
+    private SourceItem MakeRecord(SourceContext context, string questionsPath, ImagePattern pattern, Answered m, string? annotationsPath = null)
     {
-        var record = MakeRecordCore(context, questionsPath, pattern, m, out var image);
+        var record = MakeRecordCore(context, questionsPath, annotationsPath, pattern, m, out var image);
         return image is null
             ? Rejected(context, questionsPath, $"questions[{m.Question.Index}] (byte {m.Question.Position})", RejectReasons.UnknownImage,
                 $"image_id '{m.Question.ImageId}' does not fit the numeric image pattern '{pattern.Pattern}'; pass --image-pattern with %s")

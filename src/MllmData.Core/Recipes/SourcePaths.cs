@@ -110,7 +110,10 @@ public sealed class SourcePaths
     public InstructionRecord Of(InstructionRecord record)
     {
         var file = Show(record.Provenance.File);
-        return ReferenceEquals(file, record.Provenance.File) ? record : record with { Provenance = record.Provenance with { File = file } };
+        var answers = record.Provenance.AnswerFile is { } a ? Show(a) : null;
+        return ReferenceEquals(file, record.Provenance.File) && ReferenceEquals(answers, record.Provenance.AnswerFile)
+            ? record
+            : record with { Provenance = record.Provenance with { File = file, AnswerFile = answers } };
     }
 
     /// <summary>A map keyed by local path, re-keyed by shown path (the manifest's inputs).</summary>

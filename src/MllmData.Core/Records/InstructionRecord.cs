@@ -140,6 +140,12 @@ public sealed record Provenance
 
     public required string File { get; init; }
 
+    /// <summary>
+    /// The file the answers came from when it is another than <see cref="File"/> (VQAv2 joins a questions file and an
+    /// annotations file): a reject for what an answer holds names it. Null when <see cref="File"/> holds the answers too.
+    /// </summary>
+    public string? AnswerFile { get; init; }
+
     /// <summary>The source's own ids, e.g. <c>question_id</c>, <c>image_id</c>, in a fixed order.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> Ids { get; init; } = [];
 

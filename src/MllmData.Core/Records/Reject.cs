@@ -118,4 +118,8 @@ public readonly record struct SourceItem(InstructionRecord? Record, Reject? Reje
     /// <summary>The record rejected by a step: the reject names its source, file and id.</summary>
     public static SourceItem Rejected(InstructionRecord record, string reason, string detail) =>
         Rejected(new Reject(record.Source, record.Provenance.File, record.Id, reason, detail));
+
+    /// <summary>The record rejected for what an answer holds: the reject names the file the answers came from.</summary>
+    public static SourceItem RejectedForAnswer(InstructionRecord record, string reason, string detail) =>
+        Rejected(new Reject(record.Source, record.Provenance.AnswerFile ?? record.Provenance.File, record.Id, reason, detail));
 }

@@ -105,6 +105,37 @@ public class TheVqaV2Adapter
         Assert.Equal("COCO_test2015_000000458752.jpg", Records(chosen).Single().GetProperty("image").GetString());
     }
 
+    [Theory]
+    [InlineData("vqav2", false)]
+    [InlineData("okvqa", false)]
+    [InlineData("vqav2", true)]
+    public async Task Should_Name_The_Annotations_File_When_An_Answer_Holds_What_No_Dataset_May(string adapter, bool grouped)
+    {
+        // Questions and answers come from two files: a reject for what an answer holds names the file it came from.
+        var (q, a, _) = WriteVqa(
+            [Q(1, "Is it red?", 1), Q(1, "Is it \u0007blue?", 2), Q(3, "Is it green?", 3), Q(4, "Is it pink?", 4), Q(5, "What is it?", 5)],
+            [A(1, 1, "y\u0000es", ["yes"]), A(2, 1, "no", ["no"]), A(3, 3, "no <image> here", ["no"]), A(4, 4, "yes", ["yes"]), A(5, 5, "a cat", ["a cat"])]);
+        var outDir = TestPaths.NewTempDir();
+        string[] group = grouped ? ["--group-by-image"] : [];
+        var r = await CliRunner.RunAsync(["build", "--adapter", adapter, "--input", $"questions={q}", "--input", $"annotations={a}", .. group, "--format", "llava", "--out", outDir]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        var rejects = Rejects(outDir).Select(x => $"{x.GetProperty("file").GetString()} {x.GetProperty("reason").GetString()} {x.GetProperty("detail").GetString()}").ToList();
+        var (qs, ans) = (Path.GetFileName(q), Path.GetFileName(a));
+        if (grouped)
+        {
+            // One conversation of image 1: its first fault (the answer of turn 1) names the annotations file.
+            Assert.Contains($"{ans} control-characters turn 1: the answer holds the control character U+0000 at character 2", rejects);
+        }
+        else
+        {
+            Assert.Contains($"{ans} control-characters turn 1: the answer holds the control character U+0000 at character 2", rejects);
+            Assert.Contains($"{qs} control-characters turn 1: the question holds the control character U+0007 at character 7", rejects);
+        }
+
+        Assert.Contains($"{ans} literal-image-token dataset text contains the image placeholder <image>", rejects);
+        Assert.Equal(["yes", "a cat"], Records(outDir).Select(x => x.GetProperty("conversations")[1].GetProperty("value").GetString()));
+    }
+
     [Fact]
     public async Task Should_Take_The_Majority_Of_Normalised_Answers_When_Asked()
     {

@@ -19,7 +19,10 @@ public sealed class LiteralTokenStep(string token, IReadOnlyList<string>? reserv
                 // A record without images (text-only data read back, Alpaca) has no placeholder to carry: any is literal.
                 if (Holds(turn, token, instruction: record.Images.Count == 0))
                 {
-                    return SourceItem.Rejected(record, RejectReasons.LiteralImageToken, $"dataset text contains the image placeholder {token}");
+                    var detail = $"dataset text contains the image placeholder {token}";
+                    return OnlyInAnswer(turn, token, instruction: record.Images.Count == 0)
+                        ? SourceItem.RejectedForAnswer(record, RejectReasons.LiteralImageToken, detail)
+                        : SourceItem.Rejected(record, RejectReasons.LiteralImageToken, detail);
                 }
             }
 
@@ -32,11 +35,15 @@ public sealed class LiteralTokenStep(string token, IReadOnlyList<string>? reserv
         foreach (var tag in _reserved)
         {
             // Templates never write these tags, so any one, wherever it stands, came from the dataset.
-            var where = record.Turns.Select((t, i) => (t, i)).FirstOrDefault(x => Holds(x.t, tag, instruction: true)) is { t: not null } found ? $"turn {found.i + 1}"
+            var found = record.Turns.Select((t, i) => (t, i)).FirstOrDefault(x => Holds(x.t, tag, instruction: true));
+            var where = found.t is not null ? $"turn {found.i + 1}"
                 : record.System?.Contains(tag, StringComparison.Ordinal) == true ? "the system message" : null;
             if (where is not null)
             {
-                return SourceItem.Rejected(record, RejectReasons.LiteralMediaTag, $"{where}: dataset text contains {tag}, a tag this format's trainer fills with media or objects the record does not have");
+                var detail = $"{where}: dataset text contains {tag}, a tag this format's trainer fills with media or objects the record does not have";
+                return found.t is not null && OnlyInAnswer(found.t, tag, instruction: true)
+                    ? SourceItem.RejectedForAnswer(record, RejectReasons.LiteralMediaTag, detail)
+                    : SourceItem.Rejected(record, RejectReasons.LiteralMediaTag, detail);
             }
         }
 
@@ -45,8 +52,14 @@ public sealed class LiteralTokenStep(string token, IReadOnlyList<string>? reserv
 
     /// <summary>Whether the turn's dataset text (slots, output, input; with <paramref name="instruction"/>, its instruction too) holds the tag.</summary>
     private static bool Holds(Turn turn, string tag, bool instruction) =>
+        turn.Output?.Contains(tag, StringComparison.Ordinal) == true || HoldsBesideAnswer(turn, tag, instruction);
+
+    /// <summary>Whether the tag stands in the answer and nowhere else in the turn: the reject then names the answers' file.</summary>
+    private static bool OnlyInAnswer(Turn turn, string tag, bool instruction) =>
+        turn.Output?.Contains(tag, StringComparison.Ordinal) == true && !HoldsBesideAnswer(turn, tag, instruction);
+
+    private static bool HoldsBesideAnswer(Turn turn, string tag, bool instruction) =>
         turn.Slots.Values.Any(v => v.Contains(tag, StringComparison.Ordinal))
-        || turn.Output?.Contains(tag, StringComparison.Ordinal) == true
         || turn.Input?.Contains(tag, StringComparison.Ordinal) == true
         || (instruction && turn.Instruction?.Contains(tag, StringComparison.Ordinal) == true);
 }

@@ -24,14 +24,15 @@ public sealed class TextContentStep : IRecordStep
 
             if (turn.Output is { } output && TextCheck.IsBlank(output))
             {
-                return SourceItem.Rejected(record, RejectReasons.EmptyAnswer, $"turn {t + 1}: the answer is {TextCheck.BlankKind(output)}");
+                return SourceItem.RejectedForAnswer(record, RejectReasons.EmptyAnswer, $"turn {t + 1}: the answer is {TextCheck.BlankKind(output)}");
             }
 
             foreach (var (name, text) in Texts(turn))
             {
                 if (TextCheck.ControlAt(text) is { } at)
                 {
-                    return SourceItem.Rejected(record, RejectReasons.ControlCharacters, string.Create(CultureInfo.InvariantCulture, $"turn {t + 1}: the {name} holds the control character U+{(int)text[at]:X4} at character {at + 1}"));
+                    var detail = string.Create(CultureInfo.InvariantCulture, $"turn {t + 1}: the {name} holds the control character U+{(int)text[at]:X4} at character {at + 1}");
+                    return name == "answer" ? SourceItem.RejectedForAnswer(record, RejectReasons.ControlCharacters, detail) : SourceItem.Rejected(record, RejectReasons.ControlCharacters, detail);
                 }
             }
         }
