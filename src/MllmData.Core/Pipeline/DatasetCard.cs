@@ -147,6 +147,11 @@ public static class DatasetCard
         sb.Append(stats.TokensSampled
             ? I($" Token lengths are counted on {stats.TokenRecords} of the {o.Records} records, those with the smallest hash of their id (the same records in one run, a merge of parts and `mllmdata stats`); every other figure counts every record.\n\n")
             : "\n\n");
+        if (!stats.Readable)
+        {
+            sb.Append(I($"{manifest["format"]} lines cannot be read back into turns: the turn and text figures are left out (-).\n\n"));
+        }
+
         sb.Append("| figure | value |\n|---|---|\n");
         Row(sb, "records", I($"{o.Records}"));
         Row(sb, "turns per record", Dist(o.TurnsPerRecord));
@@ -154,14 +159,14 @@ public static class DatasetCard
         Row(sb, "instruction tokens", Dist(o.InstructionTokens));
         Row(sb, "question tokens", Dist(o.QuestionTokens));
         Row(sb, "answer tokens", Dist(o.AnswerTokens));
-        Row(sb, "answers of ≤3 words", I($"{o.ShortAnswers} of {o.Answers} ({o.ShortAnswerShare * 100:0.##}%)"));
+        Row(sb, "answers of ≤3 words", I($"{o.ShortAnswers} of {o.Answers} ({o.ShortPercent})"));
         Row(sb, "answer kinds", string.Join(", ", o.AnswerKinds.Select(kv => I($"{kv.Key} {kv.Value}"))));
-        Row(sb, "yes share of yes/no answers", I($"{o.YesShare * 100:0.##}%"));
+        Row(sb, "yes share of yes/no answers", o.YesPercent);
         Row(sb, "rejects by reason", manifest["rejects_by_reason"] is JsonObject { Count: > 0 } reasons ? string.Join(", ", reasons.Select(kv => I($"{kv.Key} {kv.Value}"))) : "none");
         sb.Append("\n| task | records | answer tokens p50 | answers of ≤3 words |\n|---|---:|---:|---:|\n");
         foreach (var (task, g) in stats.ByTask)
         {
-            sb.Append("| ").Append(Md(task)).Append(I($" | {g.Records} | {g.AnswerTokens.Percentile(50)} | {g.ShortAnswerShare * 100:0.##}% |\n"));
+            sb.Append("| ").Append(Md(task)).Append(I($" | {g.Records} | {GroupStats.Percentile(g.AnswerTokens, 50)} | {g.ShortPercent} |\n"));
         }
     }
 

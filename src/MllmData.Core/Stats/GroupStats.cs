@@ -41,12 +41,32 @@ public sealed class GroupStats
     /// <summary>yes / (yes + no), 4 digits; 0 without yes/no answers.</summary>
     public double YesShare => Share(AnswerKinds[AnswerKind.Yes], AnswerKinds[AnswerKind.Yes] + AnswerKinds[AnswerKind.No]);
 
+    /// <summary>A share as a report shows it: a percentage, or "-" when there is nothing to share (not 0 %).</summary>
+    public static string Percent(long part, long whole) =>
+        whole == 0 ? "-" : (Share(part, whole) * 100).ToString("0.##", System.Globalization.CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>The yes share as a report shows it.</summary>
+    public string YesPercent => Percent(AnswerKinds[AnswerKind.Yes], AnswerKinds[AnswerKind.Yes] + AnswerKinds[AnswerKind.No]);
+
+    /// <summary>The short-answer share as a report shows it.</summary>
+    public string ShortPercent => Percent(ShortAnswers, Answers);
+
+    /// <summary>A distribution's mean as a report shows it, or "-" without values.</summary>
+    public static string Mean(ValueCounts v) => v.N == 0 ? "-" : v.Mean.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>A distribution's percentile as a report shows it, or "-" without values.</summary>
+    public static string Percentile(ValueCounts v, int p) => v.N == 0 ? "-" : v.Percentile(p).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     public static double Share(long part, long whole) => whole == 0 ? 0 : Math.Round((double)part / whole, 4, MidpointRounding.ToEven);
 
     internal void AddRecord(RecordView r)
     {
         Records++;
-        TurnsPerRecord.Add(r.Turns.Count);
+        if (r.TurnsKnown)
+        {
+            TurnsPerRecord.Add(r.Turns.Count);
+        }
+
         ImagesPerRecord.Add(r.Images.Count);
         RewrittenRecords += r.Rewritten ? 1 : 0;
     }

@@ -93,11 +93,11 @@ public sealed class HtmlReport(string? imageRoot)
 
         sb.Append("<h2>Summary</h2><table>");
         Row(sb, "records", o.Records);
-        Row(sb, "turns", o.TurnsPerRecord.Sum);
+        Row(sb, "turns", o.TurnsPerRecord.N == 0 && o.Records > 0 ? "-" : I($"{o.TurnsPerRecord.Sum}"));
         Row(sb, "images", o.ImagesPerRecord.Sum);
         Row(sb, "rejects", (long?)m["rejects"] ?? 0);
-        Row(sb, "answers of ≤3 words", I($"{o.ShortAnswers} of {o.Answers} ({o.ShortAnswerShare * 100:0.##}%)"));
-        Row(sb, "yes share of yes/no answers", I($"{o.YesShare * 100:0.##}% ({o.AnswerKinds[AnswerKind.Yes]} yes, {o.AnswerKinds[AnswerKind.No]} no)"));
+        Row(sb, "answers of ≤3 words", I($"{o.ShortAnswers} of {o.Answers} ({o.ShortPercent})"));
+        Row(sb, "yes share of yes/no answers", I($"{o.YesPercent} ({o.AnswerKinds[AnswerKind.Yes]} yes, {o.AnswerKinds[AnswerKind.No]} no)"));
         Row(sb, "questions not recovered from their template", o.QuestionsUnrecovered);
         sb.Append("</table>");
 
@@ -242,7 +242,7 @@ public sealed class HtmlReport(string? imageRoot)
         foreach (var (name, g) in groups)
         {
             sb.Append("<tr><td class=\"l\">").Append(E(name)).Append("</td>")
-                .Append(I($"<td>{g.Records}</td><td>{g.TurnsPerRecord.Mean:0.##}</td><td>{g.ImagesPerRecord.Mean:0.##}</td><td>{g.AnswerTokens.Percentile(50)}</td><td>{g.AnswerTokens.Mean:0.##}</td><td>{g.AnswerTokens.Percentile(90)}</td><td>{g.ShortAnswerShare * 100:0.##}%</td><td>{g.YesShare * 100:0.##}%</td>"))
+                .Append(I($"<td>{g.Records}</td><td>{GroupStats.Mean(g.TurnsPerRecord)}</td><td>{GroupStats.Mean(g.ImagesPerRecord)}</td><td>{GroupStats.Percentile(g.AnswerTokens, 50)}</td><td>{GroupStats.Mean(g.AnswerTokens)}</td><td>{GroupStats.Percentile(g.AnswerTokens, 90)}</td><td>{g.ShortPercent}</td><td>{g.YesPercent}</td>"))
                 .Append(string.Concat(AnswerKind.All.Select(k => I($"<td>{g.AnswerKinds[k]}</td>")))).Append("</tr>");
         }
 

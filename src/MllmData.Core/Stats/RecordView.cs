@@ -17,4 +17,7 @@ public sealed record RecordView(string Id, string Source, string Task, IReadOnly
 {
     /// <summary>The record's answers were rewritten by a model (meta.rewrite).</summary>
     public bool Rewritten { get; init; }
+
+    /// <summary>Whether the line could be read into turns (false for a format whose lines cannot be read back): its turn count is then unknown, not 0.</summary>
+    public bool TurnsKnown { get; init; } = true;
 }

@@ -193,6 +193,7 @@ public static class StatsReader
         return new RecordView(id, Text(Member(meta, "source")) ?? "(no meta)", Text(Member(meta, "task")) ?? "(no meta)", views, turns)
         {
             Rewritten = Member(meta, "rewrite") is { ValueKind: JsonValueKind.Object },
+            TurnsKnown = format is { Capabilities.Readable: true },
         };
     }
 

@@ -193,8 +193,6 @@ public static class StatsReport
 
     private static string Dist(ValueCounts v) => v.N == 0 ? "-" : I($"mean {v.Mean:0.##}, p50 {v.Percentile(50)}, p90 {v.Percentile(90)}, p99 {v.Percentile(99)}, max {v.Max} (n {v.N})");
 
-    private static string Pct(double share) => I($"{share * 100:0.##}%");
-
     /// <summary>Which records the token figures (and unrecovered questions) cover.</summary>
     public static string TokenSampleLine(DatasetStats s) => s.TokensSampled
         ? I($"token figures: the {s.TokenRecords} of {s.Overall.Records} records with the smallest id hash (token sample {s.TokenSample}); other figures: every record")
@@ -208,15 +206,15 @@ public static class StatsReport
         var lines = new List<string>
         {
             I($"build {m["name"]} ({m["format"]}, {m["container"]}), tool {m["tool_version"]}, seed {m["seed"]}: {s.Folder}"),
-            I($"records {o.Records}, turns {o.TurnsPerRecord.Sum}, images {o.ImagesPerRecord.Sum}, rejects {m["rejects"]}"),
+            I($"records {o.Records}, turns {(o.TurnsPerRecord.N == 0 && o.Records > 0 ? "-" : o.TurnsPerRecord.Sum)}, images {o.ImagesPerRecord.Sum}, rejects {m["rejects"]}"),
             I($"turns/record: {Dist(o.TurnsPerRecord)}"),
             I($"images/record: {Dist(o.ImagesPerRecord)}"),
             TokenSampleLine(s),
             I($"instruction tokens (o200k): {Dist(o.InstructionTokens)}"),
             I($"question tokens (o200k): {Dist(o.QuestionTokens)}; unrecovered {o.QuestionsUnrecovered}"),
             I($"answer tokens (o200k): {Dist(o.AnswerTokens)}"),
-            I($"answers of <=3 words: {o.ShortAnswers} of {o.Answers} ({Pct(o.ShortAnswerShare)})"),
-            I($"answer kinds: {string.Join(", ", o.AnswerKinds.Select(kv => $"{kv.Key} {kv.Value}"))}; yes share of yes/no {Pct(o.YesShare)}"),
+            I($"answers of <=3 words: {o.ShortAnswers} of {o.Answers} ({o.ShortPercent})"),
+            I($"answer kinds: {string.Join(", ", o.AnswerKinds.Select(kv => $"{kv.Key} {kv.Value}"))}; yes share of yes/no {o.YesPercent}"),
             "answer tokens histogram: " + string.Join(", ", o.AnswerTokens.N == 0 ? [] : o.AnswerTokens.Buckets().Select(b => I($"{b.Label}: {b.Count}"))),
         };
         if (!s.Readable)
@@ -262,7 +260,7 @@ public static class StatsReport
     private static string Compact(JsonNode? node) => node is JsonObject { Count: > 0 } o ? string.Join(", ", o.Select(kv => I($"{kv.Key} {kv.Value}"))) : "none";
 
     private static string GroupLine(string name, GroupStats g) =>
-        I($"  {name}: records {g.Records}, turns/record {g.TurnsPerRecord.Mean:0.##}, images/record {g.ImagesPerRecord.Mean:0.##}, answer tokens p50 {g.AnswerTokens.Percentile(50)} mean {g.AnswerTokens.Mean:0.##}, <=3 words {Pct(g.ShortAnswerShare)}, yes share {Pct(g.YesShare)}");
+        I($"  {name}: records {g.Records}, turns/record {GroupStats.Mean(g.TurnsPerRecord)}, images/record {GroupStats.Mean(g.ImagesPerRecord)}, answer tokens p50 {GroupStats.Percentile(g.AnswerTokens, 50)} mean {GroupStats.Mean(g.AnswerTokens)}, <=3 words {g.ShortPercent}, yes share {g.YesPercent}");
 
     /// <summary>Rows of the side-by-side comparison: figure, A, B, and B − A where both are numbers.</summary>
     public static IReadOnlyList<(string Figure, string A, string B, string Change)> CompareRows(DatasetStats a, DatasetStats b)

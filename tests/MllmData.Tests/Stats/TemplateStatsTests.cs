@@ -19,8 +19,19 @@ public class TheFiguresOfATemplateBuild
         var json = Path.Combine(outDir, "..", "stats.json");
         var stats = await CliRunner.RunAsync("stats", outDir, "--json", json);
         Assert.True(stats.ExitCode == 0, stats.Error);
-        Assert.Contains($"records {lines.Count}, turns 0, images {images},", stats.Output, StringComparison.Ordinal);
+        // Turns and text are unknown, not zero: each such figure says "-".
+        Assert.Contains($"records {lines.Count}, turns -, images {images},", stats.Output, StringComparison.Ordinal);
+        Assert.Contains("turns/record: -\n", stats.Output, StringComparison.Ordinal);
         Assert.Contains("images/record: mean 1, p50 1, p90 1, p99 1, max 1", stats.Output, StringComparison.Ordinal);
+        Assert.Contains("answers of <=3 words: 0 of 0 (-)\n", stats.Output, StringComparison.Ordinal);
+        Assert.Contains("; yes share of yes/no -\n", stats.Output, StringComparison.Ordinal);
+        Assert.Contains($"  coco-captions: records {lines.Count}, turns/record -, images/record 1, answer tokens p50 - mean -, <=3 words -, yes share -\n", stats.Output, StringComparison.Ordinal);
+
+        var card = File.ReadAllText(Path.Combine(outDir, "README.md"));
+        Assert.Contains("template lines cannot be read back into turns: the turn and text figures are left out (-).\n\n| figure | value |", card, StringComparison.Ordinal);
+        Assert.Contains("| turns per record | - |\n", card, StringComparison.Ordinal);
+        Assert.Contains("| answers of ≤3 words | 0 of 0 (-) |\n| answer kinds | letter 0, no 0, number 0, other 0, yes 0 |\n| yes share of yes/no answers | - |\n", card, StringComparison.Ordinal);
+        Assert.Contains($"| caption | {lines.Count} | - | - |\n", card, StringComparison.Ordinal);
         Assert.Equal(images, (int)JsonNode.Parse(File.ReadAllText(json))!["overall"]!["images"]!);
     }
 
