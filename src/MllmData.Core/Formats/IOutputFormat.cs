@@ -115,6 +115,13 @@ public sealed record FormatCapabilities
     /// text holding one (a literal "&lt;video&gt;" in a question) fails the consumer's count of them, so it is rejected.
     /// </summary>
     public IReadOnlyList<string> ReservedTags { get; init; } = [];
+
+    /// <summary>
+    /// The consumer opens every image as a file under its image folder, and nothing else: an image given as a URL or a
+    /// <c>data:</c> URI cannot be loaded (LLaVA joins it to its image folder, LLaMA-Factory to <c>media_dir</c>), so such a
+    /// record is rejected. Formats that fetch URLs (ms-swift) or carry them (OpenAI) leave this off.
+    /// </summary>
+    public bool ImagesAreFiles { get; init; }
 }
 
 /// <summary>How a format carries images.</summary>

@@ -22,6 +22,7 @@ public sealed class LlavaFormat : ConversationFormat
         Containers = ["jsonl", "json", "parquet"],
         InContextExamples = true,
         ToolUse = true,
+        ImagesAreFiles = true,
     };
 
     protected override ConversationShape Shape { get; } =

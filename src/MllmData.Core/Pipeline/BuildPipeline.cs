@@ -315,6 +315,11 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         }
 
         var steps = new List<IRecordStep>();
+        if (format.Capabilities.ImagesAreFiles)
+        {
+            steps.Add(new ImageUrlStep(format));
+        }
+
         var stage = imageSettings.Active && s.ImageRoot is not null;
         if (s.ImageRoot is not null && !stage)
         {
