@@ -165,7 +165,10 @@ public abstract class ConversationFormat : IOutputFormat
 
             var target = a;
             var key = Shape.ContentKey;
-            result.Add(new Exchange(ReadBack.Question((string)question!, options), (string)answer!, v => target[key] = v));
+            result.Add(new Exchange(ReadBack.Question((string)question!, options), (string)answer!, v => target[key] = v)
+            {
+                DropQuestionLines = drop => q[key] = ReadBack.WithoutLines((string)q[key]!, drop),
+            });
         }
 
         return result;

@@ -150,7 +150,11 @@ public sealed record ExchangeOptions
 }
 
 /// <summary>One question/answer exchange of a rendered record, with a way to replace the answer in place.</summary>
-public sealed record Exchange(string Question, string Answer, Action<string> SetAnswer);
+public sealed record Exchange(string Question, string Answer, Action<string> SetAnswer)
+{
+    /// <summary>Takes whole lines (compared trimmed) out of the question as the line holds it; placeholders and other lines stay.</summary>
+    public Action<IReadOnlySet<string>>? DropQuestionLines { get; init; }
+}
 
 /// <summary>What a format's side files are written from.</summary>
 public sealed record SideFileContext(string OutDir, string Name, IReadOnlyList<ShardInfo> Shards, RenderOptions Options, long RecordsWithImages);

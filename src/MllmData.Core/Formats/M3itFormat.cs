@@ -86,7 +86,19 @@ public sealed class M3itFormat : IOutputFormat
         }
 
         var question = string.Join("\n", new[] { (string?)line["instruction"], (string?)line["inputs"] }.Where(s => !string.IsNullOrEmpty(s)));
-        return [new Exchange(ReadBack.Question(question, options), (string)output!, v => line["outputs"] = v)];
+        return [new Exchange(ReadBack.Question(question, options), (string)output!, v => line["outputs"] = v)
+        {
+            DropQuestionLines = drop =>
+            {
+                foreach (var key in new[] { "instruction", "inputs" })
+                {
+                    if (line[key] is JsonValue v && v.TryGetValue<string>(out var text))
+                    {
+                        line[key] = ReadBack.WithoutLines(text, drop);
+                    }
+                }
+            },
+        }];
     }
 
     public IReadOnlyList<string> Images(JsonObject line) =>

@@ -290,7 +290,23 @@ public sealed class OpenAiFormat : IOutputFormat
                 _ => string.Empty,
             };
             var target = a;
-            result.Add(new Exchange(ReadBack.Question(question, options), (string)answer!, v => target["content"] = v));
+            result.Add(new Exchange(ReadBack.Question(question, options), (string)answer!, v => target["content"] = v)
+            {
+                DropQuestionLines = drop =>
+                {
+                    if (q["content"] is JsonValue text)
+                    {
+                        q["content"] = ReadBack.WithoutLines((string)text!, drop);
+                    }
+                    else if (q["content"] is JsonArray parts)
+                    {
+                        foreach (var part in parts.OfType<JsonObject>().Where(p => (string?)p["type"] == "text" && p["text"] is JsonValue))
+                        {
+                            part["text"] = ReadBack.WithoutLines((string)part["text"]!, drop);
+                        }
+                    }
+                },
+            });
         }
 
         return result;

@@ -41,6 +41,10 @@ public static class ReadBack
             .Trim();
     }
 
+    /// <summary>The text without the lines (compared trimmed) in <paramref name="drop"/>; every other line as it was.</summary>
+    public static string WithoutLines(string text, IReadOnlySet<string> drop) =>
+        text.Split('\n').Any(l => drop.Contains(l.Trim())) ? string.Join("\n", text.Split('\n').Where(l => !drop.Contains(l.Trim()))) : text;
+
     /// <summary>A question as shown to a rewriting model: no placeholders, no response-format suffix lines.</summary>
     public static string Question(string text, ExchangeOptions options)
     {

@@ -76,6 +76,9 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
 {
     private static readonly JsonSerializerOptions LineOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>The response-format suffixes that ask for a word or a short phrase and for no checked constraint: a rewritten answer takes them out of its question.</summary>
+    private readonly HashSet<string> _briefLines = [.. options.SuffixLines.Where(l => !options.ConstraintLines.ContainsKey(l))];
+
     /// <summary>The pack's identity in cache keys: its id and a hash of its wording, so edited prompts are asked afresh.</summary>
     public string PromptVersion { get; } = $"{pack.Id}@{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(pack.System + "\u001f" + string.Join("\u001f", pack.Templates.Select(t => t.Text)))))[..12]}";
 
@@ -441,6 +444,10 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                     if (reason is null && result is not null)
                     {
                         exchange.SetAnswer(result.Text);
+
+                        // A sentence now answers it: a suffix asking for a word or a phrase would contradict it. Suffixes
+                        // tagged with a constraint stay, since the rewrite was held to them.
+                        exchange.DropQuestionLines?.Invoke(_briefLines);
                         rewritten++;
                     }
                 }

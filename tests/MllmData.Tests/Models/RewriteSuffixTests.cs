@@ -1,0 +1,84 @@
+using System.Text.Json;
+using MllmData.Generation;
+using MllmData.ModelCalls;
+using MllmData.Templates;
+
+namespace MllmData.Tests.Models;
+
+/// <summary>A rewritten answer is a sentence: the suffix that asked for a word or a short phrase leaves its question.</summary>
+public class TheRewrittenQuestions
+{
+    private const string Brief = "Reply with one word or a short phrase.";
+
+    private static async Task<(string In, string Out)> BuildAndRewrite(string format, params string[] extra)
+    {
+        var input = TestPaths.NewTempDir();
+        var samples = Path.Combine(TestPaths.RepoRoot, "samples", "vqav2");
+        var build = await CliRunner.RunAsync([
+            "build", "--adapter", "vqav2", "--input", $"questions={Path.Combine(samples, "v2_OpenEnded_mscoco_train2014_questions.json")}",
+            "--input", $"annotations={Path.Combine(samples, "v2_mscoco_train2014_annotations.json")}", "--suffix", "word-or-phrase", "--format", format, "--out", input, .. extra]);
+        Assert.True(build.ExitCode == 0, build.Error);
+
+        using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));
+        var library = TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates"));
+        var rewriter = RewriteRunner.Prepare(new MllmData.Recipes.RewriteSettings(), library, Serilog.Core.Logger.None, out _);
+        var model = OpenAiChatModel.Compatible(new Uri(server.OpenAiBaseUrl), "gpt-4o-mini", "sk-test", TimeSpan.FromSeconds(20), 1 << 20);
+        using var cache = new ResponseCache(Path.Combine(TestPaths.NewTempDir(), "c.db"));
+        using var calls = new ModelCallPath(model, cache, new CallSettings(), PriceTable.Load());
+        var output = Path.Combine(TestPaths.NewTempDir(), "long");
+        await rewriter.RunAsync(input, output, calls, CancellationToken.None);
+        return (input, output);
+    }
+
+    private static List<(string Question, string Answer)> Turns(string dir, string turnsKey, string roleKey, string textKey, string user) =>
+        [.. TestPaths.Shards(dir).Order(StringComparer.Ordinal).SelectMany(File.ReadLines).SelectMany(l =>
+        {
+            var turns = JsonDocument.Parse(l).RootElement.GetProperty(turnsKey).EnumerateArray().ToList();
+            return turns.Select((t, i) => (t, i)).Where(x => x.t.GetProperty(roleKey).GetString() == user && x.i + 1 < turns.Count)
+                .Select(x => (x.t.GetProperty(textKey).GetString()!, turns[x.i + 1].GetProperty(textKey).GetString()!));
+        })];
+
+    [Theory]
+    [InlineData("llava", "conversations", "from", "value", "human")]
+    [InlineData("sharegpt", "messages", "role", "content", "user")]
+    [InlineData("swift", "messages", "role", "content", "user")]
+    public async Task Lose_The_Brief_Suffix_Line_And_Keep_Every_Other_Line_And_The_Placeholder(string format, string turnsKey, string roleKey, string textKey, string user)
+    {
+        var (input, output) = await BuildAndRewrite(format);
+        var before = Turns(input, turnsKey, roleKey, textKey, user);
+        var after = Turns(output, turnsKey, roleKey, textKey, user);
+        Assert.Equal(before.Count, after.Count);
+        Assert.Contains(before, t => t.Question.Split('\n').Contains(Brief));
+        for (var i = 0; i < before.Count; i++)
+        {
+            // The faithful fake lengthens every short answer: each question is the one built, less the suffix line only.
+            Assert.NotEqual(before[i].Answer, after[i].Answer);
+            Assert.Equal(string.Join('\n', before[i].Question.Split('\n').Where(l => l != Brief)), after[i].Question);
+            Assert.Equal(before[i].Question.Split("<image>").Length, after[i].Question.Split("<image>").Length);
+        }
+    }
+
+    [Fact]
+    public void Lose_Only_Whole_Lines_In_Every_Format_That_Rewrite_Reads()
+    {
+        var drop = new HashSet<string>(StringComparer.Ordinal) { Brief };
+        var options = new MllmData.Formats.ExchangeOptions();
+
+        // OpenAI: a text part of the user message loses the line; the image part stays.
+        var openai = System.Text.Json.Nodes.JsonNode.Parse($$$"""{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}, {"type": "text", "text": "What is it?\n{{{Brief}}}"}]}, {"role": "assistant", "content": "a cat"}]}""")!.AsObject();
+        var exchange = MllmData.Formats.FormatRegistry.Get("openai").Exchanges(openai, options).Single();
+        exchange.DropQuestionLines!(drop);
+        Assert.Equal("What is it?", (string)openai["messages"]![0]!["content"]![1]!["text"]!);
+        Assert.Equal("image_url", (string)openai["messages"]![0]!["content"]![0]!["type"]!);
+
+        // M3IT: instruction and inputs each lose it; a line that only holds the words among others stays.
+        var m3it = System.Text.Json.Nodes.JsonNode.Parse($$$"""{"instruction": "Look.\n  {{{Brief}}}  ", "inputs": "What is it? {{{Brief}}}\n{{{Brief}}}", "outputs": "a cat", "image_base64_str": ["AA"]}""")!.AsObject();
+        MllmData.Formats.FormatRegistry.Get("m3it").Exchanges(m3it, options).Single().DropQuestionLines!(drop);
+        Assert.Equal(("Look.", $"What is it? {Brief}"), ((string)m3it["instruction"]!, (string)m3it["inputs"]!));
+
+        // A question without the line is left as it was, to the byte.
+        var llava = System.Text.Json.Nodes.JsonNode.Parse("""{"conversations": [{"from": "human", "value": "<image>\n What is it? "}, {"from": "gpt", "value": "a cat"}]}""")!.AsObject();
+        MllmData.Formats.FormatRegistry.Get("llava").Exchanges(llava, options).Single().DropQuestionLines!(drop);
+        Assert.Equal("<image>\n What is it? ", (string)llava["conversations"]![0]!["value"]!);
+    }
+}
