@@ -1,0 +1,67 @@
+using System.Text.Json;
+
+namespace MllmData.Tests.Survey;
+
+/// <summary>Findings of a hostile probe of the survey features (object data, self-instruct contexts, scoring, passes that read a source twice).</summary>
+public class SurveyProbeTests
+{
+    private static string Write(string name, string text)
+    {
+        var path = Path.Combine(TestPaths.NewTempDir(), name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static List<JsonElement> Rejects(string outDir) =>
+        [.. File.ReadAllLines(Path.Combine(outDir, "rejects.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.Clone())];
+
+    // A box with a coordinate no image has (1e308, 1e10) made the exact decimal corner and area arithmetic overflow: a stack trace.
+    private const string HugeBoxes = """
+        {"images": [{"id": 1, "file_name": "one.jpg", "width": 100, "height": 100}],
+         "annotations": [
+           {"id": 10, "image_id": 1, "category_id": 1, "bbox": [1e308, 2, 3, 1e308], "iscrowd": 0},
+           {"id": 11, "image_id": 1, "category_id": 2, "bbox": [10, 10, 1e10, 20], "iscrowd": 0},
+           {"id": 12, "image_id": 1, "category_id": 3, "bbox": [10, 20, 30, 40], "iscrowd": 0},
+           {"id": 13, "image_id": 1, "category_id": 4, "bbox": [-999999990, 0, 1000000000, 50], "iscrowd": 0}],
+         "categories": [{"id": 1, "name": "dog"}, {"id": 2, "name": "cat"}, {"id": 3, "name": "bird"}, {"id": 4, "name": "horse"}, {"id": 5, "name": "sheep"}]}
+        """;
+
+    [Theory]
+    [InlineData("region-caption")]
+    [InlineData("grounding")]
+    public async Task A_Box_Beyond_Any_Image_Is_A_Bad_Box_Reject_Not_A_Crash(string task)
+    {
+        var instances = Write("instances.json", HugeBoxes);
+        var built = await SurveyBuild.RunAsync("--adapter", "coco-objects", "--input", $"instances={instances}", "--task", task, "--box-style", "pixel");
+
+        Assert.Equal(0, built.ExitCode);
+        Assert.DoesNotContain("   at ", built.Result.Error, StringComparison.Ordinal);
+        // The bird's box is asked about as it is; the horse's corners are exactly 1e9 away: within the limit, clamped.
+        var answers = built.Records.Select(r => r.GetProperty("conversations")[task == "grounding" ? 1 : 0].GetProperty("value").GetString()!).ToList();
+        Assert.Contains(answers, a => a.Contains("[10, 20, 40, 60]", StringComparison.Ordinal));
+        Assert.Contains(answers, a => a.Contains("[0, 0, 10, 50]", StringComparison.Ordinal));
+        Assert.Equal(2, built.Records.Count);
+        var bad = Rejects(built.Out).Where(r => r.GetProperty("reason").GetString() == "bad-box").ToList();
+        Assert.Equal(2, bad.Count);
+        Assert.Contains("annotations[0]", bad[0].GetProperty("position").GetString(), StringComparison.Ordinal);
+        Assert.Contains("1E+308, beyond 1000000000 pixels", bad[0].GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("annotations[1]", bad[1].GetProperty("position").GetString(), StringComparison.Ordinal);
+        Assert.Contains("10000000000, beyond", bad[1].GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Existence_With_A_Box_Area_Limit_Reads_Huge_Boxes_As_Present_Objects_Without_An_Area()
+    {
+        var instances = Write("instances.json", HugeBoxes);
+        var built = await SurveyBuild.RunAsync("--adapter", "coco-objects", "--input", $"instances={instances}", "--min-box-area", "100");
+
+        Assert.Equal(0, built.ExitCode);
+        Assert.DoesNotContain("   at ", built.Result.Error, StringComparison.Ordinal);
+        // Yes only about objects with a readable box of 100 px² or more (bird, horse); dog and cat are there, so never a no.
+        var pairs = built.Records.Select(r => (r.GetProperty("meta").GetProperty("extra").GetProperty("object").GetString()!, r.GetProperty("conversations")[1].GetProperty("value").GetString()!)).OrderBy(p => p.Item1).ToList();
+        // Sheep is the one absent category, so one pair: a yes about bird or horse, and a no about sheep.
+        Assert.Equal(2, pairs.Count);
+        Assert.Contains(pairs[0], new[] { ("bird", "yes"), ("horse", "yes") });
+        Assert.Equal(("sheep", "no"), pairs[1]);
+    }
+}
