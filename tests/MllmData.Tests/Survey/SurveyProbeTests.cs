@@ -64,4 +64,55 @@ public class SurveyProbeTests
         Assert.Contains(pairs[0], new[] { ("bird", "yes"), ("horse", "yes") });
         Assert.Equal(("sheep", "no"), pairs[1]);
     }
+
+    // The self-instruct contexts read the instances file through a DOM of their own: a bbox element that is not a number,
+    // or a bbox that is not a list, was an InvalidOperationException with a stack trace; an unknown category id became
+    // an object named by the number ("99: [...]").
+    private const string OddInstances = """
+        {"images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 100}, {"id": 2, "file_name": "b.jpg", "width": 100, "height": 100}],
+         "annotations": [
+           {"id": 10, "image_id": 1, "category_id": 1, "bbox": [1, 2, "x", 5], "iscrowd": 0},
+           {"id": 11, "image_id": 1, "category_id": 1, "bbox": "10,10,5,5", "iscrowd": 0},
+           {"id": 12, "image_id": 1, "category_id": 99, "bbox": [0, 0, 10, 10], "iscrowd": 0},
+           {"id": 13, "image_id": 1, "category_id": 2, "bbox": [10, 20, 30, 40], "iscrowd": 1},
+           {"id": 14, "image_id": 2, "category_id": 1, "bbox": [50, 50, 10, 10], "iscrowd": 0}],
+         "categories": [{"id": 1, "name": "dog"}, {"id": 2, "name": "cat"}]}
+        """;
+
+    private const string OddCaptions = """
+        {"images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 100}, {"id": 2, "file_name": "b.jpg", "width": 100, "height": 100}],
+         "annotations": [{"id": 1, "image_id": 1, "caption": "A cat on a mat."}, {"id": 2, "image_id": 2, "caption": "A dog."}]}
+        """;
+
+    [Fact]
+    public void Self_Instruct_Contexts_Leave_Out_Annotations_Without_A_Readable_Box_Or_A_Named_Category()
+    {
+        var instances = Write("instances.json", OddInstances);
+        var captions = Write("captions.json", OddCaptions);
+        using var first = File.OpenRead(captions);
+        using var boxes = File.OpenRead(instances);
+        var contexts = MllmData.Generation.ImageContext.FromCoco(first, captions, () => File.OpenRead(captions), boxes, instances);
+
+        Assert.Equal(["1", "2"], contexts.Select(c => c.ImageId));
+        var one = Assert.Single(contexts[0].Objects);
+        Assert.Equal("cat: [0.100, 0.200, 0.400, 0.600]", one.ToString());
+        Assert.True(one.Crowd);
+        Assert.Equal("dog: [0.500, 0.500, 0.600, 0.600]", Assert.Single(contexts[1].Objects).ToString());
+
+        // The hallucination check's categories: every annotation of a named category counts, whatever its box.
+        var categories = MllmData.Generation.ImageContext.CategoriesByFileName(instances);
+        Assert.Equal(["cat", "dog"], categories["a.jpg"].Order());
+        Assert.Equal(["dog"], categories["b.jpg"]);
+    }
+
+    [Fact]
+    public async Task Self_Instruct_Dry_Run_On_Odd_Instances_Runs_Without_A_Stack_Trace()
+    {
+        var instances = Write("instances.json", OddInstances);
+        var captions = Write("captions.json", OddCaptions);
+        var r = await CliRunner.RunAsync("self-instruct", "--input", $"captions={captions}", "--input", $"instances={instances}", "--kinds", "conversation", "--out", Path.Combine(TestPaths.NewTempDir(), "o"), "--dry-run");
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.DoesNotContain("   at ", r.Error + r.Output, StringComparison.Ordinal);
+    }
 }
