@@ -115,4 +115,63 @@ public class SurveyProbeTests
         Assert.Equal(0, r.ExitCode);
         Assert.DoesNotContain("   at ", r.Error + r.Output, StringComparison.Ordinal);
     }
+
+    // answers.jsonl fields of another type: non-string choices were an InvalidOperationException with a stack trace; a
+    // numeric correct_choice, answer_type or category was read as absent (the question silently unscored or ungrouped);
+    // a correct_choice past the choices was a question no reply could get right.
+    [Theory]
+    [InlineData("""{"question_id": 1, "answers": ["x"], "choices": [1, 2], "correct_choice": "A"}""", "wrong-type", "\"choices\"[0] is the number 1, expected a string")]
+    [InlineData("""{"question_id": 1, "answers": ["x"], "choices": "x,y", "correct_choice": "A"}""", "wrong-type", "\"choices\" is a string, expected a list of strings")]
+    [InlineData("""{"question_id": 1, "answers": ["x"], "choices": ["x", "y"], "correct_choice": 0}""", "wrong-type", "\"correct_choice\" is the number 0, expected a string")]
+    [InlineData("""{"question_id": 1, "answers": ["x"], "choices": ["x", "y"], "correct_choice": "C"}""", "wrong-type", "\"correct_choice\" is 'C', not the letter of one of its 2 choices (A to B)")]
+    [InlineData("""{"question_id": 1, "answers": ["x"], "correct_choice": "b"}""", "wrong-type", "\"correct_choice\" is 'b', not an option letter A to Z")]
+    [InlineData("""{"question_id": 1, "answers": ["x"], "answer_type": 3}""", "wrong-type", "\"answer_type\" is the number 3, expected a string")]
+    [InlineData("""{"question_id": 1, "answers": ["x"], "category": ["a"]}""", "wrong-type", "\"category\" is a list, expected a string")]
+    [InlineData("""{"question_id": 1, "answers": ["x", 2]}""", "wrong-type", "\"answers\"[1] is the number 2, expected a string")]
+    [InlineData("""{"question_id": 1, "answers": "x"}""", "wrong-type", "\"answers\" is a string, expected a list of strings")]
+    [InlineData("""{"question_id": 1, "answers": null}""", "missing-field", "no \"answers\" list of strings")]
+    public async Task An_Answers_Line_With_A_Field_Of_Another_Type_Stops_Score_Naming_Line_Field_And_Reason(string line, string reason, string detail)
+    {
+        var dir = TestPaths.NewTempDir();
+        var answers = Path.Combine(dir, "answers.jsonl");
+        File.WriteAllLines(answers, ["""{"question_id": 0, "answers": ["a"], "choices": ["a", "b"], "correct_choice": "A"}""", line]);
+        var predictions = Path.Combine(dir, "p.jsonl");
+        File.WriteAllLines(predictions, ["""{"question_id": 1, "text": "A"}"""]);
+
+        var r = await CliRunner.RunAsync("score", "--predictions", predictions, "--answers", answers, "--metric", "mc");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.DoesNotContain("   at ", r.Error, StringComparison.Ordinal);
+        Assert.Contains($"answers.jsonl: line 2: {reason}: {detail}", r.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("""{"question_id": 1, "text": 2}""", "wrong-type: \"text\" is the number 2, expected a string")]
+    [InlineData("""{"question_id": 1, "text": ["yes"]}""", "wrong-type: \"text\" is a list, expected a string")]
+    [InlineData("""{"question_id": 1, "text": null}""", "missing-field: no \"text\" (or \"answer\") string")]
+    public async Task A_Prediction_Whose_Text_Is_Not_A_String_Is_Named_With_Its_Type(string line, string expected)
+    {
+        var dir = TestPaths.NewTempDir();
+        var answers = Path.Combine(dir, "answers.jsonl");
+        File.WriteAllLines(answers, ["""{"question_id": 1, "answers": ["2"]}"""]);
+        var predictions = Path.Combine(dir, "p.jsonl");
+        File.WriteAllLines(predictions, [line]);
+
+        var r = await CliRunner.RunAsync("score", "--predictions", predictions, "--answers", answers, "--metric", "vqa");
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"p.jsonl: line 1: {expected}", r.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_Exclude_File_Whose_Image_Is_A_List_Stops_The_Build_Instead_Of_Letting_The_Image_Through()
+    {
+        var dir = TestPaths.NewTempDir();
+        var answers = Path.Combine(dir, "answers.jsonl");
+        File.WriteAllLines(answers, ["""{"question_id": 1, "answers": ["x"], "image": ["000000397133.jpg"]}"""]);
+        var built = await SurveyBuild.RunAsync("--adapter", "coco-captions", "--input", $"captions={SurveyBuild.CocoCaptions}", "--per-image", "--exclude", answers);
+
+        Assert.Equal(2, built.ExitCode);
+        Assert.Contains("answers.jsonl: line 1: wrong-type: \"image\" is a list, expected a string", built.Result.Error, StringComparison.Ordinal);
+    }
 }
