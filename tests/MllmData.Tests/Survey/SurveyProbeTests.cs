@@ -174,4 +174,71 @@ public class SurveyProbeTests
         Assert.Equal(2, built.ExitCode);
         Assert.Contains("answers.jsonl: line 1: wrong-type: \"image\" is a list, expected a string", built.Result.Error, StringComparison.Ordinal);
     }
+
+    private static string ThreeImagesHeldOut()
+    {
+        var answers = Path.Combine(TestPaths.NewTempDir(), "answers.jsonl");
+        File.WriteAllLines(answers, [
+            """{"question_id": 1, "answers": ["x"], "image": "000000397133.jpg"}""",
+            """{"question_id": 2, "answers": ["x"], "image": "000000349860.jpg"}""",
+            """{"question_id": 3, "answers": ["x"], "image": "000000217285.jpg"}"""]);
+        return answers;
+    }
+
+    private static (long ByImage, long ByQuestion) Decontamination(string outDir)
+    {
+        using var manifest = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(outDir, "manifest.json")));
+        var d = manifest.RootElement.GetProperty("decontamination");
+        return (d.GetProperty("excluded_by_image").GetInt64(), d.GetProperty("excluded_by_question").GetInt64());
+    }
+
+    // The in-context examples' first pass ran the decontamination step too, so the manifest counted each held-out record
+    // twice (and a pool's held-out lines as dropped training records); the rejects file had each once.
+    [Fact]
+    public async Task With_In_Context_Examples_Each_Held_Out_Record_Is_Counted_Once()
+    {
+        var answers = ThreeImagesHeldOut();
+        var built = await SurveyBuild.RunAsync("--adapter", "coco-captions", "--input", $"captions={SurveyBuild.CocoCaptions}", "--per-image", "--exclude", answers, "--icl-shots", "2");
+
+        Assert.Equal(0, built.ExitCode);
+        Assert.Equal(3, built.RejectReasons.Count(r => r == "contaminated"));
+        Assert.Equal((3L, 0L), Decontamination(built.Out));
+        var held = new[] { "000000397133.jpg", "000000349860.jpg", "000000217285.jpg" };
+        Assert.DoesNotContain(built.Records, r => r.GetProperty("image").EnumerateArray().Any(i => held.Contains(i.GetString())));
+
+        // Examples from a pool (a build of the same captions, held-out images included) are not training records dropped.
+        var pool = await SurveyBuild.RunAsync("--adapter", "coco-captions", "--input", $"captions={SurveyBuild.CocoCaptions}", "--per-image");
+        var pooled = await SurveyBuild.RunAsync("--adapter", "coco-captions", "--input", $"captions={SurveyBuild.CocoCaptions}", "--per-image", "--exclude", answers, "--icl-shots", "2", "--icl-pool", pool.Out);
+        Assert.Equal(0, pooled.ExitCode);
+        Assert.Equal((3L, 0L), Decontamination(pooled.Out));
+        Assert.DoesNotContain(pooled.Records, r => r.GetProperty("image").EnumerateArray().Any(i => held.Contains(i.GetString())));
+    }
+
+    // A mixture reads each source to count it, then once per epoch: each pass counted the held-out records again.
+    [Fact]
+    public async Task In_A_Mixture_With_Repeats_Each_Held_Out_Record_Is_Counted_Once()
+    {
+        var answers = ThreeImagesHeldOut();
+        var recipe = Path.Combine(TestPaths.NewTempDir(), "mix.yaml");
+        File.WriteAllText(recipe, $"""
+            name: mix
+            exclude: ["{answers}"]
+            mixture:
+              sampling: proportional
+            sources:
+              - name: caps
+                adapter: coco-captions
+                inputs:
+                  captions: "{SurveyBuild.CocoCaptions}"
+                options:
+                  per-image: true
+                repeat: 3
+            """);
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync("build", "--recipe", recipe, "--out", outDir);
+
+        Assert.Equal(0, r.ExitCode);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(outDir, "rejects.jsonl")).Count(l => l.Contains("\"contaminated\"", StringComparison.Ordinal)));
+        Assert.Equal((3L, 0L), Decontamination(outDir));
+    }
 }

@@ -172,7 +172,8 @@ public sealed class IclStep : IRecordStep
     {
         foreach (var step in _before)
         {
-            var item = step.Apply(record);
+            // The queries' own pass counts each record (a contaminated one among them); this first pass only looks.
+            var item = step.Peek(record);
             if (item.Record is null)
             {
                 return null;
