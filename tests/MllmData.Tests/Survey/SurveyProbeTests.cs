@@ -241,4 +241,35 @@ public class SurveyProbeTests
         Assert.Equal(3, File.ReadAllLines(Path.Combine(outDir, "rejects.jsonl")).Count(l => l.Contains("\"contaminated\"", StringComparison.Ordinal)));
         Assert.Equal((3L, 0L), Decontamination(outDir));
     }
+
+    // Two options with the same text were lettered and trained on (label B for "x" beside an A that is also "x"), and an
+    // evaluation set scored a reply that says "x" by a coin toss: which letter is right cannot be told.
+    [Fact]
+    public async Task Options_That_Read_The_Same_Are_A_Duplicate_Choice_Reject_In_Every_Choice_Adapter()
+    {
+        var aokvqa = Write("aokvqa_v1p0_val.json", """
+            [{"split": "val", "image_id": 397133, "question_id": "q1", "question": "What is on the table?", "choices": ["a cat", "a bowl", "a dog", "a bus"], "correct_choice_idx": 1, "direct_answers": ["bowl"], "difficult_direct_answer": false, "rationales": ["r"]},
+             {"split": "val", "image_id": 397133, "question_id": "q2", "question": "Which?", "choices": ["x", "y", "X "], "correct_choice_idx": 2, "direct_answers": ["x"], "difficult_direct_answer": false, "rationales": ["r"]},
+             {"split": "val", "image_id": 397133, "question_id": "q3", "question": "Which?", "choices": ["a  red car", "a red\tcar"], "correct_choice_idx": 0, "direct_answers": ["car"], "difficult_direct_answer": false, "rationales": ["r"]}]
+            """);
+        var train = await SurveyBuild.RunAsync("--adapter", "aokvqa", "--input", $"questions={aokvqa}", "--mode", "mc");
+        var eval = await SurveyBuild.RunAsync("--adapter", "aokvqa", "--input", $"questions={aokvqa}", "--mode", "mc", "--split-role", "eval");
+        var jsonl = Write("rows.jsonl", """{"img":"a.jpg","q":"Which?","a":"1","ch":["Paris","paris"]}""" + "\n" + """{"img":"a.jpg","q":"Which?","a":"1","ch":["Paris","Rome"]}""");
+        var rows = await SurveyBuild.RunAsync("--adapter", "jsonl", "--input", $"file={jsonl}", "--map", "image=img", "--map", "question=q", "--map", "answer=a", "--map", "choices=ch");
+
+        Assert.Equal(0, train.ExitCode);
+        Assert.Equal(0, eval.ExitCode);
+        Assert.Equal(0, rows.ExitCode);
+        Assert.Equal("B", train.Records.Single().GetProperty("conversations")[1].GetProperty("value").GetString());
+        Assert.Equal(["q1"], File.ReadAllLines(Path.Combine(eval.Out, "answers.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("question_id").GetString()));
+        foreach (var built in new[] { train, eval })
+        {
+            Assert.Equal(
+                [("duplicate-choice", "options A and C both read 'X'"), ("duplicate-choice", "options A and B both read 'a red car'")],
+                Rejects(built.Out).Select(r => (r.GetProperty("reason").GetString(), r.GetProperty("detail").GetString())));
+        }
+
+        Assert.Equal([("duplicate-choice", "options A and B both read 'paris'")], Rejects(rows.Out).Select(r => (r.GetProperty("reason").GetString(), r.GetProperty("detail").GetString())));
+        Assert.Equal("B", rows.Records.Single().GetProperty("conversations")[1].GetProperty("value").GetString());
+    }
 }
