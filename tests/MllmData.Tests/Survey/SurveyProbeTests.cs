@@ -272,4 +272,48 @@ public class SurveyProbeTests
         Assert.Equal([("duplicate-choice", "options A and B both read 'paris'")], Rejects(rows.Out).Select(r => (r.GetProperty("reason").GetString(), r.GetProperty("detail").GetString())));
         Assert.Equal("B", rows.Records.Single().GetProperty("conversations")[1].GetProperty("value").GetString());
     }
+
+    // With icl_shots, a text-only source of a mixture (Alpaca lines) had every record rejected as too-few-examples (no
+    // single-image candidates of task text), so the mixture failed with exit 2.
+    [Fact]
+    public async Task In_Context_Examples_Leave_The_Text_Only_Records_Of_A_Mixture_As_They_Are()
+    {
+        var alpaca = Write("alpaca.jsonl", string.Join("\n", Enumerable.Range(1, 6).Select(i => $$"""{"instruction": "Say {{i}}.", "input": "", "output": "{{i}}"}""")));
+        var recipe = Path.Combine(TestPaths.NewTempDir(), "mix.yaml");
+        File.WriteAllText(recipe, $"""
+            name: mix
+            icl_shots: 2
+            mixture:
+              sampling: proportional
+            sources:
+              - name: caps
+                adapter: coco-captions
+                inputs:
+                  captions: "{SurveyBuild.CocoCaptions}"
+                options:
+                  per-image: true
+              - name: text
+                adapter: instructions
+                inputs:
+                  file: "{alpaca}"
+            """);
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync("build", "--recipe", recipe, "--out", outDir);
+
+        Assert.Equal(0, r.ExitCode);
+        var records = TestPaths.Shards(outDir).SelectMany(File.ReadAllLines).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        var text = records.Where(x => x.GetProperty("id").GetString()!.StartsWith("text-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(6, text.Count);
+        Assert.All(text, t =>
+        {
+            Assert.False(t.TryGetProperty("image", out _));
+            Assert.False(t.GetProperty("meta").TryGetProperty("icl", out _));
+            var turns = t.GetProperty("conversations");
+            Assert.Equal(turns[1].GetProperty("value").GetString(), turns[0].GetProperty("value").GetString()!.Replace("Say ", string.Empty, StringComparison.Ordinal).TrimEnd('.'));
+        });
+        var images = records.Where(x => x.GetProperty("id").GetString()!.StartsWith("caps-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(79, images.Count);
+        Assert.All(images, i => Assert.Equal(3, i.GetProperty("image").GetArrayLength()));
+        Assert.DoesNotContain("too-few-examples", File.ReadAllText(Path.Combine(outDir, "rejects.jsonl")), StringComparison.Ordinal);
+    }
 }
