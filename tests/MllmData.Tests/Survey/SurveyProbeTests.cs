@@ -316,4 +316,18 @@ public class SurveyProbeTests
         Assert.All(images, i => Assert.Equal(3, i.GetProperty("image").GetArrayLength()));
         Assert.DoesNotContain("too-few-examples", File.ReadAllText(Path.Combine(outDir, "rejects.jsonl")), StringComparison.Ordinal);
     }
+
+    // An evaluation build with --group-by-image wrote nothing: every record was an unsupported-shape reject and the build
+    // failed with exit 2 after reading the inputs; it is refused up front, as --cot two-stage is.
+    [Fact]
+    public async Task An_Evaluation_Build_Refuses_Group_By_Image_Before_Reading_Anything()
+    {
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync("build", "--adapter", "vqav2", "--input", "questions=/nonexistent/q.json", "--input", "annotations=/nonexistent/a.json",
+            "--split-role", "eval", "--group-by-image", "--out", outDir);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("--group-by-image (source 'vqav2') merges the questions of an image into one conversation, and an evaluation set has one line per question", r.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+    }
 }
