@@ -106,6 +106,17 @@ public static class Sample
             }
         }
 
+        // The same option twice makes the answer letter a coin toss for the model, and "the option's own words" ambiguous for scoring.
+        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < choices.Count; i++)
+        {
+            var text = string.Join(' ', choices[i].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+            if (!seen.TryAdd(text, i))
+            {
+                return (RejectReasons.DuplicateChoice, $"options {Letter(seen[text])} and {Letter(i)} both read '{text}'");
+            }
+        }
+
         return null;
     }
 

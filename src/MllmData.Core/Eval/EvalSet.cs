@@ -58,23 +58,23 @@ public sealed class EvalSet
             }
 
             n++;
-            var question = Str(e, "question") ?? FirstLine(Str(e, "text"));
+            var question = Str(e, "question", file, lineNo) ?? FirstLine(Str(e, "text", file, lineNo));
             if (question is not null && NormalizeQuestion(question) is { Length: > 0 } q)
             {
                 _questions.Add(q);
             }
 
-            if (Str(e, "image") is { Length: > 0 } image)
+            if (Str(e, "image", file, lineNo) is { Length: > 0 } image)
             {
                 _imageNames.Add(Path.GetFileName(image));
             }
 
-            if (Str(e, "image_id") is { Length: > 0 } imageId)
+            if (Str(e, "image_id", file, lineNo) is { Length: > 0 } imageId)
             {
-                _imageIds.Add(IdSpace(Str(e, "adapter")) + ":" + imageId);
+                _imageIds.Add(IdSpace(Str(e, "adapter", file, lineNo)) + ":" + imageId);
             }
 
-            if (Str(e, "image_sha256") is { Length: > 0 } sha)
+            if (Str(e, "image_sha256", file, lineNo) is { Length: > 0 } sha)
             {
                 _imageHashes.Add(sha);
             }
@@ -83,12 +83,15 @@ public sealed class EvalSet
         _files.Add((file, n));
     }
 
-    private static string? Str(JsonElement e, string key) =>
+    // A field that decides what is excluded and holds something else (a list of images, an object) would let a
+    // contaminated record through unnoticed: it stops the build instead, naming the line.
+    private static string? Str(JsonElement e, string key, string file, long line) =>
         e.TryGetProperty(key, out var v) ? v.ValueKind switch
         {
             JsonValueKind.String => v.GetString(),
             JsonValueKind.Number => v.GetRawText(),
-            _ => null,
+            JsonValueKind.Null => null,
+            _ => throw new InputDataException(file, $"line {line}", Records.RejectReasons.WrongType, $"\"{key}\" is {AnswerKey.Kind(v)}, expected a string"),
         } : null;
 
     // A question line's text is the question, then options and the answer-format line.

@@ -67,45 +67,33 @@ public sealed record ImageContext(string ImageId, string FileName, int Width, in
         var boxes = new Dictionary<string, List<NormalizedBox>>(StringComparer.Ordinal);
         if (instances is not null)
         {
+            // The instances file's own streaming reader: an annotation whose box is not four numbers, or whose category the
+            // file does not name, has no place in the context and is left out (the box-less one is still an object of
+            // the image for the hallucination check, which reads categories alone).
             var sizes = images.ToDictionary(i => i.Id, i => (i.W, i.H), StringComparer.Ordinal);
             var categories = new Dictionary<string, string>(StringComparer.Ordinal);
-            var pending = new List<(string ImageId, string CategoryId, double X, double Y, double W, double H, bool Crowd)>();
-            foreach (var item in JsonElements.Read(instances, instancesPath!, JsonLayout.KeyedObject))
-            {
-                using (item)
+            var pending = new List<(string ImageId, string CategoryId, double[] Box, bool Crowd)>();
+            CocoInstancesFile.Read(
+                instances,
+                instancesPath!,
+                _ => { },
+                a =>
                 {
-                    if (item.Key == "categories" && item.Element.ValueKind == System.Text.Json.JsonValueKind.Array)
+                    if (a.Value is { ImageId: { } iid, CategoryId: { } cat, Bbox: { } box } dto)
                     {
-                        foreach (var c in item.Element.EnumerateArray())
-                        {
-                            if (c.Id("id") is { } cid && c.Str("name") is { } name)
-                            {
-                                categories[cid] = name;
-                            }
-                        }
+                        pending.Add((iid, cat, box, dto.IsCrowd));
                     }
-                    else if (item.Key == "annotations" && item.Element.ValueKind == System.Text.Json.JsonValueKind.Array)
-                    {
-                        foreach (var a in item.Element.EnumerateArray())
-                        {
-                            if (a.Id("image_id") is { } iid && a.Id("category_id") is { } cat && a.TryGetProperty("bbox", out var b) && b.GetArrayLength() == 4)
-                            {
-                                var crowd = a.TryGetProperty("iscrowd", out var c) && c.ValueKind == System.Text.Json.JsonValueKind.Number && c.GetDouble() != 0;
-                                pending.Add((iid, cat, b[0].GetDouble(), b[1].GetDouble(), b[2].GetDouble(), b[3].GetDouble(), crowd));
-                            }
-                        }
-                    }
-                }
-            }
+                },
+                c => AddCategory(categories, c.Value));
 
-            foreach (var (imageId, categoryId, x, y, w, h, crowd) in pending)
+            foreach (var (imageId, categoryId, b, crowd) in pending)
             {
-                if (!sizes.TryGetValue(imageId, out var size) || size.W <= 0 || size.H <= 0)
+                if (!sizes.TryGetValue(imageId, out var size) || size.W <= 0 || size.H <= 0 || !categories.TryGetValue(categoryId, out var name))
                 {
                     continue;
                 }
 
-                var box = Normalize(categories.TryGetValue(categoryId, out var n) ? n : categoryId, x, y, w, h, size.W, size.H) with { Crowd = crowd };
+                var box = Normalize(name, b[0], b[1], b[2], b[3], size.W, size.H) with { Crowd = crowd };
                 (boxes.TryGetValue(imageId, out var list) ? list : boxes[imageId] = []).Add(box);
             }
         }
@@ -113,64 +101,57 @@ public sealed record ImageContext(string ImageId, string FileName, int Width, in
         return [.. images.Select(i => new ImageContext(i.Id, i.File, i.W, i.H, captionLists[i.Id], boxes.TryGetValue(i.Id, out var b) ? b : []))];
     }
 
-    /// <summary>The annotated object categories of each image of a COCO instances file, by image file name.</summary>
+    /// <summary>
+    /// The annotated object categories of each image of a COCO instances file, by image file name, in one streaming
+    /// pass. Every image of the file is there (with no objects when it has no annotation); an annotation counts
+    /// whatever its box, and one whose category the file does not name is left out.
+    /// </summary>
     public static Dictionary<string, HashSet<string>> CategoriesByFileName(string path)
     {
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
-        using (var stream = File.OpenRead(path))
-        {
-            foreach (var image in CocoCaptionFile.Images(stream, path))
-            {
-                if (image.Value is { Id: { } id, FileName: { } file })
-                {
-                    names[id] = file;
-                }
-            }
-        }
-
         var categories = new Dictionary<string, string>(StringComparer.Ordinal);
         var pairs = new List<(string ImageId, string CategoryId)>();
         using (var stream = File.OpenRead(path))
         {
-            foreach (var item in JsonElements.Read(stream, path, JsonLayout.KeyedObject))
-            {
-                using (item)
+            CocoInstancesFile.Read(
+                stream,
+                path,
+                image =>
                 {
-                    if (item.Key == "categories" && item.Element.ValueKind == System.Text.Json.JsonValueKind.Array)
+                    if (image.Value is { Id: { } id, FileName: { Length: > 0 } file })
                     {
-                        foreach (var c in item.Element.EnumerateArray())
-                        {
-                            if (c.Id("id") is { } cid && c.Str("name") is { } name)
-                            {
-                                categories[cid] = name;
-                            }
-                        }
+                        names.TryAdd(id, file);
                     }
-                    else if (item.Key == "annotations" && item.Element.ValueKind == System.Text.Json.JsonValueKind.Array)
+                },
+                a =>
+                {
+                    if (a.Value is { ImageId: { } iid, CategoryId: { } cat })
                     {
-                        foreach (var a in item.Element.EnumerateArray())
-                        {
-                            if (a.Id("image_id") is { } iid && a.Id("category_id") is { } cat)
-                            {
-                                pairs.Add((iid, cat));
-                            }
-                        }
+                        pairs.Add((iid, cat));
                     }
-                }
-            }
+                },
+                c => AddCategory(categories, c.Value));
         }
 
-        // Every image of the file is known, with no objects when it has no annotation.
         var result = names.Values.Distinct(StringComparer.Ordinal).ToDictionary(f => f, _ => new HashSet<string>(StringComparer.Ordinal), StringComparer.Ordinal);
         foreach (var (imageId, categoryId) in pairs)
         {
-            if (names.TryGetValue(imageId, out var file))
+            if (names.TryGetValue(imageId, out var file) && categories.TryGetValue(categoryId, out var name))
             {
-                result[file].Add(categories.TryGetValue(categoryId, out var n) ? n : categoryId);
+                result[file].Add(name);
             }
         }
 
         return result;
+    }
+
+    /// <summary>A category with an id and a name that is not blank; the first of a repeated id wins.</summary>
+    private static void AddCategory(Dictionary<string, string> categories, CocoCategoryDto? c)
+    {
+        if (c is { Id: { } id, Name: { } name } && !TextCheck.IsBlank(name))
+        {
+            categories.TryAdd(id, name.Trim());
+        }
     }
 
     /// <summary>[x, y, w, h] in pixels to [x1, y1, x2, y2] as fractions of the image, clamped to 0–1, three decimals.</summary>

@@ -378,7 +378,10 @@ public static class RecordParsers
         return s;
     }
 
-    /// <summary>A <c>bbox</c> of four finite numbers; anything else leaves a problem on the record, not an error.</summary>
+    /// <summary>The largest coordinate or size a <c>bbox</c> may hold, in pixels.</summary>
+    public const double MaxBoxValue = 1e9;
+
+    /// <summary>A <c>bbox</c> of four finite numbers within ±<see cref="MaxBoxValue"/>; anything else leaves a problem on the record, not an error.</summary>
     private static ParseStatus Box(ref Utf8JsonReader r, CocoInstanceDto d)
     {
         if (!r.Read())
@@ -408,6 +411,13 @@ public static class RecordParsers
 
             if (r.TokenType == JsonTokenType.Number && r.TryGetDouble(out var n) && double.IsFinite(n))
             {
+                // No image is a billion pixels on a side: a larger coordinate is a broken box, and would overflow the
+                // exact decimal arithmetic of corners and areas.
+                if (Math.Abs(n) > MaxBoxValue)
+                {
+                    problem ??= FormattableString.Invariant($"an element of \"bbox\" is {n:R}, beyond {MaxBoxValue:0} pixels");
+                }
+
                 values.Add(n);
                 continue;
             }

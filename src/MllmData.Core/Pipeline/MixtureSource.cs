@@ -22,7 +22,7 @@ public sealed class MixtureSource(string name, Func<bool, IAsyncEnumerable<Sourc
         var n = 0L;
         await foreach (var item in read(false).WithCancellation(ct).ConfigureAwait(false))
         {
-            n += Apply(item).Record is null ? 0 : 1;
+            n += Apply(item, count: false).Record is null ? 0 : 1;
         }
 
         return n;
@@ -43,7 +43,8 @@ public sealed class MixtureSource(string name, Func<bool, IAsyncEnumerable<Sourc
             var seen = 0L;
             await foreach (var item in read(epoch == 0).WithCancellation(ct).ConfigureAwait(false))
             {
-                var done = Apply(item);
+                // Only the first epoch's pass counts its records in the steps' figures (as it alone reports rejects).
+                var done = Apply(item, count: epoch == 0);
                 if (done.Reject is { } r)
                 {
                     if (epoch == 0)
@@ -67,7 +68,7 @@ public sealed class MixtureSource(string name, Func<bool, IAsyncEnumerable<Sourc
         }
     }
 
-    private SourceItem Apply(SourceItem item)
+    private SourceItem Apply(SourceItem item, bool count)
     {
         foreach (var step in steps)
         {
@@ -76,7 +77,7 @@ public sealed class MixtureSource(string name, Func<bool, IAsyncEnumerable<Sourc
                 return item;
             }
 
-            item = step.Apply(item.Record!);
+            item = count ? step.Apply(item.Record!) : step.Peek(item.Record!);
         }
 
         return item;

@@ -407,6 +407,11 @@ public static partial class RecipeLoader
                 ? $"--cot two-stage (source '{name}') makes two records per question, and an evaluation set has one line per question: use --cot rationale or --cot answer-given-rationale"
                 : null);
 
+            // Nor would a conversation of several questions: every record would be an unsupported-shape reject.
+            Refuse(recipe.IsEvaluation && s.Options.TryGetValue("group-by-image", out var grouped) && grouped is not ("false" or "0" or "no" or "")
+                ? $"--group-by-image (source '{name}') merges the questions of an image into one conversation, and an evaluation set has one line per question: leave it out"
+                : null);
+
             // Question-only records never go into a training format: they make an evaluation set.
             var questionOnly = s.Options.TryGetValue(Sample.Unanswered.Name, out var unanswered) && unanswered == "eval";
             Refuse(questionOnly && (recipe.SplitRole == "train" || recipe.FormatGiven)

@@ -35,6 +35,9 @@ public static class RejectReasons
     /// <summary>A multiple-choice option that shows nothing (empty, white space or invisible characters only).</summary>
     public const string EmptyChoice = "empty-choice";
 
+    /// <summary>Two multiple-choice options that read the same (case and runs of white space aside): which letter is right cannot be told.</summary>
+    public const string DuplicateChoice = "duplicate-choice";
+
     /// <summary>Dataset text holding a control character (NUL, BEL, ESC, DEL, C1...); tabs and line breaks are text.</summary>
     public const string ControlCharacters = "control-characters";
 

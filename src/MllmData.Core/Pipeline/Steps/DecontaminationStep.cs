@@ -13,17 +13,22 @@ public sealed class DecontaminationStep(EvalSet set) : IRecordStep
 
     public long ExcludedByQuestion { get; private set; }
 
-    public SourceItem Apply(InstructionRecord record)
+    public SourceItem Apply(InstructionRecord record) => Decide(record, count: true);
+
+    /// <summary>The same decision, not counted in the manifest section.</summary>
+    public SourceItem Peek(InstructionRecord record) => Decide(record, count: false);
+
+    private SourceItem Decide(InstructionRecord record, bool count)
     {
         if (set.ImageMatch(record) is { } image)
         {
-            ExcludedByImage++;
+            ExcludedByImage += count ? 1 : 0;
             return Rejected(record, image);
         }
 
         if (set.QuestionMatch(record) is { } question)
         {
-            ExcludedByQuestion++;
+            ExcludedByQuestion += count ? 1 : 0;
             return Rejected(record, question);
         }
 

@@ -102,6 +102,13 @@ public sealed class IclStep : IRecordStep
 
     public SourceItem Apply(InstructionRecord record)
     {
+        // M-ICL examples are image, instruction and response: a text-only record (conversation data mixed in beside
+        // the image data) has no image for them to precede, and is passed on as it is, as it keeps its own instructions.
+        if (record.Images.Count == 0)
+        {
+            return SourceItem.Of(record);
+        }
+
         // IRecordStep is synchronous; the first pass is one blocking wait per source, off the caller's context.
         _pool ??= Task.Run(() => FillAsync(CancellationToken.None)).GetAwaiter().GetResult();
         var chosen = _pool.Choose(record, _settings.Shots, _settings.Order, _identity);
@@ -172,7 +179,8 @@ public sealed class IclStep : IRecordStep
     {
         foreach (var step in _before)
         {
-            var item = step.Apply(record);
+            // The queries' own pass counts each record (a contaminated one among them); this first pass only looks.
+            var item = step.Peek(record);
             if (item.Record is null)
             {
                 return null;
