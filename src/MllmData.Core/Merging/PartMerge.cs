@@ -54,11 +54,12 @@ public static class PartMerge
                 throw new UsageException($"merge: {file} is not a part manifest: {Json.JsonErrors.InWords(ex)}");
             }
 
-            if (json["mllmdata_part"] is null || json["shard_index"] is null)
+            if (json["mllmdata_part"] is null)
             {
                 throw new UsageException($"merge: {file} is not a part manifest");
             }
 
+            PartShape.Check(dir, file, json);
             parts.Add(new Part(dir, json, (int)json["shard_index"]!));
         }
 
@@ -85,11 +86,6 @@ public static class PartMerge
         var seen = new Dictionary<int, string>();
         foreach (var p in parts)
         {
-            if (p.Index < 0 || p.Index >= count)
-            {
-                throw new UsageException($"merge: {p.Dir} is part {p.Index}, outside 0 to {count - 1}");
-            }
-
             if (!seen.TryAdd(p.Index, p.Dir))
             {
                 throw new UsageException($"merge: part {p.Index} of {count} given twice: {seen[p.Index]} and {p.Dir}");
@@ -162,6 +158,7 @@ public static class PartMerge
             var readers = parts.Select(p => new PartEventReader(Path.Combine(p.Dir, PartWriter.EventsFile), Str(p.Json, "events_sha256"))).ToList();
             try
             {
+                var read = new (long Records, long WithImages, long Rejects)[readers.Count];
                 var heads = new PriorityQueue<int, long>();
                 var current = new PartEvent?[readers.Count];
                 for (var i = 0; i < readers.Count; i++)
@@ -183,6 +180,9 @@ public static class PartMerge
 
                     last = seq;
                     var e = current[i]!.Value;
+                    read[i] = e.Kind == PartEventKind.Line
+                        ? (read[i].Records + 1, read[i].WithImages + (e.HasImages ? 1 : 0), read[i].Rejects)
+                        : (read[i].Records, read[i].WithImages, read[i].Rejects + 1);
                     if (images is not null && e.Flags != "-")
                     {
                         images.See(e.Flags);
@@ -216,9 +216,13 @@ public static class PartMerge
 
                 for (var i = 0; i < readers.Count; i++)
                 {
-                    if (readers[i].Events != (long)parts[i].Json["events"]!)
+                    // Every count the part gives of its events is checked against the events read (a count edited in part.json would go unnoticed otherwise).
+                    foreach (var (key, n) in new[] { ("events", readers[i].Events), ("records", read[i].Records), ("records_with_images", read[i].WithImages), ("rejects", read[i].Rejects) })
                     {
-                        throw new Json.InputDataException(events[i], "-", "bad-part", $"{readers[i].Events} events, but part.json says {(long)parts[i].Json["events"]!}");
+                        if (n != (long)parts[i].Json[key]!)
+                        {
+                            throw new Json.InputDataException(events[i], "-", "bad-part", string.Create(CultureInfo.InvariantCulture, $"{n} {key.Replace('_', ' ')}, but part.json says {(long)parts[i].Json[key]!}"));
+                        }
                     }
                 }
             }

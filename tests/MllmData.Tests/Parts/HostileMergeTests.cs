@@ -1,0 +1,109 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace MllmData.Tests.Parts;
+
+/// <summary>
+/// The merge and the part folder as a careless or hostile user meets them: parts edited, damaged or mixed up after their
+/// workers finished, an --out in a part. Each is one line naming the file and the reason, the exit code of its kind, and
+/// no output left behind.
+/// </summary>
+public class HostileMergeTests
+{
+    private static string Captions => TestPaths.RealFile("coco-mini", "annotations", "captions_val2017.json");
+
+    /// <summary>Two real sources (coco captions, TextVQA questions), LLaVA lines, small shards.</summary>
+    internal static string Recipe()
+    {
+        var path = Path.Combine(TestPaths.NewTempDir(), "recipe.yaml");
+        File.WriteAllText(path, $"""
+            name: mix
+            seed: 3
+            format: llava
+            shard_records: 40
+            sources:
+              - name: caps
+                adapter: coco-captions
+                inputs:
+                  captions: {Captions}
+              - name: text
+                adapter: textvqa
+                inputs:
+                  questions: {TestPaths.RealFile("textvqa", "hf-dummy", "TextVQA_0.5.1_train.json")}
+            """);
+        return path;
+    }
+
+    internal static async Task<List<string>> Parts(string[] build, int count)
+    {
+        var parts = new List<string>();
+        for (var i = 0; i < count; i++)
+        {
+            var dir = TestPaths.NewTempDir();
+            var r = await CliRunner.RunAsync([.. build, "--out", dir, "--num-shards", count.ToString(CultureInfo.InvariantCulture), "--shard-index", i.ToString(CultureInfo.InvariantCulture)]);
+            Assert.True(r.ExitCode == 0, r.Error);
+            parts.Add(dir);
+        }
+
+        return parts;
+    }
+
+    private static void Edit(string part, Action<JsonObject> edit)
+    {
+        var file = Path.Combine(part, "part.json");
+        var json = JsonNode.Parse(File.ReadAllText(file))!.AsObject();
+        edit(json);
+        File.WriteAllText(file, json.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("shard_index as text", "part.json: -: bad-part: shard_index is \"1\", not a whole number from 0 to 2")]
+    [InlineData("shard_index a fraction", "part.json: -: bad-part: shard_index is 1.5, not a whole number from 0 to 2")]
+    [InlineData("shard_index past the count", "part.json: -: bad-part: shard_index is 3, not a whole number from 0 to 2")]
+    [InlineData("num_shards 0", "part.json: -: bad-part: num_shards is 0, not a whole number from 1 to 100000")]
+    [InlineData("events removed", "part.json: -: bad-part: events is missing")]
+    [InlineData("shard_records as text", "part.json: -: bad-part: shard_records is \"x\", not a whole number from 0")]
+    [InlineData("allow_empty as text", "part.json: -: bad-part: allow_empty is \"no\", not true or false")]
+    [InlineData("an input not an object", "part.json: -: bad-part: inputs[] is 5, not an object")]
+    [InlineData("records and sources lowered together", "part.jsonl: -: bad-part: ")]
+    [InlineData("a source's records lowered", "part.json: -: bad-part: its sources' records add up to")]
+    [InlineData("records_with_images lowered", "part.jsonl: -: bad-part: ")]
+    [InlineData("the recipe text edited", "part.json: -: bad-part: recipe_canonical is not the recipe whose sha256 it gives")]
+    [InlineData("events file deleted", "part.jsonl: -: bad-part: the part's events file is missing (its part.json is there): run that worker again")]
+    public async Task A_Part_Edited_Or_Damaged_After_Its_Worker_Finished_Is_A_Bad_Part_Named_With_Its_Field(string damage, string expected)
+    {
+        var parts = await Parts(["build", "--recipe", Recipe()], 3);
+        var victim = parts[1];
+        switch (damage)
+        {
+            case "shard_index as text": Edit(victim, j => j["shard_index"] = "1"); break;
+            case "shard_index a fraction": Edit(victim, j => j["shard_index"] = 1.5); break;
+            case "shard_index past the count": Edit(victim, j => j["shard_index"] = 3); break;
+            case "num_shards 0": Edit(victim, j => j["num_shards"] = 0); break;
+            case "events removed": Edit(victim, j => j.Remove("events")); break;
+            case "shard_records as text": Edit(victim, j => j["shard_records"] = "x"); break;
+            case "allow_empty as text": Edit(victim, j => j["allow_empty"] = "no"); break;
+            case "an input not an object": Edit(victim, j => j["inputs"]![0] = 5); break;
+            case "records and sources lowered together":
+                Edit(victim, j =>
+                {
+                    j["records"] = (long)j["records"]! - 1;
+                    j["sources"]![0]!["records"] = (long)j["sources"]![0]!["records"]! - 1;
+                });
+                break;
+            case "a source's records lowered": Edit(victim, j => j["sources"]![0]!["records"] = 0); break;
+            case "records_with_images lowered": Edit(victim, j => j["records_with_images"] = 1); break;
+            case "the recipe text edited": Edit(victim, j => j["recipe_canonical"] = ((string)j["recipe_canonical"]!).Replace("\"seed\":3", "\"seed\":4", StringComparison.Ordinal)); break;
+            default: File.Delete(Path.Combine(victim, "part.jsonl")); break;
+        }
+
+        var merged = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync(["merge", .. parts, "--out", merged]);
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains(Path.Combine(victim, expected), r.Error, StringComparison.Ordinal);
+        Assert.Single(r.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => !l.StartsWith("[INF]", StringComparison.Ordinal));
+        Assert.DoesNotContain("   at ", r.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(merged));
+    }
+}
