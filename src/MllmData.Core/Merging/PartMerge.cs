@@ -139,6 +139,7 @@ public static class PartMerge
         var shardRecords = (long)head["shard_records"]!;
         var shardBytes = (long)head["shard_bytes"]!;
         var events = parts.Select(p => Path.Combine(p.Dir, PartWriter.EventsFile)).ToList();
+        RefuseOutInPart(parts, outDir);
         using var folder = OutputFolder.Open(outDir, events);
         long recordsWithImages = 0;
 
@@ -300,6 +301,27 @@ public static class PartMerge
 
         await Task.CompletedTask.ConfigureAwait(false);
         return new MergeResult(kind, records, rejectCount, shards, Path.Combine(outDir, OutputFolder.ManifestFile));
+    }
+
+    /// <summary>
+    /// An --out that is a part folder or lies in one is refused before anything is written: the worker's next run there
+    /// (or the part's own data/ and images/) would delete or mix with the merged output.
+    /// </summary>
+    private static void RefuseOutInPart(List<Part> parts, string outDir)
+    {
+        if (string.IsNullOrWhiteSpace(outDir) || outDir.Contains('\0', StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var real = RealPath.Of(outDir) + Path.DirectorySeparatorChar;
+        foreach (var p in parts)
+        {
+            if (real.StartsWith(RealPath.Of(p.Dir) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                throw new OutputException(Path.GetFullPath(outDir), $"this folder is or lies in the part {p.Dir}: the merged output would mix with the part, and a new run of its worker would delete it; choose an --out outside the parts", null, refused: true);
+            }
+        }
     }
 
     /// <summary>Each source's records summed over the parts, in the build's source order.</summary>

@@ -106,4 +106,22 @@ public class HostileMergeTests
         Assert.DoesNotContain("   at ", r.Error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(merged));
     }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("sub")]
+    [InlineData("data")]
+    [InlineData("images/new")]
+    public async Task An_Out_That_Is_Or_Lies_In_A_Part_Is_Refused_Before_Anything_Is_Written(string inside)
+    {
+        var parts = await Parts(["build", "--recipe", Recipe()], 2);
+        var before = Directory.EnumerateFileSystemEntries(parts[1], "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+        var outDir = inside.Length == 0 ? parts[1] : Path.Combine(parts[1], inside);
+
+        var r = await CliRunner.RunAsync(["merge", .. parts, "--out", outDir]);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"this folder is or lies in the part {parts[1]}", r.Error, StringComparison.Ordinal);
+        Assert.Equal(before, Directory.EnumerateFileSystemEntries(parts[1], "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList());
+    }
 }
