@@ -272,10 +272,8 @@ public static class PartMerge
                 _ => null,
             },
         };
-        if (images is not null)
-        {
-            CopyImages(parts, folder.Root);
-        }
+        // The parts' image files, checked against their names and counts, staged, then placed beside the shards.
+        var gathered = GatherImages(parts, folder.Staging);
 
         if (kind == PartManifest.BuildKind && head["recipe_canonical"] is JsonValue canonicalText && templates is not null)
         {
@@ -292,6 +290,13 @@ public static class PartMerge
         }
 
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
+        PlaceImages(gathered, folder.Staging, folder.Root);
+        if (kind == PartManifest.BuildKind)
+        {
+            // As after a single build: images/ holds the files the records refer to, no earlier build's.
+            folder.ImagesKept = gathered;
+        }
+
         folder.Commit();
         log.Information("merged {Parts} parts: {Records} records in {Shards} shards, {Rejects} rejects, in {Out}", parts.Count, records, shards.Count, rejectCount, outDir);
         if (kind == PartManifest.BuildKind)
@@ -331,31 +336,80 @@ public static class PartMerge
                 Str(s, "name"), (string?)s["adapter"] ?? string.Empty, new Dictionary<string, string>(), parts.Sum(p => (long?)p.Json["sources"]?[i]?["records"] ?? 0), new Dictionary<string, (long, Records.Reject)>()))]
             : [];
 
-    /// <summary>Images the workers copied (named by content hash) go into the output's images folder, each once.</summary>
-    private static void CopyImages(List<Part> parts, string root)
+    /// <summary>
+    /// The files of every part's <c>images/</c> (copies and written-out inline images, each named by the sha256 of its
+    /// bytes), staged once each. A file whose bytes do not hash to its name, a name no worker gives, or a folder holding
+    /// another number of files than its part.json counts is a bad part (the merge would otherwise hand on wrong images,
+    /// or records naming images that are not there). The names gathered.
+    /// </summary>
+    private static HashSet<string> GatherImages(List<Part> parts, string staging)
     {
-        var target = Path.Combine(root, OutputFolder.ImagesFolder);
+        var gathered = new HashSet<string>(StringComparer.Ordinal);
+        var target = Path.Combine(staging, OutputFolder.ImagesFolder);
         foreach (var p in parts)
         {
             var from = Path.Combine(p.Dir, OutputFolder.ImagesFolder);
-            if (!Directory.Exists(from))
+            var files = Directory.Exists(from) ? Directory.EnumerateFiles(from).Where(f => !Path.GetFileName(f).StartsWith('.')).Order(StringComparer.Ordinal).ToList() : [];
+            var odd = files.FirstOrDefault(f => Path.GetFileNameWithoutExtension(f) is var stem && (stem.Length != 64 || !stem.All(char.IsAsciiHexDigitLower)));
+            if (odd is not null)
             {
-                continue;
+                throw new Json.InputDataException(odd, "-", "bad-part", "not an image its worker wrote (those are named by the sha256 of their bytes); move it out of the part");
             }
 
-            Directory.CreateDirectory(target);
-            foreach (var file in Directory.EnumerateFiles(from).Where(f => !Path.GetFileName(f).StartsWith('.')))
+            if ((long?)p.Json["image_files"] is { } expected && expected != files.Count)
             {
-                var final = Path.Combine(target, Path.GetFileName(file));
-                if (File.Exists(final))
+                throw new Json.InputDataException(from, "-", "bad-part", string.Create(CultureInfo.InvariantCulture, $"{files.Count} image files, but part.json says {expected}: files were removed or added since its worker finished; run that worker again"));
+            }
+
+            foreach (var file in files)
+            {
+                // Each file is checked, also one another part gave first: a damaged part is named even where its twin is sound.
+                var name = Path.GetFileName(file);
+                var first = gathered.Add(name);
+                if (first)
                 {
-                    continue;
+                    Directory.CreateDirectory(target);
                 }
 
-                var temp = Path.Combine(target, "." + Path.GetFileName(file) + ".tmp");
-                File.Copy(file, temp, overwrite: true);
-                File.Move(temp, final, overwrite: true);
+                string sha;
+                using (var read = File.OpenRead(file))
+                using (var write = first ? new FileStream(Path.Combine(target, name), FileMode.CreateNew, FileAccess.Write) : null)
+                using (var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
+                {
+                    var buffer = new byte[1 << 16];
+                    int n;
+                    while ((n = read.Read(buffer)) > 0)
+                    {
+                        hash.AppendData(buffer, 0, n);
+                        write?.Write(buffer, 0, n);
+                    }
+
+                    sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+                }
+
+                if (sha != Path.GetFileNameWithoutExtension(name))
+                {
+                    throw new Json.InputDataException(file, "-", "bad-part", $"its bytes hash to {sha}, not to its name: the file changed since its worker finished; run that worker again");
+                }
             }
+        }
+
+        return gathered;
+    }
+
+    /// <summary>The staged images go into the output's images folder (replacing a file of the same name, which may be damaged).</summary>
+    private static void PlaceImages(HashSet<string> gathered, string staging, string root)
+    {
+        if (gathered.Count == 0)
+        {
+            return;
+        }
+
+        var target = Path.Combine(root, OutputFolder.ImagesFolder);
+        Directory.CreateDirectory(target);
+        foreach (var name in gathered.Order(StringComparer.Ordinal))
+        {
+            File.Move(Path.Combine(staging, OutputFolder.ImagesFolder, name), Path.Combine(target, name), overwrite: true);
         }
     }
 

@@ -211,6 +211,8 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 part["images"] = PartImages.Summary(ImageSummary.Total(imageSummaries), imageSettings);
             }
 
+            // The files of the part's images/ (copies, written-out inline images): the merge checks it finds them all.
+            part["image_files"] = folder.Journal?.PlacedImages.Count ?? 0;
             part["sources"] = new JsonArray([.. tally.Sources.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["adapter"] = s.Adapter, ["records"] = s.Records })]);
 
             // What the merge needs to write the same dataset card: the canonical recipe, byte for byte.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using MllmData.Tests.Output;
 
 namespace MllmData.Tests.Parts;
 
@@ -123,5 +124,85 @@ public class HostileMergeTests
         Assert.Equal(1, r.ExitCode);
         Assert.Contains($"this folder is or lies in the part {parts[1]}", r.Error, StringComparison.Ordinal);
         Assert.Equal(before, Directory.EnumerateFileSystemEntries(parts[1], "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList());
+    }
+
+    /// <summary>coco-mini captions over their real images, resized and copied into images/.</summary>
+    private static string[] CopyBuild() =>
+        ["build", "--adapter", "coco-captions", "--input", $"captions={Captions}", "--image-root", TestPaths.RealFile("coco-mini", "val2017"), "--format", "llava",
+         "--images", "copy", "--max-side", "32", "--shard-records", "100", "--name", "coco", "--seed", "11"];
+
+    private static async Task<string> Single(string[] build)
+    {
+        var dir = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync([.. build, "--out", dir]);
+        Assert.True(r.ExitCode == 0, r.Error);
+        return dir;
+    }
+
+    [Fact]
+    public async Task Images_Written_Out_From_Inline_Data_Reach_The_Merged_Output()
+    {
+        // OpenAI lines carry their images as data URLs; read back into LLaVA, each is written out under images/.
+        var embedded = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--adapter", "coco-captions", "--input", $"captions={Captions}", "--image-root", TestPaths.RealFile("coco-mini", "val2017"),
+            "--format", "openai", "--images", "embed", "--max-side", "16", "--shard-records", "1000", "--out", embedded)).ExitCode);
+        string[] build = ["build", "--adapter", "instructions", "--input", $"file={Directory.GetFiles(Path.Combine(embedded, "data")).Single()}", "--format", "llava"];
+        var single = await Single(build);
+        Assert.True(Directory.GetFiles(Path.Combine(single, "images")).Length > 50);
+        var parts = await Parts(build, 2);
+
+        var merged = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync(["merge", .. parts, "--out", merged]);
+
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Equal(TheOutputFolder.Snapshot(single), TheOutputFolder.Snapshot(merged));
+    }
+
+    [Fact]
+    public async Task A_Merge_Over_An_Earlier_Build_Leaves_None_Of_Its_Images_As_A_Build_Does()
+    {
+        var single = await Single(CopyBuild());
+        var parts = await Parts(CopyBuild(), 2);
+        var merged = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync([.. CopyBuild().Select(a => a == "32" ? "24" : a), "--out", merged])).ExitCode);
+
+        var r = await CliRunner.RunAsync(["merge", .. parts, "--out", merged]);
+
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Equal(TheOutputFolder.Snapshot(single), TheOutputFolder.Snapshot(merged));
+    }
+
+    [Theory]
+    [InlineData("replaced", "bad-part: its bytes hash to")]
+    [InlineData("removed", "bad-part: ")]
+    [InlineData("added", "bad-part: not an image its worker wrote")]
+    public async Task A_Part_Image_Changed_After_Its_Worker_Finished_Is_A_Bad_Part_And_Nothing_Is_Written(string change, string expected)
+    {
+        var parts = await Parts(CopyBuild(), 2);
+        var images = Directory.GetFiles(Path.Combine(parts[1], "images")).Order(StringComparer.Ordinal).ToArray();
+        var named = change switch
+        {
+            "replaced" => images[0],
+            "removed" => Path.Combine(parts[1], "images"),
+            _ => Path.Combine(parts[1], "images", "holiday.jpg"),
+        };
+        switch (change)
+        {
+            case "replaced": File.Copy(images[1], images[0], overwrite: true); break;
+            case "removed": File.Delete(images[0]); break;
+            default: File.Copy(images[0], named); break;
+        }
+
+        var merged = Path.Combine(TestPaths.NewTempDir(), "out");
+        var r = await CliRunner.RunAsync(["merge", .. parts, "--out", merged]);
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"{named}: -: {expected}", r.Error, StringComparison.Ordinal);
+        if (change == "removed")
+        {
+            Assert.Contains(string.Create(CultureInfo.InvariantCulture, $"{images.Length - 1} image files, but part.json says {images.Length}"), r.Error, StringComparison.Ordinal);
+        }
+
+        Assert.False(Directory.Exists(merged));
     }
 }
