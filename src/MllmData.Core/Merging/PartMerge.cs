@@ -70,6 +70,11 @@ public static class PartMerge
             {
                 var a = first.Json[key]?.ToJsonString() ?? "null";
                 var b = other.Json[key]?.ToJsonString() ?? "null";
+                if (a != b && key == "inputs")
+                {
+                    throw new UsageException($"merge: the parts are not of one run: {InputsDiffer(first, other)}");
+                }
+
                 if (a != b)
                 {
                     throw new UsageException($"merge: the parts are not of one run: {Shorten(key)} is {Shorten(a)} in {first.Dir} but {Shorten(b)} in {other.Dir} (same recipe, seed and tool version needed)");
@@ -101,6 +106,39 @@ public static class PartMerge
         }
 
         return [.. parts.OrderBy(p => p.Index)];
+    }
+
+    /// <summary>Which input the two parts read differently: one file changed between their runs, or one read a file the other did not.</summary>
+    private static string InputsDiffer(Part a, Part b)
+    {
+        static Dictionary<string, string> Of(Part p)
+        {
+            var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var i in p.Json["inputs"]!.AsArray().OfType<JsonObject>())
+            {
+                inputs[(string)i["path"]!] = (string)i["sha256"]!;
+            }
+
+            return inputs;
+        }
+
+        var (ia, ib) = (Of(a), Of(b));
+        foreach (var (path, sha) in ia)
+        {
+            if (!ib.TryGetValue(path, out var other))
+            {
+                return $"{a.Dir} read the input {path}, {b.Dir} did not";
+            }
+
+            if (other != sha)
+            {
+                return $"the input {path} had sha256 {sha} for {a.Dir} but {other} for {b.Dir}: it changed between the workers' runs; run every worker on the same files";
+            }
+        }
+
+        return ib.Keys.FirstOrDefault(k => !ia.ContainsKey(k)) is { } extra
+            ? $"{b.Dir} read the input {extra}, {a.Dir} did not"
+            : $"their lists of inputs differ ({a.Dir}, {b.Dir})";
     }
 
     private static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";

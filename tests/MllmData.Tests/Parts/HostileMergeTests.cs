@@ -205,4 +205,27 @@ public class HostileMergeTests
 
         Assert.False(Directory.Exists(merged));
     }
+
+    [Fact]
+    public async Task Parts_Whose_Input_Changed_Between_Workers_Are_Refused_Naming_The_File()
+    {
+        // Real questions (TextVQA), as JSON Lines; the file gains a line between the two workers' runs.
+        var file = Path.Combine(TestPaths.NewTempDir(), "questions.jsonl");
+        var rows = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(TestPaths.RealFile("textvqa", "hf-dummy", "TextVQA_0.5.1_train.json"))).RootElement.GetProperty("data")
+            .EnumerateArray().Select(d => new JsonObject { ["id"] = d.GetProperty("question_id").GetRawText(), ["q"] = d.GetProperty("question").GetString(), ["a"] = d.GetProperty("answers")[0].GetString() }.ToJsonString()).ToList();
+        File.WriteAllLines(file, rows[..^1]);
+        string[] build = ["build", "--adapter", "jsonl", "--input", $"file={file}", "--map", "question=q", "--map", "answer=a", "--map", "id=id", "--format", "llava"];
+        var first = await Parts(build, 2);
+        File.WriteAllLines(file, rows);
+        var second = await Parts(build, 2);
+        var merged = Path.Combine(TestPaths.NewTempDir(), "out");
+
+        var r = await CliRunner.RunAsync("merge", first[0], second[1], "--out", merged);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Matches(@"the parts are not of one run: the input \S*questions\.jsonl had sha256 [0-9a-f]{64} ", r.Error);
+        Assert.Contains($"for {first[0]} but ", r.Error, StringComparison.Ordinal);
+        Assert.Contains($"for {second[1]}: it changed between the workers' runs", r.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(merged));
+    }
 }
