@@ -77,7 +77,7 @@ public static class PartMerge
 
                 if (a != b)
                 {
-                    throw new UsageException($"merge: the parts are not of one run: {Shorten(key)} is {Shorten(a)} in {first.Dir} but {Shorten(b)} in {other.Dir} (same recipe, seed and tool version needed)");
+                    throw new UsageException($"merge: the parts are not of one run: {Shorten(key)} is {Shorten(a)} in {first.Dir} but {Shorten(b)} in {other.Dir} ({(key == "templates_sha256" ? "the same template packs needed: give every worker the same --templates-dir or MLLMDATA_TEMPLATES" : "same recipe, seed and tool version needed")})");
                 }
             }
         }
@@ -107,6 +107,12 @@ public static class PartMerge
 
         return [.. parts.OrderBy(p => p.Index)];
     }
+
+    /// <summary>The template packs a build part's recipe names by path (they are part of its templates' sha256).</summary>
+    private static IEnumerable<string?> RecipePackPaths(JsonObject head) =>
+        head["recipe_canonical"] is JsonValue text
+            ? JsonNode.Parse((string)text!)?["sources"]?.AsArray().Select(s => (string?)s?["templates"]) ?? []
+            : [];
 
     /// <summary>Which input the two parts read differently: one file changed between their runs, or one read a file the other did not.</summary>
     private static string InputsDiffer(Part a, Part b)
@@ -153,6 +159,14 @@ public static class PartMerge
         if (kind is not (PartManifest.BuildKind or PartManifest.RewriteKind or PartManifest.SelfInstructKind))
         {
             throw new UsageException($"merge: unknown part kind '{kind}'");
+        }
+
+        // (A recipe naming a pack file by path is left to the workers' check: the path may not resolve where the merge runs.)
+        if (templates is not null && (string?)head["templates_sha256"] is { } drawn
+            && RecipePackPaths(head).All(p => p is null || templates.Packs.Any(pack => pack.Id == p)) && templates.Sha256([]) != drawn)
+        {
+            // The merge writes the dataset card with the templates it reads (questions are found by them): the workers' own.
+            throw new UsageException($"merge: the parts were built with other templates than this merge reads ({templates.Root}): give the workers' --templates-dir (or MLLMDATA_TEMPLATES)");
         }
 
         foreach (var p in parts.Where(p => (bool?)p.Json["capped"] == true))

@@ -58,6 +58,7 @@ internal sealed class PartShape
         c.Flag(part, "capped");
         c.Optional(part, "cap", JsonValueKind.String);
         c.Optional(part, "price_table", JsonValueKind.String);
+        c.Optional(part, "templates_sha256", JsonValueKind.String);
         if (c.Array(part, "sources", required: false) is { } sources)
         {
             long sum = 0;

@@ -205,6 +205,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         {
             var part = PartManifest.Header(PartManifest.BuildKind, worker, recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Seed, RecipeLoader.Sha256(recipe));
             part["inputs"] = PartManifest.Inputs(paths.Keys(await files.HashesAsync().ConfigureAwait(false)));
+            part["templates_sha256"] = templates.Sha256(recipe.Sources.Select(s => s.Templates));
             part["allow_empty"] = recipe.AllowEmpty;
             if (imageSummaries.Count > 0)
             {

@@ -228,4 +228,52 @@ public class HostileMergeTests
         Assert.Contains($"for {second[1]}: it changed between the workers' runs", r.Error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(merged));
     }
+
+    /// <summary>The repository's template packs, with one caption template's words changed.</summary>
+    private static string OtherTemplates()
+    {
+        var dir = TestPaths.NewTempDir();
+        var from = Path.Combine(TestPaths.RepoRoot, "templates");
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(dir, Path.GetRelativePath(from, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        var pack = Path.Combine(dir, "caption-brief.yaml");
+        var text = File.ReadAllText(pack);
+        Assert.Contains("What is happening in this image", text, StringComparison.Ordinal);
+        File.WriteAllText(pack, text.Replace("What is happening in this image", "What goes on in this picture", StringComparison.Ordinal));
+        return dir;
+    }
+
+    [Fact]
+    public async Task Parts_Drawn_From_Other_Template_Packs_Are_Refused_And_The_Merge_Reads_The_Workers_Packs()
+    {
+        var recipe = Recipe();
+        var templates = OtherTemplates();
+        var parts = await Parts(["build", "--recipe", recipe], 2);
+        var other = await Parts(["build", "--recipe", recipe, "--templates-dir", templates], 2);
+        var merged = Path.Combine(TestPaths.NewTempDir(), "out");
+
+        // One worker with other words: its records would say what no single run says.
+        var mixed = await CliRunner.RunAsync("merge", parts[0], other[1], "--out", merged);
+        Assert.Equal(1, mixed.ExitCode);
+        Assert.Contains("the parts are not of one run: templates_sha256 is", mixed.Error, StringComparison.Ordinal);
+        Assert.Contains("give every worker the same --templates-dir or MLLMDATA_TEMPLATES", mixed.Error, StringComparison.Ordinal);
+
+        // The merge writes the card with the packs it reads: the workers' ones, or it says so.
+        var elsewhere = await CliRunner.RunAsync("merge", other[0], other[1], "--out", merged);
+        Assert.Equal(1, elsewhere.ExitCode);
+        Assert.Contains("the parts were built with other templates than this merge reads", elsewhere.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(merged));
+
+        var single = TestPaths.NewTempDir();
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--recipe", recipe, "--templates-dir", templates, "--out", single)).ExitCode);
+        var same = await CliRunner.RunAsync("merge", other[0], other[1], "--templates-dir", templates, "--out", merged);
+        Assert.True(same.ExitCode == 0, same.Error);
+        Assert.Equal(TheOutputFolder.Snapshot(single), TheOutputFolder.Snapshot(merged));
+        Assert.Contains("What goes on in this picture", string.Concat(Directory.GetFiles(Path.Combine(merged, "data")).Select(File.ReadAllText)), StringComparison.Ordinal);
+    }
 }
