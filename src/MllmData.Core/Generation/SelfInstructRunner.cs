@@ -165,6 +165,7 @@ public static class SelfInstructRunner
         {
             var part = PartManifest.Header(PartManifest.SelfInstructKind, split, output.Name, format, options, output.ShardRecords, output.ShardBytes, output.Seed, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(describe))));
             part["inputs"] = PartManifest.Inputs(paths.Keys(await files.HashesAsync().ConfigureAwait(false)));
+            part["templates_sha256"] = library.Sha256([]);
             part["model"] = s.Model;
             part["price_table"] = s.PriceTable;
             part["kinds"] = new JsonArray([.. s.Kinds.Select(k => (JsonNode)k)]);

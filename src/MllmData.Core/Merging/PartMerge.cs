@@ -54,11 +54,12 @@ public static class PartMerge
                 throw new UsageException($"merge: {file} is not a part manifest: {Json.JsonErrors.InWords(ex)}");
             }
 
-            if (json["mllmdata_part"] is null || json["shard_index"] is null)
+            if (json["mllmdata_part"] is null)
             {
                 throw new UsageException($"merge: {file} is not a part manifest");
             }
 
+            PartShape.Check(dir, file, json);
             parts.Add(new Part(dir, json, (int)json["shard_index"]!));
         }
 
@@ -69,9 +70,14 @@ public static class PartMerge
             {
                 var a = first.Json[key]?.ToJsonString() ?? "null";
                 var b = other.Json[key]?.ToJsonString() ?? "null";
+                if (a != b && key == "inputs")
+                {
+                    throw new UsageException($"merge: the parts are not of one run: {InputsDiffer(first, other)}");
+                }
+
                 if (a != b)
                 {
-                    throw new UsageException($"merge: the parts are not of one run: {Shorten(key)} is {Shorten(a)} in {first.Dir} but {Shorten(b)} in {other.Dir} (same recipe, seed and tool version needed)");
+                    throw new UsageException($"merge: the parts are not of one run: {Shorten(key)} is {Shorten(a)} in {first.Dir} but {Shorten(b)} in {other.Dir} ({(key == "templates_sha256" ? "the same template packs needed: give every worker the same --templates-dir or MLLMDATA_TEMPLATES" : "same recipe, seed and tool version needed")})");
                 }
             }
         }
@@ -85,11 +91,6 @@ public static class PartMerge
         var seen = new Dictionary<int, string>();
         foreach (var p in parts)
         {
-            if (p.Index < 0 || p.Index >= count)
-            {
-                throw new UsageException($"merge: {p.Dir} is part {p.Index}, outside 0 to {count - 1}");
-            }
-
             if (!seen.TryAdd(p.Index, p.Dir))
             {
                 throw new UsageException($"merge: part {p.Index} of {count} given twice: {seen[p.Index]} and {p.Dir}");
@@ -107,6 +108,45 @@ public static class PartMerge
         return [.. parts.OrderBy(p => p.Index)];
     }
 
+    /// <summary>The template packs a build part's recipe names by path (they are part of its templates' sha256).</summary>
+    private static IEnumerable<string?> RecipePackPaths(JsonObject head) =>
+        head["recipe_canonical"] is JsonValue text
+            ? JsonNode.Parse((string)text!)?["sources"]?.AsArray().Select(s => (string?)s?["templates"]) ?? []
+            : [];
+
+    /// <summary>Which input the two parts read differently: one file changed between their runs, or one read a file the other did not.</summary>
+    private static string InputsDiffer(Part a, Part b)
+    {
+        static Dictionary<string, string> Of(Part p)
+        {
+            var inputs = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var i in p.Json["inputs"]!.AsArray().OfType<JsonObject>())
+            {
+                inputs[(string)i["path"]!] = (string)i["sha256"]!;
+            }
+
+            return inputs;
+        }
+
+        var (ia, ib) = (Of(a), Of(b));
+        foreach (var (path, sha) in ia)
+        {
+            if (!ib.TryGetValue(path, out var other))
+            {
+                return $"{a.Dir} read the input {path}, {b.Dir} did not";
+            }
+
+            if (other != sha)
+            {
+                return $"the input {path} had sha256 {sha} for {a.Dir} but {other} for {b.Dir}: it changed between the workers' runs; run every worker on the same files";
+            }
+        }
+
+        return ib.Keys.FirstOrDefault(k => !ia.ContainsKey(k)) is { } extra
+            ? $"{b.Dir} read the input {extra}, {a.Dir} did not"
+            : $"their lists of inputs differ ({a.Dir}, {b.Dir})";
+    }
+
     private static string Shorten(string s) => s.Length <= 80 ? s : s[..77] + "...";
 
     private static string Str(JsonObject o, string key) => (string?)o[key] ?? throw new UsageException($"merge: part.json has no {key}");
@@ -119,6 +159,14 @@ public static class PartMerge
         if (kind is not (PartManifest.BuildKind or PartManifest.RewriteKind or PartManifest.SelfInstructKind))
         {
             throw new UsageException($"merge: unknown part kind '{kind}'");
+        }
+
+        // (A recipe naming a pack file by path is left to the workers' check: the path may not resolve where the merge runs.)
+        if (templates is not null && (string?)head["templates_sha256"] is { } drawn
+            && RecipePackPaths(head).All(p => p is null || templates.Packs.Any(pack => pack.Id == p)) && templates.Sha256([]) != drawn)
+        {
+            // The merge writes the dataset card with the templates it reads (questions are found by them): the workers' own.
+            throw new UsageException($"merge: the parts were built with other templates than this merge reads ({templates.Root}): give the workers' --templates-dir (or MLLMDATA_TEMPLATES)");
         }
 
         foreach (var p in parts.Where(p => (bool?)p.Json["capped"] == true))
@@ -143,6 +191,7 @@ public static class PartMerge
         var shardRecords = (long)head["shard_records"]!;
         var shardBytes = (long)head["shard_bytes"]!;
         var events = parts.Select(p => Path.Combine(p.Dir, PartWriter.EventsFile)).ToList();
+        RefuseOutInPart(parts, outDir);
         using var folder = OutputFolder.Open(outDir, events);
         long recordsWithImages = 0;
 
@@ -162,6 +211,7 @@ public static class PartMerge
             var readers = parts.Select(p => new PartEventReader(Path.Combine(p.Dir, PartWriter.EventsFile), Str(p.Json, "events_sha256"))).ToList();
             try
             {
+                var read = new (long Records, long WithImages, long Rejects)[readers.Count];
                 var heads = new PriorityQueue<int, long>();
                 var current = new PartEvent?[readers.Count];
                 for (var i = 0; i < readers.Count; i++)
@@ -183,6 +233,9 @@ public static class PartMerge
 
                     last = seq;
                     var e = current[i]!.Value;
+                    read[i] = e.Kind == PartEventKind.Line
+                        ? (read[i].Records + 1, read[i].WithImages + (e.HasImages ? 1 : 0), read[i].Rejects)
+                        : (read[i].Records, read[i].WithImages, read[i].Rejects + 1);
                     if (images is not null && e.Flags != "-")
                     {
                         images.See(e.Flags);
@@ -216,9 +269,13 @@ public static class PartMerge
 
                 for (var i = 0; i < readers.Count; i++)
                 {
-                    if (readers[i].Events != (long)parts[i].Json["events"]!)
+                    // Every count the part gives of its events is checked against the events read (a count edited in part.json would go unnoticed otherwise).
+                    foreach (var (key, n) in new[] { ("events", readers[i].Events), ("records", read[i].Records), ("records_with_images", read[i].WithImages), ("rejects", read[i].Rejects) })
                     {
-                        throw new Json.InputDataException(events[i], "-", "bad-part", $"{readers[i].Events} events, but part.json says {(long)parts[i].Json["events"]!}");
+                        if (n != (long)parts[i].Json[key]!)
+                        {
+                            throw new Json.InputDataException(events[i], "-", "bad-part", string.Create(CultureInfo.InvariantCulture, $"{n} {key.Replace('_', ' ')}, but part.json says {(long)parts[i].Json[key]!}"));
+                        }
                     }
                 }
             }
@@ -267,10 +324,8 @@ public static class PartMerge
                 _ => null,
             },
         };
-        if (images is not null)
-        {
-            CopyImages(parts, folder.Root);
-        }
+        // The parts' image files, checked against their names and counts, staged, then placed beside the shards.
+        var gathered = GatherImages(parts, folder.Staging);
 
         if (kind == PartManifest.BuildKind && head["recipe_canonical"] is JsonValue canonicalText && templates is not null)
         {
@@ -287,6 +342,13 @@ public static class PartMerge
         }
 
         AtomicFile.Write(Path.Combine(folder.Staging, OutputFolder.ManifestFile), manifest.WriteTo);
+        PlaceImages(gathered, folder.Staging, folder.Root);
+        if (kind == PartManifest.BuildKind)
+        {
+            // As after a single build: images/ holds the files the records refer to, no earlier build's.
+            folder.ImagesKept = gathered;
+        }
+
         folder.Commit();
         log.Information("merged {Parts} parts: {Records} records in {Shards} shards, {Rejects} rejects, in {Out}", parts.Count, records, shards.Count, rejectCount, outDir);
         if (kind == PartManifest.BuildKind)
@@ -298,6 +360,27 @@ public static class PartMerge
         return new MergeResult(kind, records, rejectCount, shards, Path.Combine(outDir, OutputFolder.ManifestFile));
     }
 
+    /// <summary>
+    /// An --out that is a part folder or lies in one is refused before anything is written: the worker's next run there
+    /// (or the part's own data/ and images/) would delete or mix with the merged output.
+    /// </summary>
+    private static void RefuseOutInPart(List<Part> parts, string outDir)
+    {
+        if (string.IsNullOrWhiteSpace(outDir) || outDir.Contains('\0', StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var real = RealPath.Of(outDir) + Path.DirectorySeparatorChar;
+        foreach (var p in parts)
+        {
+            if (real.StartsWith(RealPath.Of(p.Dir) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            {
+                throw new OutputException(Path.GetFullPath(outDir), $"this folder is or lies in the part {p.Dir}: the merged output would mix with the part, and a new run of its worker would delete it; choose an --out outside the parts", null, refused: true);
+            }
+        }
+    }
+
     /// <summary>Each source's records summed over the parts, in the build's source order.</summary>
     private static List<Pipeline.SourceOutcome> SourcesOf(List<Part> parts) =>
         parts[0].Json["sources"] is JsonArray first
@@ -305,31 +388,80 @@ public static class PartMerge
                 Str(s, "name"), (string?)s["adapter"] ?? string.Empty, new Dictionary<string, string>(), parts.Sum(p => (long?)p.Json["sources"]?[i]?["records"] ?? 0), new Dictionary<string, (long, Records.Reject)>()))]
             : [];
 
-    /// <summary>Images the workers copied (named by content hash) go into the output's images folder, each once.</summary>
-    private static void CopyImages(List<Part> parts, string root)
+    /// <summary>
+    /// The files of every part's <c>images/</c> (copies and written-out inline images, each named by the sha256 of its
+    /// bytes), staged once each. A file whose bytes do not hash to its name, a name no worker gives, or a folder holding
+    /// another number of files than its part.json counts is a bad part (the merge would otherwise hand on wrong images,
+    /// or records naming images that are not there). The names gathered.
+    /// </summary>
+    private static HashSet<string> GatherImages(List<Part> parts, string staging)
     {
-        var target = Path.Combine(root, OutputFolder.ImagesFolder);
+        var gathered = new HashSet<string>(StringComparer.Ordinal);
+        var target = Path.Combine(staging, OutputFolder.ImagesFolder);
         foreach (var p in parts)
         {
             var from = Path.Combine(p.Dir, OutputFolder.ImagesFolder);
-            if (!Directory.Exists(from))
+            var files = Directory.Exists(from) ? Directory.EnumerateFiles(from).Where(f => !Path.GetFileName(f).StartsWith('.')).Order(StringComparer.Ordinal).ToList() : [];
+            var odd = files.FirstOrDefault(f => Path.GetFileNameWithoutExtension(f) is var stem && (stem.Length != 64 || !stem.All(char.IsAsciiHexDigitLower)));
+            if (odd is not null)
             {
-                continue;
+                throw new Json.InputDataException(odd, "-", "bad-part", "not an image its worker wrote (those are named by the sha256 of their bytes); move it out of the part");
             }
 
-            Directory.CreateDirectory(target);
-            foreach (var file in Directory.EnumerateFiles(from).Where(f => !Path.GetFileName(f).StartsWith('.')))
+            if ((long?)p.Json["image_files"] is { } expected && expected != files.Count)
             {
-                var final = Path.Combine(target, Path.GetFileName(file));
-                if (File.Exists(final))
+                throw new Json.InputDataException(from, "-", "bad-part", string.Create(CultureInfo.InvariantCulture, $"{files.Count} image files, but part.json says {expected}: files were removed or added since its worker finished; run that worker again"));
+            }
+
+            foreach (var file in files)
+            {
+                // Each file is checked, also one another part gave first: a damaged part is named even where its twin is sound.
+                var name = Path.GetFileName(file);
+                var first = gathered.Add(name);
+                if (first)
                 {
-                    continue;
+                    Directory.CreateDirectory(target);
                 }
 
-                var temp = Path.Combine(target, "." + Path.GetFileName(file) + ".tmp");
-                File.Copy(file, temp, overwrite: true);
-                File.Move(temp, final, overwrite: true);
+                string sha;
+                using (var read = File.OpenRead(file))
+                using (var write = first ? new FileStream(Path.Combine(target, name), FileMode.CreateNew, FileAccess.Write) : null)
+                using (var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
+                {
+                    var buffer = new byte[1 << 16];
+                    int n;
+                    while ((n = read.Read(buffer)) > 0)
+                    {
+                        hash.AppendData(buffer, 0, n);
+                        write?.Write(buffer, 0, n);
+                    }
+
+                    sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+                }
+
+                if (sha != Path.GetFileNameWithoutExtension(name))
+                {
+                    throw new Json.InputDataException(file, "-", "bad-part", $"its bytes hash to {sha}, not to its name: the file changed since its worker finished; run that worker again");
+                }
             }
+        }
+
+        return gathered;
+    }
+
+    /// <summary>The staged images go into the output's images folder (replacing a file of the same name, which may be damaged).</summary>
+    private static void PlaceImages(HashSet<string> gathered, string staging, string root)
+    {
+        if (gathered.Count == 0)
+        {
+            return;
+        }
+
+        var target = Path.Combine(root, OutputFolder.ImagesFolder);
+        Directory.CreateDirectory(target);
+        foreach (var name in gathered.Order(StringComparer.Ordinal))
+        {
+            File.Move(Path.Combine(staging, OutputFolder.ImagesFolder, name), Path.Combine(target, name), overwrite: true);
         }
     }
 

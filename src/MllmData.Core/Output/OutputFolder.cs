@@ -47,6 +47,12 @@ public sealed class OutputFolder : IDisposable
     /// <summary>The journal of this run's finished work (shards, images), kept in staging until the commit.</summary>
     public ResumeJournal? Journal { get; set; }
 
+    /// <summary>
+    /// The files of <c>images/</c> the output refers to, for a run without a journal (a merge): on commit any other file
+    /// there is an earlier build's and goes, as after a build.
+    /// </summary>
+    public IReadOnlyCollection<string>? ImagesKept { get; set; }
+
     /// <summary>Keeps the staging folder when the run ends without its commit (it was cancelled): <c>--resume</c> goes on from it.</summary>
     public bool KeepStaging { get; set; }
 
@@ -221,9 +227,9 @@ public sealed class OutputFolder : IDisposable
         File.Move(Path.Combine(Staging, manifestFile), manifest);
         _committed = true;
         Journal?.Dispose();
-        if (Journal is { } journal)
+        if ((Journal?.PlacedImages ?? ImagesKept) is { } placed)
         {
-            RemoveStaleImages(journal.PlacedImages);
+            RemoveStaleImages(placed);
         }
 
         Directory.Delete(Staging, recursive: true);

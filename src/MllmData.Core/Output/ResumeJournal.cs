@@ -288,6 +288,7 @@ public sealed class ResumeJournal : IDisposable
         }
 
         var shards = new SortedDictionary<int, (long Records, long Bytes, string Sha, string File)>();
+        var garbled = 0;
         foreach (var line in all.Skip(1))
         {
             JsonElement o;
@@ -302,15 +303,36 @@ public sealed class ResumeJournal : IDisposable
                 continue;
             }
 
-            if (o.TryGetProperty("shard", out var index) && o.TryGetProperty("sha256", out var sha) && o.TryGetProperty("records", out var records) && o.TryGetProperty("bytes", out var bytes) && o.TryGetProperty("file", out var file))
+            try
             {
-                shards[index.GetInt32()] = (records.GetInt64(), bytes.GetInt64(), sha.GetString()!, file.GetString()!);
+                if (o.TryGetProperty("shard", out var index) && o.TryGetProperty("sha256", out var sha) && o.TryGetProperty("records", out var records) && o.TryGetProperty("bytes", out var bytes) && o.TryGetProperty("file", out var file))
+                {
+                    // The file is a staged shard's bare name: a path elsewhere is no shard of this run.
+                    var at = index.GetInt32();
+                    var fileName = file.GetString();
+                    if (at < 0 || string.IsNullOrEmpty(fileName) || Path.GetFileName(fileName) != fileName || fileName is "." or ".." || sha.GetString() is null)
+                    {
+                        throw new FormatException("not a shard of this run");
+                    }
+
+                    shards[at] = (records.GetInt64(), bytes.GetInt64(), sha.GetString()!, fileName);
+                }
+                else if (o.TryGetProperty("image", out var image) && o.TryGetProperty("size", out var size) && o.TryGetProperty("ticks", out var ticks))
+                {
+                    _images[image.GetString() ?? throw new FormatException("no image path")] = (size.GetInt64(), ticks.GetInt64(), ReadEntry(o));
+                    carried.Add(line);
+                }
             }
-            else if (o.TryGetProperty("image", out var image) && o.TryGetProperty("size", out var size) && o.TryGetProperty("ticks", out var ticks))
+            catch (Exception ex) when (ex is InvalidOperationException or FormatException or OverflowException)
             {
-                _images[image.GetString()!] = (size.GetInt64(), ticks.GetInt64(), ReadEntry(o));
-                carried.Add(line);
+                // A line damaged since it was written (its values of the wrong kind): its work is done again.
+                garbled++;
             }
+        }
+
+        if (garbled > 0)
+        {
+            Dropped.Add(string.Create(CultureInfo.InvariantCulture, $"{garbled} lines of the journal are not as this tool writes them (damaged since); the work they stand for is done again"));
         }
 
         var held = Path.Combine(folder.Staging, HeldFolder);

@@ -19,7 +19,7 @@ public static class PartManifest
 
     /// <summary>The fields every part of one run must share; the merge refuses parts that differ in any.</summary>
     public static readonly IReadOnlyList<string> Identity =
-        ["kind", "tool_version", "recipe_sha256", "seed", "num_shards", "name", "format", "container", "parquet_images", "row_group_records", "row_group_bytes", "shard_records", "shard_bytes", "image_token", "inputs"];
+        ["kind", "tool_version", "recipe_sha256", "seed", "num_shards", "name", "format", "container", "parquet_images", "row_group_records", "row_group_bytes", "shard_records", "shard_bytes", "image_token", "inputs", "templates_sha256"];
 
     /// <summary>The tool's version, as the build manifest gives it.</summary>
     public static string ToolVersion { get; } =

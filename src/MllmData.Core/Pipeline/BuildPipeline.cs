@@ -205,12 +205,15 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         {
             var part = PartManifest.Header(PartManifest.BuildKind, worker, recipe.Name, format, renderOptions, recipe.ShardRecords, recipe.ShardBytes, recipe.Seed, RecipeLoader.Sha256(recipe));
             part["inputs"] = PartManifest.Inputs(paths.Keys(await files.HashesAsync().ConfigureAwait(false)));
+            part["templates_sha256"] = templates.Sha256(recipe.Sources.Select(s => s.Templates));
             part["allow_empty"] = recipe.AllowEmpty;
             if (imageSummaries.Count > 0)
             {
                 part["images"] = PartImages.Summary(ImageSummary.Total(imageSummaries), imageSettings);
             }
 
+            // The files of the part's images/ (copies, written-out inline images): the merge checks it finds them all.
+            part["image_files"] = folder.Journal?.PlacedImages.Count ?? 0;
             part["sources"] = new JsonArray([.. tally.Sources.Select(s => (JsonNode)new JsonObject { ["name"] = s.Name, ["adapter"] = s.Adapter, ["records"] = s.Records })]);
 
             // What the merge needs to write the same dataset card: the canonical recipe, byte for byte.

@@ -71,6 +71,34 @@ public sealed class TemplateLibrary
         return new TemplateLibrary(root, packs);
     }
 
+    /// <summary>
+    /// The sha256 of the templates folder (every YAML file under it, packs, frames and tool catalogues, by relative path
+    /// and bytes) and of the pack files named by path in <paramref name="packPaths"/>: the words a build draws from,
+    /// which the recipe names but does not hold. Workers of one job array must draw from the same ones.
+    /// </summary>
+    public string Sha256(IEnumerable<string?> packPaths)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        void Add(string name, string file)
+        {
+            var bytes = File.ReadAllBytes(file);
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{name}\n{bytes.Length}\n")));
+            hash.AppendData(bytes);
+        }
+
+        foreach (var file in Directory.EnumerateFiles(Root, "*.yaml", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            Add(Path.GetRelativePath(Root, file).Replace('\\', '/'), file);
+        }
+
+        foreach (var path in packPaths.OfType<string>().Where(p => !_packs.ContainsKey(p) && File.Exists(p)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal))
+        {
+            Add("pack:" + path, path);
+        }
+
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
     /// <summary>A pack by id, or by path to a YAML file.</summary>
     public TemplatePack Get(string idOrPath)
     {
