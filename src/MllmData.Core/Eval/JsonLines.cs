@@ -10,9 +10,10 @@ internal static class JsonLines
 {
     public static IEnumerable<(JsonElement Element, long Line)> Read(string path)
     {
-        if (!File.Exists(path))
+        // A data error (exit 2), as a missing input of build or validate is.
+        if (Inputs.InputFiles.Missing(path) is { } missing)
         {
-            throw new UsageException(Directory.Exists(path) ? $"{path}: is a folder, not a file: name a file in it (an evaluation build's answers.jsonl, say)" : $"{path}: no such file");
+            throw Directory.Exists(path) ? new InputDataException(path, "-", "not-a-file", "is a folder, not a file: name a file in it (an evaluation build's answers.jsonl, say)") : missing;
         }
 
         // Bounded lines: a file without line breaks cannot grow memory.

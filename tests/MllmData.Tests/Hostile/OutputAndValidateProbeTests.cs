@@ -252,7 +252,10 @@ public class TheSecondProbe
         }
 
         var score = await CliRunner.RunAsync("score", "--answers", dir, "--predictions", nowhere, "--metric", "vqa");
-        Assert.Equal(1, score.ExitCode);
-        Assert.Contains($"{dir}: is a folder, not a file: name a file in it", score.Error, StringComparison.Ordinal);
+        Assert.Equal(2, score.ExitCode);
+        Assert.Contains($"{dir}: -: not-a-file: is a folder, not a file: name a file in it (an evaluation build's answers.jsonl, say)", score.Error, StringComparison.Ordinal);
+        var gone = await CliRunner.RunAsync("score", "--answers", Path.Combine(built, "answers.jsonl"), "--predictions", nowhere, "--metric", "vqa");
+        Assert.Equal(2, gone.ExitCode);
+        Assert.Contains($"{Path.Combine(built, "answers.jsonl")}: -: missing-file: no such file", gone.Error, StringComparison.Ordinal);
     }
 }
