@@ -17,7 +17,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace MllmData.Tests.Mutation;
 
 /// <summary>The image processor called directly: every reason code, its boundary, and what each mode writes.</summary>
-public class ImageProcessorMutationTests
+public partial class ImageProcessorMutationTests
 {
     private readonly string _root = TestPaths.NewTempDir();
     private readonly string _out = TestPaths.NewTempDir();
@@ -418,5 +418,47 @@ public class ImageProcessorMutationTests
     {
         Refused(await Run(Mode("reference"), "nothing.jpg"), RejectReasons.MissingImage, $"no file nothing.jpg under {_root}");
         Refused(await Run(Mode("reference"), "../x.jpg"), RejectReasons.ImageOutsideRoot, "image path '../x.jpg' leaves the image root");
+    }
+
+    /// <summary>A PNG chunk with its length and a right CRC.</summary>
+    private static byte[] Chunk(string type, byte[] data)
+    {
+        byte[] typeAndData = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
+        var chunk = new byte[4 + typeAndData.Length + 4];
+        BinaryPrimitives.WriteInt32BigEndian(chunk, data.Length);
+        typeAndData.CopyTo(chunk, 4);
+        BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(4 + typeAndData.Length), Crc32.HashToUInt32(typeAndData));
+        return chunk;
+    }
+
+    /// <summary>The PNG with a private ancillary chunk (which decoders skip) of <paramref name="size"/> data bytes after its IHDR.</summary>
+    private static byte[] WithPrivateChunk(byte[] png, int size)
+    {
+        const int afterIhdr = 8 + 25;
+        return [.. png[..afterIhdr], .. Chunk("prVt", new byte[size]), .. png[afterIhdr..]];
+    }
+
+    [Fact]
+    public async Task Pixels_Beyond_The_Allocation_Cap_Are_Too_Many_Pixels_Whether_Decoding_Or_Resizing()
+    {
+        // 1000 x 1000 RGB pixels need about 3 MB: over a cap of 1 MB, under 4.
+        var big = Put("big.png", Png(1000, 1000));
+        Refused(await Run(new ImageSettings { Mode = "reference", AllocationLimitMegabytes = 1 }, big), "too-many-pixels", "big.png needs more than 1 MB to decode");
+        Assert.Null((await Run(new ImageSettings { Mode = "reference", AllocationLimitMegabytes = 4 }, big)).Reason);
+
+        // A small picture cropped to a large square: the resize asks for the memory.
+        var small = Put("small.png", Png(8, 6));
+        Refused(await Run(new ImageSettings { Mode = "embed", CenterCrop = 1000, AllocationLimitMegabytes = 1 }, small), "too-many-pixels", "small.png needs more than 1 MB to process");
+        var cropped = await Run(new ImageSettings { Mode = "embed", CenterCrop = 1000, AllocationLimitMegabytes = 4 }, small);
+        Assert.Equal((1000, 1000), (cropped.Image!.Width, cropped.Image.Height));
+    }
+
+    [Fact]
+    public async Task A_Header_Whose_Reading_Needs_More_Than_The_Allocation_Cap_Is_Too_Many_Pixels()
+    {
+        // The decoder reads a chunk into one buffer: 3 MB of it is over a cap of 1 MB.
+        var name = Put("chunk.png", WithPrivateChunk(Png(8, 6), 3_000_000));
+        Refused(await Run(new ImageSettings { Mode = "reference", AllocationLimitMegabytes = 1 }, name), "too-many-pixels", "chunk.png: reading its header needs more than 1 MB");
+        Assert.Null((await Run(new ImageSettings { Mode = "reference", AllocationLimitMegabytes = 4 }, name)).Reason);
     }
 }
