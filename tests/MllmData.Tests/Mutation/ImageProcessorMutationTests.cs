@@ -438,13 +438,16 @@ public partial class ImageProcessorMutationTests
         return [.. png[..afterIhdr], .. Chunk("prVt", new byte[size]), .. png[afterIhdr..]];
     }
 
-    /// <summary>An 8x6 lossless PNG of <see cref="Picture"/> whose EXIF orientation is <paramref name="orientation"/>.</summary>
+    /// <summary>
+    /// An 8x6 lossless PNG of <see cref="Picture"/> whose EXIF orientation is <paramref name="orientation"/>; stored
+    /// without compression, so any re-encoding (which compresses) gives other bytes.
+    /// </summary>
     private static byte[] OrientedPng(ushort orientation)
     {
         using var image = Picture(8, 6);
         image.Metadata.ExifProfile = new ExifProfile();
         image.Metadata.ExifProfile.SetValue(ExifTag.Orientation, orientation);
-        return Encode(image, new PngEncoder { ColorType = PngColorType.Rgb });
+        return Encode(image, new PngEncoder { ColorType = PngColorType.Rgb, CompressionLevel = PngCompressionLevel.NoCompression });
     }
 
     /// <summary>Whether <paramref name="file"/> holds, pixel for pixel, <see cref="Picture"/>(8, 6) seen through <paramref name="source"/> (output x, y → source x, y).</summary>
@@ -478,8 +481,10 @@ public partial class ImageProcessorMutationTests
         PixelsAre(three.Image!.Bytes!, 8, 6, (x, y) => (7 - x, 5 - y));
 
         // 2 is the smallest value that changes the picture: it is re-encoded, mirrored; 1 leaves the file's bytes as they are.
-        var two = await Run(Mode("embed"), Put("o2.png", OrientedPng(2)));
+        var twoBytes = OrientedPng(2);
+        var two = await Run(Mode("embed"), Put("o2.png", twoBytes));
         Assert.Equal((8, 6, "image/png"), (two.Image!.Width, two.Image.Height, two.Image.MediaType));
+        Assert.NotEqual(twoBytes, two.Image.Bytes);
         PixelsAre(two.Image.Bytes!, 8, 6, (x, y) => (7 - x, y));
 
         var oneBytes = OrientedPng(1);
