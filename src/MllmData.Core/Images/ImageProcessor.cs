@@ -176,7 +176,7 @@ public sealed class ImageProcessor
         {
             return ImageOutcome.Fail(UnknownFormat, $"{image.Path}: {ImageMedia.Sniff(bytes) ?? "not an image"} is not an accepted format");
         }
-        catch (InvalidMemoryOperationException)
+        catch (Exception ex) when (AllocationFailed(ex))
         {
             return ImageOutcome.Fail(TooManyPixels, $"{image.Path}: reading its header needs more than {_settings.AllocationLimitMegabytes} MB");
         }
@@ -222,6 +222,13 @@ public sealed class ImageProcessor
         }
     }
 
+    /// <summary>
+    /// Whether the allocation cap refused a buffer: the decoders wrap that refusal in an
+    /// <see cref="InvalidImageContentException"/>, which is otherwise their word for damaged data.
+    /// </summary>
+    private static bool AllocationFailed(Exception ex) =>
+        ex is InvalidMemoryOperationException or InvalidImageContentException { InnerException: InvalidMemoryOperationException };
+
     /// <summary>Whether the source stores colour as RGB (or RGBA): greyscale, palette and CMYK images do not.</summary>
     public static bool IsRgb(Image image, IImageFormat format) => format switch
     {
@@ -237,7 +244,7 @@ public sealed class ImageProcessor
         {
             decoded = Image.Load<Rgb24>(_configuration, bytes);
         }
-        catch (InvalidMemoryOperationException)
+        catch (Exception ex) when (AllocationFailed(ex))
         {
             return ImageOutcome.Fail(TooManyPixels, $"{image.Path} needs more than {_settings.AllocationLimitMegabytes} MB to decode");
         }

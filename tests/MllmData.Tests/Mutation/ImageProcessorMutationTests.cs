@@ -17,7 +17,7 @@ using SixLabors.ImageSharp.PixelFormats;
 namespace MllmData.Tests.Mutation;
 
 /// <summary>The image processor called directly: every reason code, its boundary, and what each mode writes.</summary>
-public class ImageProcessorMutationTests
+public partial class ImageProcessorMutationTests
 {
     private readonly string _root = TestPaths.NewTempDir();
     private readonly string _out = TestPaths.NewTempDir();
@@ -418,5 +418,174 @@ public class ImageProcessorMutationTests
     {
         Refused(await Run(Mode("reference"), "nothing.jpg"), RejectReasons.MissingImage, $"no file nothing.jpg under {_root}");
         Refused(await Run(Mode("reference"), "../x.jpg"), RejectReasons.ImageOutsideRoot, "image path '../x.jpg' leaves the image root");
+    }
+
+    /// <summary>A PNG chunk with its length and a right CRC.</summary>
+    private static byte[] Chunk(string type, byte[] data)
+    {
+        byte[] typeAndData = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
+        var chunk = new byte[4 + typeAndData.Length + 4];
+        BinaryPrimitives.WriteInt32BigEndian(chunk, data.Length);
+        typeAndData.CopyTo(chunk, 4);
+        BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(4 + typeAndData.Length), Crc32.HashToUInt32(typeAndData));
+        return chunk;
+    }
+
+    /// <summary>The PNG with a private ancillary chunk (which decoders skip) of <paramref name="size"/> data bytes after its IHDR.</summary>
+    private static byte[] WithPrivateChunk(byte[] png, int size)
+    {
+        const int afterIhdr = 8 + 25;
+        return [.. png[..afterIhdr], .. Chunk("prVt", new byte[size]), .. png[afterIhdr..]];
+    }
+
+    /// <summary>
+    /// An 8x6 lossless PNG of <see cref="Picture"/> whose EXIF orientation is <paramref name="orientation"/>; stored
+    /// without compression, so any re-encoding (which compresses) gives other bytes.
+    /// </summary>
+    private static byte[] OrientedPng(ushort orientation)
+    {
+        using var image = Picture(8, 6);
+        image.Metadata.ExifProfile = new ExifProfile();
+        image.Metadata.ExifProfile.SetValue(ExifTag.Orientation, orientation);
+        return Encode(image, new PngEncoder { ColorType = PngColorType.Rgb, CompressionLevel = PngCompressionLevel.NoCompression });
+    }
+
+    /// <summary>Whether <paramref name="file"/> holds, pixel for pixel, <see cref="Picture"/>(8, 6) seen through <paramref name="source"/> (output x, y → source x, y).</summary>
+    private static void PixelsAre(byte[] file, int width, int height, Func<int, int, (int X, int Y)> source)
+    {
+        using var picture = Picture(8, 6);
+        using var written = Image.Load<Rgb24>(file);
+        Assert.Equal((width, height), (written.Width, written.Height));
+        for (var y = 0; y < height; y++)
+        {
+            for (var x = 0; x < width; x++)
+            {
+                var (sx, sy) = source(x, y);
+                Assert.True(picture[sx, sy] == written[x, y], $"({x},{y}) is {written[x, y]}, expected {picture[sx, sy]} from ({sx},{sy})");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_Copy_Is_Turned_Upright_By_Its_Exif_Orientation_Pixel_For_Pixel()
+    {
+        // 6: the stored picture is turned a quarter clockwise to stand upright; 8: a quarter anticlockwise; 3: half a turn; 2: mirrored.
+        var six = await Run(Mode("copy"), Put("o6.png", OrientedPng(6)));
+        Assert.Equal((6, 8), (six.Image!.Width, six.Image.Height));
+        PixelsAre(File.ReadAllBytes(Path.Combine(_out, six.Image.Path)), 6, 8, (x, y) => (y, 5 - x));
+
+        var eight = await Run(Mode("copy"), Put("o8.png", OrientedPng(8)));
+        PixelsAre(File.ReadAllBytes(Path.Combine(_out, eight.Image!.Path)), 6, 8, (x, y) => (7 - y, x));
+
+        var three = await Run(Mode("embed"), Put("o3.png", OrientedPng(3)));
+        PixelsAre(three.Image!.Bytes!, 8, 6, (x, y) => (7 - x, 5 - y));
+
+        // 2 is the smallest value that changes the picture: it is re-encoded, mirrored; 1 leaves the file's bytes as they are.
+        var twoBytes = OrientedPng(2);
+        var two = await Run(Mode("embed"), Put("o2.png", twoBytes));
+        Assert.Equal((8, 6, "image/png"), (two.Image!.Width, two.Image.Height, two.Image.MediaType));
+        Assert.NotEqual(twoBytes, two.Image.Bytes);
+        PixelsAre(two.Image.Bytes!, 8, 6, (x, y) => (7 - x, y));
+
+        var oneBytes = OrientedPng(1);
+        var one = await Run(Mode("embed"), Put("o1.png", oneBytes));
+        Assert.Equal(oneBytes, one.Image!.Bytes);
+    }
+
+    [Fact]
+    public async Task Reference_Hashes_The_Upright_Picture_And_Reports_The_Size_As_Stored()
+    {
+        // The perceptual hash is of the picture as seen upright, so it matches the same picture stored upright.
+        using var picture = Picture(8, 6);
+        using var turned = new Image<Rgb24>(6, 8);
+        for (var y = 0; y < 8; y++)
+        {
+            for (var x = 0; x < 6; x++)
+            {
+                turned[x, y] = picture[y, 5 - x];
+            }
+        }
+
+        var upright = await Run(Mode("reference"), Put("up.png", Encode(turned, new PngEncoder { ColorType = PngColorType.Rgb })));
+        var plain = await Run(Mode("reference"), Put("plain.png", Encode(picture, new PngEncoder { ColorType = PngColorType.Rgb })));
+        var oriented = await Run(Mode("reference"), Put("o6.png", OrientedPng(6)));
+        Assert.NotEqual(plain.PerceptualHash, upright.PerceptualHash);
+        Assert.Equal(upright.PerceptualHash, oriented.PerceptualHash);
+
+        // The file is referenced as it is: its size is the stored one.
+        Assert.Equal((8, 6, "o6.png"), (oriented.Image!.Width, oriented.Image.Height, oriented.Image.Path));
+    }
+
+    [Fact]
+    public async Task An_Embedded_Image_Of_Exactly_10_MiB_Is_Taken_And_One_Byte_More_Is_Image_Too_Large()
+    {
+        var png = Png(8, 6);
+        var room = (int)ImageMedia.MaxEmbeddedBytes - png.Length - 12;
+        var exact = WithPrivateChunk(png, room);
+        Assert.Equal(10 * 1024 * 1024, exact.Length);
+        var taken = await Run(Mode("embed"), Put("exact.png", exact));
+        Assert.Null(taken.Reason);
+        Assert.Equal(exact, taken.Image!.Bytes);
+
+        var over = WithPrivateChunk(png, room + 1);
+        Refused(await Run(Mode("embed"), Put("over.png", over)), RejectReasons.ImageTooLarge, $"over.png is {10 * 1024 * 1024 + 1} bytes after processing; embedded images may be at most 10485760");
+
+        // Copies have no such bound.
+        Assert.Null((await Run(Mode("copy"), "over.png")).Reason);
+    }
+
+    [Fact]
+    public async Task Pixels_Beyond_The_Allocation_Cap_Are_Too_Many_Pixels_Whether_Decoding_Or_Resizing()
+    {
+        // 1000 x 1000 RGB pixels need about 3 MB: over a cap of 1 MB, under 4.
+        var big = Put("big.png", Png(1000, 1000));
+        Refused(await Run(new ImageSettings { Mode = "reference", AllocationLimitMegabytes = 1 }, big), "too-many-pixels", "big.png needs more than 1 MB to decode");
+        Assert.Null((await Run(new ImageSettings { Mode = "reference", AllocationLimitMegabytes = 4 }, big)).Reason);
+
+        // A small picture cropped to a large square: the resize asks for the memory.
+        var small = Put("small.png", Png(8, 6));
+        Refused(await Run(new ImageSettings { Mode = "embed", CenterCrop = 1000, AllocationLimitMegabytes = 1 }, small), "too-many-pixels", "small.png needs more than 1 MB to process");
+        var cropped = await Run(new ImageSettings { Mode = "embed", CenterCrop = 1000, AllocationLimitMegabytes = 4 }, small);
+        Assert.Equal((1000, 1000), (cropped.Image!.Width, cropped.Image.Height));
+    }
+
+    [Fact]
+    public async Task A_Header_Whose_Reading_Needs_More_Than_The_Allocation_Cap_Is_Too_Many_Pixels()
+    {
+        // The decoder reads a chunk into one buffer: 3 MB of it is over a cap of 1 MB.
+        var name = Put("chunk.png", WithPrivateChunk(Png(8, 6), 3_000_000));
+        Refused(await Run(new ImageSettings { Mode = "reference", AllocationLimitMegabytes = 1 }, name), "too-many-pixels", "chunk.png: reading its header needs more than 1 MB");
+        Assert.Null((await Run(new ImageSettings { Mode = "reference", AllocationLimitMegabytes = 4 }, name)).Reason);
+    }
+
+    [Fact]
+    public async Task A_Png_Variant_The_Decoder_Does_Not_Support_Is_Not_An_Accepted_Format()
+    {
+        // Colour type 1 does not exist: the header is rewritten (with its CRC) to say it.
+        var png = Png(8, 6);
+        png[8 + 8 + 9] = 1;
+        BinaryPrimitives.WriteUInt32BigEndian(png.AsSpan(8 + 8 + 13), Crc32.HashToUInt32(png.AsSpan(12, 17)));
+        Refused(await Run(Mode("reference"), Put("odd.png", png)), "unknown-format", "odd.png: image/png is not an accepted format");
+    }
+
+    [Fact]
+    public async Task Failing_To_Write_A_Copy_Stops_The_Run_But_Any_Other_Failure_After_Decoding_Refuses_The_Image()
+    {
+        // The copy's place is taken by a folder: writing fails, and that is the disk's problem, not the image's.
+        var png = Png(8, 6);
+        var name = Put("c.png", png);
+        Directory.CreateDirectory(Path.Combine(_out, "images", $"{Sha(png)}.png"));
+        await Assert.ThrowsAsync<IOException>(() => Run(Mode("copy"), name));
+
+        // A failure in the steps after decoding (here a crop to nothing) refuses the image alone.
+        Refused(await Run(new ImageSettings { Mode = "embed", CenterCrop = 0 }, name), "corrupt", "c.png: cannot be decoded (InvalidOperationException)");
+    }
+
+    [Fact]
+    public async Task An_Image_That_Takes_Longer_Than_The_Budget_Is_A_Decode_Timeout()
+    {
+        // A budget of a tenth of a microsecond: no decode of a 2000 x 2000 picture ends within it.
+        var name = Put("slow.png", Png(2000, 2000));
+        Refused(await Run(new ImageSettings { Mode = "reference", DecodeTimeout = 1e-7 }, name), "decode-timeout", "slow.png took longer than 0 s to decode");
     }
 }
