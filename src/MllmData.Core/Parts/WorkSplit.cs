@@ -24,30 +24,13 @@ public sealed record WorkSplit(int Count, int Index)
     /// </summary>
     public static WorkSplit? Resolve(int? numShards, int? shardIndex, Func<string, string?> env)
     {
-        int? count = numShards;
-        var countOrigin = "--num-shards";
-        if (count is null && Number(env, "SLURM_ARRAY_TASK_COUNT") is { } slurmCount)
+        // Variables are read only when the flag is not given; two variables that disagree are refused, not ranked.
+        var (count, countOrigin) = numShards is { } n ? (n, "--num-shards") : FromVariables(env, ("SLURM_ARRAY_TASK_COUNT", 0), ("MLLMDATA_NUM_SHARDS", 0));
+        var (index, origin) = shardIndex is { } i ? (i, "--shard-index")
+            : FromVariables(env, ("JOB_COMPLETION_INDEX", 0), ("SLURM_ARRAY_TASK_ID", string.IsNullOrWhiteSpace(env("SLURM_ARRAY_TASK_ID")) ? 0 : Number(env, "SLURM_ARRAY_TASK_MIN") ?? 0), ("MLLMDATA_SHARD_INDEX", 0));
+        if (origin == "SLURM_ARRAY_TASK_ID" && Number(env, "SLURM_ARRAY_TASK_MIN") is not null)
         {
-            (count, countOrigin) = (slurmCount, "SLURM_ARRAY_TASK_COUNT");
-        }
-        else if (count is null && Number(env, "MLLMDATA_NUM_SHARDS") is { } own)
-        {
-            (count, countOrigin) = (own, "MLLMDATA_NUM_SHARDS");
-        }
-
-        int? index = shardIndex;
-        var origin = "--shard-index";
-        if (index is null && Number(env, "JOB_COMPLETION_INDEX") is { } k8s)
-        {
-            (index, origin) = (k8s, "JOB_COMPLETION_INDEX");
-        }
-        else if (index is null && Number(env, "SLURM_ARRAY_TASK_ID") is { } task)
-        {
-            (index, origin) = (task - (Number(env, "SLURM_ARRAY_TASK_MIN") ?? 0), "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN");
-        }
-        else if (index is null && Number(env, "MLLMDATA_SHARD_INDEX") is { } ownIndex)
-        {
-            (index, origin) = (ownIndex, "MLLMDATA_SHARD_INDEX");
+            origin = "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN";
         }
 
         if (count is null)
@@ -76,6 +59,18 @@ public sealed record WorkSplit(int Count, int Index)
         }
 
         return new WorkSplit(count.Value, index.Value) { Origin = origin };
+    }
+
+    /// <summary>The value the set variables give (each less its offset), or a usage error when they give different ones.</summary>
+    private static (int? Value, string Origin) FromVariables(Func<string, string?> env, params (string Name, int Offset)[] names)
+    {
+        var given = names.Select(v => (v.Name, Value: Number(env, v.Name) - v.Offset)).Where(v => v.Value is not null).ToList();
+        if (given.Select(v => v.Value).Distinct().Count() > 1)
+        {
+            throw new UsageException($"{string.Join(" and ", given.Select(v => $"{v.Name} (giving {v.Value})"))} disagree: unset all but one, or pass the value as a flag");
+        }
+
+        return given.Count == 0 ? (null, string.Empty) : (given[0].Value, given[0].Name);
     }
 
     private static int? Number(Func<string, string?> env, string name)

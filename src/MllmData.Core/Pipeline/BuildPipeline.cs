@@ -133,6 +133,17 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         // Resolve every source's pieces before writing anything, so usage errors leave no files.
         _decontamination = recipe.Exclude.Count == 0 ? null : new DecontaminationStep(EvalSet.Load(recipe.Exclude));
         var plans = recipe.Sources.Select((s, i) => Plan(s, recipe, format, embed, imageSettings) with { Index = i }).ToList();
+        if (!evaluation)
+        {
+            foreach (var triggered in recipe.Sources.Where(s => s.CotTrigger is not null))
+            {
+                // A trigger asks for reasoning; the records answer with the source's own answers, most of them a word.
+                log.Warning(
+                    "source {Source}: --cot-trigger on a training build pairs a request for step-by-step reasoning with the source's own answers; use it for an evaluation set, or turn the answers into reasoning with `mllmdata rewrite --prompt rationale`",
+                    triggered.Name ?? triggered.Adapter);
+            }
+        }
+
         var settingFiles = SettingFiles(recipe);
         var inputs = recipe.Sources.SelectMany(s => s.Inputs.Values).Concat(recipe.Exclude).Concat(settingFiles).ToList();
         var files = new InputFiles();

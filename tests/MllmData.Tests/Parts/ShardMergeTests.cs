@@ -249,6 +249,19 @@ public class ShardMergeTests
         Assert.Contains("outside 0 to 1", Assert.Throws<UsageException>(() => Resolve(null, null, ("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "2"))).Message, StringComparison.Ordinal);
         Assert.Contains("between 1 and", Assert.Throws<UsageException>(() => Resolve(0, 0)).Message, StringComparison.Ordinal);
         Assert.Contains("not a whole number", Assert.Throws<UsageException>(() => Resolve(null, null, ("MLLMDATA_NUM_SHARDS", "four"))).Message, StringComparison.Ordinal);
+
+        // Two variables that give different values are refused, not ranked; ones that agree are fine.
+        Assert.Equal(
+            "JOB_COMPLETION_INDEX (giving 2) and SLURM_ARRAY_TASK_ID (giving 1) disagree: unset all but one, or pass the value as a flag",
+            Assert.Throws<UsageException>(() => Resolve(3, null, ("JOB_COMPLETION_INDEX", "2"), ("SLURM_ARRAY_TASK_ID", "1"))).Message);
+        Assert.Equal((3, 1), Resolve(3, null, ("JOB_COMPLETION_INDEX", "1"), ("MLLMDATA_SHARD_INDEX", "1")));
+        Assert.Equal((3, 1), Resolve(3, 1, ("JOB_COMPLETION_INDEX", "2"), ("SLURM_ARRAY_TASK_ID", "0")));
+        Assert.Contains("SLURM_ARRAY_TASK_COUNT (giving 4) and MLLMDATA_NUM_SHARDS (giving 3) disagree", Assert.Throws<UsageException>(() => Resolve(null, 0, ("SLURM_ARRAY_TASK_COUNT", "4"), ("MLLMDATA_NUM_SHARDS", "3"))).Message, StringComparison.Ordinal);
+        Assert.Equal((4, 2), Resolve(null, null, ("SLURM_ARRAY_TASK_ID", "12"), ("SLURM_ARRAY_TASK_MIN", "10"), ("SLURM_ARRAY_TASK_COUNT", "4"), ("MLLMDATA_SHARD_INDEX", "2")));
+
+        // The origin a range error names is what was read: without SLURM_ARRAY_TASK_MIN, the task id alone.
+        Assert.Contains("(from SLURM_ARRAY_TASK_ID)", Assert.Throws<UsageException>(() => Resolve(null, null, ("SLURM_ARRAY_TASK_ID", "3"), ("SLURM_ARRAY_TASK_COUNT", "2"))).Message, StringComparison.Ordinal);
+        Assert.Contains("(from SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN)", Assert.Throws<UsageException>(() => Resolve(null, null, ("SLURM_ARRAY_TASK_ID", "13"), ("SLURM_ARRAY_TASK_MIN", "10"), ("SLURM_ARRAY_TASK_COUNT", "2"))).Message, StringComparison.Ordinal);
     }
 
     [Theory]

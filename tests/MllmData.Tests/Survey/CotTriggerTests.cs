@@ -129,5 +129,18 @@ public class TheCotTrigger
         var lines = TestPaths.Shards(outDir).SelectMany(File.ReadAllLines).Where(l => l.Length > 0).ToList();
         Assert.NotEmpty(lines);
         Assert.All(lines, l => Assert.EndsWith("\nThink it through step by step before you answer.", System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("text").GetString(), StringComparison.Ordinal));
+        Assert.DoesNotContain("--cot-trigger on a training build", r.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_Training_Build_With_A_Trigger_Is_Built_With_A_Warning_That_Its_Answers_Are_No_Reasoning()
+    {
+        var built = await Build(ScienceQa("--cot-trigger", "cot-01", "--suffix", "none", "--source-name", "sqa", "--format", "llava"));
+        Assert.True(built.ExitCode == 0, built.Error);
+        Assert.NotEmpty(built.Records);
+        Assert.Contains("source sqa: --cot-trigger on a training build pairs a request for step-by-step reasoning with the source's own answers; use it for an evaluation set, or turn the answers into reasoning with `mllmdata rewrite --prompt rationale`", built.Error, StringComparison.Ordinal);
+
+        var plain = await Build(ScienceQa("--suffix", "none", "--format", "llava"));
+        Assert.DoesNotContain("--cot-trigger on a training build", plain.Error, StringComparison.Ordinal);
     }
 }
