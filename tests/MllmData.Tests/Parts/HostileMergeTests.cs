@@ -13,27 +13,8 @@ public class HostileMergeTests
 {
     private static string Captions => TestPaths.RealFile("coco-mini", "annotations", "captions_val2017.json");
 
-    /// <summary>Two real sources (coco captions, TextVQA questions), LLaVA lines, small shards.</summary>
-    internal static string Recipe()
-    {
-        var path = Path.Combine(TestPaths.NewTempDir(), "recipe.yaml");
-        File.WriteAllText(path, $"""
-            name: mix
-            seed: 3
-            format: llava
-            shard_records: 40
-            sources:
-              - name: caps
-                adapter: coco-captions
-                inputs:
-                  captions: {Captions}
-              - name: text
-                adapter: textvqa
-                inputs:
-                  questions: {TestPaths.RealFile("textvqa", "hf-dummy", "TextVQA_0.5.1_train.json")}
-            """);
-        return path;
-    }
+    /// <summary>Two real sources (coco captions, TextVQA questions), LLaVA lines, small shards: the merge tests' recipe.</summary>
+    internal static string Recipe() => ShardMergeTests.Recipe("llava");
 
     internal static async Task<List<string>> Parts(string[] build, int count)
     {

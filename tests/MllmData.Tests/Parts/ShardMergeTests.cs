@@ -12,7 +12,7 @@ public class ShardMergeTests
     private static string Captions => TestPaths.RealFile("coco-mini", "annotations", "captions_val2017.json");
 
     /// <summary>Two sources, real files; the template format with "dog" as the image token rejects the captions that say dog.</summary>
-    private static string Recipe(string format, string? imageToken = null)
+    internal static string Recipe(string format, string? imageToken = null)
     {
         var dir = TestPaths.NewTempDir();
         var path = Path.Combine(dir, "recipe.yaml");
