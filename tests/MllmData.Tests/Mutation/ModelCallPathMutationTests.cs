@@ -512,6 +512,47 @@ public class ModelCallPathMutationTests
     }
 
     [Fact]
+    public async Task A_Try_Past_The_Deadline_Settles_Its_Hold_By_What_Its_Failure_Says()
+    {
+        // Room for one try: a 500 that came as the deadline passed spent nothing, so the next call still fits; a billed
+        // empty reply counts its tokens; a cancellation past the deadline (no reply) keeps the worst case.
+        foreach (var (failure, nextFits, spent) in new (Func<Task<ChatResult>>, bool, long)[]
+        {
+            (() => Fail(ModelFailure.ServerError, status: 500), true, 0),
+            (() => Task.FromException<ChatResult>(new ModelCallException(ModelFailure.Malformed, "empty choices") { Billed = (3, 1) }), true, 4),
+            (() => Task.FromException<ChatResult>(new OperationCanceledException()), false, 0),
+        })
+        {
+            Rig? rig = null;
+            rig = new Rig(
+                new Scripted((n, _) =>
+                {
+                    if (n > 1)
+                    {
+                        return Answer();
+                    }
+
+                    rig!.Clock.Advance(TimeSpan.FromMinutes(11));
+                    return failure();
+                }),
+                new CallSettings { MaxTokens = Tokens(0) + 4 });
+            using (rig)
+            {
+                Assert.Equal(ModelFailure.Timeout, (await Assert.ThrowsAsync<ModelCallException>(() => rig.Ask(0))).Kind);
+                Assert.Equal(spent, rig.Calls.Usage.InputTokens + rig.Calls.Usage.OutputTokens);
+                if (nextFits)
+                {
+                    Assert.Equal("an answer", (await rig.Ask(1)).Text);
+                }
+                else
+                {
+                    await Assert.ThrowsAsync<BudgetExceededException>(() => rig.Ask(1));
+                }
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_Model_Failure_Past_The_Deadline_Is_A_Timeout_Naming_The_Tries()
     {
         Rig? rig = null;
