@@ -73,6 +73,16 @@ public sealed class ScienceQaAdapter : ISourceAdapter
             var question = e.Str("question");
             var choices = e.Strings("choices");
             var answerIndex = e.Int("answer");
+
+            // A field that is there but of another kind is wrong-type ("1", 1.0, a list), not missing.
+            var wrong = WrongKind(e, ("question", JsonValueKind.String), ("choices", JsonValueKind.Array), ("answer", JsonValueKind.Number))
+                ?? (e.TryGetProperty("answer", out var a) && a.ValueKind == JsonValueKind.Number && answerIndex is null ? $"\"answer\" is {a.GetRawText()}, not a whole number" : null);
+            if (wrong is not null)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.WrongType, wrong);
+                continue;
+            }
+
             if (question is null || choices is not { Count: > 1 } || answerIndex is null || answerIndex < 0 || answerIndex >= choices.Count)
             {
                 var why = question is null ? "no \"question\"" : choices is not { Count: > 1 } ? "fewer than two \"choices\"" : "no \"answer\" index within the choices";
@@ -211,5 +221,18 @@ public sealed class ScienceQaAdapter : ISourceAdapter
 
         reader.Drain();
         return captions;
+    }
+    /// <summary>The first of the fields that is present but not of its kind, said in words; null when each is absent or of its kind.</summary>
+    private static string? WrongKind(JsonElement e, params (string Name, JsonValueKind Kind)[] fields)
+    {
+        foreach (var (name, kind) in fields)
+        {
+            if (e.TryGetProperty(name, out var v) && v.ValueKind != kind && v.ValueKind != JsonValueKind.Null)
+            {
+                return $"\"{name}\" is {v.ValueKind.ToString().ToLowerInvariant()}, not {(kind == JsonValueKind.Array ? "a list" : kind == JsonValueKind.Number ? "a whole number" : "a string")}";
+            }
+        }
+
+        return null;
     }
 }

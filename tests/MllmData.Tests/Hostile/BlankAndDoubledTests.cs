@@ -171,6 +171,33 @@ public class BlankTextAndDoubledKeysAgain
         Assert.Contains("duplicate-key: the split \"train\" is listed twice", sqa.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_ScienceQa_Field_Of_Another_Kind_Is_Wrong_Type_And_An_Absent_One_Missing()
+    {
+        var problems = Write("problems.json", """
+            {"1":{"question":"Q1?","choices":["a","b"],"answer":"1","split":"train"},
+             "2":{"question":"Q2?","choices":["a","b"],"answer":1.0,"split":"train"},
+             "3":{"question":"Q3?","choices":"a, b","answer":1,"split":"train"},
+             "4":{"question":5,"choices":["a","b"],"answer":1,"split":"train"},
+             "5":{"question":"Q5?","choices":["a","b"],"split":"train"},
+             "6":{"question":"Q6?","choices":["a","b"],"answer":2,"split":"train"},
+             "7":{"question":"Q7?","choices":["a","b"],"answer":1,"split":"train"}}
+            """);
+        var r = await Build("build", "--adapter", "scienceqa", "--input", $"problems={problems}", "--split", "train");
+        Assert.True(r.Exit == 0, r.Error);
+        Assert.Equal(
+            [
+                ("wrong-type", "\"answer\" is string, not a whole number"),
+                ("wrong-type", "\"answer\" is 1.0, not a whole number"),
+                ("wrong-type", "\"choices\" is string, not a list"),
+                ("wrong-type", "\"question\" is number, not a string"),
+                ("missing-field", "no \"answer\" index within the choices"),
+                ("missing-field", "no \"answer\" index within the choices"),
+            ],
+            r.Rejects.Select(x => (x.GetProperty("reason").GetString(), x.GetProperty("detail").GetString())));
+        Assert.Single(r.Records);
+    }
+
     public static TheoryData<string> LongTexts() =>
     [
         new string('a', 1000) + new string(' ', 40) + "b",
