@@ -110,7 +110,8 @@ public sealed partial class ToolCatalogue
         }
 
         var tools = new List<CatalogueTool>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        // Names that differ only in case ('Calc', 'calc') are one tool to a reader and to most models: refused as a repeat.
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var e in entries)
         {
             var name = e.Name ?? string.Empty;
@@ -122,7 +123,7 @@ public sealed partial class ToolCatalogue
 
             if (!names.Add(name))
             {
-                Fail("defined twice");
+                Fail(names.TryGetValue(name, out var first) && first != name ? $"defined twice (as '{first}' before; names that differ only in case name one tool)" : "defined twice");
             }
 
             if (string.IsNullOrWhiteSpace(e.Description))

@@ -75,6 +75,7 @@ public partial class TheToolUseKind
     [InlineData("tools:\n  - name: pick\n    description: d\n    arguments:\n      - name: side\n        type: enum\n", "tool 'pick': argument 'side': an enum lists its distinct values under values")]
     [InlineData("tools:\n  - name: a b\n    description: d\n", "tool 'a b': a name is 1 to 64 letters")]
     [InlineData("tools:\n  - name: a\n    description: d\n  - name: a\n    description: e\n", "tool 'a': defined twice")]
+    [InlineData("tools:\n  - name: Calc\n    description: d\n  - name: calc\n    description: e\n", "tool 'calc': defined twice (as 'Calc' before; names that differ only in case name one tool)")]
     [InlineData("tools:\n  - name: a\n    description: d\n    observation: guess\n", "tool 'a': observation must be one of detect, count, crop, calculate, caption, model")]
     [InlineData("tools: []\n", "a tool catalogue needs a non-empty list under tools")]
     public void Should_Refuse_A_Catalogue_That_Is_Wrong_Naming_The_File_And_The_Tool(string yaml, string expected)
