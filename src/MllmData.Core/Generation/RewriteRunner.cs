@@ -44,6 +44,7 @@ public static class RewriteRunner
             ConstraintLines = ConstraintLines(library),
             Templates = library,
             SuffixLines = library.Packs.SelectMany(p => p.Suffixes).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
+            BriefLines = library.Packs.SelectMany(p => p.Suffixes).Where(x => x.Tags.Contains("brief")).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
         }, log);
     }
 

@@ -43,6 +43,9 @@ public sealed record RewriteOptions
     /// <summary>Lines taken out of questions before they reach the model: the response-format suffixes ("Reply with one word...").</summary>
     public IReadOnlySet<string> SuffixLines { get; init; } = new HashSet<string>();
 
+    /// <summary>The suffixes that ask for a bare answer (tagged <c>brief</c> in their packs): a rewritten answer's question loses them.</summary>
+    public IReadOnlySet<string> BriefLines { get; init; } = new HashSet<string>();
+
     /// <summary>
     /// The reply is a chain of reasoning ending in an "Answer: X" line (<c>--prompt rationale</c>): checked by
     /// <see cref="RewriteCheck.CheckRationale"/> instead of <see cref="RewriteCheck.Check"/>.
@@ -77,7 +80,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     private static readonly JsonSerializerOptions LineOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The response-format suffixes that ask for a word or a short phrase and for no checked constraint: a rewritten answer takes them out of its question.</summary>
-    private readonly HashSet<string> _briefLines = [.. options.SuffixLines.Where(l => !options.ConstraintLines.ContainsKey(l))];
+    private readonly HashSet<string> _briefLines = [.. options.BriefLines.Where(l => !options.ConstraintLines.ContainsKey(l))];
 
     /// <summary>The pack's identity in cache keys: its id and a hash of its wording, so edited prompts are asked afresh.</summary>
     public string PromptVersion { get; } = $"{pack.Id}@{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(pack.System + "\u001f" + string.Join("\u001f", pack.Templates.Select(t => t.Text)))))[..12]}";

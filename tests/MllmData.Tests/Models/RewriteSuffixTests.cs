@@ -10,13 +10,15 @@ public class TheRewrittenQuestions
 {
     private const string Brief = "Reply with one word or a short phrase.";
 
+    private static readonly string[] WordOrPhrase = ["--suffix", "word-or-phrase"];
+
     private static async Task<(string In, string Out)> BuildAndRewrite(string format, params string[] extra)
     {
         var input = TestPaths.NewTempDir();
         var samples = Path.Combine(TestPaths.RepoRoot, "samples", "vqav2");
         var build = await CliRunner.RunAsync([
             "build", "--adapter", "vqav2", "--input", $"questions={Path.Combine(samples, "v2_OpenEnded_mscoco_train2014_questions.json")}",
-            "--input", $"annotations={Path.Combine(samples, "v2_mscoco_train2014_annotations.json")}", "--suffix", "word-or-phrase", "--format", format, "--out", input, .. extra]);
+            "--input", $"annotations={Path.Combine(samples, "v2_mscoco_train2014_annotations.json")}", "--format", format, "--out", input, .. (extra.Length == 0 ? WordOrPhrase : extra)]);
         Assert.True(build.ExitCode == 0, build.Error);
 
         using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));
@@ -56,6 +58,18 @@ public class TheRewrittenQuestions
             Assert.Equal(string.Join('\n', before[i].Question.Split('\n').Where(l => l != Brief)), after[i].Question);
             Assert.Equal(before[i].Question.Split("<image>").Length, after[i].Question.Split("<image>").Length);
         }
+    }
+
+    [Fact]
+    public async Task Keep_A_Suffix_That_Asks_For_A_Sentence()
+    {
+        // vqa-long asks for one complete sentence: the rewrite gives one, and the question stays as built, to the byte.
+        var (input, output) = await BuildAndRewrite("llava", "--templates", "vqa-long");
+        var before = Turns(input, "conversations", "from", "value", "human");
+        var after = Turns(output, "conversations", "from", "value", "human");
+        Assert.Contains(before, t => t.Question.EndsWith("\nAnswer with one complete sentence.", StringComparison.Ordinal));
+        Assert.Equal(before.Select(t => t.Question), after.Select(t => t.Question));
+        Assert.NotEqual(before.Select(t => t.Answer), after.Select(t => t.Answer));
     }
 
     [Fact]
