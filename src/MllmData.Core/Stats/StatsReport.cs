@@ -266,21 +266,27 @@ public static class StatsReport
     public static IReadOnlyList<(string Figure, string A, string B, string Change)> CompareRows(DatasetStats a, DatasetStats b)
     {
         var rows = new List<(string, string, string, string)>();
-        void Row(string figure, double x, double y, string format = "0.##") =>
-            rows.Add((figure, x.ToString(format, CultureInfo.InvariantCulture), y.ToString(format, CultureInfo.InvariantCulture), (y - x).ToString("+0.##;-0.##;0", CultureInfo.InvariantCulture)));
+
+        // A figure with nothing to count (no values, no answers to share) is "-" on its side, and the change is "-" too.
+        static string Shown(double? v, string format) => v is { } x ? x.ToString(format, CultureInfo.InvariantCulture) : "-";
+        void Row(string figure, double? x, double? y, string format = "0.##") =>
+            rows.Add((figure, Shown(x, format), Shown(y, format), x is { } p && y is { } q ? (q - p).ToString("+0.##;-0.##;0", CultureInfo.InvariantCulture) : "-"));
+        static double? Of(ValueCounts v, Func<ValueCounts, double> figure) => v.N == 0 ? null : figure(v);
+        static double? Percent(long part, long whole) => whole == 0 ? null : GroupStats.Share(part, whole) * 100;
+        static double? Sum(GroupStats g, ValueCounts v) => v.N == 0 && g.Records > 0 ? null : v.Sum;
         var (oa, ob) = (a.Overall, b.Overall);
         Row("records", oa.Records, ob.Records);
-        Row("turns", oa.TurnsPerRecord.Sum, ob.TurnsPerRecord.Sum);
+        Row("turns", Sum(oa, oa.TurnsPerRecord), Sum(ob, ob.TurnsPerRecord));
         Row("images", oa.ImagesPerRecord.Sum, ob.ImagesPerRecord.Sum);
-        Row("turns/record mean", oa.TurnsPerRecord.Mean, ob.TurnsPerRecord.Mean);
-        Row("instruction tokens mean", oa.InstructionTokens.Mean, ob.InstructionTokens.Mean);
-        Row("question tokens mean", oa.QuestionTokens.Mean, ob.QuestionTokens.Mean);
-        Row("answer tokens mean", oa.AnswerTokens.Mean, ob.AnswerTokens.Mean);
-        Row("answer tokens p50", oa.AnswerTokens.Percentile(50), ob.AnswerTokens.Percentile(50));
-        Row("answer tokens p90", oa.AnswerTokens.Percentile(90), ob.AnswerTokens.Percentile(90));
-        Row("answer tokens max", oa.AnswerTokens.Max, ob.AnswerTokens.Max);
-        Row("answers <=3 words %", oa.ShortAnswerShare * 100, ob.ShortAnswerShare * 100);
-        Row("yes share of yes/no %", oa.YesShare * 100, ob.YesShare * 100);
+        Row("turns/record mean", Of(oa.TurnsPerRecord, v => v.Mean), Of(ob.TurnsPerRecord, v => v.Mean));
+        Row("instruction tokens mean", Of(oa.InstructionTokens, v => v.Mean), Of(ob.InstructionTokens, v => v.Mean));
+        Row("question tokens mean", Of(oa.QuestionTokens, v => v.Mean), Of(ob.QuestionTokens, v => v.Mean));
+        Row("answer tokens mean", Of(oa.AnswerTokens, v => v.Mean), Of(ob.AnswerTokens, v => v.Mean));
+        Row("answer tokens p50", Of(oa.AnswerTokens, v => v.Percentile(50)), Of(ob.AnswerTokens, v => v.Percentile(50)));
+        Row("answer tokens p90", Of(oa.AnswerTokens, v => v.Percentile(90)), Of(ob.AnswerTokens, v => v.Percentile(90)));
+        Row("answer tokens max", Of(oa.AnswerTokens, v => v.Max), Of(ob.AnswerTokens, v => v.Max));
+        Row("answers <=3 words %", Percent(oa.ShortAnswers, oa.Answers), Percent(ob.ShortAnswers, ob.Answers));
+        Row("yes share of yes/no %", Percent(oa.AnswerKinds[AnswerKind.Yes], oa.AnswerKinds[AnswerKind.Yes] + oa.AnswerKinds[AnswerKind.No]), Percent(ob.AnswerKinds[AnswerKind.Yes], ob.AnswerKinds[AnswerKind.Yes] + ob.AnswerKinds[AnswerKind.No]));
         foreach (var kind in AnswerKind.All)
         {
             Row($"answers: {kind}", oa.AnswerKinds[kind], ob.AnswerKinds[kind]);
@@ -291,7 +297,7 @@ public static class StatsReport
         foreach (var source in a.BySource.Keys.Union(b.BySource.Keys).Order(StringComparer.Ordinal))
         {
             Row($"source {source}: records", a.BySource.GetValueOrDefault(source)?.Records ?? 0, b.BySource.GetValueOrDefault(source)?.Records ?? 0);
-            Row($"source {source}: answer tokens mean", a.BySource.GetValueOrDefault(source)?.AnswerTokens.Mean ?? 0, b.BySource.GetValueOrDefault(source)?.AnswerTokens.Mean ?? 0);
+            Row($"source {source}: answer tokens mean", a.BySource.GetValueOrDefault(source) is { } ga ? Of(ga.AnswerTokens, v => v.Mean) : null, b.BySource.GetValueOrDefault(source) is { } gb ? Of(gb.AnswerTokens, v => v.Mean) : null);
         }
 
         return rows;

@@ -32,6 +32,18 @@ public class TheFiguresOfATemplateBuild
         Assert.Contains("| turns per record | - |\n", card, StringComparison.Ordinal);
         Assert.Contains("| answers of ≤3 words | 0 of 0 (-) |\n| answer kinds | letter 0, no 0, number 0, other 0, yes 0 |\n| yes share of yes/no answers | - |\n", card, StringComparison.Ordinal);
         Assert.Contains($"| caption | {lines.Count} | - | - |\n", card, StringComparison.Ordinal);
+
+        // Side by side with a LLaVA build of the same captions: the template side and the change say "-", not 0.
+        var llava = Path.Combine(TestPaths.NewTempDir(), "llava");
+        Assert.Equal(0, (await CliRunner.RunAsync("build", "--adapter", "coco-captions", "--input", $"captions={TestPaths.RealFile("coco-mini", "annotations", "captions_val2017.json")}", "--format", "llava", "--out", llava)).ExitCode);
+        var compare = await CliRunner.RunAsync("stats", outDir, llava);
+        Assert.True(compare.ExitCode == 0, compare.Error);
+        var rows = compare.Output.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Split(l.Trim(), @"\s{2,}")).Where(c => c.Length == 4).ToDictionary(c => c[0], c => (c[1], c[2], c[3]));
+        Assert.Equal(("-", $"{lines.Count}", "-"), rows["turns"]);
+        Assert.Equal(("-", "1", "-"), rows["turns/record mean"]);
+        Assert.Equal("-", rows["answer tokens mean"].Item1);
+        Assert.Equal(("-", "-", "-"), rows["yes share of yes/no %"]);
+        Assert.Equal((lines.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), lines.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), "0"), rows["records"]);
         Assert.Equal(images, (int)JsonNode.Parse(File.ReadAllText(json))!["overall"]!["images"]!);
     }
 
