@@ -22,7 +22,7 @@ public sealed record ConversationShape(
 /// assistant alternating and ending with the assistant, non-empty text, and exactly one image placeholder
 /// per image, none of them in an answer. LLaVA and ShareGPT/ms-swift differ only in names.
 /// </summary>
-public sealed class ConversationValidator(ConversationShape shape, string imageToken = "<image>") : IFormatValidator
+public sealed class ConversationValidator(ConversationShape shape, string imageToken = "<image>", bool imagesAreFiles = false) : IFormatValidator
 {
     private readonly byte[] _tokenUtf8 = System.Text.Encoding.UTF8.GetBytes(imageToken);
 
@@ -100,6 +100,7 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
             case JsonTokenType.Null:
                 return 0;
             case JsonTokenType.String:
+                UrlImage(ref reader, findings);
                 return 1;
             case JsonTokenType.StartArray:
                 var n = 0;
@@ -109,6 +110,10 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
                     if (!reported && (reader.TokenType != JsonTokenType.String || reader.ValueSpan.Length == 0))
                     {
                         findings.Add(new(FindingCodes.WrongType, $"\"{shape.ImagesKey}\" holds a non-string or empty entry"));
+                        reported = true;
+                    }
+                    else if (!reported && UrlImage(ref reader, findings))
+                    {
                         reported = true;
                     }
 
@@ -122,6 +127,21 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
                 reader.Skip();
                 return 0;
         }
+    }
+
+    /// <summary>
+    /// Notes an image given as a URL or a <c>data:</c> URI where the consumer opens files only (LLaVA, LLaMA-Factory: no such
+    /// file can be found by that name, docs/consumers.md L6, F5); whether it did.
+    /// </summary>
+    private bool UrlImage(ref Utf8JsonReader reader, List<Finding> findings)
+    {
+        if (!imagesAreFiles || !(reader.ValueIsEscaped ? ImageUrls.IsUrl(reader.GetString()) : ImageUrls.IsUrl(reader.ValueSpan)))
+        {
+            return false;
+        }
+
+        findings.Add(new(FindingCodes.BadImagePath, $"\"{shape.ImagesKey}\" holds a URL, not a file: {shape.Format}'s trainer opens image files under its image folder"));
+        return true;
     }
 
     /// <summary>Reads the turns array; returns the placeholder count; the first problem found stops the checks.</summary>

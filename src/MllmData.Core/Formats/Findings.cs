@@ -42,6 +42,7 @@ public static class FindingCodes
     public const string TooManyImages = "too-many-images";
     public const string ImageTooLarge = RejectReasons.ImageTooLarge;
     public const string BadImageType = RejectReasons.BadImageType;
+    public const string BadImagePath = RejectReasons.BadImagePath;
     public const string BadBase64 = "bad-base64";
     public const string LiteralImageToken = RejectReasons.LiteralImageToken;
     public const string UnbalancedTokens = "unbalanced-tokens";

@@ -102,4 +102,18 @@ public class TheImageRoot
         Assert.Equal(withRoot ? 1 : 2, HostileFile.Records(outDir).Count);
         Assert.DoesNotContain(HostileFile.Records(outDir), x => x.GetRawText().Contains("://", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData("llava", "{\"id\":\"1\",\"image\":\"http://x.org/a.jpg\",\"conversations\":[{\"from\":\"human\",\"value\":\"<image>\\nWhat?\"},{\"from\":\"gpt\",\"value\":\"a\"}]}", true)]
+    [InlineData("llava", "{\"id\":\"1\",\"image\":[\"a.jpg\",\"s3:\\/\\/b\\/c.jpg\"],\"conversations\":[{\"from\":\"human\",\"value\":\"<image>\\n<image>\\nWhat?\"},{\"from\":\"gpt\",\"value\":\"a\"}]}", true)]
+    [InlineData("llava", "{\"id\":\"1\",\"image\":\"http:no-slashes.jpg\",\"conversations\":[{\"from\":\"human\",\"value\":\"<image>\\nWhat?\"},{\"from\":\"gpt\",\"value\":\"a\"}]}", false)]
+    [InlineData("sharegpt", "{\"messages\":[{\"role\":\"user\",\"content\":\"<image>What?\"},{\"role\":\"assistant\",\"content\":\"a\"}],\"images\":[\"data:image/png;base64,AA\"]}", true)]
+    [InlineData("swift", "{\"messages\":[{\"role\":\"user\",\"content\":\"<image>What?\"},{\"role\":\"assistant\",\"content\":\"a\"}],\"images\":[\"http://x.org/a.jpg\"]}", false)]
+    public async Task Validate_Finds_An_Image_Given_As_A_Url_Where_The_Trainer_Opens_Files_Only(string format, string line, bool bad)
+    {
+        var file = HostileFile.Write("rows.jsonl", line + "\n");
+        var r = await CliRunner.RunAsync("validate", "--format", format, file);
+        Assert.Equal(bad ? 2 : 0, r.ExitCode);
+        Assert.Equal(bad, (r.Output + r.Error).Contains("bad-image-path", StringComparison.Ordinal));
+    }
 }

@@ -1,0 +1,26 @@
+using System.Text.RegularExpressions;
+
+namespace MllmData.Formats;
+
+/// <summary>Whether an image value is a URL or a <c>data:</c> URI rather than a file path (for consumers that open files only).</summary>
+public static partial class ImageUrls
+{
+    /// <summary>Any URL scheme (<c>https://</c>, <c>file://</c>, <c>s3://</c>, ...), as RFC 3986 spells one.</summary>
+    [GeneratedRegex("^[A-Za-z][A-Za-z0-9+.-]*://")]
+    private static partial Regex Scheme();
+
+    public static bool IsUrl(ReadOnlySpan<char> path) =>
+        path.StartsWith("data:", StringComparison.Ordinal) || Scheme().IsMatch(path);
+
+    /// <summary>The same for a JSON string value read in place (UTF-8, unescaped): only its start can hold a scheme.</summary>
+    public static bool IsUrl(ReadOnlySpan<byte> utf8)
+    {
+        Span<char> start = stackalloc char[Math.Min(utf8.Length, 64)];
+        for (var i = 0; i < start.Length; i++)
+        {
+            start[i] = (char)utf8[i];
+        }
+
+        return IsUrl(start);
+    }
+}
