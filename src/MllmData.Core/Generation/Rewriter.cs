@@ -124,7 +124,8 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         var manifestPath = Path.Combine(inDir, "manifest.json");
         if (!File.Exists(manifestPath))
         {
-            throw new UsageException($"{inDir} has no manifest.json: give the output folder of `mllmdata build`");
+            // A data error (exit 2), as stats says of the same folder: not in the layout the command reads.
+            throw new InputDataException(manifestPath, "-", "no-manifest", "not a build's output folder: give the output folder of `mllmdata build`");
         }
 
         using var doc = JsonDocument.Parse(File.ReadAllBytes(manifestPath));

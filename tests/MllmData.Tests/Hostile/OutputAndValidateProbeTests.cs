@@ -254,6 +254,18 @@ public class TheSecondProbe
         var score = await CliRunner.RunAsync("score", "--answers", dir, "--predictions", nowhere, "--metric", "vqa");
         Assert.Equal(2, score.ExitCode);
         Assert.Contains($"{dir}: -: not-a-file: is a folder, not a file: name a file in it (an evaluation build's answers.jsonl, say)", score.Error, StringComparison.Ordinal);
+        // A folder that is not what rewrite, batch or stats reads is a data error too, named by the file it lacks.
+        var notBuilt = TestPaths.NewTempDir();
+        var rewrite = await CliRunner.RunAsync("rewrite", "--in", notBuilt, "--out", Path.Combine(dir, "long"), "--dry-run");
+        Assert.Equal(2, rewrite.ExitCode);
+        Assert.Contains($"{Path.Combine(notBuilt, "manifest.json")}: -: no-manifest: not a build's output folder", rewrite.Error, StringComparison.Ordinal);
+        foreach (var verb in new[] { "status", "collect" })
+        {
+            var batch = await CliRunner.RunAsync("batch", verb, notBuilt);
+            Assert.Equal(2, batch.ExitCode);
+            Assert.Contains($"{Path.Combine(notBuilt, "batch.json")}: -: no-batch: not the --out folder of a `--batch submit` run", batch.Error, StringComparison.Ordinal);
+        }
+
         var gone = await CliRunner.RunAsync("score", "--answers", Path.Combine(built, "answers.jsonl"), "--predictions", nowhere, "--metric", "vqa");
         Assert.Equal(2, gone.ExitCode);
         Assert.Contains($"{Path.Combine(built, "answers.jsonl")}: -: missing-file: no such file", gone.Error, StringComparison.Ordinal);

@@ -102,7 +102,7 @@ public sealed class BatchState
         var path = PathIn(dir);
         if (!File.Exists(path))
         {
-            throw new UsageException($"{dir} has no {FileName}: give the --out folder of a `--batch submit` run");
+            throw new InputDataException(Path.Combine(dir, FileName), "-", "no-batch", "not the --out folder of a `--batch submit` run");
         }
 
         try
