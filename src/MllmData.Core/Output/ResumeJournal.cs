@@ -171,8 +171,10 @@ public sealed class ResumeJournal : IDisposable
     {
         lock (_keepGate)
         {
+            // A file of that name that does not hold these bytes (damaged since, or cut short) is written again, so the
+            // next resume finds it whole instead of making the image anew every time.
             var target = Path.Combine(KeptImages, name);
-            if (!File.Exists(target))
+            if (!File.Exists(target) || new FileInfo(target).Length != bytes.Length || !File.ReadAllBytes(target).AsSpan().SequenceEqual(bytes))
             {
                 AtomicFile.Write(target, s => s.Write(bytes));
             }

@@ -225,10 +225,15 @@ public partial class ImageProcessorMutationTests
         Assert.Equal(1, resumed.Reused);
         SameOutcome(first.Outcome, resumed.Outcome);
 
-        // The kept bytes damaged: the image is made again from its file, to the same bytes.
+        // The kept bytes damaged: the image is made again from its file, to the same bytes, and kept whole again, so the
+        // resume after that takes it from the journal instead of making it anew once more.
         TamperKeepingSizeAndTime(kept);
         var redone = await WithJournal(settings, resume: true, name);
         Assert.Equal(0, redone.Reused);
         SameOutcome(first.Outcome, redone.Outcome);
+        Assert.Equal(output, File.ReadAllBytes(kept));
+        var again = await WithJournal(settings, resume: true, name);
+        Assert.Equal(1, again.Reused);
+        SameOutcome(first.Outcome, again.Outcome);
     }
 }
