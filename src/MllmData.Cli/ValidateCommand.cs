@@ -24,6 +24,7 @@ public static class ValidateCommand
                 Bos = parse.GetValue(bos) ?? "<BOS>",
                 Eos = parse.GetValue(eos) ?? "<EOS>",
                 ImageToken = parse.GetValue(imageToken) ?? "<image>",
+                ImageFilesOnly = true,
             };
             var validator = new FileValidator(FormatRegistry.Get(parse.GetValue(format)!).CreateValidator(options));
             var findings = new List<FileFinding>();

@@ -30,7 +30,7 @@ public abstract class ConversationFormat : IOutputFormat
     {
     }
 
-    public IFormatValidator CreateValidator(RenderOptions options) => new ConversationValidator(Shape, options.ImageToken, Capabilities.ImagesAreFiles);
+    public IFormatValidator CreateValidator(RenderOptions options) => new ConversationValidator(Shape, options.ImageToken, options.ImageFilesOnly && Capabilities.ImagesAreFiles);
 
     public virtual void Render(InstructionRecord record, Utf8JsonWriter w, RenderOptions options)
     {

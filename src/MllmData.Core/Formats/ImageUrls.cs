@@ -10,10 +10,13 @@ public static partial class ImageUrls
     private static partial Regex Scheme();
 
     public static bool IsUrl(ReadOnlySpan<char> path) =>
-        path.StartsWith("data:", StringComparison.Ordinal) || Scheme().IsMatch(path);
+        path.StartsWith("data:", StringComparison.Ordinal) || HasScheme(path);
+
+    /// <summary>Whether the value starts with a URL scheme and <c>://</c> (a <c>data:</c> URI has none).</summary>
+    public static bool HasScheme(ReadOnlySpan<char> path) => Scheme().IsMatch(path);
 
     /// <summary>The same for a JSON string value read in place (UTF-8, unescaped): only its start can hold a scheme.</summary>
-    public static bool IsUrl(ReadOnlySpan<byte> utf8)
+    public static bool HasScheme(ReadOnlySpan<byte> utf8)
     {
         Span<char> start = stackalloc char[Math.Min(utf8.Length, 64)];
         for (var i = 0; i < start.Length; i++)
@@ -21,6 +24,6 @@ public static partial class ImageUrls
             start[i] = (char)utf8[i];
         }
 
-        return IsUrl(start);
+        return HasScheme(start);
     }
 }

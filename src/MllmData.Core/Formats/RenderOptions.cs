@@ -9,6 +9,12 @@ public sealed record RenderOptions
 
     public string ImageToken { get; init; } = "<image>";
 
+    /// <summary>
+    /// Validators hold image values to what the format's consumer can open (no URL where it opens files only). Set by
+    /// <c>validate</c>; input read back (the instructions adapter, in-context pools) may carry URLs for another format.
+    /// </summary>
+    public bool ImageFilesOnly { get; init; }
+
     /// <summary>Write a <c>meta</c> object with provenance beside the format's own keys.</summary>
     public bool IncludeMeta { get; init; } = true;
 
