@@ -128,7 +128,17 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             throw new InputDataException(manifestPath, "-", "no-manifest", "not a build's output folder: give the output folder of `mllmdata build`");
         }
 
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(manifestPath));
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(Inputs.InputFiles.ReadChecked(manifestPath));
+        }
+        catch (JsonException ex)
+        {
+            throw new InputDataException(manifestPath, "-", "bad-json", $"the manifest is not valid JSON: {Json.JsonErrors.InWords(ex)}");
+        }
+
+        using var _ = doc;
         var root = doc.RootElement;
         var format = FormatRegistry.Get(root.Str("format") ?? throw new InputDataException(manifestPath, "-", "unknown-layout", "no \"format\""));
         if (!format.Capabilities.Readable)
@@ -182,6 +192,13 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 {
                     index++;
                     if (options.Select == "short" && exchange.Answer.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > options.MaxAnswerWords)
+                    {
+                        continue;
+                    }
+
+                    // A question that is nothing but a response-format suffix (and the image) gives the model nothing to
+                    // answer in a sentence, and taking the suffix off would leave it empty: its answer stays as it is.
+                    if (TextCheck.IsBlank(exchange.Question))
                     {
                         continue;
                     }

@@ -21,6 +21,11 @@ public class TheRewrittenQuestions
             "--input", $"annotations={Path.Combine(samples, "v2_mscoco_train2014_annotations.json")}", "--format", format, "--out", input, .. (extra.Length == 0 ? WordOrPhrase : extra)]);
         Assert.True(build.ExitCode == 0, build.Error);
 
+        return (input, await Rewrite(input));
+    }
+
+    private static async Task<string> Rewrite(string input, Action<int>? requests = null)
+    {
         using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));
         var library = TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates"));
         var rewriter = RewriteRunner.Prepare(new MllmData.Recipes.RewriteSettings(), library, Serilog.Core.Logger.None, out _);
@@ -29,7 +34,8 @@ public class TheRewrittenQuestions
         using var calls = new ModelCallPath(model, cache, new CallSettings(), PriceTable.Load());
         var output = Path.Combine(TestPaths.NewTempDir(), "long");
         await rewriter.RunAsync(input, output, calls, CancellationToken.None);
-        return (input, output);
+        requests?.Invoke(server.Requests);
+        return output;
     }
 
     private static List<(string Question, string Answer)> Turns(string dir, string turnsKey, string roleKey, string textKey, string user) =>
@@ -70,6 +76,27 @@ public class TheRewrittenQuestions
         Assert.Contains(before, t => t.Question.EndsWith("\nAnswer with one complete sentence.", StringComparison.Ordinal));
         Assert.Equal(before.Select(t => t.Question), after.Select(t => t.Question));
         Assert.NotEqual(before.Select(t => t.Answer), after.Select(t => t.Answer));
+    }
+
+    [Fact]
+    public async Task Leave_A_Question_That_Is_Only_A_Suffix_As_It_Is_And_Ask_Nothing_About_It()
+    {
+        // Nothing is asked but the format: no question to answer in a sentence, and taking the line off would leave none.
+        var rows = Path.Combine(TestPaths.NewTempDir(), "rows.jsonl");
+        File.WriteAllText(rows, $$"""
+            {"id": "a", "image": "a.jpg", "conversations": [{"from": "human", "value": "<image>\n{{Brief}}"}, {"from": "gpt", "value": "cat"}]}
+            {"id": "b", "image": "b.jpg", "conversations": [{"from": "human", "value": "<image>\nWhat is it?\n{{Brief}}"}, {"from": "gpt", "value": "dog"}]}
+
+            """);
+        var input = TestPaths.NewTempDir();
+        var build = await CliRunner.RunAsync("build", "--adapter", "instructions", "--input", $"file={rows}", "--format", "llava", "--out", input);
+        Assert.True(build.ExitCode == 0, build.Error);
+        var asked = -1;
+        var output = await Rewrite(input, n => asked = n);
+        Assert.Equal(1, asked);
+        var after = Turns(output, "conversations", "from", "value", "human");
+        Assert.Equal([($"<image>\n{Brief}", "cat"), ("<image>\nWhat is it?", after[1].Answer)], after);
+        Assert.NotEqual("dog", after[1].Answer);
     }
 
     [Fact]
