@@ -91,6 +91,23 @@ public static class TemplatesCommand
     }
 
     /// <summary>A YAML file that holds a frame (a <c>turn</c> key) rather than a template pack.</summary>
-    private static bool IsFrameFile(string path) =>
-        File.Exists(path) && File.ReadLines(path).Any(l => l.StartsWith("turn:", StringComparison.Ordinal));
+    private static bool IsFrameFile(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return false;
+        }
+
+        // A name that is a file must be one that can be read: a dangling link or a FIFO is said so, not crashed on or waited for.
+        using var reader = new StreamReader(MllmData.Inputs.InputFiles.OpenChecked(path));
+        for (var line = reader.ReadLine(); line is not null; line = reader.ReadLine())
+        {
+            if (line.StartsWith("turn:", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

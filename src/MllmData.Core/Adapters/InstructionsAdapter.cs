@@ -172,7 +172,7 @@ public sealed class InstructionsAdapter : ISourceAdapter
         var first = -1;
         if (File.Exists(path))
         {
-            using var peek = File.OpenRead(path);
+            using var peek = MllmData.Inputs.InputFiles.OpenChecked(path);
             while ((first = peek.ReadByte()) is ' ' or '\t' or '\r' or '\n' or 0xEF or 0xBB or 0xBF)
             {
             }

@@ -17,7 +17,7 @@ internal static class JsonLines
         }
 
         // Bounded lines: a file without line breaks cannot grow memory.
-        using var lines = new BoundedLineReader(File.OpenRead(path));
+        using var lines = new BoundedLineReader(Inputs.InputFiles.OpenChecked(path));
         while (lines.TryRead(out var read))
         {
             var line = read.Number;

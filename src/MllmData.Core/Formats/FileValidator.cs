@@ -20,7 +20,7 @@ public sealed class FileValidator(IFormatValidator validator)
             return ValidateParquet(path, report);
         }
 
-        using var stream = File.OpenRead(path);
+        using var stream = Inputs.InputFiles.OpenChecked(path);
         var first = -1;
         while ((first = stream.ReadByte()) is ' ' or '\t' or '\r' or '\n' or 0xEF or 0xBB or 0xBF)
         {

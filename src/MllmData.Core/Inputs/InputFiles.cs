@@ -17,6 +17,18 @@ public sealed class InputFiles
     /// <summary>Progress is reported against the sum of the sizes of opened files.</summary>
     public Stream Open(string path, ProgressCounter? progress = null)
     {
+        var inner = OpenChecked(path);
+        _ = _hashes.GetOrAdd(path, p => new Lazy<Task<string>>(() => Task.Run(() => HashFile(p)))).Value;
+        progress?.AddTotal(inner.Length);
+        return progress is null ? inner : new CountingReadStream(inner, progress);
+    }
+
+    /// <summary>
+    /// Opens a file the user named, for reading: a missing file, a folder, a FIFO or device, a dangling link or a file that
+    /// cannot be opened is an <see cref="InputDataException"/> naming it (exit 2), never a stack trace or a wait.
+    /// </summary>
+    public static FileStream OpenChecked(string path)
+    {
         if (path.Contains('\0', StringComparison.Ordinal))
         {
             throw new InputDataException(path.Replace("\0", "\\0", StringComparison.Ordinal), "-", "bad-file-name", "the file name contains a NUL character");
@@ -33,19 +45,23 @@ public sealed class InputFiles
             throw new InputDataException(path, "-", "not-a-file", $"is {FileType.Describe(kind)}, not a regular file");
         }
 
-        FileStream inner;
         try
         {
-            inner = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new InputDataException(path, "-", "unreadable-file", ex.Message);
         }
+    }
 
-        _ = _hashes.GetOrAdd(path, p => new Lazy<Task<string>>(() => Task.Run(() => HashFile(p)))).Value;
-        progress?.AddTotal(inner.Length);
-        return progress is null ? inner : new CountingReadStream(inner, progress);
+    /// <summary>The whole of a small file the user named (a manifest), opened as <see cref="OpenChecked"/> does.</summary>
+    public static byte[] ReadChecked(string path)
+    {
+        using var stream = OpenChecked(path);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
     }
 
     /// <summary>Why <paramref name="path"/> cannot be read as an input file (no such file, or a folder), or null when it is a file.</summary>

@@ -27,7 +27,7 @@ public static class StatsReader
 
         try
         {
-            return JsonNode.Parse(File.ReadAllText(manifestPath), documentOptions: JsonRecord.Unique) as JsonObject
+            return JsonNode.Parse(Inputs.InputFiles.ReadChecked(manifestPath), documentOptions: JsonRecord.Unique) as JsonObject
                 ?? throw new InputDataException(manifestPath, "-", "not-object", "the manifest is not a JSON object");
         }
         catch (JsonException ex)

@@ -270,4 +270,45 @@ public class TheSecondProbe
         Assert.Equal(2, gone.ExitCode);
         Assert.Contains($"{Path.Combine(built, "answers.jsonl")}: -: missing-file: no such file", gone.Error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_Dangling_Link_Or_A_Fifo_Named_As_An_Input_Of_Any_Command_Is_Said_So_With_Exit_2()
+    {
+        // As a build's own inputs already were: no stack trace for the link, no wait forever on the pipe.
+        var dir = TestPaths.NewTempDir();
+        var dangle = Path.Combine(dir, "dangle.jsonl");
+        File.CreateSymbolicLink(dangle, Path.Combine(dir, "nothing-here"));
+        var fifo = Path.Combine(dir, "pipe.jsonl");
+        using (var mk = System.Diagnostics.Process.Start("mkfifo", fifo))
+        {
+            await mk.WaitForExitAsync();
+        }
+
+        foreach (var (folder, manifest) in new[] { ("mdangle", dangle), ("mfifo", fifo) })
+        {
+            Directory.CreateDirectory(Path.Combine(dir, folder));
+            File.CreateSymbolicLink(Path.Combine(dir, folder, "manifest.json"), manifest);
+        }
+
+        foreach (var (bad, said) in new[] { (dangle, "unreadable-file"), (fifo, "not-a-file: is a FIFO (named pipe), not a regular file") })
+        {
+            var folder = Path.Combine(dir, bad == dangle ? "mdangle" : "mfifo");
+            string[][] runs =
+            [
+                ["validate", "--format", "llava", bad],
+                ["build", "--adapter", "instructions", "--input", $"file={bad}", "--format", "llava", "--out", Path.Combine(dir, "out")],
+                ["score", "--predictions", bad, "--answers", bad, "--metric", "exact"],
+                ["templates", "lint", bad],
+                ["stats", folder],
+                ["rewrite", "--in", folder, "--out", Path.Combine(dir, "long"), "--dry-run"],
+            ];
+            foreach (var args in runs)
+            {
+                var r = await HostileFile.RunWithin(TimeSpan.FromSeconds(60), args);
+                Assert.True(r.ExitCode == 2, $"{string.Join(' ', args)}: exit {r.ExitCode}: {r.Error}");
+                Assert.Contains(said, r.Error, StringComparison.Ordinal);
+                Assert.DoesNotContain("   at ", r.Error, StringComparison.Ordinal);
+            }
+        }
+    }
 }
