@@ -5,12 +5,15 @@ namespace MllmData.Formats;
 /// <summary>Whether an image value is a URL or a <c>data:</c> URI rather than a file path (for consumers that open files only).</summary>
 public static partial class ImageUrls
 {
-    /// <summary>Any URL scheme (<c>https://</c>, <c>file://</c>, <c>s3://</c>, ...), as RFC 3986 spells one.</summary>
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9+.-]*://")]
+    /// <summary>
+    /// Any URL scheme (<c>https://</c>, <c>file://</c>, <c>s3://</c>, ...), as RFC 3986 spells one, after any white space; two
+    /// characters at least, so a Windows drive (<c>C://x.jpg</c>) stays a path.
+    /// </summary>
+    [GeneratedRegex(@"^\s*[A-Za-z][A-Za-z0-9+.-]+://")]
     private static partial Regex Scheme();
 
     public static bool IsUrl(ReadOnlySpan<char> path) =>
-        path.StartsWith("data:", StringComparison.Ordinal) || HasScheme(path);
+        path.TrimStart().StartsWith("data:", StringComparison.OrdinalIgnoreCase) || HasScheme(path);
 
     /// <summary>Whether the value starts with a URL scheme and <c>://</c> (a <c>data:</c> URI has none).</summary>
     public static bool HasScheme(ReadOnlySpan<char> path) => Scheme().IsMatch(path);

@@ -78,7 +78,7 @@ public class TheImageRoot
     public async Task Should_Reject_An_Image_Given_As_A_Url_Where_The_Trainer_Opens_Files_Only(string format, bool withRoot)
     {
         // LLaVA joins the image to its folder (docs/consumers.md L6), LLaMA-Factory to media_dir (F5): no URL loads. ms-swift fetches http (S5).
-        string[] images = ["http://example.com/a.jpg", "HTTPS://example.com/b.jpg", "file:///etc/passwd", "s3://bucket/c.jpg", "data:image/png;base64,AAAA", "000000000139.jpg", "http:no-slashes.jpg"];
+        string[] images = ["http://example.com/a.jpg", "HTTPS://example.com/b.jpg", "file:///etc/passwd", "s3://bucket/c.jpg", "data:image/png;base64,AAAA", " https://example.com/d.jpg", "DATA:image/png;base64,AAAA", "000000000139.jpg", "http:no-slashes.jpg", "C://x.jpg"];
         var rows = Path.Combine(TestPaths.NewTempDir(), "rows.jsonl");
         File.WriteAllLines(rows, images.Select(p => JsonSerializer.Serialize(new Dictionary<string, string> { ["image"] = p, ["q"] = "What is it?", ["a"] = "a cat" })));
         var root = Path.GetDirectoryName(Jpeg)!;
@@ -93,14 +93,14 @@ public class TheImageRoot
             return;
         }
 
-        Assert.Equal(["jsonl-l1", "jsonl-l2", "jsonl-l3", "jsonl-l4", "jsonl-l5"], rejects.Select(x => x.Str("position")));
+        Assert.Equal(["jsonl-l1", "jsonl-l2", "jsonl-l3", "jsonl-l4", "jsonl-l5", "jsonl-l6", "jsonl-l7"], rejects.Select(x => x.Str("position")));
         Assert.StartsWith("image 'http://example.com/a.jpg' is a URL, not a file: ", rejects[0].Str("detail"), StringComparison.Ordinal);
         Assert.Contains("opens image files under its image folder", rejects[0].Str("detail"), StringComparison.Ordinal);
 
         // A file name, even one that starts like a scheme, is a file name.
-        // (Under the root, the second has no file there: missing-image.)
-        Assert.Equal(withRoot ? 1 : 2, HostileFile.Records(outDir).Count);
-        Assert.DoesNotContain(HostileFile.Records(outDir), x => x.GetRawText().Contains("://", StringComparison.Ordinal));
+        // A Windows drive is no scheme. (Under the root, only the real file is there: the others are missing-image.)
+        Assert.Equal(withRoot ? 1 : 3, HostileFile.Records(outDir).Count);
+        Assert.DoesNotContain(HostileFile.Records(outDir), x => x.GetRawText().Contains("example.com", StringComparison.Ordinal) || x.GetRawText().Contains("base64", StringComparison.Ordinal));
     }
 
     [Theory]
