@@ -121,24 +121,10 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
 
     private static Input ReadInput(string inDir)
     {
+        // Read as stats reads it: a folder without a manifest, a manifest that cannot be read or is no JSON object (or
+        // names a key twice) is a data error naming the file.
         var manifestPath = Path.Combine(inDir, "manifest.json");
-        if (!File.Exists(manifestPath))
-        {
-            // A data error (exit 2), as stats says of the same folder: not in the layout the command reads.
-            throw new InputDataException(manifestPath, "-", "no-manifest", "not a build's output folder: give the output folder of `mllmdata build`");
-        }
-
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(Inputs.InputFiles.ReadChecked(manifestPath));
-        }
-        catch (JsonException ex)
-        {
-            throw new InputDataException(manifestPath, "-", "bad-json", $"the manifest is not valid JSON: {Json.JsonErrors.InWords(ex)}");
-        }
-
-        using var _ = doc;
+        using var doc = JsonSerializer.SerializeToDocument(Stats.StatsReader.Manifest(inDir));
         var root = doc.RootElement;
         var format = FormatRegistry.Get(root.Str("format") ?? throw new InputDataException(manifestPath, "-", "unknown-layout", "no \"format\""));
         if (!format.Capabilities.Readable)
