@@ -21,15 +21,16 @@ public static class CliApp
     {
         var config = configuration ?? new InvocationConfiguration();
         var parse = CreateRoot().Parse(args);
+        if (parse.Errors.Count == 0 && OptionLike(parse) is { } unknown)
+        {
+            await config.Error.WriteLineAsync($"error: Unrecognized option '{unknown}' (a file whose name starts with '-' is given as ./{unknown}, or after --)").ConfigureAwait(false);
+            await config.Error.WriteLineAsync($"see {CommandPath(parse)} --help").ConfigureAwait(false);
+            return UsageError;
+        }
+
         if (parse.Errors.Count > 0)
         {
-            var names = new List<string>();
-            for (var c = parse.CommandResult; c is not null; c = c.Parent as System.CommandLine.Parsing.CommandResult)
-            {
-                names.Insert(0, c.Command is RootCommand ? "mllmdata" : c.Command.Name);
-            }
-
-            var command = string.Join(' ', names);
+            var command = CommandPath(parse);
             // An unknown word says more than the "required command" that follows from it.
             var error = parse.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parse.Errors[0];
             await config.Error.WriteLineAsync($"error: {OneLine(error)}").ConfigureAwait(false);
@@ -38,6 +39,61 @@ public static class CliApp
         }
 
         return await parse.InvokeAsync(config).ConfigureAwait(false);
+    }
+
+    /// <summary>The command as typed from the root, e.g. <c>mllmdata batch status</c>.</summary>
+    private static string CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var c = parse.CommandResult; c is not null; c = c.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            names.Insert(0, c.Command is RootCommand ? "mllmdata" : c.Command.Name);
+        }
+
+        return string.Join(' ', names);
+    }
+
+    /// <summary>
+    /// A word taken as a command's positional argument (a path) that reads as an option no command knows: <c>stats DIR --bogus</c>
+    /// would look for a folder named <c>--bogus</c>. A lone <c>-</c> and words after <c>--</c> are arguments as typed.
+    /// </summary>
+    public static string? OptionLike(ParseResult parse)
+    {
+        var doubleDash = -1;
+        for (var i = 0; i < parse.Tokens.Count; i++)
+        {
+            if (parse.Tokens[i].Type == System.CommandLine.Parsing.TokenType.DoubleDash)
+            {
+                doubleDash = i;
+                break;
+            }
+        }
+
+        foreach (var argument in parse.CommandResult.Children.OfType<System.CommandLine.Parsing.ArgumentResult>())
+        {
+            foreach (var token in argument.Tokens)
+            {
+                if (token.Value.Length > 1 && token.Value[0] == '-' && (doubleDash < 0 || IndexOf(parse.Tokens, token) < doubleDash))
+                {
+                    return token.Value;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static int IndexOf(IReadOnlyList<System.CommandLine.Parsing.Token> tokens, System.CommandLine.Parsing.Token token)
+    {
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            if (ReferenceEquals(tokens[i], token))
+            {
+                return i;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>A parse error on one line, in words rather than .NET type names, naming the option when there is one.</summary>

@@ -33,6 +33,34 @@ public class TheNewcomerPath
         Assert.Equal(string.Empty, r.Output);
     }
 
+    [Theory]
+    [InlineData(new[] { "stats", "out", "--bogus" }, "--bogus", "see mllmdata stats --help")]
+    [InlineData(new[] { "stats", "--html-reprot", "out" }, "--html-reprot", "see mllmdata stats --help")]
+    [InlineData(new[] { "merge", "p0", "-x", "--out", "o" }, "-x", "see mllmdata merge --help")]
+    [InlineData(new[] { "validate", "--format", "llava", "data.jsonl", "--strcit" }, "--strcit", "see mllmdata validate --help")]
+    [InlineData(new[] { "batch", "status", "--bogus" }, "--bogus", "see mllmdata batch status --help")]
+    public async Task An_Unknown_Option_Where_A_Path_Goes_Is_A_Usage_Error_Not_A_Missing_File(string[] args, string word, string help)
+    {
+        // A command that takes paths took an unknown option for one, and said "no such folder" (exit 2) instead.
+        var r = await CliRunner.RunAsync(args);
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Equal([$"error: Unrecognized option '{word}' (a file whose name starts with '-' is given as ./{word}, or after --)", help], r.Error.TrimEnd().Split('\n'));
+        Assert.Equal(string.Empty, r.Output);
+    }
+
+    [Theory]
+    [InlineData("validate", "--format", "llava", "--", "-odd.jsonl")]
+    [InlineData("stats", "--", "-a", "-b")]
+    [InlineData("validate", "--format", "llava", "-")]
+    public void After_A_Double_Dash_A_Word_That_Starts_With_A_Dash_Is_A_Path_And_A_Lone_Dash_Is_An_Argument(params string[] args)
+    {
+        var parse = CliApp.CreateRoot().Parse(args);
+
+        Assert.Empty(parse.Errors);
+        Assert.Null(CliApp.OptionLike(parse));
+    }
+
     [Fact]
     public async Task Build_Help_Shows_General_Options_Only_And_Points_To_The_Adapter_Listing()
     {
