@@ -260,6 +260,8 @@ public static class BuildCommand
 
             if (r.Rewrite is { } rewrite)
             {
+                // The sources' own pack files are the rewrite's too: their suffixes come off rewritten questions.
+                rewrite.TemplatePacks = [.. (rewrite.TemplatePacks ?? []).Concat(r.Sources.Select(s => s.Templates).OfType<string>().Where(File.Exists).Select(Path.GetFullPath)).Distinct(StringComparer.Ordinal)];
                 log.Information("built {Records} records in {Dir}; rewriting short answers", result.Records, buildDir);
                 await RewriteRunner.RunAsync(rewrite, buildDir, outDir, library, log, ct).ConfigureAwait(false);
                 await parse.InvocationConfiguration.Output.WriteLineAsync(Path.Combine(outDir, "manifest.json")).ConfigureAwait(false);

@@ -26,11 +26,15 @@ public static class RewriteCommand
             DefaultValueFactory = _ => "flag",
         };
         hallucination.AcceptOnlyFromAmong("reject", "flag", "off");
+        var packs = new Option<string[]>("--templates")
+        {
+            Description = "The build's own template pack file (repeatable): its response-format suffixes (\"Answer in one word.\") are taken off rewritten questions as the built-in packs' are",
+        };
         var model = new ModelOptions(defaultMaxOutputTokens: 120);
         var batch = new BatchOptions();
         var command = new Command("rewrite", "Lengthen short answers faithfully with a chat model (Azure OpenAI or OpenAI-compatible)")
         {
-            input, output, prompt, captions, imageRoot, select, maxWords, keepRaw, instances, hallucination,
+            input, output, prompt, captions, imageRoot, select, maxWords, keepRaw, instances, hallucination, packs,
         };
         model.AddTo(command);
         batch.AddTo(command);
@@ -49,6 +53,7 @@ public static class RewriteCommand
                 KeepRawOnFailure = parse.GetValue(keepRaw),
                 Instances = parse.GetValue(instances),
                 Hallucination = parse.GetValue(hallucination)!,
+                TemplatePacks = parse.GetValue(packs) is { Length: > 0 } given ? [.. given.Select(p => File.Exists(p) ? Path.GetFullPath(p) : p)] : null,
             });
             if (settings.Problem("rewrite") is { } problem)
             {

@@ -29,6 +29,8 @@ public static class RewriteRunner
             throw new UsageException($"select must be short or all, got '{s.Select}'");
         }
 
+        // The library's packs and the build's own pack files: the suffixes of either are response-format lines of the questions.
+        var packs = library.Packs.Concat((s.TemplatePacks ?? []).Select(library.Get)).ToList();
         return new Rewriter(pack, new RewriteOptions
         {
             Select = s.Select,
@@ -41,18 +43,19 @@ public static class RewriteRunner
             Rationale = pack.Task == RationaleTask,
             Hallucination = s.Hallucination,
             Instances = s.Instances is null ? null : ImageContext.CategoriesByFileName(s.Instances),
-            ConstraintLines = ConstraintLines(library),
+            ConstraintLines = ConstraintLines(packs),
             Templates = library,
-            SuffixLines = library.Packs.SelectMany(p => p.Suffixes).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
-            BriefLines = library.Packs.SelectMany(p => p.Suffixes).Where(x => x.Tags.Contains("brief")).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
+            SuffixLines = packs.SelectMany(p => p.Suffixes).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
+            BriefLines = packs.SelectMany(p => p.Suffixes).Where(x => x.Tags.Contains("brief")).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
+            KnownTemplates = packs.SelectMany(p => p.Templates).Select(t => t.Id).ToHashSet(StringComparer.Ordinal),
         }, log);
     }
 
     /// <summary>Every plain suffix or template of the packs tagged with a constraint type, by its text.</summary>
-    private static Dictionary<string, string> ConstraintLines(TemplateLibrary library)
+    private static Dictionary<string, string> ConstraintLines(List<TemplatePack> packs)
     {
         var lines = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var t in library.Packs.SelectMany(p => p.Suffixes.Concat(p.Id == AnswerConstraints.PackId ? p.Templates : [])))
+        foreach (var t in packs.SelectMany(p => p.Suffixes.Concat(p.Id == AnswerConstraints.PackId ? p.Templates : [])))
         {
             if (t.PlaceholderNames().Count == 0 && AnswerConstraints.TagOf(t) is { } type)
             {

@@ -43,6 +43,12 @@ public sealed record RewriteOptions
     /// <summary>Lines taken out of questions before they reach the model: the response-format suffixes ("Reply with one word...").</summary>
     public IReadOnlySet<string> SuffixLines { get; init; } = new HashSet<string>();
 
+    /// <summary>
+    /// Ids of the templates whose packs are known (the library's and the build's own pack files): a record built from
+    /// another pack may carry suffix lines that cannot be recognised, and the run says so.
+    /// </summary>
+    public IReadOnlySet<string>? KnownTemplates { get; init; }
+
     /// <summary>The suffixes that ask for a bare answer (tagged <c>brief</c> in their packs): a rewritten answer's question loses them.</summary>
     public IReadOnlySet<string> BriefLines { get; init; } = new HashSet<string>();
 
@@ -154,6 +160,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     {
         var view = new ExchangeOptions { ImageToken = options.ImageToken, DropLines = options.SuffixLines };
         var plain = new ExchangeOptions { ImageToken = options.ImageToken };
+        (_unknownTemplates, _unknownExample) = (0, null);
         long seq = -1;
         foreach (var shard in input.Shards)
         {
@@ -166,6 +173,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                     continue;
                 }
 
+                NoteTemplates(line);
                 var images = input.Format.Images(line);
                 var calls = new List<(Exchange, ChatRequest)>();
                 var constraints = new List<string?>();
@@ -203,6 +211,35 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 }
 
                 yield return new Pending(line, shard, lineNo, calls, rejected) { Constraints = constraints, Seq = seq };
+            }
+        }
+
+        if (_unknownTemplates > 0)
+        {
+            log.Warning(
+                "rewrite: {Records} records were built from templates no pack here knows (such as '{Template:l}'): response-format lines of their pack (\"Answer in one word.\") cannot be told from the question and stay on it; name the build's pack file with --templates FILE",
+                _unknownTemplates, _unknownExample);
+        }
+    }
+
+    private long _unknownTemplates;
+    private string? _unknownExample;
+
+    /// <summary>Counts a record whose <c>meta.templates</c> names a template of no known pack.</summary>
+    private void NoteTemplates(System.Text.Json.Nodes.JsonObject line)
+    {
+        if (options.KnownTemplates is not { } known || line["meta"] is not System.Text.Json.Nodes.JsonObject meta || meta["templates"] is not System.Text.Json.Nodes.JsonArray ids)
+        {
+            return;
+        }
+
+        foreach (var id in ids)
+        {
+            if (id is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var text) && !known.Contains(text))
+            {
+                _unknownTemplates++;
+                _unknownExample ??= text;
+                return;
             }
         }
     }

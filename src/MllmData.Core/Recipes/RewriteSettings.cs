@@ -140,6 +140,13 @@ public sealed class RewriteSettings : ModelSettings
     [JsonPropertyName("instances")]
     public string? Instances { get; set; }
 
+    /// <summary>
+    /// Template packs the build used that are files of the user's own (<c>--templates my.yaml</c>): their response-format
+    /// suffixes are taken off rewritten questions as the library's are. Pack ids are accepted too.
+    /// </summary>
+    [JsonPropertyName("templates")]
+    public List<string>? TemplatePacks { get; set; }
+
     /// <summary><c>flag</c> (default: count object mentions the image does not hold), <c>reject</c> (reject such rewrites) or <c>off</c>.</summary>
     [JsonPropertyName("hallucination")]
     public string Hallucination { get; set; } = "flag";
@@ -182,6 +189,13 @@ public sealed class SelfInstructSettings : ModelSettings
     /// <summary>The tool catalogue of the tool-use kind: a YAML file, or a catalogue's name in <c>templates/tools/</c>; null for <c>vision-tools</c>.</summary>
     [JsonPropertyName("tools")]
     public string? Tools { get; set; }
+
+    /// <summary>
+    /// Template packs the build used that are files of the user's own (<c>--templates my.yaml</c>): their response-format
+    /// suffixes are taken off rewritten questions as the library's are. Pack ids are accepted too.
+    /// </summary>
+    [JsonPropertyName("templates")]
+    public List<string>? TemplatePacks { get; set; }
 
     /// <summary><c>flag</c> (default: count object mentions the image does not hold), <c>reject</c> (reject such samples) or <c>off</c>.</summary>
     [JsonPropertyName("hallucination")]

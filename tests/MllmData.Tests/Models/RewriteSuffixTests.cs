@@ -24,11 +24,11 @@ public class TheRewrittenQuestions
         return (input, await Rewrite(input));
     }
 
-    private static async Task<string> Rewrite(string input, Action<int>? requests = null)
+    private static async Task<string> Rewrite(string input, Action<int>? requests = null, List<string>? packs = null, Serilog.ILogger? log = null)
     {
         using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));
         var library = TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates"));
-        var rewriter = RewriteRunner.Prepare(new MllmData.Recipes.RewriteSettings(), library, Serilog.Core.Logger.None, out _);
+        var rewriter = RewriteRunner.Prepare(new MllmData.Recipes.RewriteSettings { TemplatePacks = packs }, library, log ?? Serilog.Core.Logger.None, out _);
         var model = OpenAiChatModel.Compatible(new Uri(server.OpenAiBaseUrl), "gpt-4o-mini", "sk-test", TimeSpan.FromSeconds(20), 1 << 20);
         using var cache = new ResponseCache(Path.Combine(TestPaths.NewTempDir(), "c.db"));
         using var calls = new ModelCallPath(model, cache, new CallSettings(), PriceTable.Load());
@@ -97,6 +97,82 @@ public class TheRewrittenQuestions
         var after = Turns(output, "conversations", "from", "value", "human");
         Assert.Equal([($"<image>\n{Brief}", "cat"), ("<image>\nWhat is it?", after[1].Answer)], after);
         Assert.NotEqual("dog", after[1].Answer);
+    }
+
+    private const string OwnBrief = "Say it in a single word, nothing more.";
+
+    /// <summary>A pack file of the user's own (not in the library), with a suffix that asks for a bare answer.</summary>
+    private static string OwnPack()
+    {
+        var file = Path.Combine(TestPaths.NewTempDir(), "my-vqa.yaml");
+        File.WriteAllText(file, $"""
+            id: my-vqa
+            task: vqa
+            placeholders: [question]
+            default_suffix: single
+            templates:
+              - id: my-vqa-01
+                text: "Here is my question for you: {"{question}"}"
+            suffixes:
+              - id: single
+                text: "{OwnBrief}"
+                tags: [brief]
+            """);
+        return file;
+    }
+
+    private sealed class Collected : Serilog.Core.ILogEventSink
+    {
+        public List<string> Warnings { get; } = [];
+
+        public void Emit(Serilog.Events.LogEvent logEvent)
+        {
+            if (logEvent.Level == Serilog.Events.LogEventLevel.Warning)
+            {
+                Warnings.Add(logEvent.RenderMessage(System.Globalization.CultureInfo.InvariantCulture));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Lose_The_Brief_Suffix_Of_The_Builds_Own_Pack_File_When_It_Is_Named_And_Say_So_When_It_Is_Not()
+    {
+        var pack = OwnPack();
+        var (input, _) = await BuildAndRewrite("llava", "--templates", pack);
+        var before = Turns(input, "conversations", "from", "value", "human");
+        Assert.All(before, t => Assert.EndsWith("\n" + OwnBrief, t.Question, StringComparison.Ordinal));
+
+        // Not named: the line cannot be told from the question and stays, and the run says why.
+        var sink = new Collected();
+        using (var log = new Serilog.LoggerConfiguration().WriteTo.Sink(sink).CreateLogger())
+        {
+            var kept = Turns(await Rewrite(input, log: log), "conversations", "from", "value", "human");
+            Assert.Equal(before.Select(t => t.Question), kept.Select(t => t.Question));
+        }
+
+        var warning = Assert.Single(sink.Warnings, w => w.Contains("no pack here knows", StringComparison.Ordinal));
+        Assert.Contains($"{before.Count} records", warning, StringComparison.Ordinal);
+        Assert.Contains("'my-vqa-01'", warning, StringComparison.Ordinal);
+        Assert.Contains("--templates FILE", warning, StringComparison.Ordinal);
+
+        // Named: the question loses its own pack's brief line, and only that line; nothing is said.
+        var quiet = new Collected();
+        using (var log = new Serilog.LoggerConfiguration().WriteTo.Sink(quiet).CreateLogger())
+        {
+            var after = Turns(await Rewrite(input, packs: [pack], log: log), "conversations", "from", "value", "human");
+            Assert.Equal(before.Select(t => t.Question[..^(OwnBrief.Length + 1)]), after.Select(t => t.Question));
+            Assert.All(after, t => Assert.StartsWith("<image>\nHere is my question for you: ", t.Question, StringComparison.Ordinal));
+        }
+
+        Assert.Empty(quiet.Warnings);
+    }
+
+    [Fact]
+    public void A_Pack_Named_For_The_Rewrite_That_Is_Neither_A_File_Nor_A_Pack_Is_A_Usage_Error()
+    {
+        var library = TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates"));
+        var ex = Assert.Throws<MllmData.UsageException>(() => RewriteRunner.Prepare(new MllmData.Recipes.RewriteSettings { TemplatePacks = ["nowhere/mine.yaml"] }, library, Serilog.Core.Logger.None, out _));
+        Assert.Contains("nowhere/mine.yaml", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

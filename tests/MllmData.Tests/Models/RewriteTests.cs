@@ -477,6 +477,51 @@ public class TheRewriter
     }
 
     [Fact]
+    public async Task Should_Take_The_Brief_Suffix_Of_A_Sources_Own_Pack_File_Off_In_A_Recipe_With_A_Rewrite_Section()
+    {
+        // The build's sources name a pack file of their own: the rewrite that follows takes its brief suffix off as well.
+        var dir = TestPaths.NewTempDir();
+        File.WriteAllText(Path.Combine(dir, "mine.yaml"), """
+            id: mine
+            task: vqa
+            placeholders: [question]
+            default_suffix: bare
+            templates:
+              - id: mine-01
+                text: "My question: {question}"
+            suffixes:
+              - id: bare
+                text: "One word only, please."
+                tags: [brief]
+            """);
+        var samples = Path.Combine(TestPaths.RepoRoot, "samples", "vqav2");
+        File.WriteAllText(Path.Combine(dir, "recipe.yaml"), $"""
+            name: own-pack
+            format: llava
+            sources:
+              - name: vqa
+                adapter: vqav2
+                inputs:
+                  questions: {Path.Combine(samples, "v2_OpenEnded_mscoco_train2014_questions.json")}
+                  annotations: {Path.Combine(samples, "v2_mscoco_train2014_annotations.json")}
+                templates: mine.yaml
+            rewrite:
+              model: gpt-4o-mini
+            """);
+        using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));
+        var output = TestPaths.NewTempDir();
+        var env = OpenAi(server);
+        env["MLLMDATA_CACHE"] = Path.Combine(TestPaths.NewTempDir(), "c.db");
+        var run = await ChildCli.RunAsync(env, ["build", "--recipe", Path.Combine(dir, "recipe.yaml"), "--out", output]);
+        Assert.True(run.ExitCode == 0, run.Error);
+        Assert.Contains("My question: ", Shards(Path.Combine(output, "build")), StringComparison.Ordinal);
+        Assert.Contains("\\nOne word only, please.", Shards(Path.Combine(output, "build")), StringComparison.Ordinal);
+        Assert.Contains("My question: ", Shards(output), StringComparison.Ordinal);
+        Assert.DoesNotContain("One word only", Shards(output), StringComparison.Ordinal);
+        Assert.DoesNotContain("no pack here knows", run.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Should_Count_Requests_Tokens_And_Cost_Of_The_Coco_Mini_Build_Without_Calling()
     {
         using var server = new FakeModelServer(r => FakeModelServer.Faithful(r));
