@@ -122,6 +122,12 @@ public sealed record FormatCapabilities
     /// record is rejected. Formats that fetch URLs (ms-swift) or carry them (OpenAI) leave this off.
     /// </summary>
     public bool ImagesAreFiles { get; init; }
+
+    /// <summary>
+    /// Which image URLs (<c>scheme://</c> or <c>data:</c>, <see cref="ImageUrls.IsUrl"/>) the consumer can load: a record
+    /// with another one is rejected (<c>bad-image-path</c>) before it is written. Null: the format does not say (no check).
+    /// </summary>
+    public Func<string, bool>? OpensUrl { get; init; }
 }
 
 /// <summary>How a format carries images.</summary>

@@ -12,6 +12,24 @@ public static partial class ImageUrls
     [GeneratedRegex(@"^\s*[A-Za-z][A-Za-z0-9+.-]+://")]
     private static partial Regex Scheme();
 
+    /// <summary>For consumers that open files only (LLaVA L6, LLaMA-Factory F5): no URL.</summary>
+    public static bool NoUrl(string url) => false;
+
+    /// <summary>
+    /// What ms-swift's <c>load_file</c> loads (S5): a value starting with <c>http</c> is fetched and one starting with
+    /// <c>data:</c> decoded, compared as written once white space is stripped (an <c>s3://</c> or <c>HTTPS://</c> value is
+    /// taken for a local path).
+    /// </summary>
+    public static bool SwiftLoads(string url)
+    {
+        var u = url.AsSpan().Trim();
+        return u.StartsWith("http://", StringComparison.Ordinal) || u.StartsWith("https://", StringComparison.Ordinal) || u.StartsWith("data:", StringComparison.Ordinal);
+    }
+
+    /// <summary>What an OpenAI <c>image_url</c> takes: an http(s) URL or a <c>data:</c> URI (schemes in any case).</summary>
+    public static bool OpenAiTakes(string url) =>
+        url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("data:", StringComparison.OrdinalIgnoreCase);
+
     public static bool IsUrl(ReadOnlySpan<char> path) =>
         path.TrimStart().StartsWith("data:", StringComparison.OrdinalIgnoreCase) || HasScheme(path);
 

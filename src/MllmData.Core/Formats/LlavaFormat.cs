@@ -23,6 +23,7 @@ public sealed class LlavaFormat : ConversationFormat
         InContextExamples = true,
         ToolUse = true,
         ImagesAreFiles = true,
+        OpensUrl = ImageUrls.NoUrl,
     };
 
     protected override ConversationShape Shape { get; } =

@@ -31,6 +31,7 @@ public sealed class OpenAiFormat : IOutputFormat
         InContextExamples = true,
         ToolUse = true,
         Containers = ["jsonl", "parquet"],
+        OpensUrl = ImageUrls.OpenAiTakes,
     };
 
     /// <summary>
@@ -190,7 +191,7 @@ public sealed class OpenAiFormat : IOutputFormat
     /// <summary>A data URL of the bytes, or the path under the URL prefix; a path that is already a URL stays as it is.</summary>
     private static string Url(ImageRef image, RenderOptions options)
     {
-        if (ReadBack.IsUrl(image.Path) && image.Bytes is null)
+        if (ImageUrls.IsUrl(image.Path) && image.Bytes is null)
         {
             return image.Path;
         }

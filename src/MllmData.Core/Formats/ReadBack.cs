@@ -69,9 +69,4 @@ public static class ReadBack
         var media = semicolon > 5 && semicolon < comma ? pathOrUrl[5..semicolon] : ImageMedia.Sniff(bytes) ?? "application/octet-stream";
         return new ImageRef($"images/{sha}{ImageMedia.Extension(media)}") { Bytes = bytes, MediaType = media, Sha256 = sha, Inline = true };
     }
-
-    /// <summary>Whether an image path is already a URL (never to be prefixed again).</summary>
-    public static bool IsUrl(string path) =>
-        path.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || path.StartsWith("http://", StringComparison.OrdinalIgnoreCase)
-        || path.StartsWith("data:", StringComparison.Ordinal);
 }

@@ -20,7 +20,7 @@ public sealed class ShareGptFormat : ConversationFormat
 
     // LLaMA-Factory's multimodal plugin (src/llamafactory/data/mm_plugin.py, _validate_input) counts the <video> and <audio>
     // placeholders of the messages against the record's videos and audios and raises a ValueError when they differ.
-    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "json", "parquet"], InContextExamples = true, ToolUse = true, ReservedTags = ["<video>", "<audio>"], ImagesAreFiles = true };
+    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "json", "parquet"], InContextExamples = true, ToolUse = true, ReservedTags = ["<video>", "<audio>"], ImagesAreFiles = true, OpensUrl = ImageUrls.NoUrl };
 
     protected override ConversationShape Shape { get; } =
         new("sharegpt", "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);

@@ -14,7 +14,7 @@ public sealed class SwiftFormat : ConversationFormat
 
     // ms-swift's Template (swift/llm/template/base.py, special_tokens) splits message text at <video>, <audio>, <bbox> and
     // <ref-object> (besides <image>) and fills each from the record's videos, audios and objects, which these records lack.
-    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "parquet"], InContextExamples = true, ToolUse = true, ReservedTags = ["<video>", "<audio>", "<bbox>", "<ref-object>"] };
+    public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "parquet"], InContextExamples = true, ToolUse = true, ReservedTags = ["<video>", "<audio>", "<bbox>", "<ref-object>"], OpensUrl = ImageUrls.SwiftLoads };
 
     protected override ConversationShape Shape { get; } =
         new("swift", "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);

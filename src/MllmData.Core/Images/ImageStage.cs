@@ -74,17 +74,23 @@ public sealed class ImageStage(ImageSettings settings, string imageRoot, string 
     /// <remarks>With <c>facts</c>: for each record, what the duplicate check saw of its images (a split build's merge counts repeats from them).</remarks>
     public async Task<List<(InstructionRecord? Record, Reject? Reject)>> ProcessAsync(IReadOnlyList<InstructionRecord> records, CancellationToken ct, List<List<ImageFact>>? facts = null)
     {
-        var outcomes = new ImageOutcome[records.Count][];
+        var outcomes = new ImageOutcome?[records.Count][];
         await Parallel.ForEachAsync(
             Enumerable.Range(0, records.Count),
             new ParallelOptions { MaxDegreeOfParallelism = settings.Workers, CancellationToken = ct },
             async (i, _) =>
             {
                 var images = records[i].Images;
-                var list = new ImageOutcome[images.Count];
+                var list = new ImageOutcome?[images.Count];
                 for (var k = 0; k < images.Count; k++)
                 {
                     var image = images[k];
+                    if (!image.Inline && Formats.ImageUrls.IsUrl(image.Path))
+                    {
+                        // A URL the format's consumer loads itself (the others were rejected before): there is no file here to process.
+                        continue;
+                    }
+
                     var outcome = await _recent.GetOrAdd(image.Path, _ => new Lazy<Task<ImageOutcome>>(() => _processor.ProcessAsync(image))).Value.ConfigureAwait(false);
 
                     // The outcome keeps the record's own image entry (its width/height from the source, if any) where it can.
@@ -113,8 +119,14 @@ public sealed class ImageStage(ImageSettings settings, string imageRoot, string 
             var images = new List<ImageRef>(record.Images.Count);
             var seen = facts is null ? null : new List<ImageFact>(record.Images.Count);
             facts?.Add(seen!);
-            foreach (var outcome in outcomes[i])
+            for (var k = 0; k < outcomes[i].Length; k++)
             {
+                if (outcomes[i][k] is not { } outcome)
+                {
+                    images.Add(record.Images[k]);
+                    continue;
+                }
+
                 Summary.Checked++;
                 if (outcome.Reason is { } reason)
                 {

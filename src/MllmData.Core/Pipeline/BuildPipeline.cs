@@ -329,7 +329,7 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
         }
 
         var steps = new List<IRecordStep>();
-        if (format.Capabilities.ImagesAreFiles)
+        if (format.Capabilities.OpensUrl is not null)
         {
             steps.Add(new ImageUrlStep(format));
         }

@@ -151,6 +151,14 @@ public sealed class RecordSink : IDisposable
             return false;
         }
 
+        if (_embedInto is not null && record.Images.FirstOrDefault(i => i.Bytes is null) is { } unloaded)
+        {
+            // A URL the image stage leaves to the consumer has no bytes to put in the image column.
+            Reject(new Reject(record.Source, record.Provenance.File, record.Id, RejectReasons.BadImagePath,
+                $"image '{unloaded.Path}' is a URL: a Parquet image column holds the images' bytes; download the images and give their paths (with --image-root)"));
+            return false;
+        }
+
         _buffer.ResetWrittenCount();
         _json.Reset();
         _settings.Format.Render(record, _json, _settings.Options);

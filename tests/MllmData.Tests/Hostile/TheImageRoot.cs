@@ -75,6 +75,8 @@ public class TheImageRoot
     [InlineData("sharegpt", false)]
     [InlineData("llava", true)]
     [InlineData("swift", false)]
+    [InlineData("swift", true)]
+    [InlineData("openai", true)]
     public async Task Should_Reject_An_Image_Given_As_A_Url_Where_The_Trainer_Opens_Files_Only(string format, bool withRoot)
     {
         // LLaVA joins the image to its folder (docs/consumers.md L6), LLaMA-Factory to media_dir (F5): no URL loads. ms-swift fetches http (S5).
@@ -87,9 +89,17 @@ public class TheImageRoot
         var r = await CliRunner.RunAsync(["build", "--adapter", "jsonl", "--input", $"file={rows}", "--map", "image=image", "--map", "question=q", "--map", "answer=a", .. rootArgs, "--format", format, "--out", outDir]);
         Assert.True(r.ExitCode == 0, r.Error);
         var rejects = HostileFile.Rejects(outDir).Where(x => x.Str("reason") == "bad-image-path").ToList();
-        if (format == "swift")
+        if (format is "swift" or "openai")
         {
-            Assert.Empty(rejects);
+            // ms-swift fetches what starts with http once stripped, and decodes data: (S5); OpenAI takes http(s) and data:.
+            // Any other scheme is a reject whether or not there is an image root (it was missing-image under a root).
+            string[] refused = format == "swift" ? ["jsonl-l2", "jsonl-l3", "jsonl-l4", "jsonl-l7"] : ["jsonl-l3", "jsonl-l4", "jsonl-l6"];
+            Assert.Equal(refused, rejects.Select(x => x.Str("position")));
+            Assert.StartsWith($"image 'file:///etc/passwd' is a URL the {format} format's consumer cannot load (", rejects.Single(x => x.Str("position") == "jsonl-l3").Str("detail"), StringComparison.Ordinal);
+
+            // URLs the consumer loads are kept as they are, even under an image root (and with OpenAI's embedding): no file to look for.
+            Assert.DoesNotContain(HostileFile.Rejects(outDir), x => x.Str("reason") == "missing-image" && int.Parse(x.Str("position")!["jsonl-l".Length..], System.Globalization.CultureInfo.InvariantCulture) <= 7);
+            Assert.Contains(HostileFile.Records(outDir), x => x.GetRawText().Contains("http://example.com/a.jpg", StringComparison.Ordinal));
             return;
         }
 
@@ -101,6 +111,22 @@ public class TheImageRoot
         // A Windows drive is no scheme. (Under the root, only the real file is there: the others are missing-image.)
         Assert.Equal(withRoot ? 1 : 3, HostileFile.Records(outDir).Count);
         Assert.DoesNotContain(HostileFile.Records(outDir), x => x.GetRawText().Contains("example.com", StringComparison.Ordinal) || x.GetRawText().Contains("base64", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Should_Reject_A_Url_Image_Where_A_Parquet_Image_Column_Holds_The_Bytes()
+    {
+        // ms-swift fetches the URL, so the image stage leaves it alone; but the embedded column needs bytes it does not have.
+        var rows = Path.Combine(TestPaths.NewTempDir(), "rows.jsonl");
+        File.WriteAllLines(rows, ["""{"image": "http://example.com/a.jpg", "q": "What is it?", "a": "a cat"}""", $$"""{"image": "{{Path.GetFileName(Jpeg)}}", "q": "What is it?", "a": "a cat"}"""]);
+        var outDir = TestPaths.NewTempDir();
+        var r = await CliRunner.RunAsync("build", "--adapter", "jsonl", "--input", $"file={rows}", "--map", "image=image", "--map", "question=q", "--map", "answer=a",
+            "--image-root", Path.GetDirectoryName(Jpeg)!, "--format", "swift", "--container", "parquet", "--images", "embed", "--out", outDir);
+        Assert.True(r.ExitCode == 0, r.Error);
+        var reject = Assert.Single(HostileFile.Rejects(outDir));
+        Assert.Equal(("jsonl-l1", "bad-image-path"), (reject.Str("position"), reject.Str("reason")));
+        Assert.StartsWith("image 'http://example.com/a.jpg' is a URL: a Parquet image column holds the images' bytes", reject.Str("detail"), StringComparison.Ordinal);
+        Assert.Equal(1, JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "manifest.json"))).RootElement.GetProperty("records").GetInt64());
     }
 
     [Theory]
@@ -119,7 +145,7 @@ public class TheImageRoot
         Assert.Equal(bad, (r.Output + r.Error).Contains("bad-image-path", StringComparison.Ordinal));
 
         // Read as input, the same line is taken as it is: its URL is the output format's to judge (swift keeps it).
-        if (format == "sharegpt" && bad)
+        if (format == "llava" && bad && line.Contains("http://x.org", StringComparison.Ordinal))
         {
             var outDir = TestPaths.NewTempDir();
             var build = await CliRunner.RunAsync("build", "--adapter", "instructions", "--input", $"file={file}", "--format", "swift", "--out", outDir);

@@ -221,13 +221,33 @@ public class FormatRulesMutationTests
     [InlineData("http://a/b.jpg", true)]
     [InlineData("Http://a/b.jpg", true)]
     [InlineData("data:image/png;base64,AA==", true)]
-    [InlineData("Data:image/png;base64,AA==", false)]
-    [InlineData("httpx://a", false)]
-    [InlineData("ftp://a/b.jpg", false)]
+    [InlineData("Data:image/png;base64,AA==", true)]
+    [InlineData("httpx://a", true)]
+    [InlineData("ftp://a/b.jpg", true)]
+    [InlineData("s3://bucket/b.jpg", true)]
+    [InlineData(" gs://bucket/b.jpg", true)]
     [InlineData("images/https://a", false)]
+    [InlineData("C://x.jpg", false)]
     [InlineData("coco/1.jpg", false)]
-    public void Only_Http_Https_And_Data_Urls_Are_Urls(string path, bool url)
+    [InlineData("data/1.jpg", false)]
+    public void Urls_Are_Any_Scheme_And_Data_Uris_In_Any_Case_And_Paths_Are_The_Rest(string path, bool url)
     {
-        Assert.Equal(url, ReadBack.IsUrl(path));
+        // One rule for every step that must tell a URL from a path (prefixing, the image root check, what a consumer loads).
+        Assert.Equal(url, ImageUrls.IsUrl(path));
+    }
+
+    [Theory]
+    [InlineData("https://a/b.jpg", false, true, true)]
+    [InlineData("HTTPS://a/b.jpg", false, false, true)]
+    [InlineData("data:image/png;base64,AA==", false, true, true)]
+    [InlineData("DATA:image/png;base64,AA==", false, false, true)]
+    [InlineData("s3://bucket/b.jpg", false, false, false)]
+    [InlineData("file:///x/b.jpg", false, false, false)]
+    public void Each_Consumer_Loads_Only_The_Urls_Its_Loader_Takes(string url, bool llava, bool swift, bool openai)
+    {
+        Assert.Equal(llava, FormatRegistry.Get("llava").Capabilities.OpensUrl!(url));
+        Assert.Equal(llava, FormatRegistry.Get("sharegpt").Capabilities.OpensUrl!(url));
+        Assert.Equal(swift, FormatRegistry.Get("swift").Capabilities.OpensUrl!(url));
+        Assert.Equal(openai, FormatRegistry.Get("openai").Capabilities.OpensUrl!(url));
     }
 }

@@ -7,5 +7,5 @@ namespace MllmData.Pipeline.Steps;
 public sealed class ImagePrefixStep(string prefix) : IRecordStep
 {
     public SourceItem Apply(InstructionRecord record) =>
-        SourceItem.Of(record with { Images = [.. record.Images.Select(i => i.Inline || ReadBack.IsUrl(i.Path) ? i : i with { Path = prefix + i.Path })] });
+        SourceItem.Of(record with { Images = [.. record.Images.Select(i => i.Inline || ImageUrls.IsUrl(i.Path) ? i : i with { Path = prefix + i.Path })] });
 }

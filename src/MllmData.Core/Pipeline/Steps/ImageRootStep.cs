@@ -9,9 +9,9 @@ public sealed class ImageRootStep(ImageRootCheck check) : IRecordStep
 {
     public SourceItem Apply(InstructionRecord record)
     {
-        if (record.Images.Any(i => i.Inline || ReadBack.IsUrl(i.Path)))
+        if (record.Images.Any(i => i.Inline || ImageUrls.IsUrl(i.Path)))
         {
-            var files = record with { Images = [.. record.Images.Where(i => !i.Inline && !ReadBack.IsUrl(i.Path))] };
+            var files = record with { Images = [.. record.Images.Where(i => !i.Inline && !ImageUrls.IsUrl(i.Path))] };
             return check.Check(files) is { } partial ? SourceItem.Rejected(partial) : SourceItem.Of(record);
         }
 
