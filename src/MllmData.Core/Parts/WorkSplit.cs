@@ -19,19 +19,16 @@ public sealed record WorkSplit(int Count, int Index)
     /// <summary>
     /// The split of this worker: the count from <c>--num-shards</c>, <c>SLURM_ARRAY_TASK_COUNT</c> or <c>MLLMDATA_NUM_SHARDS</c>;
     /// the index from <c>--shard-index</c>, <c>JOB_COMPLETION_INDEX</c> (Kubernetes Indexed Job),
-    /// <c>SLURM_ARRAY_TASK_ID</c> minus <c>SLURM_ARRAY_TASK_MIN</c>, or <c>MLLMDATA_SHARD_INDEX</c>. Null when no count is
+    /// <c>SLURM_ARRAY_TASK_ID</c> minus <c>SLURM_ARRAY_TASK_MIN</c> (over <c>SLURM_ARRAY_TASK_STEP</c>), or <c>MLLMDATA_SHARD_INDEX</c>. Null when no count is
     /// given anywhere (a single-process run). Kubernetes sets no count variable: there <c>--num-shards</c> is required.
     /// </summary>
     public static WorkSplit? Resolve(int? numShards, int? shardIndex, Func<string, string?> env)
     {
         // Variables are read only when the flag is not given; two variables that disagree are refused, not ranked.
-        var (count, countOrigin) = numShards is { } n ? (n, "--num-shards") : FromVariables(env, ("SLURM_ARRAY_TASK_COUNT", 0), ("MLLMDATA_NUM_SHARDS", 0));
+        var (count, countOrigin) = numShards is { } n ? (n, "--num-shards")
+            : FromVariables(("SLURM_ARRAY_TASK_COUNT", Number(env, "SLURM_ARRAY_TASK_COUNT")), ("MLLMDATA_NUM_SHARDS", Number(env, "MLLMDATA_NUM_SHARDS")));
         var (index, origin) = shardIndex is { } i ? (i, "--shard-index")
-            : FromVariables(env, ("JOB_COMPLETION_INDEX", 0), ("SLURM_ARRAY_TASK_ID", string.IsNullOrWhiteSpace(env("SLURM_ARRAY_TASK_ID")) ? 0 : Number(env, "SLURM_ARRAY_TASK_MIN") ?? 0), ("MLLMDATA_SHARD_INDEX", 0));
-        if (origin == "SLURM_ARRAY_TASK_ID" && Number(env, "SLURM_ARRAY_TASK_MIN") is not null)
-        {
-            origin = "SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN";
-        }
+            : FromVariables(("JOB_COMPLETION_INDEX", Number(env, "JOB_COMPLETION_INDEX")), SlurmIndex(env), ("MLLMDATA_SHARD_INDEX", Number(env, "MLLMDATA_SHARD_INDEX")));
 
         if (count is null)
         {
@@ -61,10 +58,38 @@ public sealed record WorkSplit(int Count, int Index)
         return new WorkSplit(count.Value, index.Value) { Origin = origin };
     }
 
-    /// <summary>The value the set variables give (each less its offset), or a usage error when they give different ones.</summary>
-    private static (int? Value, string Origin) FromVariables(Func<string, string?> env, params (string Name, int Offset)[] names)
+    /// <summary>
+    /// A Slurm array task's place in its array: <c>(SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP</c>, so
+    /// <c>--array=0-15:4</c> (tasks 0, 4, 8, 12) gives indexes 0 to 3 as <c>SLURM_ARRAY_TASK_COUNT</c> (4) expects.
+    /// </summary>
+    private static (string Name, int? Value) SlurmIndex(Func<string, string?> env)
     {
-        var given = names.Select(v => (v.Name, Value: Number(env, v.Name) - v.Offset)).Where(v => v.Value is not null).ToList();
+        if (Number(env, "SLURM_ARRAY_TASK_ID") is not { } id)
+        {
+            return ("SLURM_ARRAY_TASK_ID", null);
+        }
+
+        var min = Number(env, "SLURM_ARRAY_TASK_MIN");
+        var step = Number(env, "SLURM_ARRAY_TASK_STEP");
+        if (step is < 1)
+        {
+            throw new UsageException($"SLURM_ARRAY_TASK_STEP={step}: a step must be 1 or more");
+        }
+
+        var name = "SLURM_ARRAY_TASK_ID" + (min is null ? string.Empty : " - SLURM_ARRAY_TASK_MIN") + (step is null or 1 ? string.Empty : " over SLURM_ARRAY_TASK_STEP");
+        var offset = id - (min ?? 0);
+        if (offset % (step ?? 1) != 0)
+        {
+            throw new UsageException($"SLURM_ARRAY_TASK_ID {id} is not on the array's steps (SLURM_ARRAY_TASK_MIN {min ?? 0}, SLURM_ARRAY_TASK_STEP {step}): give --shard-index");
+        }
+
+        return (name, offset / (step ?? 1));
+    }
+
+    /// <summary>The value the set variables give, or a usage error when they give different ones.</summary>
+    private static (int? Value, string Origin) FromVariables(params (string Name, int? Value)[] names)
+    {
+        var given = names.Where(v => v.Value is not null).ToList();
         if (given.Select(v => v.Value).Distinct().Count() > 1)
         {
             throw new UsageException($"{string.Join(" and ", given.Select(v => $"{v.Name} (giving {v.Value})"))} disagree: unset all but one, or pass the value as a flag");

@@ -264,6 +264,27 @@ public class ShardMergeTests
         Assert.Contains("(from SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN)", Assert.Throws<UsageException>(() => Resolve(null, null, ("SLURM_ARRAY_TASK_ID", "13"), ("SLURM_ARRAY_TASK_MIN", "10"), ("SLURM_ARRAY_TASK_COUNT", "2"))).Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Should_Number_The_Tasks_Of_A_Slurm_Array_With_A_Step_From_0_To_Its_Count()
+    {
+        static (int, int)? Resolve(params (string K, string V)[] env) =>
+            WorkSplit.Resolve(null, null, k => env.FirstOrDefault(e => e.K == k).V) is { } s ? (s.Count, s.Index) : null;
+
+        // --array=0-15:4 runs tasks 0, 4, 8 and 12 with SLURM_ARRAY_TASK_COUNT 4: they are workers 0 to 3 (they were refused).
+        (string, string)[] array = [("SLURM_ARRAY_TASK_MIN", "0"), ("SLURM_ARRAY_TASK_STEP", "4"), ("SLURM_ARRAY_TASK_COUNT", "4")];
+        string[] tasks = ["0", "4", "8", "12"];
+        Assert.Equal([(4, 0), (4, 1), (4, 2), (4, 3)], tasks.Select(id => Resolve([("SLURM_ARRAY_TASK_ID", id), .. array])));
+
+        // --array=3-9:3 (tasks 3, 6, 9); a step of 1 is the plain array.
+        Assert.Equal((3, 2), Resolve(("SLURM_ARRAY_TASK_ID", "9"), ("SLURM_ARRAY_TASK_MIN", "3"), ("SLURM_ARRAY_TASK_STEP", "3"), ("SLURM_ARRAY_TASK_COUNT", "3")));
+        Assert.Equal((4, 2), Resolve(("SLURM_ARRAY_TASK_ID", "12"), ("SLURM_ARRAY_TASK_MIN", "10"), ("SLURM_ARRAY_TASK_STEP", "1"), ("SLURM_ARRAY_TASK_COUNT", "4")));
+
+        // A task off the steps, and a step below 1, are refused; the origin names the step.
+        Assert.Contains("SLURM_ARRAY_TASK_ID 5 is not on the array's steps (SLURM_ARRAY_TASK_MIN 0, SLURM_ARRAY_TASK_STEP 4)", Assert.Throws<UsageException>(() => Resolve([("SLURM_ARRAY_TASK_ID", "5"), .. array])).Message, StringComparison.Ordinal);
+        Assert.Contains("SLURM_ARRAY_TASK_STEP=0", Assert.Throws<UsageException>(() => Resolve(("SLURM_ARRAY_TASK_ID", "0"), ("SLURM_ARRAY_TASK_STEP", "0"), ("SLURM_ARRAY_TASK_COUNT", "2"))).Message, StringComparison.Ordinal);
+        Assert.Contains("(from SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN over SLURM_ARRAY_TASK_STEP)", Assert.Throws<UsageException>(() => Resolve([("SLURM_ARRAY_TASK_ID", "16"), .. array])).Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("mixture", "a mixture (its sampling reads every source whole)")]
     [InlineData("icl", "in-context examples (--icl-shots draws each query's examples from the other records)")]
