@@ -141,9 +141,15 @@ public sealed partial class ToolCatalogue
             foreach (var a in e.Arguments ?? [])
             {
                 var argName = a.Name ?? string.Empty;
-                if (!ToolName().IsMatch(argName) || arguments.Any(x => x.Name == argName))
+                if (!ToolName().IsMatch(argName))
                 {
                     Fail($"argument '{argName}' needs a unique name of letters, digits, '_' or '-'");
+                }
+
+                // As with tool names, 'Unit' and 'unit' are one argument to a reader and to a model that fills them in.
+                if (arguments.FirstOrDefault(x => string.Equals(x.Name, argName, StringComparison.OrdinalIgnoreCase)) is { } twin)
+                {
+                    Fail(twin.Name == argName ? $"argument '{argName}' is defined twice" : $"argument '{argName}' is defined twice (as '{twin.Name}' before; names that differ only in case name one argument)");
                 }
 
                 var type = a.Type ?? string.Empty;
@@ -156,6 +162,12 @@ public sealed partial class ToolCatalogue
                 if ((type == "enum") != (values.Count > 0) || values.Any(string.IsNullOrWhiteSpace) || values.Distinct(StringComparer.Ordinal).Count() != values.Count)
                 {
                     Fail($"argument '{argName}': an enum lists its distinct values under values, and only an enum does");
+                }
+
+                // "km" and "KM" (or " km") read as one value, and a call that gives either would be judged by its bytes.
+                if (values.GroupBy(v => v.Trim(), StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } same)
+                {
+                    Fail($"argument '{argName}': enum values {string.Join(" and ", same.Select(v => $"'{v}'"))} differ only in case or spaces; list one of them");
                 }
 
                 arguments.Add(new ToolArgument(argName, type, a.Description?.Trim() ?? string.Empty, a.Required ?? true, values));

@@ -76,6 +76,10 @@ public partial class TheToolUseKind
     [InlineData("tools:\n  - name: a b\n    description: d\n", "tool 'a b': a name is 1 to 64 letters")]
     [InlineData("tools:\n  - name: a\n    description: d\n  - name: a\n    description: e\n", "tool 'a': defined twice")]
     [InlineData("tools:\n  - name: Calc\n    description: d\n  - name: calc\n    description: e\n", "tool 'calc': defined twice (as 'Calc' before; names that differ only in case name one tool)")]
+    [InlineData("tools:\n  - name: convert\n    description: d\n    arguments:\n      - name: Unit\n        type: string\n      - name: unit\n        type: string\n", "tool 'convert': argument 'unit' is defined twice (as 'Unit' before; names that differ only in case name one argument)")]
+    [InlineData("tools:\n  - name: convert\n    description: d\n    arguments:\n      - name: unit\n        type: string\n      - name: unit\n        type: number\n", "tool 'convert': argument 'unit' is defined twice")]
+    [InlineData("tools:\n  - name: convert\n    description: d\n    arguments:\n      - name: unit\n        type: enum\n        values: [km, mi, KM]\n", "tool 'convert': argument 'unit': enum values 'km' and 'KM' differ only in case or spaces; list one of them")]
+    [InlineData("tools:\n  - name: convert\n    description: d\n    arguments:\n      - name: unit\n        type: enum\n        values: ['km', ' km']\n", "tool 'convert': argument 'unit': enum values 'km' and ' km' differ only in case or spaces")]
     [InlineData("tools:\n  - name: a\n    description: d\n    observation: guess\n", "tool 'a': observation must be one of detect, count, crop, calculate, caption, model")]
     [InlineData("tools: []\n", "a tool catalogue needs a non-empty list under tools")]
     public void Should_Refuse_A_Catalogue_That_Is_Wrong_Naming_The_File_And_The_Tool(string yaml, string expected)
