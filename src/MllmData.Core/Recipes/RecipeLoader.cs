@@ -157,8 +157,19 @@ public static partial class RecipeLoader
             rewrite.Instances = rewrite.Instances is null ? null : map(rewrite.Instances);
             rewrite.ImageRoot = rewrite.ImageRoot is null ? null : map(rewrite.ImageRoot);
             rewrite.PriceTable = rewrite.PriceTable is null ? null : map(rewrite.PriceTable);
+
+            // Pack files (a prompt pack, the build's own template packs) are paths beside the recipe; pack ids stay ids.
+            if (IsPackFile(rewrite.Prompt))
+            {
+                rewrite.Prompt = map(rewrite.Prompt);
+            }
+
+            rewrite.TemplatePacks = rewrite.TemplatePacks?.Select(p => IsPackFile(p) ? map(p) : p).ToList();
         }
     }
+
+    private static bool IsPackFile(string? value) =>
+        value is not null && (value.EndsWith(".yaml", StringComparison.Ordinal) || value.EndsWith(".yml", StringComparison.Ordinal) || value.Contains('/', StringComparison.Ordinal));
 
     private static string Resolve(string baseDir, string path) => Path.IsPathRooted(path) ? path : Path.Combine(baseDir, path);
 

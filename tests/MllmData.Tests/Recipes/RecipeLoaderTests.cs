@@ -116,6 +116,32 @@ public partial class TheRecipeLoader
     }
 
     [Fact]
+    public void Reads_The_Rewrite_Pack_Files_Beside_The_Recipe_And_Keeps_Pack_Ids()
+    {
+        // A prompt pack and the build's own template packs named in a recipe are found beside it, wherever the run starts.
+        var path = Write($"""
+            sources:
+              - adapter: coco-captions
+                inputs: {"{"}captions: {Captions}{"}"}
+            rewrite:
+              prompt: packs/my-prompt.yaml
+              templates: [mine.yaml, vqa-short, /abs/theirs.yml]
+            """);
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var recipe = RecipeLoader.Load(path);
+
+        Assert.Equal(Path.Combine(dir, "packs", "my-prompt.yaml"), recipe.Rewrite!.Prompt);
+        Assert.Equal([Path.Combine(dir, "mine.yaml"), "vqa-short", "/abs/theirs.yml"], recipe.Rewrite.TemplatePacks);
+        Assert.Equal("question-only", RecipeLoader.Load(Write($"""
+            sources:
+              - adapter: coco-captions
+                inputs: {"{"}captions: {Captions}{"}"}
+            rewrite:
+              model: m
+            """)).Rewrite!.Prompt);
+    }
+
+    [Fact]
     public void Documents_Every_Recipe_Key()
     {
         var docs = File.ReadAllText(Path.Combine(TestPaths.RepoRoot, "docs", "recipes.md"));
