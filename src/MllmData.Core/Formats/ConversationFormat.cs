@@ -167,7 +167,7 @@ public abstract class ConversationFormat : IOutputFormat
             var key = Shape.ContentKey;
             result.Add(new Exchange(ReadBack.Question((string)question!, options), (string)answer!, v => target[key] = v)
             {
-                DropQuestionLines = drop => q[key] = ReadBack.WithoutLines((string)q[key]!, drop),
+                EditQuestionLines = edit => q[key] = ReadBack.EditLines((string)q[key]!, edit),
             });
         }
 

@@ -158,8 +158,14 @@ public sealed record ExchangeOptions
 /// <summary>One question/answer exchange of a rendered record, with a way to replace the answer in place.</summary>
 public sealed record Exchange(string Question, string Answer, Action<string> SetAnswer)
 {
+    /// <summary>
+    /// Edits the question's text where the line holds it, line by line: each line is given to the edit, which returns it
+    /// (kept), another text (replaced) or null (taken out). A question no edit changes keeps its bytes.
+    /// </summary>
+    public Action<Func<string, string?>>? EditQuestionLines { get; init; }
+
     /// <summary>Takes whole lines (compared trimmed) out of the question as the line holds it; placeholders and other lines stay.</summary>
-    public Action<IReadOnlySet<string>>? DropQuestionLines { get; init; }
+    public void DropQuestionLines(IReadOnlySet<string> drop) => EditQuestionLines?.Invoke(l => drop.Contains(l.Trim()) ? null : l);
 }
 
 /// <summary>What a format's side files are written from.</summary>

@@ -88,13 +88,13 @@ public sealed class M3itFormat : IOutputFormat
         var question = string.Join("\n", new[] { (string?)line["instruction"], (string?)line["inputs"] }.Where(s => !string.IsNullOrEmpty(s)));
         return [new Exchange(ReadBack.Question(question, options), (string)output!, v => line["outputs"] = v)
         {
-            DropQuestionLines = drop =>
+            EditQuestionLines = edit =>
             {
                 foreach (var key in new[] { "instruction", "inputs" })
                 {
                     if (line[key] is JsonValue v && v.TryGetValue<string>(out var text))
                     {
-                        line[key] = ReadBack.WithoutLines(text, drop);
+                        line[key] = ReadBack.EditLines(text, edit);
                     }
                 }
             },

@@ -293,17 +293,17 @@ public sealed class OpenAiFormat : IOutputFormat
             var target = a;
             result.Add(new Exchange(ReadBack.Question(question, options), (string)answer!, v => target["content"] = v)
             {
-                DropQuestionLines = drop =>
+                EditQuestionLines = edit =>
                 {
                     if (q["content"] is JsonValue text)
                     {
-                        q["content"] = ReadBack.WithoutLines((string)text!, drop);
+                        q["content"] = ReadBack.EditLines((string)text!, edit);
                     }
                     else if (q["content"] is JsonArray parts)
                     {
                         foreach (var part in parts.OfType<JsonObject>().Where(p => (string?)p["type"] == "text" && p["text"] is JsonValue))
                         {
-                            part["text"] = ReadBack.WithoutLines((string)part["text"]!, drop);
+                            part["text"] = ReadBack.EditLines((string)part["text"]!, edit);
                         }
                     }
                 },

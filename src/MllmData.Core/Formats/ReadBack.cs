@@ -42,8 +42,15 @@ public static class ReadBack
     }
 
     /// <summary>The text without the lines (compared trimmed) in <paramref name="drop"/>; every other line as it was.</summary>
-    public static string WithoutLines(string text, IReadOnlySet<string> drop) =>
-        text.Split('\n').Any(l => drop.Contains(l.Trim())) ? string.Join("\n", text.Split('\n').Where(l => !drop.Contains(l.Trim()))) : text;
+    public static string WithoutLines(string text, IReadOnlySet<string> drop) => EditLines(text, l => drop.Contains(l.Trim()) ? null : l);
+
+    /// <summary>The text with each line edited (null takes it out); the text itself when no line changes.</summary>
+    public static string EditLines(string text, Func<string, string?> edit)
+    {
+        var lines = text.Split('\n');
+        var edited = lines.Select(edit).ToList();
+        return edited.SequenceEqual(lines, StringComparer.Ordinal) ? text : string.Join("\n", edited.OfType<string>());
+    }
 
     /// <summary>A question as shown to a rewriting model: no placeholders, no response-format suffix lines.</summary>
     public static string Question(string text, ExchangeOptions options)

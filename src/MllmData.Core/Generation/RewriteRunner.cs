@@ -48,7 +48,34 @@ public static class RewriteRunner
             SuffixLines = packs.SelectMany(p => p.Suffixes).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
             BriefLines = packs.SelectMany(p => p.Suffixes).Where(x => x.Tags.Contains("brief")).Select(x => x.Text.Trim()).ToHashSet(StringComparer.Ordinal),
             KnownTemplates = packs.SelectMany(p => p.Templates).Select(t => t.Id).ToHashSet(StringComparer.Ordinal),
+            BriefTemplates = BriefTemplates(packs),
         }, log);
+    }
+
+    /// <summary>
+    /// The templates tagged <c>brief</c> that ask a question and nothing else ("{question} Keep it short."), each with the
+    /// templates of its pack that ask it plainly (not brief, not instruction-only, no answer constraint); packs without
+    /// such templates give none.
+    /// </summary>
+    private static Dictionary<string, BriefTemplate> BriefTemplates(List<TemplatePack> packs)
+    {
+        static bool QuestionOnly(InstructionTemplate t) => t.PlaceholderNames() is ["question"] && t.Text.Split("{question}").Length == 2;
+        var map = new Dictionary<string, BriefTemplate>(StringComparer.Ordinal);
+        foreach (var pack in packs)
+        {
+            var instead = pack.Templates.Where(t => QuestionOnly(t) && !t.Tags.Contains("brief") && !t.Tags.Contains("instruction-only") && AnswerConstraints.TagOf(t) is null).ToList();
+            if (instead.Count == 0)
+            {
+                continue;
+            }
+
+            foreach (var t in pack.Templates.Where(t => QuestionOnly(t) && t.Tags.Contains("brief")))
+            {
+                map.TryAdd(t.Id, new BriefTemplate(t, instead));
+            }
+        }
+
+        return map;
     }
 
     /// <summary>Every plain suffix or template of the packs tagged with a constraint type, by its text.</summary>

@@ -49,6 +49,9 @@ public sealed record RewriteOptions
     /// </summary>
     public IReadOnlySet<string>? KnownTemplates { get; init; }
 
+    /// <summary>Templates tagged <c>brief</c> by id, with the templates of their pack a rewritten question is put in instead.</summary>
+    public IReadOnlyDictionary<string, BriefTemplate>? BriefTemplates { get; init; }
+
     /// <summary>The suffixes that ask for a bare answer (tagged <c>brief</c> in their packs): a rewritten answer's question loses them.</summary>
     public IReadOnlySet<string> BriefLines { get; init; } = new HashSet<string>();
 
@@ -106,6 +109,9 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     {
         /// <summary>The answer-format constraint each call's question states (its last line), aligned with <see cref="Calls"/>.</summary>
         public List<string?> Constraints { get; init; } = [];
+
+        /// <summary>Each call's exchange among the line's exchanges (its turn, and its entry in <c>meta.templates</c>), aligned with <see cref="Calls"/>.</summary>
+        public List<int> Turns { get; init; } = [];
 
         /// <summary>The line's place in the whole input (its event's place in the run).</summary>
         public long Seq { get; init; }
@@ -177,6 +183,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 var images = input.Format.Images(line);
                 var calls = new List<(Exchange, ChatRequest)>();
                 var constraints = new List<string?>();
+                var turns = new List<int>();
                 Reject? rejected = null;
 
                 // The constraint lines ("Answer yes or no.") as the questions carry them, before any line is dropped.
@@ -201,6 +208,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                     {
                         calls.Add((exchange, Request(exchange, images)));
                         constraints.Add(stated is not null && index < stated.Count ? stated[index] : null);
+                        turns.Add(index);
                     }
                     catch (ImageUnavailableException ex)
                     {
@@ -210,7 +218,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                     }
                 }
 
-                yield return new Pending(line, shard, lineNo, calls, rejected) { Constraints = constraints, Seq = seq };
+                yield return new Pending(line, shard, lineNo, calls, rejected) { Constraints = constraints, Turns = turns, Seq = seq };
             }
         }
 
@@ -219,6 +227,54 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             log.Warning(
                 "rewrite: {Records} records were built from templates no pack here knows (such as '{Template:l}'): response-format lines of their pack (\"Answer in one word.\") cannot be told from the question and stay on it; name the build's pack file with --templates FILE",
                 _unknownTemplates, _unknownExample);
+        }
+    }
+
+    /// <summary>
+    /// A question whose template asks for brevity in its own words ("{question} Keep it short.") is put in the words of a
+    /// template of the same pack that does not, picked by the record and turn; <c>meta.templates</c> names the new one.
+    /// A line without meta (sharegpt, swift) is matched against the text of every such template.
+    /// </summary>
+    private void Reword(Pending pending, Exchange exchange, int turn)
+    {
+        if (options.BriefTemplates is not { Count: > 0 } brief)
+        {
+            return;
+        }
+
+        var ids = pending.Line["meta"] is JsonObject meta && meta["templates"] is JsonArray list && turn < list.Count ? list : null;
+        IEnumerable<BriefTemplate> candidates;
+        if (ids?[turn] is JsonValue v && v.TryGetValue<string>(out var id))
+        {
+            // The record names its template: that one is reworded, and no other.
+            if (!brief.TryGetValue(id, out var named))
+            {
+                return;
+            }
+
+            candidates = [named];
+        }
+        else
+        {
+            // The most words around the question first: a template whose text another's ends with is not taken for it.
+            candidates = brief.Values.OrderByDescending(c => c.Brief.Text.Length).ThenBy(c => c.Brief.Id, StringComparer.Ordinal);
+        }
+
+        var key = $"{(pending.Line["id"] is JsonValue idValue && idValue.TryGetValue<string>(out var recordId) ? recordId : pending.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture))}\u001f{turn}";
+        string? instead = null;
+        exchange.EditQuestionLines?.Invoke(line =>
+        {
+            if (instead is not null || candidates.Select(c => c.Reword(line, options.ImageToken, key)).FirstOrDefault(r => r is not null) is not { } reworded)
+            {
+                return line;
+            }
+
+            instead = reworded.Id;
+            return reworded.Line;
+        });
+        if (instead is not null && ids is not null)
+        {
+            ids[turn] = instead;
         }
     }
 
@@ -482,8 +538,9 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
                 }
 
                 var raw = new JsonArray();
-                foreach (var (exchange, result, reason, _) in outcomes)
+                for (var o = 0; o < outcomes.Count; o++)
                 {
+                    var (exchange, result, reason, _) = outcomes[o];
                     raw.Add(exchange.Answer);
                     if (reason is null && result is not null)
                     {
@@ -491,7 +548,8 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
 
                         // A sentence now answers it: a suffix asking for a word or a phrase would contradict it. Suffixes
                         // tagged with a constraint stay, since the rewrite was held to them.
-                        exchange.DropQuestionLines?.Invoke(_briefLines);
+                        exchange.DropQuestionLines(_briefLines);
+                        Reword(pending, exchange, pending.Turns.ElementAtOrDefault(o));
                         rewritten++;
                     }
                 }
@@ -666,4 +724,33 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
     }
 
     private static string Shorten(string text) => text.Length <= 80 ? text : text[..77] + "...";
+}
+
+/// <summary>A template that asks for brevity in its own words, and the templates of its pack that ask a question plainly.</summary>
+public sealed record BriefTemplate(InstructionTemplate Brief, IReadOnlyList<InstructionTemplate> Instead)
+{
+    /// <summary>
+    /// The line in the words of one of <see cref="Instead"/> (picked by <paramref name="key"/>) when it is the brief
+    /// template's text around a question (after the image token, where a format puts it on the same line); else null.
+    /// </summary>
+    public (string Line, string Id)? Reword(string line, string imageToken, string key)
+    {
+        var at = Brief.Text.IndexOf("{question}", StringComparison.Ordinal);
+        var (prefix, suffix) = (Brief.Text[..at], Brief.Text[(at + "{question}".Length)..]);
+        var lead = line.StartsWith(imageToken, StringComparison.Ordinal) ? imageToken : string.Empty;
+        var rest = line[lead.Length..];
+        if (rest.Length <= prefix.Length + suffix.Length || !rest.StartsWith(prefix, StringComparison.Ordinal) || !rest.EndsWith(suffix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var question = rest[prefix.Length..^suffix.Length];
+        if (string.IsNullOrWhiteSpace(question))
+        {
+            return null;
+        }
+
+        var pick = Instead[(int)(System.IO.Hashing.XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(key)) % (ulong)Instead.Count)];
+        return (lead + pick.Render(new Dictionary<string, string>(StringComparer.Ordinal) { ["question"] = question }), pick.Id);
+    }
 }

@@ -57,12 +57,96 @@ public class TheRewrittenQuestions
         var after = Turns(output, turnsKey, roleKey, textKey, user);
         Assert.Equal(before.Count, after.Count);
         Assert.Contains(before, t => t.Question.Split('\n').Contains(Brief));
+        var plain = 0;
         for (var i = 0; i < before.Count; i++)
         {
-            // The faithful fake lengthens every short answer: each question is the one built, less the suffix line only.
+            // The faithful fake lengthens every short answer: each question is the one built, less the suffix line only
+            // (and, for a template that asks for brevity in its own words, in another template's words).
             Assert.NotEqual(before[i].Answer, after[i].Answer);
-            Assert.Equal(string.Join('\n', before[i].Question.Split('\n').Where(l => l != Brief)), after[i].Question);
             Assert.Equal(before[i].Question.Split("<image>").Length, after[i].Question.Split("<image>").Length);
+            var lessSuffix = string.Join('\n', before[i].Question.Split('\n').Where(l => l != Brief));
+            if (Reworded(lessSuffix) is not { } options)
+            {
+                Assert.Equal(lessSuffix, after[i].Question);
+                plain++;
+            }
+            else
+            {
+                Assert.Contains(after[i].Question, options);
+            }
+        }
+
+        Assert.True(plain > 0);
+    }
+
+    private static readonly TemplatePack VqaShort = TemplateLibrary.Load(Path.Combine(TestPaths.RepoRoot, "templates")).Get("vqa-short");
+
+    private static bool QuestionOnly(InstructionTemplate t) => t.PlaceholderNames().SequenceEqual(["question"]);
+
+    /// <summary>
+    /// The texts a question built from a brief vqa-short template may become: its question in the words of each plain
+    /// template of the pack; null when no line of it is a brief template's text.
+    /// </summary>
+    private static List<string>? Reworded(string question)
+    {
+        foreach (var was in VqaShort.Templates.Where(t => t.Tags.Contains("brief") && QuestionOnly(t)).OrderByDescending(t => t.Text.Length))
+        {
+            var at = was.Text.IndexOf("{question}", StringComparison.Ordinal);
+            var (prefix, suffix) = (was.Text[..at], was.Text[(at + "{question}".Length)..]);
+            var line = question.Split('\n').Select(l => l.Replace("<image>", string.Empty, StringComparison.Ordinal))
+                .FirstOrDefault(l => l.Length > prefix.Length + suffix.Length && l.StartsWith(prefix, StringComparison.Ordinal) && l.EndsWith(suffix, StringComparison.Ordinal));
+            if (line is not null)
+            {
+                var asked = line[prefix.Length..^suffix.Length];
+                return [.. VqaShort.Templates.Where(t => QuestionOnly(t) && t.Tags.Count == 0)
+                    .Select(t => question.Replace(line, t.Render(new Dictionary<string, string> { ["question"] = asked }), StringComparison.Ordinal))];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The template id of every turn, in the order of <see cref="Turns"/> (llava lines carry meta).</summary>
+    private static List<string> TemplateIds(string dir) =>
+        [.. TestPaths.Shards(dir).Order(StringComparer.Ordinal).SelectMany(File.ReadLines)
+            .SelectMany(l => JsonDocument.Parse(l).RootElement.GetProperty("meta").GetProperty("templates").EnumerateArray().Select(t => t.GetString()!))];
+
+    [Theory]
+    [InlineData("llava", "conversations", "from", "value", "human")]
+    [InlineData("sharegpt", "messages", "role", "content", "user")]
+    [InlineData("swift", "messages", "role", "content", "user")]
+    public async Task Put_A_Question_Whose_Template_Asks_For_Brevity_In_The_Words_Of_A_Plain_Template_Of_Its_Pack(string format, string turnsKey, string roleKey, string textKey, string user)
+    {
+        // Only the brief templates: every question says "Keep it short." or the like in its own words.
+        var (input, output) = await BuildAndRewrite(format, "--template-tags", "brief", "--suffix", "none");
+        var before = Turns(input, turnsKey, roleKey, textKey, user);
+        var after = Turns(output, turnsKey, roleKey, textKey, user);
+        Assert.NotEmpty(before);
+        Assert.Equal(before.Count, after.Count);
+        for (var i = 0; i < before.Count; i++)
+        {
+            // The question itself is what the brief template held; the words around it are a plain template's.
+            var options = Reworded(before[i].Question);
+            Assert.NotNull(options);
+            Assert.Contains(after[i].Question, options);
+        }
+
+        // The pick is spread over the plain templates, and the same every run.
+        Assert.True(after.Select(t => t.Question).Distinct().Count() > 1);
+        var again = await Rewrite(input);
+        Assert.Equal(after, Turns(again, turnsKey, roleKey, textKey, user));
+        if (format == "llava")
+        {
+            // meta.templates names the template the question is now in.
+            var byId = VqaShort.Templates.ToDictionary(t => t.Id);
+            var (was, now) = (TemplateIds(input), TemplateIds(output));
+            Assert.All(was, id => Assert.Contains("brief", byId[id].Tags));
+            Assert.All(now, id => Assert.Empty(byId[id].Tags));
+            for (var i = 0; i < after.Count; i++)
+            {
+                var asked = Reworded(before[i].Question)!;
+                Assert.Equal(asked[VqaShort.Templates.Where(t => QuestionOnly(t) && t.Tags.Count == 0).Select(t => t.Id).ToList().IndexOf(now[i])], after[i].Question);
+            }
         }
     }
 
@@ -184,18 +268,18 @@ public class TheRewrittenQuestions
         // OpenAI: a text part of the user message loses the line; the image part stays.
         var openai = System.Text.Json.Nodes.JsonNode.Parse($$$"""{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}, {"type": "text", "text": "What is it?\n{{{Brief}}}"}]}, {"role": "assistant", "content": "a cat"}]}""")!.AsObject();
         var exchange = MllmData.Formats.FormatRegistry.Get("openai").Exchanges(openai, options).Single();
-        exchange.DropQuestionLines!(drop);
+        exchange.DropQuestionLines(drop);
         Assert.Equal("What is it?", (string)openai["messages"]![0]!["content"]![1]!["text"]!);
         Assert.Equal("image_url", (string)openai["messages"]![0]!["content"]![0]!["type"]!);
 
         // M3IT: instruction and inputs each lose it; a line that only holds the words among others stays.
         var m3it = System.Text.Json.Nodes.JsonNode.Parse($$$"""{"instruction": "Look.\n  {{{Brief}}}  ", "inputs": "What is it? {{{Brief}}}\n{{{Brief}}}", "outputs": "a cat", "image_base64_str": ["AA"]}""")!.AsObject();
-        MllmData.Formats.FormatRegistry.Get("m3it").Exchanges(m3it, options).Single().DropQuestionLines!(drop);
+        MllmData.Formats.FormatRegistry.Get("m3it").Exchanges(m3it, options).Single().DropQuestionLines(drop);
         Assert.Equal(("Look.", $"What is it? {Brief}"), ((string)m3it["instruction"]!, (string)m3it["inputs"]!));
 
         // A question without the line is left as it was, to the byte.
         var llava = System.Text.Json.Nodes.JsonNode.Parse("""{"conversations": [{"from": "human", "value": "<image>\n What is it? "}, {"from": "gpt", "value": "a cat"}]}""")!.AsObject();
-        MllmData.Formats.FormatRegistry.Get("llava").Exchanges(llava, options).Single().DropQuestionLines!(drop);
+        MllmData.Formats.FormatRegistry.Get("llava").Exchanges(llava, options).Single().DropQuestionLines(drop);
         Assert.Equal("<image>\n What is it? ", (string)llava["conversations"]![0]!["value"]!);
     }
 }
