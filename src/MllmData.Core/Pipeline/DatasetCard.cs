@@ -159,8 +159,8 @@ public static class DatasetCard
         Row(sb, "instruction tokens", Dist(o.InstructionTokens));
         Row(sb, "question tokens", Dist(o.QuestionTokens));
         Row(sb, "answer tokens", Dist(o.AnswerTokens));
-        Row(sb, "answers of ≤3 words", I($"{o.ShortAnswers} of {o.Answers} ({o.ShortPercent})"));
-        Row(sb, "answer kinds", string.Join(", ", o.AnswerKinds.Select(kv => I($"{kv.Key} {kv.Value}"))));
+        Row(sb, "answers of ≤3 words", o.ShortText);
+        Row(sb, "answer kinds", o.KindsText);
         Row(sb, "yes share of yes/no answers", o.YesPercent);
         Row(sb, "rejects by reason", manifest["rejects_by_reason"] is JsonObject { Count: > 0 } reasons ? string.Join(", ", reasons.Select(kv => I($"{kv.Key} {kv.Value}"))) : "none");
         sb.Append("\n| task | records | answer tokens p50 | answers of ≤3 words |\n|---|---:|---:|---:|\n");

@@ -194,6 +194,7 @@ public static class StatsReader
         {
             Rewritten = Member(meta, "rewrite") is { ValueKind: JsonValueKind.Object },
             TurnsKnown = format is { Capabilities.Readable: true },
+            HasMeta = meta is not null,
         };
     }
 
