@@ -94,7 +94,7 @@ public sealed class GroupStats
     /// </summary>
     public string UnrecoveredText => !UnrecoveredKnown ? "-"
         : QuestionsWithoutTemplate == 0 ? QuestionsUnrecovered.ToString(System.Globalization.CultureInfo.InvariantCulture)
-        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{QuestionsUnrecovered} ({QuestionsWithoutTemplate} turns name no template)");
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{QuestionsUnrecovered} ({QuestionsWithoutTemplate} {(QuestionsWithoutTemplate == 1 ? "turn names" : "turns name")} no template)");
 
     /// <summary>Records marked as rewritten as a report shows them ("-" when no record carries meta).</summary>
     public string RewrittenText => Count(RewrittenRecords, RewrittenKnown);

@@ -97,7 +97,7 @@ public sealed class HtmlReport(string? imageRoot)
         var m = s.Manifest;
         var o = s.Overall;
         sb.Append("<h1>").Append(E(prefix + $"{m["name"]}")).Append("</h1>");
-        sb.Append("<p class=\"small\">").Append(E($"{s.Folder} · format {m["format"]} · container {m["container"]} · tool {m["tool_version"]} · seed {m["seed"]}")).Append("</p>");
+        sb.Append("<p class=\"small\">").Append(E($"{s.Folder} · format {StatsReport.Shown(m["format"])} · container {StatsReport.Shown(m["container"])} · tool {StatsReport.Shown(m["tool_version"])} · seed {StatsReport.Shown(m["seed"])}")).Append("</p>");
         if (!s.Readable)
         {
             sb.Append("<p>").Append(E($"{m["format"]} lines cannot be read back into turns; text figures are left out.")).Append("</p>");
@@ -205,7 +205,7 @@ public sealed class HtmlReport(string? imageRoot)
             }
         }
 
-        Row(sb, "rejects by reason", Compact(m["rejects_by_reason"] as JsonObject));
+        Row(sb, "rejects by reason", m["rejects_by_reason"] is null ? "-" : Compact(m["rejects_by_reason"] as JsonObject));
         foreach (var section in new[] { "rewrite", "self_instruct", "usage" })
         {
             if (m[section] is JsonObject sec)

@@ -85,7 +85,15 @@ public static class StatsReport
         w.WriteStartObject("rejects");
         NumberOrNull(w, "total", (long?)m["rejects"]);
         w.WritePropertyName("by_reason");
-        (m["rejects_by_reason"] as JsonObject ?? []).WriteTo(w);
+        if (m["rejects_by_reason"] is JsonObject reasons)
+        {
+            reasons.WriteTo(w);
+        }
+        else
+        {
+            w.WriteNullValue(); // a manifest without it: not known, not "no rejects"
+        }
+
         w.WriteEndObject();
         foreach (var section in new[] { "rewrite", "self_instruct", "usage", "mixture" })
         {
@@ -239,8 +247,8 @@ public static class StatsReport
         var o = s.Overall;
         var lines = new List<string>
         {
-            I($"build {m["name"]} ({m["format"]}, {m["container"]}), tool {m["tool_version"]}, seed {m["seed"]}: {s.Folder}"),
-            I($"records {o.Records}, turns {GroupStats.Count(o.TurnsPerRecord.Sum, o.TextKnown)}, images {o.ImagesPerRecord.Sum}, rejects {m["rejects"]?.ToJsonString() ?? "-"}"),
+            I($"build {Shown(m["name"])} ({Shown(m["format"])}, {Shown(m["container"])}), tool {Shown(m["tool_version"])}, seed {Shown(m["seed"])}: {s.Folder}"),
+            I($"records {o.Records}, turns {GroupStats.Count(o.TurnsPerRecord.Sum, o.TextKnown)}, images {o.ImagesPerRecord.Sum}, rejects {Shown(m["rejects"])}"),
             I($"turns/record: {Dist(o.TurnsPerRecord)}"),
             I($"images/record: {Dist(o.ImagesPerRecord)}"),
             TokenSampleLine(s),
@@ -270,7 +278,7 @@ public static class StatsReport
             lines.Add(I($"image stage ({stage["mode"]}): checked {stage["checked"]}, exact duplicates {stage["exact_duplicates"]}, near duplicates {stage["near_duplicates"]}, rejected {Compact(stage["rejected"])}"));
         }
 
-        lines.Add("rejects by reason: " + Compact(m["rejects_by_reason"]));
+        lines.Add("rejects by reason: " + (m["rejects_by_reason"] is null ? "-" : Compact(m["rejects_by_reason"])));
         if (m["rewrite"] is JsonObject rw)
         {
             lines.Add(I($"rewrite: model {rw["model"]}, prompt {rw["prompt_version"]}, {rw["rewritten_answers"]} answers rewritten, {o.RewrittenText} records carry meta.rewrite, capped {rw["capped"]}"));
@@ -357,8 +365,8 @@ public static class StatsReport
         var wb = Math.Max(1, rows.Max(r => r.B.Length));
         var lines = new List<string>
         {
-            I($"A: {a.Folder} ({a.Manifest["name"]}, {a.Manifest["format"]})"),
-            I($"B: {b.Folder} ({b.Manifest["name"]}, {b.Manifest["format"]})"),
+            I($"A: {a.Folder} ({Shown(a.Manifest["name"])}, {Shown(a.Manifest["format"])})"),
+            I($"B: {b.Folder} ({Shown(b.Manifest["name"])}, {Shown(b.Manifest["format"])})"),
             I($"{"figure".PadRight(width)}  {"A".PadLeft(wa)}  {"B".PadLeft(wb)}  B-A"),
         };
         lines.AddRange(rows.Select(r => I($"{r.Figure.PadRight(width)}  {r.A.PadLeft(wa)}  {r.B.PadLeft(wb)}  {r.Change}")));
@@ -367,6 +375,9 @@ public static class StatsReport
         lines.Add("percentiles: " + PercentileMethod);
         return lines;
     }
+
+    /// <summary>A manifest value as shown: its text, or "-" when the manifest does not give it.</summary>
+    public static string Shown(JsonNode? v) => v?.ToString() ?? "-";
 
     /// <summary>A count as shown: the number, or "-" when not known.</summary>
     public static string Shown(long? v) => v?.ToString(CultureInfo.InvariantCulture) ?? "-";

@@ -197,6 +197,32 @@ public sealed partial class UnknownFiguresTests
         Assert.Null(json["overall"]!["questions_unrecovered"]);
     }
 
+    [Fact]
+    public async Task A_Manifest_Without_Its_Counts_Says_They_Are_Not_Known()
+    {
+        // A manifest reduced to what reading needs (an older or hand-made one): rejects, seed and tool were "0", "none" or blank.
+        var (dir, n) = await Build("--format", "llava");
+        var path = Path.Combine(dir, "manifest.json");
+        var manifest = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        foreach (var key in new[] { "rejects", "rejects_by_reason", "seed", "tool_version", "records", "name" })
+        {
+            manifest.Remove(key);
+        }
+
+        File.WriteAllText(path, manifest.ToJsonString());
+        var (text, html, json) = await Stats(dir);
+        Assert.Contains($"build - (llava, jsonl), tool -, seed -: ", text, StringComparison.Ordinal);
+        Assert.Contains($"records {n}, turns {n}, images {n}, rejects -\n", text, StringComparison.Ordinal);
+        Assert.Contains("rejects by reason: -\n", text, StringComparison.Ordinal);
+        Assert.Contains(Summary("rejects", "-"), html, StringComparison.Ordinal);
+        Assert.Contains(Summary("rejects by reason", "-"), html, StringComparison.Ordinal);
+        Assert.Contains(" &#xB7; format llava &#xB7; container jsonl &#xB7; tool - &#xB7; seed -</p>", html, StringComparison.Ordinal);
+        Assert.Null(json["rejects"]!["total"]);
+        Assert.Null(json["rejects"]!["by_reason"]);
+        Assert.Null(json["manifest_records"]);
+        Assert.Equal(n, (long)json["records"]!);
+    }
+
     /// <summary>Some turns name a template and some do not: the count is of those that do, and says how many do not.</summary>
     [Fact]
     public void Unrecovered_Questions_Count_Only_Turns_That_Name_A_Template()
