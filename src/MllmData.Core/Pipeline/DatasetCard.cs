@@ -147,7 +147,7 @@ public static class DatasetCard
         sb.Append(stats.TokensSampled
             ? I($" Token lengths are counted on {stats.TokenRecords} of the {o.Records} records, those with the smallest hash of their id (the same records in one run, a merge of parts and `mllmdata stats`); every other figure counts every record.\n\n")
             : "\n\n");
-        if (!stats.Readable)
+        if (!stats.Overall.TextKnown)
         {
             sb.Append(I($"{manifest["format"]} lines cannot be read back into turns: the turn and text figures are left out (-).\n\n"));
         }

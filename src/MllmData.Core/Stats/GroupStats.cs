@@ -15,6 +15,9 @@ public sealed class GroupStats
     /// </summary>
     public bool TextKnown => Records == 0 || TurnsPerRecord.N > 0;
 
+    /// <summary>Whether the images of these records are known: some record's images were read, or there are no records.</summary>
+    public bool ImagesKnown => Records == 0 || ImagesPerRecord.N > 0;
+
     /// <summary>Whether the rewrite mark (meta.rewrite) can be seen: some record carries meta, or there are no records.</summary>
     public bool RewrittenKnown => Records == 0 || MetaRecords > 0;
 
@@ -110,7 +113,11 @@ public sealed class GroupStats
             TurnsPerRecord.Add(r.Turns.Count);
         }
 
-        ImagesPerRecord.Add(r.Images.Count);
+        if (r.ImagesKnown)
+        {
+            ImagesPerRecord.Add(r.Images.Count);
+        }
+
         RewrittenRecords += r.Rewritten ? 1 : 0;
     }
 

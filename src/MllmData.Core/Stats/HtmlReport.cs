@@ -98,7 +98,7 @@ public sealed class HtmlReport(string? imageRoot)
         var o = s.Overall;
         sb.Append("<h1>").Append(E(prefix + $"{m["name"]}")).Append("</h1>");
         sb.Append("<p class=\"small\">").Append(E($"{s.Folder} · format {StatsReport.Shown(m["format"])} · container {StatsReport.Shown(m["container"])} · tool {StatsReport.Shown(m["tool_version"])} · seed {StatsReport.Shown(m["seed"])}")).Append("</p>");
-        if (!s.Readable)
+        if (!s.Overall.TextKnown)
         {
             sb.Append("<p>").Append(E($"{m["format"]} lines cannot be read back into turns; text figures are left out.")).Append("</p>");
         }
@@ -106,7 +106,7 @@ public sealed class HtmlReport(string? imageRoot)
         sb.Append("<h2>Summary</h2><table>");
         Row(sb, "records", o.Records);
         Row(sb, "turns", GroupStats.Count(o.TurnsPerRecord.Sum, o.TextKnown));
-        Row(sb, "images", o.ImagesPerRecord.Sum);
+        Row(sb, "images", GroupStats.Count(o.ImagesPerRecord.Sum, o.ImagesKnown));
         Row(sb, "rejects", StatsReport.Shown((long?)m["rejects"]));
         Row(sb, "answers of ≤3 words", o.ShortText);
         Row(sb, "yes share of yes/no answers", o.TextKnown ? I($"{o.YesPercent} ({o.AnswerKinds[AnswerKind.Yes]} yes, {o.AnswerKinds[AnswerKind.No]} no)") : "-");
@@ -122,7 +122,7 @@ public sealed class HtmlReport(string? imageRoot)
 
         // A row whose values could not be counted says "-" in every cell (n too); a row with no values says n 0 and "-".
         sb.Append("<table><tr><th class=\"l\">text</th><th>n</th><th>mean</th><th>min</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>");
-        foreach (var (name, v, known) in new[] { ("instruction", o.InstructionTokens, o.TextKnown), ("question", o.QuestionTokens, o.UnrecoveredKnown), ("answer", o.AnswerTokens, o.TextKnown), ("turns per record", o.TurnsPerRecord, o.TextKnown), ("images per record", o.ImagesPerRecord, true), ("image long side (px)", s.ImageLongSide, s.ImageSizesKnown) })
+        foreach (var (name, v, known) in new[] { ("instruction", o.InstructionTokens, o.TextKnown), ("question", o.QuestionTokens, o.UnrecoveredKnown), ("answer", o.AnswerTokens, o.TextKnown), ("turns per record", o.TurnsPerRecord, o.TextKnown), ("images per record", o.ImagesPerRecord, o.ImagesKnown), ("image long side (px)", s.ImageLongSide, s.ImageSizesKnown) })
         {
             sb.Append("<tr><td class=\"l\">").Append(E(name)).Append("</td>").Append(I($"<td>{GroupStats.Count(v.N, known)}</td><td>{GroupStats.Mean(v)}</td>"));
             foreach (var cell in new[] { v.N == 0 ? "-" : I($"{v.Min}"), GroupStats.Percentile(v, 50), GroupStats.Percentile(v, 90), GroupStats.Percentile(v, 99), v.N == 0 ? "-" : I($"{v.Max}") })

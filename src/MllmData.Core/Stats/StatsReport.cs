@@ -127,11 +127,11 @@ public static class StatsReport
         w.WriteStartObject();
         w.WriteNumber("records", g.Records);
         NumberOrNull(w, "turns", text ? g.TurnsPerRecord.Sum : null);
-        w.WriteNumber("images", g.ImagesPerRecord.Sum);
+        NumberOrNull(w, "images", g.ImagesKnown ? g.ImagesPerRecord.Sum : null);
         w.WritePropertyName("turns_per_record");
         WriteDistribution(w, g.TurnsPerRecord, text);
         w.WritePropertyName("images_per_record");
-        WriteDistribution(w, g.ImagesPerRecord, known: true);
+        WriteDistribution(w, g.ImagesPerRecord, g.ImagesKnown);
         w.WritePropertyName("instruction_tokens");
         WriteDistribution(w, g.InstructionTokens, text);
         w.WritePropertyName("question_tokens");
@@ -248,7 +248,7 @@ public static class StatsReport
         var lines = new List<string>
         {
             I($"build {Shown(m["name"])} ({Shown(m["format"])}, {Shown(m["container"])}), tool {Shown(m["tool_version"])}, seed {Shown(m["seed"])}: {s.Folder}"),
-            I($"records {o.Records}, turns {GroupStats.Count(o.TurnsPerRecord.Sum, o.TextKnown)}, images {o.ImagesPerRecord.Sum}, rejects {Shown(m["rejects"])}"),
+            I($"records {o.Records}, turns {GroupStats.Count(o.TurnsPerRecord.Sum, o.TextKnown)}, images {GroupStats.Count(o.ImagesPerRecord.Sum, o.ImagesKnown)}, rejects {Shown(m["rejects"])}"),
             I($"turns/record: {Dist(o.TurnsPerRecord)}"),
             I($"images/record: {Dist(o.ImagesPerRecord)}"),
             TokenSampleLine(s),
@@ -259,7 +259,7 @@ public static class StatsReport
             I($"answer kinds: {o.KindsText}; yes share of yes/no {o.YesPercent}"),
             "answer tokens histogram: " + (o.AnswerTokens.N == 0 ? "-" : string.Join(", ", o.AnswerTokens.Buckets().Select(b => I($"{b.Label}: {b.Count}")))),
         };
-        if (!s.Readable)
+        if (!s.Overall.TextKnown)
         {
             lines.Add(I($"note: {m["format"]} lines cannot be read back into turns; text figures are left out"));
         }
@@ -331,7 +331,7 @@ public static class StatsReport
         var (oa, ob) = (a.Overall, b.Overall);
         Row("records", oa.Records, ob.Records);
         Row("turns", Sum(oa, oa.TurnsPerRecord), Sum(ob, ob.TurnsPerRecord));
-        Row("images", oa.ImagesPerRecord.Sum, ob.ImagesPerRecord.Sum);
+        Row("images", Known(oa.ImagesPerRecord.Sum, oa.ImagesKnown), Known(ob.ImagesPerRecord.Sum, ob.ImagesKnown));
         Row("turns/record mean", Of(oa.TurnsPerRecord, v => v.Mean), Of(ob.TurnsPerRecord, v => v.Mean));
         Row("instruction tokens mean", Of(oa.InstructionTokens, v => v.Mean), Of(ob.InstructionTokens, v => v.Mean));
         Row("question tokens mean", Of(oa.QuestionTokens, v => v.Mean), Of(ob.QuestionTokens, v => v.Mean));

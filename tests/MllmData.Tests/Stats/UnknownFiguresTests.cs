@@ -223,6 +223,36 @@ public sealed partial class UnknownFiguresTests
         Assert.Equal(n, (long)json["records"]!);
     }
 
+    [Fact]
+    public async Task An_Evaluation_Set_Counts_Its_Images_And_Says_Its_Texts_Are_Not_Read()
+    {
+        // Question lines (llava-question) were read as lines of no format: 0 images, and no word on why the texts were "-".
+        var (dir, n) = await Build("--split-role", "eval");
+        var (text, html, json) = await Stats(dir);
+        Assert.Contains($"records {n}, turns -, images {n}, rejects 0\n", text, StringComparison.Ordinal);
+        Assert.Contains("images/record: mean 1, p50 1, p90 1, p99 1, max 1 (n " + n + ")\n", text, StringComparison.Ordinal);
+        Assert.Contains("note: llava-question lines cannot be read back into turns; text figures are left out\n", text, StringComparison.Ordinal);
+        Assert.Contains("<p>llava-question lines cannot be read back into turns; text figures are left out.</p>", html, StringComparison.Ordinal);
+        Assert.Equal(n, (long)json["overall"]!["images"]!);
+        var card = File.ReadAllText(Path.Combine(dir, "README.md"));
+        Assert.Contains("llava-question lines cannot be read back into turns: the turn and text figures are left out (-).\n", card, StringComparison.Ordinal);
+        Assert.Contains("| images per record | mean 1, p50 1, p90 1, max 1 |\n", card, StringComparison.Ordinal);
+
+        // A manifest naming a format this tool does not know: lines no format recognises have unknown images, not 0.
+        var path = Path.Combine(dir, "manifest.json");
+        var manifest = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        manifest["format"] = "someone-elses";
+        File.WriteAllText(path, manifest.ToJsonString());
+        (text, html, json) = await Stats(dir);
+        Assert.Contains($"records {n}, turns -, images -, rejects 0\n", text, StringComparison.Ordinal);
+        Assert.Contains("images/record: -\n", text, StringComparison.Ordinal);
+        Assert.Contains("note: someone-elses lines cannot be read back into turns; text figures are left out\n", text, StringComparison.Ordinal);
+        Assert.Contains(Summary("images", "-"), html, StringComparison.Ordinal);
+        Assert.Contains(Row("images per record", Dashes), html, StringComparison.Ordinal);
+        Assert.Null(json["overall"]!["images"]);
+        Assert.Null(json["overall"]!["images_per_record"]!["n"]);
+    }
+
     /// <summary>Some turns name a template and some do not: the count is of those that do, and says how many do not.</summary>
     [Fact]
     public void Unrecovered_Questions_Count_Only_Turns_That_Name_A_Template()
