@@ -163,6 +163,12 @@ public static class DatasetCard
         Row(sb, "answer kinds", o.KindsText);
         Row(sb, "yes share of yes/no answers", o.YesPercent);
         Row(sb, "rejects by reason", manifest["rejects_by_reason"] is JsonObject { Count: > 0 } reasons ? string.Join(", ", reasons.Select(kv => I($"{kv.Key} {kv.Value}"))) : "none");
+        if (stats.ByTask.Count == 0)
+        {
+            sb.Append("\nNo records: the build is empty.\n");
+            return;
+        }
+
         sb.Append("\n| task | records | answer tokens p50 | answers of ≤3 words |\n|---|---:|---:|---:|\n");
         foreach (var (task, g) in stats.ByTask)
         {

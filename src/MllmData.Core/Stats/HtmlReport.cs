@@ -139,6 +139,7 @@ public sealed class HtmlReport(string? imageRoot)
             s.TextUnknownWhy is { } text ? $"Instruction, question, answer, turns: {text}." : null,
             o.TextKnown && !o.UnrecoveredKnown ? "Question: no turn names the template that wrote it (meta.templates), so the question cannot be told apart from the rest of the instruction." : null,
             s.ImageSizesUnknownWhy is { } sizes ? $"Image long side: {sizes}." : null,
+            s.ImageLongSide.N > 0 && s.ImagesWithoutSize > 0 ? I($"Image long side: {s.ImageLongSide.N} of the {s.ImageLongSide.N + s.ImagesWithoutSize} images have a size in their record's meta; the other {s.ImagesWithoutSize} are not counted in it.") : null,
         }.OfType<string>())
         {
             sb.Append("<p>").Append(E(why)).Append("</p>");
@@ -153,13 +154,17 @@ public sealed class HtmlReport(string? imageRoot)
             }
         }
 
-        if (o.TextKnown)
+        if (o.TextKnown && o.Answers > 0)
         {
             sb.Append(BarChart("answer kinds", [.. o.AnswerKinds.Select(kv => (kv.Key, kv.Value))]));
         }
 
-        sb.Append(BarChart("records per source", [.. s.BySource.Select(kv => (kv.Key, kv.Value.Records))]));
-        sb.Append(BarChart("records per task", [.. s.ByTask.Select(kv => (kv.Key, kv.Value.Records))]));
+        if (o.Records > 0)
+        {
+            sb.Append(BarChart("records per source", [.. s.BySource.Select(kv => (kv.Key, kv.Value.Records))]));
+            sb.Append(BarChart("records per task", [.. s.ByTask.Select(kv => (kv.Key, kv.Value.Records))]));
+        }
+
         sb.Append("</div>");
 
         sb.Append("<h2>Per source</h2>");
@@ -175,9 +180,10 @@ public sealed class HtmlReport(string? imageRoot)
         foreach (var why in new[]
         {
             s.TextUnknownWhy is { } text ? $"Answers and templates: {text}." : null,
-            o.TextKnown && topAnswers.Count == 0 ? "Answers: no record has an answer." : null,
+            o.Records == 0 ? "The build has no records." : null,
+            o.TextKnown && o.Records > 0 && topAnswers.Count == 0 ? "Answers: no record has an answer." : null,
             o.TextKnown && !s.TemplatesKnown ? "Templates: no record carries meta (built with --no-meta, or a format that leaves it out), so the templates are not known." : null,
-            s.TemplatesKnown && templates.Count == 0 ? "Templates: no turn names a template (the records were kept as written)." : null,
+            s.TemplatesKnown && o.Records > 0 && templates.Count == 0 ? "Templates: no turn names a template (the records were kept as written)." : null,
         }.OfType<string>())
         {
             sb.Append("<p>").Append(E(why)).Append("</p>");
@@ -216,6 +222,11 @@ public sealed class HtmlReport(string? imageRoot)
 
         sb.Append("</table>");
         sb.Append("<h2>Sample records</h2>");
+        if (s.Samples.Count == 0)
+        {
+            sb.Append("<p>The build has no records.</p>");
+        }
+
         foreach (var (source, records) in s.Samples)
         {
             sb.Append("<h3>").Append(E(source)).Append("</h3>");
@@ -302,6 +313,12 @@ public sealed class HtmlReport(string? imageRoot)
 
     private static void GroupTable(StringBuilder sb, SortedDictionary<string, GroupStats> groups)
     {
+        if (groups.Count == 0)
+        {
+            sb.Append("<p>The build has no records.</p>");
+            return;
+        }
+
         sb.Append("<table><tr><th class=\"l\">name</th><th>records</th><th>turns/record</th><th>images/record</th><th>answer tokens p50</th><th>mean</th><th>p90</th><th>≤3 words</th><th>yes share</th><th>yes</th><th>no</th><th>number</th><th>letter</th><th>other</th></tr>");
         foreach (var (name, g) in groups)
         {

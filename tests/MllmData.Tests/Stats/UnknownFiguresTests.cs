@@ -253,6 +253,53 @@ public sealed partial class UnknownFiguresTests
         Assert.Null(json["overall"]!["images_per_record"]!["n"]);
     }
 
+    [Fact]
+    public async Task An_Empty_Build_Says_It_Has_No_Records_And_Keeps_Its_Zeros()
+    {
+        var dir = TestPaths.NewTempDir();
+        var captions = Path.Combine(dir, "captions.json");
+        File.WriteAllText(captions, """{"images":[],"annotations":[]}""");
+        var outDir = Path.Combine(dir, "out");
+        var build = await CliRunner.RunAsync("build", "--adapter", "coco-captions", "--input", $"captions={captions}", "--allow-empty", "--format", "llava", "--out", outDir);
+        Assert.True(build.ExitCode == 0, build.Error);
+        var (text, html, json) = await Stats(outDir);
+
+        // Empty tables and charts (no rows, no word why) and a reason that did not apply ("kept as written") before.
+        Assert.Contains("<h2>Per source</h2><p>The build has no records.</p><h2>Per task</h2><p>The build has no records.</p>", html, StringComparison.Ordinal);
+        Assert.Contains("<h2>Most frequent answers</h2><p>The build has no records.</p>", html, StringComparison.Ordinal);
+        Assert.Contains("<h2>Sample records</h2><p>The build has no records.</p>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain(">records per source</text>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain(">answer kinds</text>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("kept as written", html, StringComparison.Ordinal);
+        Assert.EndsWith("| rejects by reason | none |\n\nNo records: the build is empty.\n", File.ReadAllText(Path.Combine(outDir, "README.md")).Split("\n## Recipe")[0], StringComparison.Ordinal);
+
+        // Known zeros: no records means 0 turns, 0 answers of each kind, 0 unrecovered.
+        Assert.Contains("records 0, turns 0, images 0, rejects 0\n", text, StringComparison.Ordinal);
+        Assert.Contains("answer kinds: letter 0, no 0, number 0, other 0, yes 0; yes share of yes/no -\n", text, StringComparison.Ordinal);
+        Assert.Contains(Summary("turns", "0"), html, StringComparison.Ordinal);
+        Assert.Contains(Row("answer", "0", "-", "-", "-", "-", "-", "-"), html, StringComparison.Ordinal);
+        var o = json["overall"]!;
+        Assert.Equal(0, (long)o["turns"]!);
+        Assert.Equal(0, (long)o["answer_kinds"]!["yes"]!);
+        Assert.Equal(0, (long)o["questions_unrecovered"]!);
+        Assert.Equal(0, (long)o["answer_tokens"]!["n"]!);
+        Assert.Null(o["answer_tokens"]!["mean"]);
+        Assert.Null(o["short_answer_share"]);
+    }
+
+    [Fact]
+    public async Task The_Html_Says_How_Many_Images_The_Long_Side_Leaves_Out()
+    {
+        // The sample build: COCO captions give their images' sizes, the VQAv2 questions do not (no image stage).
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var build = await CliRunner.RunAsync("build", "--recipe", Path.Combine(TestPaths.RepoRoot, "samples", "recipe.yaml"), "--out", outDir);
+        Assert.True(build.ExitCode == 0, build.Error);
+        var (text, html, _) = await Stats(outDir);
+        Assert.Contains("image long side (px): mean 480, p50 480, p90 480, p99 480, max 480 (n 5); images without a size in meta: 3\n", text, StringComparison.Ordinal);
+        Assert.Contains(Row("image long side (px)", "5", "480", "480", "480", "480", "480", "480"), html, StringComparison.Ordinal);
+        Assert.Contains("<p>Image long side: 5 of the 8 images have a size in their record&#x27;s meta; the other 3 are not counted in it.</p>", html, StringComparison.Ordinal);
+    }
+
     /// <summary>Some turns name a template and some do not: the count is of those that do, and says how many do not.</summary>
     [Fact]
     public void Unrecovered_Questions_Count_Only_Turns_That_Name_A_Template()
