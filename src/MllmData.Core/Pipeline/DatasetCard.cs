@@ -144,7 +144,7 @@ public static class DatasetCard
         var o = stats.Overall;
         sb.Append("## Statistics\n\n");
         sb.Append("Lengths in o200k tokens; percentiles by nearest rank. `mllmdata stats` on this folder gives the full figures.");
-        sb.Append(stats.TokensSampled
+        sb.Append(stats.TokensSampled && o.TextKnown
             ? I($" Token lengths are counted on {stats.TokenRecords} of the {o.Records} records, those with the smallest hash of their id (the same records in one run, a merge of parts and `mllmdata stats`); every other figure counts every record.\n\n")
             : "\n\n");
         if (!stats.Overall.TextKnown)

@@ -115,7 +115,7 @@ public sealed class HtmlReport(string? imageRoot)
         sb.Append("</table>");
 
         sb.Append("<h2>Lengths (o200k tokens)</h2>");
-        if (s.TokensSampled)
+        if (s.TokensSampled && o.TextKnown)
         {
             sb.Append(I($"<p>Token lengths of {s.TokenRecords} of the {o.Records} records (those with the smallest hash of their id); the other figures count every record.</p>"));
         }

@@ -236,7 +236,9 @@ public static class StatsReport
     private static string Dist(ValueCounts v) => v.N == 0 ? "-" : I($"mean {v.Mean:0.##}, p50 {v.Percentile(50)}, p90 {v.Percentile(90)}, p99 {v.Percentile(99)}, max {v.Max} (n {v.N})");
 
     /// <summary>Which records the token figures (and unrecovered questions) cover.</summary>
-    public static string TokenSampleLine(DatasetStats s) => s.TokensSampled
+    public static string TokenSampleLine(DatasetStats s) => !s.Overall.TextKnown
+        ? "token figures: none (the texts are not read back)"
+        : s.TokensSampled
         ? I($"token figures: the {s.TokenRecords} of {s.Overall.Records} records with the smallest id hash (token sample {s.TokenSample}); other figures: every record")
         : I($"token figures: every record ({s.TokenRecords})");
 

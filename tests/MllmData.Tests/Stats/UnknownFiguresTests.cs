@@ -224,6 +224,30 @@ public sealed partial class UnknownFiguresTests
     }
 
     [Fact]
+    public async Task A_Template_Build_Claims_No_Token_Sample()
+    {
+        // With fewer records in the token sample than in the build, the reports told of token lengths a template build has none of.
+        var (dir, n) = await Build("--format", "template");
+        var html = Path.Combine(TestPaths.NewTempDir(), "r.html");
+        var r = await CliRunner.RunAsync("stats", dir, "--token-sample", "10", "--html", html);
+        Assert.True(r.ExitCode == 0, r.Error);
+        Assert.Contains("\ntoken figures: none (the texts are not read back)\n", r.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Token lengths of", File.ReadAllText(html), StringComparison.Ordinal);
+
+        var stats = StatsReader.Read(dir, new QuestionFinder(null), tokenSample: 10);
+        Assert.True(stats.TokensSampled);
+        var card = MllmData.Pipeline.DatasetCard.RenderDerived(stats.Manifest, stats, "rewrite");
+        Assert.Contains("`mllmdata stats` on this folder gives the full figures.\n\ntemplate lines cannot be read back into turns", card, StringComparison.Ordinal);
+        Assert.DoesNotContain("Token lengths are counted on", card, StringComparison.Ordinal);
+
+        // A readable build sampled the same way still says so.
+        var (llava, _) = await Build("--format", "llava");
+        var sampled = StatsReader.Read(llava, new QuestionFinder(null), tokenSample: 10);
+        Assert.Contains($"token figures: the 10 of {n} records with the smallest id hash (token sample 10); other figures: every record", StatsReport.TokenSampleLine(sampled), StringComparison.Ordinal);
+        Assert.Contains($"Token lengths are counted on 10 of the {n} records", MllmData.Pipeline.DatasetCard.RenderDerived(sampled.Manifest, sampled, "rewrite"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task An_Evaluation_Set_Counts_Its_Images_And_Says_Its_Texts_Are_Not_Read()
     {
         // Question lines (llava-question) were read as lines of no format: 0 images, and no word on why the texts were "-".
