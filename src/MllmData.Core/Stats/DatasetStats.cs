@@ -47,7 +47,7 @@ public sealed class DatasetStats(QuestionFinder questions)
     public bool TemplatesKnown => Overall.TextKnown && (Overall.Records == 0 || Overall.MetaRecords > 0);
 
     /// <summary>Whether the image sizes are known: some image has a size in its record's meta, or there is no image at all.</summary>
-    public bool ImageSizesKnown => ImageLongSide.N > 0 || ImagesWithoutSize == 0;
+    public bool ImageSizesKnown => Overall.ImagesKnown && (ImageLongSide.N > 0 || ImagesWithoutSize == 0);
 
     /// <summary>Why a figure of these records is not known, in words for a report; null when it is known.</summary>
     public string? TextUnknownWhy => Overall.TextKnown ? null
@@ -55,6 +55,7 @@ public sealed class DatasetStats(QuestionFinder questions)
 
     /// <summary>Why the image sizes are not known, in words for a report; null when some are known or there is no image.</summary>
     public string? ImageSizesUnknownWhy => ImageSizesKnown ? null
+        : !Overall.ImagesKnown ? $"no format this tool knows reads {Manifest["format"]} lines, so their images are not known"
         : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"none of the {ImagesWithoutSize} images has a size in its record's meta (sizes come from the source's annotations or the image stage, --images reference, copy or embed, and are written with meta)");
 
     public SortedDictionary<string, List<RecordView>> Samples { get; } = new(StringComparer.Ordinal);

@@ -71,10 +71,11 @@ public static class StatsReport
         WriteTop(w, "top_answers", s.TopAnswers, TopAnswersShown, s.Overall.TextKnown);
         WriteTop(w, "templates", s.Templates, TemplatesShown, s.TemplatesKnown);
         w.WriteStartObject("images");
-        w.WriteNumber("with_size", s.ImageLongSide.N);
-        w.WriteNumber("without_size", s.ImagesWithoutSize);
+        var images = s.Overall.ImagesKnown;
+        NumberOrNull(w, "with_size", images ? s.ImageLongSide.N : null);
+        NumberOrNull(w, "without_size", images ? s.ImagesWithoutSize : null);
         w.WritePropertyName("long_side_px");
-        WriteDistribution(w, s.ImageLongSide, known: true);
+        WriteDistribution(w, s.ImageLongSide, images);
         if (m["images"] is JsonObject stage)
         {
             w.WritePropertyName("build");
@@ -274,7 +275,7 @@ public static class StatsReport
             + Listed(o.TextKnown, s.TopAnswers.Top(TopAnswersShown).Select(t => I($"\"{t.Key}\" {t.Count}"))));
         lines.Add("templates" + (s.Templates.Exact ? string.Empty : " (approximate counts)") + ": "
             + (s.TemplatesKnown || !o.TextKnown ? Listed(s.TemplatesKnown, s.Templates.Top(TemplatesShown).Select(t => I($"{t.Key} {t.Count}"))) : "- (no record carries meta)"));
-        lines.Add(I($"image long side (px): {Dist(s.ImageLongSide)}; images without a size in meta: {s.ImagesWithoutSize}"));
+        lines.Add(I($"image long side (px): {Dist(s.ImageLongSide)}; images without a size in meta: {GroupStats.Count(s.ImagesWithoutSize, s.Overall.ImagesKnown)}"));
         if (m["images"] is JsonObject stage)
         {
             lines.Add(I($"image stage ({stage["mode"]}): checked {stage["checked"]}, exact duplicates {stage["exact_duplicates"]}, near duplicates {stage["near_duplicates"]}, rejected {Compact(stage["rejected"])}"));

@@ -273,8 +273,13 @@ public sealed partial class UnknownFiguresTests
         Assert.Contains("note: someone-elses lines cannot be read back into turns; text figures are left out\n", text, StringComparison.Ordinal);
         Assert.Contains(Summary("images", "-"), html, StringComparison.Ordinal);
         Assert.Contains(Row("images per record", Dashes), html, StringComparison.Ordinal);
+        Assert.Contains(Row("image long side (px)", Dashes), html, StringComparison.Ordinal);
+        Assert.Contains("<p>Image long side: no format this tool knows reads someone-elses lines, so their images are not known.</p>", html, StringComparison.Ordinal);
         Assert.Null(json["overall"]!["images"]);
         Assert.Null(json["overall"]!["images_per_record"]!["n"]);
+        Assert.Contains("image long side (px): -; images without a size in meta: -\n", text, StringComparison.Ordinal);
+        Assert.Null(json["images"]!["without_size"]);
+        Assert.Null(json["images"]!["long_side_px"]!["n"]);
     }
 
     [Fact]
