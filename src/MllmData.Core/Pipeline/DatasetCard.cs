@@ -151,6 +151,10 @@ public static class DatasetCard
         {
             sb.Append(I($"{manifest["format"]} lines cannot be read back into turns: the turn and text figures are left out (-).\n\n"));
         }
+        else if (!o.UnrecoveredKnown)
+        {
+            sb.Append("No turn names the template that wrote it (`meta.templates`), so the question cannot be told apart from the rest of the instruction: question tokens are left out (-).\n\n");
+        }
 
         sb.Append("| figure | value |\n|---|---|\n");
         Row(sb, "records", I($"{o.Records}"));

@@ -127,6 +127,10 @@ public sealed partial class UnknownFiguresTests
         Assert.Contains("<p>Templates: no record carries meta (built with --no-meta, or a format that leaves it out), so the templates are not known.</p>", html, StringComparison.Ordinal);
         Assert.DoesNotContain(">templates</text>", html, StringComparison.Ordinal);
 
+        var card = File.ReadAllText(Path.Combine(dir, "README.md"));
+        Assert.Contains("No turn names the template that wrote it (`meta.templates`), so the question cannot be told apart from the rest of the instruction: question tokens are left out (-).\n\n| figure | value |", card, StringComparison.Ordinal);
+        Assert.Contains("| question tokens | - |\n", card, StringComparison.Ordinal);
+
         // Text: every question was counted as unrecovered before.
         Assert.Contains("question tokens (o200k): -; unrecovered -\n", text, StringComparison.Ordinal);
         Assert.Contains("templates: - (no record carries meta)\n", text, StringComparison.Ordinal);
