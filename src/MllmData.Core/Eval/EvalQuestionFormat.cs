@@ -58,6 +58,10 @@ public sealed class EvalQuestionFormat(bool sourceIds) : IOutputFormat
 
     public IFormatValidator CreateValidator(RenderOptions options) => new QuestionLineValidator();
 
+    /// <summary>The line's image path (question lines hold at most one), for stats.</summary>
+    public IReadOnlyList<string> Images(System.Text.Json.Nodes.JsonObject line) =>
+        line["image"] is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<string>(out var path) ? [path] : [];
+
     /// <summary>What the runners need of a question line: an id, a non-empty text, and the image as a path.</summary>
     private sealed class QuestionLineValidator : IFormatValidator
     {

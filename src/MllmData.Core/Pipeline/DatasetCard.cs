@@ -144,12 +144,16 @@ public static class DatasetCard
         var o = stats.Overall;
         sb.Append("## Statistics\n\n");
         sb.Append("Lengths in o200k tokens; percentiles by nearest rank. `mllmdata stats` on this folder gives the full figures.");
-        sb.Append(stats.TokensSampled
+        sb.Append(stats.TokensSampled && o.TextKnown
             ? I($" Token lengths are counted on {stats.TokenRecords} of the {o.Records} records, those with the smallest hash of their id (the same records in one run, a merge of parts and `mllmdata stats`); every other figure counts every record.\n\n")
             : "\n\n");
-        if (!stats.Readable)
+        if (!stats.Overall.TextKnown)
         {
             sb.Append(I($"{manifest["format"]} lines cannot be read back into turns: the turn and text figures are left out (-).\n\n"));
+        }
+        else if (!o.UnrecoveredKnown)
+        {
+            sb.Append("No turn names the template that wrote it (`meta.templates`), so the question cannot be told apart from the rest of the instruction: question tokens are left out (-).\n\n");
         }
 
         sb.Append("| figure | value |\n|---|---|\n");
@@ -159,10 +163,16 @@ public static class DatasetCard
         Row(sb, "instruction tokens", Dist(o.InstructionTokens));
         Row(sb, "question tokens", Dist(o.QuestionTokens));
         Row(sb, "answer tokens", Dist(o.AnswerTokens));
-        Row(sb, "answers of ≤3 words", I($"{o.ShortAnswers} of {o.Answers} ({o.ShortPercent})"));
-        Row(sb, "answer kinds", string.Join(", ", o.AnswerKinds.Select(kv => I($"{kv.Key} {kv.Value}"))));
+        Row(sb, "answers of ≤3 words", o.ShortText);
+        Row(sb, "answer kinds", o.KindsText);
         Row(sb, "yes share of yes/no answers", o.YesPercent);
         Row(sb, "rejects by reason", manifest["rejects_by_reason"] is JsonObject { Count: > 0 } reasons ? string.Join(", ", reasons.Select(kv => I($"{kv.Key} {kv.Value}"))) : "none");
+        if (stats.ByTask.Count == 0)
+        {
+            sb.Append("\nNo records: the build is empty.\n");
+            return;
+        }
+
         sb.Append("\n| task | records | answer tokens p50 | answers of ≤3 words |\n|---|---:|---:|---:|\n");
         foreach (var (task, g) in stats.ByTask)
         {

@@ -43,6 +43,21 @@ public sealed class DatasetStats(QuestionFinder questions)
 
     public long ImagesWithoutSize { get; private set; }
 
+    /// <summary>Whether the template figures are known: the texts are, and some record carries meta (meta.templates), or there are no records.</summary>
+    public bool TemplatesKnown => Overall.TextKnown && (Overall.Records == 0 || Overall.MetaRecords > 0);
+
+    /// <summary>Whether the image sizes are known: some image has a size in its record's meta, or there is no image at all.</summary>
+    public bool ImageSizesKnown => Overall.ImagesKnown && (ImageLongSide.N > 0 || ImagesWithoutSize == 0);
+
+    /// <summary>Why a figure of these records is not known, in words for a report; null when it is known.</summary>
+    public string? TextUnknownWhy => Overall.TextKnown ? null
+        : $"{Manifest["format"]} lines cannot be read back into turns: turns, answers, answer kinds and text lengths are not known";
+
+    /// <summary>Why the image sizes are not known, in words for a report; null when some are known or there is no image.</summary>
+    public string? ImageSizesUnknownWhy => ImageSizesKnown ? null
+        : !Overall.ImagesKnown ? $"no format this tool knows reads {Manifest["format"]} lines, so their images are not known"
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"none of the {ImagesWithoutSize} images has a size in its record's meta (sizes come from the source's annotations or the image stage, --images reference, copy or embed, and are written with meta)");
+
     public SortedDictionary<string, List<RecordView>> Samples { get; } = new(StringComparer.Ordinal);
 
     public void Add(RecordView record)
@@ -217,6 +232,7 @@ public sealed class DatasetStats(QuestionFinder questions)
         {
             int? questionTokens = null;
             var unrecovered = false;
+            var noTemplate = false;
             if (turn.Input is { Length: > 0 } input)
             {
                 questionTokens = Remembered(_questionTokens, input, TokenCounter.Text);
@@ -231,6 +247,9 @@ public sealed class DatasetStats(QuestionFinder questions)
                     case QuestionFinder.Outcome.Unrecovered:
                         unrecovered = true;
                         break;
+                    case QuestionFinder.Outcome.NoTemplate:
+                        noTemplate = true;
+                        break;
                 }
             }
 
@@ -238,7 +257,7 @@ public sealed class DatasetStats(QuestionFinder questions)
             int? answerTokens = turn.Answer is null ? null : Remembered(_answerTokens, turn.Answer, TokenCounter.Text);
             foreach (var g in s.Groups)
             {
-                g.AddTokens(instructionTokens, questionTokens, unrecovered, answerTokens);
+                g.AddTokens(instructionTokens, questionTokens, unrecovered, answerTokens, noTemplate);
             }
         }
     }

@@ -62,9 +62,21 @@ public sealed class HtmlReport(string? imageRoot)
         }
 
         sb.Append("</table><div class=\"charts\">");
-        var pairs = StatsReport.HistogramPairs(a.Overall.AnswerTokens, b.Overall.AnswerTokens);
-        sb.Append(PairChart("answer tokens (o200k): A blue, B orange", pairs));
+        var pairs = StatsReport.HistogramPairs(a.Overall, b.Overall);
+        if (pairs.Count > 0)
+        {
+            sb.Append(PairChart("answer tokens (o200k): A blue, B orange", pairs));
+        }
+
         sb.Append("</div>");
+        foreach (var (side, s) in new[] { ("A", a), ("B", b) })
+        {
+            if (s.TextUnknownWhy is { } why)
+            {
+                sb.Append("<p>").Append(E($"{side}: {why}; its side of the answer-token chart says -.")).Append("</p>");
+            }
+        }
+
         sb.Append("<h1>A</h1>");
         Body(sb, a, "A: ");
         sb.Append("<h1>B</h1>");
@@ -85,35 +97,55 @@ public sealed class HtmlReport(string? imageRoot)
         var m = s.Manifest;
         var o = s.Overall;
         sb.Append("<h1>").Append(E(prefix + $"{m["name"]}")).Append("</h1>");
-        sb.Append("<p class=\"small\">").Append(E($"{s.Folder} · format {m["format"]} · container {m["container"]} · tool {m["tool_version"]} · seed {m["seed"]}")).Append("</p>");
-        if (!s.Readable)
+        sb.Append("<p class=\"small\">").Append(E($"{s.Folder} · format {StatsReport.Shown(m["format"])} · container {StatsReport.Shown(m["container"])} · tool {StatsReport.Shown(m["tool_version"])} · seed {StatsReport.Shown(m["seed"])}")).Append("</p>");
+        if (!s.Overall.TextKnown)
         {
             sb.Append("<p>").Append(E($"{m["format"]} lines cannot be read back into turns; text figures are left out.")).Append("</p>");
         }
 
         sb.Append("<h2>Summary</h2><table>");
         Row(sb, "records", o.Records);
-        Row(sb, "turns", o.TurnsPerRecord.N == 0 && o.Records > 0 ? "-" : I($"{o.TurnsPerRecord.Sum}"));
-        Row(sb, "images", o.ImagesPerRecord.Sum);
-        Row(sb, "rejects", (long?)m["rejects"] ?? 0);
-        Row(sb, "answers of ≤3 words", I($"{o.ShortAnswers} of {o.Answers} ({o.ShortPercent})"));
-        Row(sb, "yes share of yes/no answers", I($"{o.YesPercent} ({o.AnswerKinds[AnswerKind.Yes]} yes, {o.AnswerKinds[AnswerKind.No]} no)"));
-        Row(sb, "questions not recovered from their template", o.QuestionsUnrecovered);
+        Row(sb, "turns", GroupStats.Count(o.TurnsPerRecord.Sum, o.TextKnown));
+        Row(sb, "images", GroupStats.Count(o.ImagesPerRecord.Sum, o.ImagesKnown));
+        Row(sb, "rejects", StatsReport.Shown((long?)m["rejects"]));
+        Row(sb, "answers of ≤3 words", o.ShortText);
+        Row(sb, "yes share of yes/no answers", o.TextKnown ? I($"{o.YesPercent} ({o.AnswerKinds[AnswerKind.Yes]} yes, {o.AnswerKinds[AnswerKind.No]} no)") : "-");
+        Row(sb, "questions not recovered from their template", o.UnrecoveredText);
+        Row(sb, "records rewritten by a model", o.RewrittenText);
         sb.Append("</table>");
 
         sb.Append("<h2>Lengths (o200k tokens)</h2>");
-        if (s.TokensSampled)
+        if (s.TokensSampled && o.TextKnown)
         {
             sb.Append(I($"<p>Token lengths of {s.TokenRecords} of the {o.Records} records (those with the smallest hash of their id); the other figures count every record.</p>"));
         }
 
+        // A row whose values could not be counted says "-" in every cell (n too); a row with no values says n 0 and "-".
         sb.Append("<table><tr><th class=\"l\">text</th><th>n</th><th>mean</th><th>min</th><th>p50</th><th>p90</th><th>p99</th><th>max</th></tr>");
-        foreach (var (name, v) in new[] { ("instruction", o.InstructionTokens), ("question", o.QuestionTokens), ("answer", o.AnswerTokens), ("turns per record", o.TurnsPerRecord), ("images per record", o.ImagesPerRecord), ("image long side (px)", s.ImageLongSide) })
+        foreach (var (name, v, known) in new[] { ("instruction", o.InstructionTokens, o.TextKnown), ("question", o.QuestionTokens, o.UnrecoveredKnown), ("answer", o.AnswerTokens, o.TextKnown), ("turns per record", o.TurnsPerRecord, o.TextKnown), ("images per record", o.ImagesPerRecord, o.ImagesKnown), ("image long side (px)", s.ImageLongSide, s.ImageSizesKnown) })
         {
-            sb.Append("<tr><td class=\"l\">").Append(E(name)).Append("</td>").Append(I($"<td>{v.N}</td><td>{v.Mean:0.##}</td><td>{v.Min}</td><td>{v.Percentile(50)}</td><td>{v.Percentile(90)}</td><td>{v.Percentile(99)}</td><td>{v.Max}</td></tr>"));
+            sb.Append("<tr><td class=\"l\">").Append(E(name)).Append("</td>").Append(I($"<td>{GroupStats.Count(v.N, known)}</td><td>{GroupStats.Mean(v)}</td>"));
+            foreach (var cell in new[] { v.N == 0 ? "-" : I($"{v.Min}"), GroupStats.Percentile(v, 50), GroupStats.Percentile(v, 90), GroupStats.Percentile(v, 99), v.N == 0 ? "-" : I($"{v.Max}") })
+            {
+                sb.Append("<td>").Append(cell).Append("</td>");
+            }
+
+            sb.Append("</tr>");
         }
 
-        sb.Append("</table><p class=\"small\">").Append(E("Percentiles: " + StatsReport.PercentileMethod)).Append("</p><div class=\"charts\">");
+        sb.Append("</table>");
+        foreach (var why in new[]
+        {
+            s.TextUnknownWhy is { } text ? $"Instruction, question, answer, turns: {text}." : null,
+            o.TextKnown && !o.UnrecoveredKnown ? "Question: no turn names the template that wrote it (meta.templates), so the question cannot be told apart from the rest of the instruction." : null,
+            s.ImageSizesUnknownWhy is { } sizes ? $"Image long side: {sizes}." : null,
+            s.ImageLongSide.N > 0 && s.ImagesWithoutSize > 0 ? I($"Image long side: {s.ImageLongSide.N} of the {s.ImageLongSide.N + s.ImagesWithoutSize} images have a size in their record's meta; the other {s.ImagesWithoutSize} are not counted in it.") : null,
+        }.OfType<string>())
+        {
+            sb.Append("<p>").Append(E(why)).Append("</p>");
+        }
+
+        sb.Append("<p class=\"small\">").Append(E("Percentiles: " + StatsReport.PercentileMethod)).Append("</p><div class=\"charts\">");
         foreach (var (name, v) in new[] { ("answer tokens", o.AnswerTokens), ("question tokens", o.QuestionTokens), ("instruction tokens", o.InstructionTokens), ("turns per record", o.TurnsPerRecord) })
         {
             if (v.N > 0)
@@ -122,9 +154,17 @@ public sealed class HtmlReport(string? imageRoot)
             }
         }
 
-        sb.Append(BarChart("answer kinds", [.. o.AnswerKinds.Select(kv => (kv.Key, kv.Value))]));
-        sb.Append(BarChart("records per source", [.. s.BySource.Select(kv => (kv.Key, kv.Value.Records))]));
-        sb.Append(BarChart("records per task", [.. s.ByTask.Select(kv => (kv.Key, kv.Value.Records))]));
+        if (o.TextKnown && o.Answers > 0)
+        {
+            sb.Append(BarChart("answer kinds", [.. o.AnswerKinds.Select(kv => (kv.Key, kv.Value))]));
+        }
+
+        if (o.Records > 0)
+        {
+            sb.Append(BarChart("records per source", [.. s.BySource.Select(kv => (kv.Key, kv.Value.Records))]));
+            sb.Append(BarChart("records per task", [.. s.ByTask.Select(kv => (kv.Key, kv.Value.Records))]));
+        }
+
         sb.Append("</div>");
 
         sb.Append("<h2>Per source</h2>");
@@ -132,10 +172,35 @@ public sealed class HtmlReport(string? imageRoot)
         sb.Append("<h2>Per task</h2>");
         GroupTable(sb, s.ByTask);
 
-        sb.Append("<h2>Most frequent answers</h2><div class=\"charts\">")
-            .Append(BarChart("top answers" + (s.TopAnswers.Exact ? string.Empty : " (approximate)"), [.. s.TopAnswers.Top(StatsReport.TopAnswersShown).Select(t => (t.Key, t.Count))]))
-            .Append(BarChart("templates" + (s.Templates.Exact ? string.Empty : " (approximate)"), [.. s.Templates.Top(StatsReport.TemplatesShown).Select(t => (t.Key, t.Count))]))
-            .Append("</div>");
+        sb.Append("<h2>Most frequent answers</h2>");
+        var topAnswers = s.TopAnswers.Top(StatsReport.TopAnswersShown);
+        var templates = s.Templates.Top(StatsReport.TemplatesShown);
+
+        // A list that could not be seen, or has nothing in it, says so in words instead of an empty chart.
+        foreach (var why in new[]
+        {
+            s.TextUnknownWhy is { } text ? $"Answers and templates: {text}." : null,
+            o.Records == 0 ? "The build has no records." : null,
+            o.TextKnown && o.Records > 0 && topAnswers.Count == 0 ? "Answers: no record has an answer." : null,
+            o.TextKnown && !s.TemplatesKnown ? "Templates: no record carries meta (built with --no-meta, or a format that leaves it out), so the templates are not known." : null,
+            s.TemplatesKnown && o.Records > 0 && templates.Count == 0 ? "Templates: no turn names a template (the records were kept as written)." : null,
+        }.OfType<string>())
+        {
+            sb.Append("<p>").Append(E(why)).Append("</p>");
+        }
+
+        sb.Append("<div class=\"charts\">");
+        if (topAnswers.Count > 0)
+        {
+            sb.Append(BarChart("top answers" + (s.TopAnswers.Exact ? string.Empty : " (approximate)"), [.. topAnswers.Select(t => (t.Key, t.Count))]));
+        }
+
+        if (templates.Count > 0)
+        {
+            sb.Append(BarChart("templates" + (s.Templates.Exact ? string.Empty : " (approximate)"), [.. templates.Select(t => (t.Key, t.Count))]));
+        }
+
+        sb.Append("</div>");
 
         sb.Append("<h2>Images, rejects and model use</h2><table>");
         if (m["images"] is JsonObject stage)
@@ -146,7 +211,7 @@ public sealed class HtmlReport(string? imageRoot)
             }
         }
 
-        Row(sb, "rejects by reason", Compact(m["rejects_by_reason"] as JsonObject));
+        Row(sb, "rejects by reason", m["rejects_by_reason"] is null ? "-" : Compact(m["rejects_by_reason"] as JsonObject));
         foreach (var section in new[] { "rewrite", "self_instruct", "usage" })
         {
             if (m[section] is JsonObject sec)
@@ -157,6 +222,11 @@ public sealed class HtmlReport(string? imageRoot)
 
         sb.Append("</table>");
         sb.Append("<h2>Sample records</h2>");
+        if (s.Samples.Count == 0)
+        {
+            sb.Append("<p>The build has no records.</p>");
+        }
+
         foreach (var (source, records) in s.Samples)
         {
             sb.Append("<h3>").Append(E(source)).Append("</h3>");
@@ -183,6 +253,11 @@ public sealed class HtmlReport(string? imageRoot)
         }
 
         sb.Append("</div><div><div class=\"small\">").Append(E(r.Id)).Append("</div>");
+        if (!r.TurnsKnown)
+        {
+            sb.Append("<div class=\"small\">").Append(E($"{s.Manifest["format"]} lines cannot be read back into turns: the text is not shown.")).Append("</div>");
+        }
+
         foreach (var t in r.Turns)
         {
             sb.Append("<div class=\"msg q\">").Append(E(t.Input is null ? t.Instruction : t.Instruction + "\n" + t.Input)).Append("</div>");
@@ -238,12 +313,18 @@ public sealed class HtmlReport(string? imageRoot)
 
     private static void GroupTable(StringBuilder sb, SortedDictionary<string, GroupStats> groups)
     {
+        if (groups.Count == 0)
+        {
+            sb.Append("<p>The build has no records.</p>");
+            return;
+        }
+
         sb.Append("<table><tr><th class=\"l\">name</th><th>records</th><th>turns/record</th><th>images/record</th><th>answer tokens p50</th><th>mean</th><th>p90</th><th>≤3 words</th><th>yes share</th><th>yes</th><th>no</th><th>number</th><th>letter</th><th>other</th></tr>");
         foreach (var (name, g) in groups)
         {
             sb.Append("<tr><td class=\"l\">").Append(E(name)).Append("</td>")
                 .Append(I($"<td>{g.Records}</td><td>{GroupStats.Mean(g.TurnsPerRecord)}</td><td>{GroupStats.Mean(g.ImagesPerRecord)}</td><td>{GroupStats.Percentile(g.AnswerTokens, 50)}</td><td>{GroupStats.Mean(g.AnswerTokens)}</td><td>{GroupStats.Percentile(g.AnswerTokens, 90)}</td><td>{g.ShortPercent}</td><td>{g.YesPercent}</td>"))
-                .Append(string.Concat(AnswerKind.All.Select(k => I($"<td>{g.AnswerKinds[k]}</td>")))).Append("</tr>");
+                .Append(string.Concat(AnswerKind.All.Select(k => $"<td>{g.KindCount(k)}</td>"))).Append("</tr>");
         }
 
         sb.Append("</table>");
@@ -273,10 +354,11 @@ public sealed class HtmlReport(string? imageRoot)
         return sb.ToString();
     }
 
-    private static string PairChart(string title, IReadOnlyList<(string Label, long A, long B)> items)
+    /// <summary>Two bars per bucket, A and B; a side that is not known (null) draws no bar and says "-".</summary>
+    private static string PairChart(string title, IReadOnlyList<(string Label, long? A, long? B)> items)
     {
         const int labelWidth = 80, barWidth = 300, rowHeight = 24;
-        var max = Math.Max(1, items.Count == 0 ? 1 : items.Max(i => Math.Max(i.A, i.B)));
+        var max = Math.Max(1, items.Count == 0 ? 1 : items.Max(i => Math.Max(i.A ?? 0, i.B ?? 0)));
         var sb = new StringBuilder();
         sb.Append(I($"<div class=\"chart\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{labelWidth + barWidth + 70}\" height=\"{24 + (Math.Max(1, items.Count) * rowHeight)}\" role=\"img\">"));
         sb.Append("<text x=\"0\" y=\"14\" font-size=\"13\" font-weight=\"bold\">").Append(E(title)).Append("</text>");
@@ -284,11 +366,11 @@ public sealed class HtmlReport(string? imageRoot)
         {
             var (label, a, b) = items[i];
             var y = 24 + (i * rowHeight);
-            var wa = (int)Math.Round((double)a / max * barWidth);
-            var wb = (int)Math.Round((double)b / max * barWidth);
+            var wa = (int)Math.Round((double)(a ?? 0) / max * barWidth);
+            var wb = (int)Math.Round((double)(b ?? 0) / max * barWidth);
             sb.Append(I($"<text x=\"{labelWidth - 4}\" y=\"{y + 15}\" font-size=\"11\" text-anchor=\"end\">")).Append(E(label)).Append("</text>");
-            sb.Append(I($"<rect x=\"{labelWidth}\" y=\"{y + 2}\" width=\"{wa}\" height=\"9\" fill=\"#3d6fc4\"/><text x=\"{labelWidth + wa + 4}\" y=\"{y + 10}\" font-size=\"9\">{a}</text>"));
-            sb.Append(I($"<rect x=\"{labelWidth}\" y=\"{y + 12}\" width=\"{wb}\" height=\"9\" fill=\"#e08a2c\"/><text x=\"{labelWidth + wb + 4}\" y=\"{y + 20}\" font-size=\"9\">{b}</text>"));
+            sb.Append(I($"<rect x=\"{labelWidth}\" y=\"{y + 2}\" width=\"{wa}\" height=\"9\" fill=\"#3d6fc4\"/><text x=\"{labelWidth + wa + 4}\" y=\"{y + 10}\" font-size=\"9\">{StatsReport.Shown(a)}</text>"));
+            sb.Append(I($"<rect x=\"{labelWidth}\" y=\"{y + 12}\" width=\"{wb}\" height=\"9\" fill=\"#e08a2c\"/><text x=\"{labelWidth + wb + 4}\" y=\"{y + 20}\" font-size=\"9\">{StatsReport.Shown(b)}</text>"));
         }
 
         sb.Append("</svg></div>");

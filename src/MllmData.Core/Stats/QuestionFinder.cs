@@ -38,18 +38,27 @@ public sealed class QuestionFinder
             : "(?:\\n(?:" + string.Join("|", endings.Distinct(StringComparer.Ordinal).OrderByDescending(e => e.Length).Select(Regex.Escape)) + "))*";
     }
 
-    /// <summary>What was found: the question, none (the template has no question slot), or unrecovered.</summary>
+    /// <summary>
+    /// What was found: the question, none (the template has no question slot), unrecovered (the named template is not
+    /// known or does not match), or no template (the turn names none: whether it has a question is not known).
+    /// </summary>
     public enum Outcome
     {
         Found,
         NoQuestion,
         Unrecovered,
+        NoTemplate,
     }
 
     public Outcome Find(string instruction, string? templateId, out string question)
     {
         question = string.Empty;
-        if (templateId is null || !_templates.TryGetValue(templateId, out var template))
+        if (templateId is null)
+        {
+            return Outcome.NoTemplate;
+        }
+
+        if (!_templates.TryGetValue(templateId, out var template))
         {
             return Outcome.Unrecovered;
         }

@@ -20,4 +20,10 @@ public sealed record RecordView(string Id, string Source, string Task, IReadOnly
 
     /// <summary>Whether the line could be read into turns (false for a format whose lines cannot be read back): its turn count is then unknown, not 0.</summary>
     public bool TurnsKnown { get; init; } = true;
+
+    /// <summary>Whether the line carries a <c>meta</c> object: without it, its source, task, templates, image sizes and rewrite mark are unknown.</summary>
+    public bool HasMeta { get; init; } = true;
+
+    /// <summary>Whether the line's images could be read (false for a line no format recognises): its image count is then unknown, not 0.</summary>
+    public bool ImagesKnown { get; init; } = true;
 }

@@ -108,7 +108,9 @@ public static class StatsReader
     }
 
     /// <summary>The format a manifest names, or null (then each line's format is detected).</summary>
-    public static IOutputFormat? FormatNamed(string? name) => FormatRegistry.All.FirstOrDefault(f => f.Name == name);
+    /// <remarks>An evaluation set's question lines (<c>llava-question</c>) are not read back into turns, but their images are counted.</remarks>
+    public static IOutputFormat? FormatNamed(string? name) =>
+        name == Eval.EvalQuestionFormat.FormatName ? new Eval.EvalQuestionFormat(sourceIds: false) : FormatRegistry.All.FirstOrDefault(f => f.Name == name);
 
     /// <summary>A new, empty figure set for the lines of a build in the named format.</summary>
     public static DatasetStats Empty(IOutputFormat? format, QuestionFinder questions, string dir, JsonObject manifest, int tokenSample = DatasetStats.DefaultTokenSample) =>
@@ -194,6 +196,8 @@ public static class StatsReader
         {
             Rewritten = Member(meta, "rewrite") is { ValueKind: JsonValueKind.Object },
             TurnsKnown = format is { Capabilities.Readable: true },
+            HasMeta = meta is not null,
+            ImagesKnown = format is not null,
         };
     }
 

@@ -99,7 +99,8 @@ public sealed class StatsFiguresTests
         string[] words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"];
         Assert.Equal(lowered.Count(a => (a.Length > 0 && a.All(char.IsAsciiDigit)) || words.Contains(a)), (long)overall["answer_kinds"]!["number"]!);
         Assert.Equal(lowered.Count(a => a.Length == 1 && char.IsAsciiLetter(a[0])), (long)overall["answer_kinds"]!["letter"]!);
-        Assert.Equal(yes + no == 0 ? 0 : Math.Round((double)yes / (yes + no), 4), (double)overall["yes_share"]!);
+        // A share of no yes/no answers is null, not 0.
+        Assert.Equal(yes + no == 0 ? null : Math.Round((double)yes / (yes + no), 4), (double?)overall["yes_share"]);
 
         // Top answers: counts of the normalised answers, ties by text.
         var top = lowered.GroupBy(a => a).Select(g => (g.Key, Count: g.Count())).OrderByDescending(g => g.Count).ThenBy(g => g.Key, StringComparer.Ordinal).Take(5).ToList();

@@ -265,6 +265,8 @@ public sealed class TokenSampleTests
             "",
             "Lengths in o200k tokens; percentiles by nearest rank. `mllmdata stats` on this folder gives the full figures.",
             "",
+            "No turn names the template that wrote it (`meta.templates`), so the question cannot be told apart from the rest of the instruction: question tokens are left out (-).",
+            "",
             "| figure | value |",
             "|---|---|",
             "| records | 300 |",
