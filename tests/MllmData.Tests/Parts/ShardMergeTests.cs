@@ -265,6 +265,28 @@ public class ShardMergeTests
     }
 
     [Fact]
+    public void Should_Name_Where_The_Index_Came_From_And_Hold_The_Count_To_1_To_100000()
+    {
+        static WorkSplit? Resolve(int? n, int? i, params (string K, string V)[] env) => WorkSplit.Resolve(n, i, k => env.FirstOrDefault(e => e.K == k).V);
+
+        Assert.Equal("--shard-index", Resolve(2, 1)!.Origin);
+        Assert.Equal("--shard-index", new WorkSplit(2, 1).Origin);
+        Assert.Equal("JOB_COMPLETION_INDEX", Resolve(2, null, ("JOB_COMPLETION_INDEX", "1"))!.Origin);
+        Assert.Equal("MLLMDATA_SHARD_INDEX", Resolve(2, null, ("MLLMDATA_SHARD_INDEX", "1"))!.Origin);
+        Assert.Equal("SLURM_ARRAY_TASK_ID", Resolve(2, null, ("SLURM_ARRAY_TASK_ID", "1"))!.Origin);
+        Assert.Equal("SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN over SLURM_ARRAY_TASK_STEP", Resolve(null, null, ("SLURM_ARRAY_TASK_ID", "5"), ("SLURM_ARRAY_TASK_MIN", "1"), ("SLURM_ARRAY_TASK_STEP", "2"), ("SLURM_ARRAY_TASK_COUNT", "3"))!.Origin);
+
+        // The count's bounds, each way.
+        Assert.Equal(1, Resolve(1, 0)!.Count);
+        Assert.Equal(100_000, Resolve(100_000, 99_999)!.Count);
+        Assert.Equal("--num-shards 100001: the number of shards must be between 1 and 100000", Assert.Throws<UsageException>(() => Resolve(100_001, 0)).Message);
+        Assert.Equal("MLLMDATA_NUM_SHARDS 0: the number of shards must be between 1 and 100000", Assert.Throws<UsageException>(() => Resolve(null, 0, ("MLLMDATA_NUM_SHARDS", "0"))).Message);
+        Assert.StartsWith("SLURM_ARRAY_TASK_COUNT 4 but no shard index: give --shard-index I (0 to 3), or run as an array task (", Assert.Throws<UsageException>(() => Resolve(null, null, ("SLURM_ARRAY_TASK_COUNT", "4"))).Message, StringComparison.Ordinal);
+        Assert.Equal("SLURM_ARRAY_TASK_ID 6 is not on the array's steps (SLURM_ARRAY_TASK_MIN 3, SLURM_ARRAY_TASK_STEP 2): give --shard-index", Assert.Throws<UsageException>(() => Resolve(null, null, ("SLURM_ARRAY_TASK_ID", "6"), ("SLURM_ARRAY_TASK_MIN", "3"), ("SLURM_ARRAY_TASK_STEP", "2"), ("SLURM_ARRAY_TASK_COUNT", "3"))).Message);
+        Assert.Equal(2, Resolve(null, null, ("SLURM_ARRAY_TASK_ID", "8"), ("SLURM_ARRAY_TASK_STEP", "4"), ("SLURM_ARRAY_TASK_COUNT", "3"))!.Index);
+    }
+
+    [Fact]
     public void Should_Number_The_Tasks_Of_A_Slurm_Array_With_A_Step_From_0_To_Its_Count()
     {
         static (int, int)? Resolve(params (string K, string V)[] env) =>
