@@ -59,8 +59,15 @@ public sealed class InstructionsAdapter : ISourceAdapter
             InstructionRecord? read = null;
             if (name == LlavaQuestion)
             {
-                // A question file line: an evaluation record, valid when it has text.
-                if (TextCheck.IsBlank(e.Str("text")))
+                // A question file line: an evaluation record, valid when it has text, an id and an image (if any) of their kinds.
+                var fields = new RecordFields(e);
+                fields.Id("question_id");
+                fields.Text("image");
+                if (fields.Wrong is { } wrong)
+                {
+                    findings.Add(new(FindingCodes.WrongType, wrong));
+                }
+                else if (TextCheck.IsBlank(e.Str("text")))
                 {
                     findings.Add(new(FindingCodes.EmptyContent, "\"text\" is empty"));
                 }
