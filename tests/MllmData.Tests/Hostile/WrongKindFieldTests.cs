@@ -233,4 +233,74 @@ public class WrongKindFieldTests
         Assert.Equal(("wrong-type", detail, "line 1"), (reject.Str("reason"), reject.Str("detail"), reject.Str("position")));
         Assert.True(r.ExitCode == 0, r.Error);
     }
+
+    /// <summary>
+    /// Image 192699 of the real COCO instances (two motorcycles, two people, a backpack) with its annotations, one of them
+    /// changed by <paramref name="spoil"/>, and the categories of its objects plus giraffe, which is absent.
+    /// </summary>
+    private static string Instances(Func<JsonObject, bool> which, Action<JsonObject> spoil)
+    {
+        var all = JsonNode.Parse(File.ReadAllText(TestPaths.RealFile("coco-mini", "annotations", "instances_val2017.json")))!;
+        var annotations = all["annotations"]!.AsArray().Where(a => (int)a!["image_id"]! == 192699).Select(a => a!.DeepClone().AsObject()).ToList();
+        spoil(annotations.First(which));
+        var used = all["annotations"]!.AsArray().Where(a => (int)a!["image_id"]! == 192699).Select(a => (int)a!["category_id"]!).ToHashSet();
+        var categories = all["categories"]!.AsArray().Where(c => used.Contains((int)c!["id"]!) || (string?)c!["name"] == "giraffe").Select(c => c!.DeepClone());
+        return HostileFile.Write("instances_val2017.json", new JsonObject
+        {
+            ["images"] = new JsonArray(all["images"]!.AsArray().First(i => (int)i!["id"]! == 192699)!.DeepClone()),
+            ["annotations"] = new JsonArray([.. annotations]),
+            ["categories"] = new JsonArray([.. categories]),
+        }.ToJsonString());
+    }
+
+    private static bool Backpack(JsonObject a) => (int)a["category_id"]! == 27;
+
+    [Fact]
+    public async Task A_Coco_Object_Rejected_For_A_Field_Of_Another_Kind_Is_Never_Asked_As_Absent()
+    {
+        // The backpack's annotation is rejected (iscrowd "0"): before, its object was gone from the image, and existence
+        // asked "is there a backpack?" with the answer no.
+        var file = Instances(Backpack, a => a["iscrowd"] = "0");
+
+        var r = await HostileFile.BuildLlava("build", "--adapter", "coco-objects", "--input", $"instances={file}", "--task", "existence", "--pairs-per-image", "3");
+
+        Assert.True(r.Exit == 0, r.Error);
+        var reject = Assert.Single(r.Rejects);
+        Assert.Equal(("wrong-type", "\"iscrowd\" is a string, expected 0 or 1"), (reject.Str("reason"), reject.Str("detail")));
+        var asked = r.Records.Select(x => x.GetProperty("meta").GetProperty("extra")).Select(e => (e.Str("object"), e.GetProperty("present").GetBoolean())).ToList();
+        Assert.Equal([("giraffe", false)], asked.Where(a => !a.Item2));
+        Assert.DoesNotContain(asked, a => a.Item1 == "backpack");
+    }
+
+    [Fact]
+    public async Task A_Coco_Object_Whose_Category_Cannot_Be_Read_Leaves_Its_Image_No_Absent_Category()
+    {
+        var file = Instances(Backpack, a => a["category_id"] = new JsonArray(27));
+
+        var r = await HostileFile.BuildLlava("build", "--adapter", "coco-objects", "--input", $"instances={file}", "--task", "existence", "--allow-empty");
+
+        Assert.True(r.Exit == 0, r.Error);
+        Assert.Empty(r.Records);
+        Assert.Equal(["wrong-type", "no-negatives"], r.Rejects.Select(x => x.Str("reason")));
+        Assert.Equal("\"category_id\" is an array, expected a number or string id", r.Rejects[0].Str("detail"));
+        Assert.Equal(
+            $"the object annotation {r.Rejects[0].Str("position")} of this image was rejected (wrong-type) and its category cannot be read, so no category can be said to be absent",
+            r.Rejects[1].Str("detail"));
+    }
+
+    [Fact]
+    public async Task A_Coco_Grounding_Question_Is_Not_Asked_When_A_Rejected_Annotation_May_Be_Another_Instance()
+    {
+        // One of the two motorcycles is rejected: before, "where is the motorcycle?" was answered with the other one's box alone.
+        var file = Instances(a => (int)a["category_id"]! == 4, a => a["id"] = new JsonObject());
+
+        var r = await HostileFile.BuildLlava("build", "--adapter", "coco-objects", "--input", $"instances={file}", "--task", "grounding");
+
+        Assert.True(r.Exit == 0, r.Error);
+        Assert.DoesNotContain(r.Records, x => x.GetProperty("meta").GetProperty("extra").Str("object") == "motorcycle");
+        Assert.Contains(r.Records, x => x.GetProperty("meta").GetProperty("extra").Str("object") == "backpack");
+        var motorcycle = Assert.Single(r.Rejects, x => x.Str("detail").Contains("motorcycle", StringComparison.Ordinal));
+        Assert.Equal("wrong-type", motorcycle.Str("reason"));
+        Assert.Matches(@"^the object annotation annotations\[\d\] \(byte \d+\) was rejected \(wrong-type\) and may be another motorcycle of image 192699; the answer must list every motorcycle, so it is not asked$", motorcycle.Str("detail"));
+    }
 }
