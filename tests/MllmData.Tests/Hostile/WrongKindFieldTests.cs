@@ -303,4 +303,24 @@ public class WrongKindFieldTests
         Assert.Equal("wrong-type", motorcycle.Str("reason"));
         Assert.Matches(@"^the object annotation annotations\[\d\] \(byte \d+\) was rejected \(wrong-type\) and may be another motorcycle of image 192699; the answer must list every motorcycle, so it is not asked$", motorcycle.Str("detail"));
     }
+
+    [Theory]
+    [InlineData("""{"id": {"n": 1}, "image": "a.jpg", "conversations": [{"from": "human", "value": "<image>\nWhat is it?"}, {"from": "gpt", "value": "a cat"}]}""", "wrong-type", "as llava: \"id\" is an object, expected a number or string id")]
+    [InlineData("""{"id": "1", "image": "a.jpg", "conversations": [{"from": "human", "value": "<image>\nHow many?"}, {"from": "gpt", "value": 2}]}""", "empty-content", "as llava: message 1 value is Number, expected a string")]
+    [InlineData("""{"id": "1", "conversations": "What is it?"}""", "wrong-type", "as llava: \"conversations\" is String, expected an array")]
+    [InlineData("""{"messages": [{"role": "system", "content": 7}, {"role": "user", "content": "<image>What is it?"}, {"role": "assistant", "content": "a cat"}], "images": ["a.jpg"]}""", "wrong-type", "as sharegpt: message 0 content is Number, expected a string")]
+    [InlineData("""{"messages": [{"role": "user", "content": "What is it?"}, {"role": "assistant", "content": {"text": "a cat"}}]}""", "wrong-type", "as sharegpt: message 1 content is Object, expected a string")]
+    public async Task An_Instruction_Line_With_A_Field_Of_Another_Kind_Is_Rejected_Naming_The_Field(string line, string reason, string detail)
+    {
+        // Before: a LLaVA id of another kind was replaced by the line number unseen, and a line whose turn held a number
+        // was "in none of the formats", the field it failed on named nowhere.
+        var file = HostileFile.Write("mixed.jsonl", line + "\n" + """{"id": "ok", "image": "b.jpg", "conversations": [{"from": "human", "value": "<image>\nWhat is that?"}, {"from": "gpt", "value": "a dog"}]}""" + "\n");
+
+        var r = await HostileFile.BuildLlava("build", "--adapter", "instructions", "--input", $"file={file}");
+
+        Assert.True(r.Exit == 0, r.Error);
+        var reject = Assert.Single(r.Rejects);
+        Assert.Equal((reason, detail, "line 1"), (reject.Str("reason"), reject.Str("detail"), reject.Str("position")));
+        Assert.Equal(["instructions-ok"], r.Records.Select(x => x.Str("id")));
+    }
 }
