@@ -323,4 +323,39 @@ public class WrongKindFieldTests
         Assert.Equal((reason, detail, "line 1"), (reject.Str("reason"), reject.Str("detail"), reject.Str("position")));
         Assert.Equal(["instructions-ok"], r.Records.Select(x => x.Str("id")));
     }
+
+    [Theory]
+    [InlineData(true, "2014", "a number")]
+    [InlineData(false, "[\"val2014\"]", "a list")]
+    [InlineData(true, "{\"name\": \"val2014\"}", "an object")]
+    public async Task A_Vqa_Data_Subtype_Of_Another_Kind_Stops_The_Build_Unless_Split_Names_The_Images(bool before, string value, string kind)
+    {
+        // Before: a number before the list made the reader pass over the list itself ("no top-level questions array"),
+        // and one after it was ignored, the split then guessed from the file name.
+        var real = JsonNode.Parse(File.ReadAllText(TestPaths.RealFile("okvqa", "OpenEnded_mscoco_val2014_questions.json")))!;
+        var questions = new JsonArray(real["questions"]![0]!.DeepClone());
+        var file = new JsonObject();
+        if (before)
+        {
+            file["data_subtype"] = JsonNode.Parse(value);
+        }
+
+        file["questions"] = questions;
+        if (!before)
+        {
+            file["data_subtype"] = JsonNode.Parse(value);
+        }
+
+        var path = HostileFile.Write("OpenEnded_mscoco_train2014_questions.json", file.ToJsonString());
+
+        var stopped = await CliRunner.RunAsync("build", "--adapter", "okvqa", "--input", $"questions={path}", "--unanswered", "eval", "--out", Path.Combine(TestPaths.NewTempDir(), "out"));
+        Assert.Equal(2, stopped.ExitCode);
+        Assert.Contains($"{path}: byte ", stopped.Error, StringComparison.Ordinal);
+        Assert.Contains($"wrong-type: \"data_subtype\" is {kind}, expected a string", stopped.Error, StringComparison.Ordinal);
+
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var named = await CliRunner.RunAsync("build", "--adapter", "okvqa", "--input", $"questions={path}", "--unanswered", "eval", "--split", "val2014", "--out", outDir);
+        Assert.True(named.ExitCode == 0, named.Error);
+        Assert.Contains("\"image\":\"COCO_val2014_000000297147.jpg\"", File.ReadAllText(Assert.Single(TestPaths.Shards(outDir))), StringComparison.Ordinal);
+    }
 }
