@@ -35,11 +35,23 @@ public sealed class AOkVqaAdapter : ISourceAdapter
                 continue;
             }
 
-            var e = item.Element;
-            var qid = e.Id("question_id");
-            var imageId = e.Id("image_id");
-            var question = e.Str("question");
-            var choices = e.Strings("choices");
+            // A field of another kind is wrong-type, not absent: a numeric choice left out would move the letters after it.
+            // Choices and their index are read in mc mode only; direct mode does not use them.
+            var f = new RecordFields(item.Element);
+            var qid = f.Id("question_id");
+            var imageId = f.Id("image_id");
+            var question = f.Text("question");
+            var choices = mode == "mc" ? f.Texts("choices") : null;
+            var idx = mode == "mc" ? f.Whole("correct_choice_idx") : null;
+            var recordSplit = f.Text("split");
+            var direct = f.Texts("direct_answers");
+            var rationales = f.Texts("rationales");
+            if (f.Wrong is { } wrong)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.WrongType, wrong);
+                continue;
+            }
+
             if (qid is null || imageId is null || question is null || (mode == "mc" && choices is not { Count: > 1 }))
             {
                 var missing = qid is null ? "question_id" : imageId is null ? "image_id" : question is null ? "question" : "choices";
@@ -53,7 +65,7 @@ public sealed class AOkVqaAdapter : ISourceAdapter
                 continue;
             }
 
-            var image = new ImagePattern(pattern, e.Str("split") ?? string.Empty).Format(imageId);
+            var image = new ImagePattern(pattern, recordSplit ?? string.Empty).Format(imageId);
             if (image is null)
             {
                 yield return Sample.Reject(context, path, where, RejectReasons.UnknownImage, $"image_id '{imageId}' does not fit '{pattern}'");
@@ -61,8 +73,8 @@ public sealed class AOkVqaAdapter : ISourceAdapter
             }
 
             // Only the test split comes without answers; elsewhere a missing answer is a broken record.
-            var isTest = e.Str("split") == "test";
-            if (!isTest && (mode == "mc" ? !e.Has("correct_choice_idx") : e.Strings("direct_answers") is not { Count: > 0 }))
+            var isTest = recordSplit == "test";
+            if (!isTest && (mode == "mc" ? idx is null : direct is not { Count: > 0 }))
             {
                 yield return Sample.Reject(context, path, where, RejectReasons.MissingField, mode == "mc" ? "no \"correct_choice_idx\"" : "no \"direct_answers\"");
                 continue;
@@ -72,7 +84,6 @@ public sealed class AOkVqaAdapter : ISourceAdapter
             Turn turn;
             if (mode == "mc")
             {
-                var idx = e.Int("correct_choice_idx");
                 if (idx is null)
                 {
                     Sample.NoAnswer(context, path, where);
@@ -88,7 +99,6 @@ public sealed class AOkVqaAdapter : ISourceAdapter
             }
             else
             {
-                var direct = e.Strings("direct_answers");
                 answer = direct is { Count: > 0 } ? VqaAnswers.MajorityVote(direct) : null;
                 if (answer is null && direct is { Count: > 0 })
                 {
@@ -107,7 +117,7 @@ public sealed class AOkVqaAdapter : ISourceAdapter
             yield return SourceItem.Of(Sample.Make(
                 context, Name, path, $"q{qid}", mode == "mc" ? "multiple-choice" : "vqa", [new ImageRef(image)], [turn],
                 [new("question_id", qid), new("image_id", imageId)],
-                new() { ["rationales"] = Sample.Array(e.Strings("rationales") ?? []), ["direct_answers"] = Sample.Array(e.Strings("direct_answers") ?? []) }));
+                new() { ["rationales"] = Sample.Array(rationales ?? []), ["direct_answers"] = Sample.Array(direct ?? []) }));
         }
 
         await Task.CompletedTask.ConfigureAwait(false);

@@ -92,6 +92,44 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
 
     private sealed record ImageInfo(string Id, string FileName, int? Width, int? Height);
 
+    /// <summary>
+    /// Object annotations that were rejected (a field of another kind, a missing id, a key twice) but still say, in part,
+    /// which image holds an object of which category: indices into the images and categories, with the reject's place and reason.
+    /// </summary>
+    private sealed class Doubts
+    {
+        /// <summary>By image, then category: a rejected annotation of that category in that image.</summary>
+        public Dictionary<int, Dictionary<int, (string Where, string Reason)>> Maybe { get; } = [];
+
+        /// <summary>By image: a rejected annotation of that image whose category cannot be read.</summary>
+        public Dictionary<int, (string Where, string Reason)> Blind { get; } = [];
+
+        /// <summary>By category: a rejected annotation of that category whose image cannot be read.</summary>
+        public Dictionary<int, (string Where, string Reason)> Anywhere { get; } = [];
+
+        public void Add(int? image, int? category, (string Where, string Reason) reject)
+        {
+            if (image is { } i && category is { } c)
+            {
+                (Maybe.TryGetValue(i, out var m) ? m : Maybe[i] = []).TryAdd(c, reject);
+            }
+            else if (image is { } only)
+            {
+                Blind.TryAdd(only, reject);
+            }
+            else
+            {
+                Anywhere.TryAdd(category!.Value, reject);
+            }
+        }
+
+        /// <summary>A rejected annotation that may be an object of <paramref name="category"/> in <paramref name="image"/>, if any.</summary>
+        public (string Where, string Reason)? Of(int image, int category) =>
+            Blind.TryGetValue(image, out var b) ? b
+            : Maybe.TryGetValue(image, out var m) && m.TryGetValue(category, out var w) ? w
+            : Anywhere.TryGetValue(category, out var a) ? a : null;
+    }
+
     private sealed record Category(string Id, string Name);
 
     /// <summary>An object annotation as kept: indices into the images and categories, the box, and where it was.</summary>
@@ -116,6 +154,7 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
         var categories = new List<Category>();
         var categoryIndex = new Dictionary<string, int>(StringComparer.Ordinal);
         var raw = new List<RawObj>();
+        var rejected = new List<(string? ImageId, string? CategoryId, string Where, string Reason)>();
         var strings = new Dictionary<string, string>(StringComparer.Ordinal);
         string Shared(string? id) => strings.TryGetValue(id!, out var kept) ? kept : strings[id!] = id!;
 
@@ -148,10 +187,15 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
                 if (annotation.Error is { } error)
                 {
                     rejects.Add(Sample.Reject(context, path, annotation.Where("annotations"), Sample.ReasonOf(error), error));
+                    if (annotation.Partial is { } read)
+                    {
+                        rejected.Add((read.ImageId, read.CategoryId, annotation.Where("annotations"), Sample.ReasonOf(error)));
+                    }
                 }
                 else if (annotation.Value!.ImageId is null || annotation.Value.CategoryId is null)
                 {
                     rejects.Add(Sample.Reject(context, path, annotation.Where("annotations"), RejectReasons.MissingField, annotation.Value.ImageId is null ? "no \"image_id\"" : "no \"category_id\""));
+                    rejected.Add((annotation.Value.ImageId, annotation.Value.CategoryId, annotation.Where("annotations"), RejectReasons.MissingField));
                 }
                 else
                 {
@@ -199,6 +243,19 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
             }
         }
 
+        var doubts = new Doubts();
+        foreach (var (imageId, categoryId, where, reason) in rejected)
+        {
+            // An id that is there but names no image of the file, or no category asked about, doubts nothing; one that
+            // cannot be read (null) may be any.
+            int? img = imageId is null ? null : imageIndex.TryGetValue(imageId, out var ii) ? ii : -1;
+            int? cat = categoryId is null ? null : categoryIndex.TryGetValue(categoryId, out var cc) ? cc : -1;
+            if (img != -1 && cat != -1 && (img is not null || cat is not null))
+            {
+                doubts.Add(img, cat, (where, reason));
+            }
+        }
+
         raw.Clear();
         raw.TrimExcess();
         strings.Clear();
@@ -221,8 +278,8 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
 
         var minArea = decimal.Parse(context.Option("min-box-area") ?? "0", NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
         IEnumerable<SourceItem> items = task == "existence"
-            ? ExistenceItems(context, path, images, byImage, categories, mentioned, minArea)
-            : RegionItems(context, path, task, images, byImage, categories, phrases, minArea);
+            ? ExistenceItems(context, path, images, byImage, categories, mentioned, doubts, minArea)
+            : RegionItems(context, path, task, images, byImage, categories, phrases, doubts, minArea);
         foreach (var item in items)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -311,6 +368,7 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
         List<Obj>[] byImage,
         List<Category> categories,
         Dictionary<int, HashSet<int>> mentioned,
+        Doubts doubts,
         decimal minArea)
     {
         var negatives = context.Choice("negatives", "random", "random", "popular", "adversarial");
@@ -352,7 +410,21 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
                 continue;
             }
 
+            // An object annotation of the image that was rejected may be of any category, or of the one it names: a
+            // category it may be is never said to be absent (the "no" would be a wrong label).
+            if (doubts.Blind.TryGetValue(i, out var blind))
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.NoNegatives,
+                    $"the object annotation {blind.Where} of this image was rejected ({blind.Reason}) and its category cannot be read, so no category can be said to be absent");
+                continue;
+            }
+
             var excluded = new HashSet<int>(seen);
+            excluded.UnionWith(doubts.Anywhere.Keys);
+            if (doubts.Maybe.TryGetValue(i, out var maybe))
+            {
+                excluded.UnionWith(maybe.Keys);
+            }
             if (mentioned.TryGetValue(i, out var inCaptions))
             {
                 excluded.UnionWith(inCaptions);
@@ -415,6 +487,7 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
         List<Obj>[] byImage,
         List<Category> categories,
         Dictionary<(int, int), PhraseTally>? phrases,
+        Doubts doubts,
         decimal minArea)
     {
         var boxes = new BoxFormat(context.Choice("box-style", BoxFormat.Unit, [.. BoxFormat.Styles]), context.IntOption("box-decimals", 3));
@@ -477,6 +550,13 @@ public sealed class CocoObjectsAdapter : ISourceAdapter
             foreach (var (category, group) in perCategory.OrderBy(kv => kv.Key))
             {
                 var name = categories[category].Name;
+                if (doubts.Of(i, category) is { } doubt)
+                {
+                    yield return Sample.Reject(context, path, group[0].Where, doubt.Reason,
+                        $"the object annotation {doubt.Where} was rejected ({doubt.Reason}) and may be another {name} of image {image.Id}; the answer must list every {name}, so it is not asked");
+                    continue;
+                }
+
                 if (group.Count > 1 && !all)
                 {
                     yield return Sample.Reject(context, path, group[0].Where, RejectReasons.AmbiguousTarget,

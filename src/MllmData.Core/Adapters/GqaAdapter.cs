@@ -35,16 +35,25 @@ public sealed class GqaAdapter : ISourceAdapter
                 continue;
             }
 
-            var e = item.Element;
-            var imageId = e.Id("imageId");
-            var question = e.Str("question");
+            // A field of another kind is wrong-type: read as absent, a numeric answer would make the record look unanswered.
+            var f = new RecordFields(item.Element);
+            var imageId = f.Id("imageId");
+            var question = f.Text("question");
+            var shortAnswer = f.Text("answer");
+            var fullAnswer = f.Text("fullAnswer");
+            if (f.Wrong is { } wrong)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.WrongType, wrong);
+                continue;
+            }
+
             if (imageId is null || question is null)
             {
                 yield return Sample.Reject(context, path, where, RejectReasons.MissingField, imageId is null ? "no \"imageId\"" : "no \"question\"");
                 continue;
             }
 
-            var answer = full ? e.Str("fullAnswer") : e.Str("answer");
+            var answer = full ? fullAnswer : shortAnswer;
             if (answer is null)
             {
                 Sample.NoAnswer(context, path, where);
@@ -52,9 +61,9 @@ public sealed class GqaAdapter : ISourceAdapter
 
             yield return SourceItem.Of(Sample.Make(
                 context, Name, path, $"q{item.Key}", full ? "vqa-long" : "vqa", [new ImageRef(pattern.Format(imageId)!)],
-                [Sample.Question(question, answer, e.Str("answer"))],
+                [Sample.Question(question, answer, shortAnswer)],
                 [new("question_id", item.Key!), new("image_id", imageId)],
-                new() { ["full_answer"] = e.Str("fullAnswer"), ["short_answer"] = e.Str("answer") }));
+                new() { ["full_answer"] = fullAnswer, ["short_answer"] = shortAnswer }));
         }
 
         await Task.CompletedTask.ConfigureAwait(false);

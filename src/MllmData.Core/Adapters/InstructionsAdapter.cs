@@ -49,6 +49,10 @@ public sealed class InstructionsAdapter : ISourceAdapter
             }
 
             var name = format != "auto" ? format : IsQuestionLine(e) ? LlavaQuestion : AlpacaText.Recognizes(e) ? AlpacaText.Name : FormatRegistry.Detect(e)?.Name;
+
+            // A line that no format recognizes may still be one format's with a field of another kind ("value": 5): it is
+            // checked as the format its turns key names, so its reject names the field instead of calling the line unknown.
+            var guessed = name is null && format == "auto" && (name = Closest(e)) is not null;
             if (name is null)
             {
                 yield return Sample.Reject(context, path, where, FindingCodes.UnknownFormat, "the record is in none of the formats read back: " + string.Join(", ", Readable));
@@ -59,8 +63,15 @@ public sealed class InstructionsAdapter : ISourceAdapter
             InstructionRecord? read = null;
             if (name == LlavaQuestion)
             {
-                // A question file line: an evaluation record, valid when it has text.
-                if (TextCheck.IsBlank(e.Str("text")))
+                // A question file line: an evaluation record, valid when it has text, an id and an image (if any) of their kinds.
+                var fields = new RecordFields(e);
+                fields.Id("question_id");
+                fields.Text("image");
+                if (fields.Wrong is { } wrong)
+                {
+                    findings.Add(new(FindingCodes.WrongType, wrong));
+                }
+                else if (TextCheck.IsBlank(e.Str("text")))
                 {
                     findings.Add(new(FindingCodes.EmptyContent, "\"text\" is empty"));
                 }
@@ -82,6 +93,18 @@ public sealed class InstructionsAdapter : ISourceAdapter
                 }
 
                 validator.Validate(e, findings);
+
+                // LLaVA lines keep their own id: one of another kind would be lost for the line number unseen.
+                if (name == "llava" && new RecordFields(e) is var ids && ids.Id("id") is var _ && ids.Wrong is { } wrongId)
+                {
+                    findings.Add(new(FindingCodes.WrongType, wrongId));
+                }
+
+                if (findings.Count == 0 && guessed && !f.Recognizes(e))
+                {
+                    findings.Add(new(FindingCodes.UnknownFormat, "the record is in none of the formats read back: " + string.Join(", ", Readable)));
+                }
+
                 if (findings.Count == 0)
                 {
                     read = Read(f, e, new LineOrigin(path, number), options, findings);
@@ -105,6 +128,13 @@ public sealed class InstructionsAdapter : ISourceAdapter
 
         await Task.CompletedTask.ConfigureAwait(false);
     }
+
+    /// <summary>The format a line's turns key names (<c>conversations</c>: LLaVA; <c>messages</c>: OpenAI when a content is a list of parts, else ShareGPT), or null.</summary>
+    private static string? Closest(JsonElement line) =>
+        line.TryGetProperty("conversations", out _) ? "llava"
+        : !line.TryGetProperty("messages", out var messages) ? null
+        : messages.ValueKind == JsonValueKind.Array && messages.EnumerateArray().Any(m => m.ValueKind == JsonValueKind.Object && m.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.Array) ? "openai"
+        : "sharegpt";
 
     private static bool IsQuestionLine(JsonElement line) =>
         line.TryGetProperty("text", out var t) && t.ValueKind == JsonValueKind.String && line.TryGetProperty("question_id", out _);

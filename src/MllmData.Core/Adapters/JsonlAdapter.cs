@@ -87,11 +87,13 @@ public sealed class JsonlAdapter : ISourceAdapter
                     continue;
                 }
 
-                var (record, reason, detail) = MappedRow.Make(
-                    context, Name, path, $"l{lineNo}",
-                    key => MappedRow.JsonText(e, key),
-                    key => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Array ? e.Strings(key, "answer") : null,
-                    taken);
+                if (MappedRow.WrongKind(context, e) is { } wrong)
+                {
+                    yield return Sample.Reject(context, path, where, RejectReasons.WrongType, wrong);
+                    continue;
+                }
+
+                var (record, reason, detail) = MappedRow.Make(context, Name, path, $"l{lineNo}", key => MappedRow.JsonText(e, key), key => MappedRow.JsonList(e, key), taken);
                 yield return record is null ? Sample.Reject(context, path, where, reason!, detail!) : SourceItem.Of(record);
             }
         }

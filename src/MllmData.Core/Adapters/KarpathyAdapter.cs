@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Text.Json;
 using MllmData.Json;
 using MllmData.Records;
 
@@ -35,17 +34,40 @@ public sealed class KarpathyAdapter : ISourceAdapter
                 continue;
             }
 
-            var e = item.Element;
-            if (e.Str("split") is not { } split || !splits.Contains(split))
+            // A field of another kind is wrong-type, not absent: a numeric split would drop the image unseen, a numeric
+            // sentence would lose a caption, a numeric filepath would move the image.
+            var f = new RecordFields(item.Element);
+            var split = f.Text("split");
+            if (f.Wrong is null && (split is null || !splits.Contains(split)))
             {
                 continue;
             }
 
-            var filename = e.Str("filename");
-            var imgid = e.Id("imgid") ?? e.Id("cocoid") ?? filename;
-            var written = e.TryGetProperty("sentences", out var s) && s.ValueKind == JsonValueKind.Array
-                ? s.EnumerateArray().Select(x => (Id: x.Id("sentid"), Raw: x.Str("raw")?.Trim())).Where(x => x.Raw is not null).ToList()
-                : [];
+            var filename = f.Text("filename");
+            var (imgidGiven, cocoid) = (f.Id("imgid"), f.Id("cocoid"));
+            var folder = f.Text("filepath");
+            var written = new List<(string? Id, string? Raw)>();
+            foreach (var (sentence, k) in (f.Objects("sentences") ?? []).Select((x, k) => (x, k)))
+            {
+                var one = new RecordFields(sentence);
+                var (sentId, raw) = (one.Id("sentid"), one.Text("raw"));
+                if (one.Wrong is { } bad)
+                {
+                    f.Fail(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\"sentences\"[{k}]: {bad}"));
+                }
+                else if (raw is not null)
+                {
+                    written.Add((sentId, raw.Trim()));
+                }
+            }
+
+            if (f.Wrong is { } wrong)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.WrongType, wrong);
+                continue;
+            }
+
+            var imgid = imgidGiven ?? cocoid ?? filename;
             var sentences = written.Where(x => !TextCheck.IsBlank(x.Raw)).ToList();
             if (filename is not null && written.Count > 0 && sentences.Count == 0)
             {
@@ -60,9 +82,9 @@ public sealed class KarpathyAdapter : ISourceAdapter
                 continue;
             }
 
-            var image = new ImageRef(e.Str("filepath") is { Length: > 0 } folder ? $"{folder}/{filename}" : filename);
+            var image = new ImageRef(folder is { Length: > 0 } ? $"{folder}/{filename}" : filename);
             var ids = new List<KeyValuePair<string, string>> { new("imgid", imgid!) };
-            if (e.Id("cocoid") is { } cocoid)
+            if (cocoid is not null)
             {
                 ids.Add(new("cocoid", cocoid));
             }
@@ -71,7 +93,7 @@ public sealed class KarpathyAdapter : ISourceAdapter
             {
                 yield return SourceItem.Of(Sample.Make(
                     context, Name, path, $"img{imgid}", "caption", [image], [new Turn { Output = sentences[0].Raw, RawAnswer = sentences[0].Raw }], ids,
-                    new() { ["split"] = split, ["other_captions"] = Sample.Array(sentences.Skip(1).Select(x => x.Raw!)) }));
+                    new() { ["split"] = split!, ["other_captions"] = Sample.Array(sentences.Skip(1).Select(x => x.Raw!)) }));
                 continue;
             }
 

@@ -127,12 +127,87 @@ internal static class MappedRow
     public static string TooLong(long bytes, int max) =>
         string.Create(CultureInfo.InvariantCulture, $"the line is {bytes} bytes long; lines over {max} bytes are skipped without being held in memory");
 
-    /// <summary>A JSON field as text (numbers and booleans by their JSON text).</summary>
-    public static string? JsonText(JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) ? v.ValueKind switch
+    /// <summary>
+    /// Why a JSON row's mapped fields cannot be read as their kind, or null when they can: image, question and id are text
+    /// (a string, or a number or boolean by its JSON text); an answer is that or a list of those (an element may be an
+    /// object with an <c>answer</c>, as VQA annotations have); choices are a list of those. An object or list where text
+    /// belongs, or an element of another kind, is the record's <c>wrong-type</c>: read as absent, the question would be
+    /// "missing", the answer unanswered, and a choices string would silently make the row an open question.
+    /// </summary>
+    public static string? WrongKind(SourceContext context, JsonElement e)
+    {
+        foreach (var field in Fields)
         {
-            JsonValueKind.String => v.GetString(),
-            JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
-            _ => null,
-        } : null;
+            if (!context.Map.TryGetValue(field, out var key) || !e.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null)
+            {
+                continue;
+            }
+
+            var label = $"\"{key}\" (mapped to {field})";
+            var listed = field is "answer" or "choices";
+            if (Scalar(v) && field != "choices")
+            {
+                continue;
+            }
+
+            if (!listed || v.ValueKind != JsonValueKind.Array)
+            {
+                return $"{label} is {JsonKinds.Describe(v)}, expected {(field == "choices" ? "a list" : listed ? "text or a list" : "text")}";
+            }
+
+            var i = 0;
+            foreach (var x in v.EnumerateArray())
+            {
+                var answerObject = field == "answer" && x.ValueKind == JsonValueKind.Object;
+                if (answerObject && x.TryGetProperty("answer", out var inner) && inner.ValueKind != JsonValueKind.Null && !Scalar(inner))
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"{label}[{i}].answer is {JsonKinds.Describe(inner)}, expected text");
+                }
+
+                if (!answerObject && !Scalar(x))
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"{label}[{i}] is {JsonKinds.Describe(x)}, expected text");
+                }
+
+                i++;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// A JSON list field's elements as text (numbers and booleans by their JSON text; an object by its <c>answer</c>, left
+    /// out without one); null when the field is not a list. Kinds are checked first (<see cref="WrongKind"/>).
+    /// </summary>
+    public static List<string>? JsonList(JsonElement e, string name)
+    {
+        if (!e.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+
+        var list = new List<string>(v.GetArrayLength());
+        foreach (var x in v.EnumerateArray())
+        {
+            if ((x.ValueKind == JsonValueKind.Object ? JsonText(x, "answer") : Scalar(x) ? Text(x) : null) is { } text)
+            {
+                list.Add(text);
+            }
+        }
+
+        return list;
+    }
+
+    private static bool Scalar(JsonElement v) => v.ValueKind is JsonValueKind.String or JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False;
+
+    private static string? Text(JsonElement v) => v.ValueKind switch
+    {
+        JsonValueKind.String => v.GetString(),
+        JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => v.GetRawText(),
+        _ => null,
+    };
+
+    /// <summary>A JSON field as text (numbers and booleans by their JSON text).</summary>
+    public static string? JsonText(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? Text(v) : null;
 }

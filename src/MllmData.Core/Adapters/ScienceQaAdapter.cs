@@ -64,20 +64,26 @@ public sealed class ScienceQaAdapter : ISourceAdapter
 
             var pid = item.Key!;
             var e = item.Element;
-            var ownSplit = e.Str("split");
-            if (pids is null ? ownSplit != split && !(split == "trainval" && ownSplit is "train" or "val") : !pids.Contains(pid))
+
+            // Every field read is of its kind or the record is wrong-type: read as absent, a numeric split would drop the
+            // record unseen, a numeric choice would move the letters after it, an image of another kind would make it text-only.
+            var f = new RecordFields(e);
+            var ownSplit = f.Text("split");
+            var selected = pids is not null ? pids.Contains(pid) : f.Wrong is not null || ownSplit == split || (split == "trainval" && ownSplit is "train" or "val");
+            if (!selected)
             {
                 continue;
             }
 
-            var question = e.Str("question");
-            var choices = e.Strings("choices");
-            var answerIndex = e.Int("answer");
-
-            // A field that is there but of another kind is wrong-type ("1", 1.0, a list), not missing.
-            var wrong = WrongKind(e, ("question", JsonValueKind.String), ("choices", JsonValueKind.Array), ("answer", JsonValueKind.Number))
-                ?? (e.TryGetProperty("answer", out var a) && a.ValueKind == JsonValueKind.Number && answerIndex is null ? $"\"answer\" is {a.GetRawText()}, not a whole number" : null);
-            if (wrong is not null)
+            var question = f.Text("question");
+            var choices = f.Texts("choices");
+            var answerIndex = f.Whole("answer");
+            var image = f.Text("image");
+            var hint = f.Text("hint");
+            var lecture = f.Text("lecture");
+            var solution = f.Text("solution");
+            var (subject, grade, skill) = (f.Text("subject"), f.Text("grade"), f.Text("skill"));
+            if (f.Wrong is { } wrong)
             {
                 yield return Sample.Reject(context, path, where, RejectReasons.WrongType, wrong);
                 continue;
@@ -96,9 +102,9 @@ public sealed class ScienceQaAdapter : ISourceAdapter
                 continue;
             }
 
-            var hasImage = e.Str("image") is { Length: > 0 };
+            var hasImage = image is { Length: > 0 };
             var contextParts = new List<string>();
-            if (e.Str("hint") is { } hint && !TextCheck.IsBlank(hint))
+            if (hint is not null && !TextCheck.IsBlank(hint))
             {
                 contextParts.Add(hint.Trim());
             }
@@ -111,7 +117,7 @@ public sealed class ScienceQaAdapter : ISourceAdapter
             var letter = Sample.Letter(answerIndex.Value);
 
             // The rationale is the lecture, then the solution, one per line, as LEA and ALE put them before or after the answer.
-            var reasoning = string.Join("\n", new[] { e.Str("lecture"), e.Str("solution") }.Where(s => !TextCheck.IsBlank(s)).Select(s => s!.Trim()));
+            var reasoning = string.Join("\n", new[] { lecture, solution }.Where(s => !TextCheck.IsBlank(s)).Select(s => s!.Trim()));
             var slots = new Dictionary<string, string> { ["options"] = Sample.Options(choices) };
 
             // Without a context the slot stays unset, so a template line holding only {context} is left out.
@@ -123,7 +129,7 @@ public sealed class ScienceQaAdapter : ISourceAdapter
             IReadOnlyList<ImageRef> images = hasImage ? [new ImageRef(new ImagePattern(pattern, ownSplit ?? split).Format(pid)!)] : [];
             JsonObject Extra(string? stage)
             {
-                var extra = new JsonObject { ["subject"] = e.Str("subject"), ["grade"] = e.Str("grade"), ["skill"] = e.Str("skill"), ["answer"] = choices[answerIndex.Value] };
+                var extra = new JsonObject { ["subject"] = subject, ["grade"] = grade, ["skill"] = skill, ["answer"] = choices[answerIndex.Value] };
                 if (stage is not null)
                 {
                     extra["cot_stage"] = stage;
@@ -178,9 +184,31 @@ public sealed class ScienceQaAdapter : ISourceAdapter
                     throw new InputDataException(path, $"byte {item.Position}", "duplicate-key", $"the split \"{split}\" is listed twice; which list is meant cannot be told (merge them into one)");
                 }
 
-                if (item.Key == split && item.Element.ValueKind == JsonValueKind.Array)
+                if (item.Key == split && !item.Parsed)
                 {
-                    found = [.. item.Element.EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Number ? x.GetRawText() : x.GetString() ?? string.Empty)];
+                    throw new InputDataException(path, $"byte {item.Position}", JsonErrors.IsDoubledKey(item.Error) ? RejectReasons.DuplicateKey : RejectReasons.WrongType, $"the split \"{split}\": {item.Error}");
+                }
+
+                if (item.Key == split && item.Element.ValueKind != JsonValueKind.Array)
+                {
+                    throw new InputDataException(path, $"byte {item.Position}", RejectReasons.WrongType, $"the split \"{split}\" is {JsonKinds.Describe(item.Element)}, expected a list of pids");
+                }
+
+                if (item.Key == split)
+                {
+                    found = [];
+                    var i = 0;
+                    foreach (var x in item.Element.EnumerateArray())
+                    {
+                        // A pid is a key of problems.json: a string, or a number written for one; anything else names no problem.
+                        found.Add(x.ValueKind switch
+                        {
+                            JsonValueKind.String => x.GetString()!,
+                            JsonValueKind.Number => x.GetRawText(),
+                            _ => throw new InputDataException(path, $"byte {item.Position}", RejectReasons.WrongType, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\"{split}\"[{i}] is {JsonKinds.Describe(x)}, expected a pid (a string)")),
+                        });
+                        i++;
+                    }
                 }
             }
         }
@@ -213,26 +241,14 @@ public sealed class ScienceQaAdapter : ISourceAdapter
                     throw new InputDataException(path, $"byte {at}", "duplicate-key", $"the caption of {pid} is given twice; which one is meant cannot be told (keep one)");
                 }
             }
-            else if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+            else if (reader.TokenType != JsonTokenType.Null)
             {
+                // A number or true is no caption either: left out, the problem's context would silently lose it.
                 throw new InputDataException(path, $"byte {reader.TokenPosition}", "unknown-layout", $"caption of {pid} is not a string");
             }
         }
 
         reader.Drain();
         return captions;
-    }
-    /// <summary>The first of the fields that is present but not of its kind, said in words; null when each is absent or of its kind.</summary>
-    private static string? WrongKind(JsonElement e, params (string Name, JsonValueKind Kind)[] fields)
-    {
-        foreach (var (name, kind) in fields)
-        {
-            if (e.TryGetProperty(name, out var v) && v.ValueKind != kind && v.ValueKind != JsonValueKind.Null)
-            {
-                return $"\"{name}\" is {v.ValueKind.ToString().ToLowerInvariant()}, not {(kind == JsonValueKind.Array ? "a list" : kind == JsonValueKind.Number ? "a whole number" : "a string")}";
-            }
-        }
-
-        return null;
     }
 }

@@ -96,8 +96,22 @@ public sealed class TextCapsAdapter : ISourceAdapter
                 continue;
             }
 
-            var e = item.Element;
-            if (e.Id("image_id") is not { } imageId)
+            // A row with a field of another kind is a wrong-type reject of its own (its image keeps its other rows' captions):
+            // read as absent, a numeric caption would be lost unseen.
+            var f = new RecordFields(item.Element);
+            var rowImageId = f.Id("image_id");
+            var setName = f.Text("set_name");
+            var (width, height) = (f.Whole("image_width"), f.Whole("image_height"));
+            var captionStr = f.Text("caption_str");
+            var captionId = f.Id("caption_id");
+            var references = f.Texts("reference_strs");
+            if (f.Wrong is { } wrong)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.WrongType, wrong);
+                continue;
+            }
+
+            if (rowImageId is not { } imageId)
             {
                 yield return Sample.Reject(context, path, where, RejectReasons.MissingField, "no \"image_id\"");
                 continue;
@@ -113,14 +127,14 @@ public sealed class TextCapsAdapter : ISourceAdapter
                 current = imageId;
                 captions.Clear();
                 blankCaptions = 0;
-                var isTest = e.Str("set_name") is { } set ? set == "test" : fileIsTest;
-                info = (e.Int("image_width"), e.Int("image_height"), where, isTest ? testPattern : trainPattern);
+                var isTest = setName is { } set ? set == "test" : fileIsTest;
+                info = (width, height, where, isTest ? testPattern : trainPattern);
             }
 
             // Test rows carry no caption_str; reference_strs, where present, hold all of the image's captions. A blank
             // caption_str is a caption that shows nothing: counted, not replaced by the references (the image's other rows
             // bring their own captions).
-            if (e.Str("caption_str") is { } caption)
+            if (captionStr is { } caption)
             {
                 if (TextCheck.IsBlank(caption))
                 {
@@ -128,10 +142,10 @@ public sealed class TextCapsAdapter : ISourceAdapter
                 }
                 else
                 {
-                    captions.Add((e.Id("caption_id"), caption.Trim()));
+                    captions.Add((captionId, caption.Trim()));
                 }
             }
-            else if (captions.Count == 0 && e.Strings("reference_strs") is { Count: > 0 } refs)
+            else if (captions.Count == 0 && references is { Count: > 0 } refs)
             {
                 captions.AddRange(refs.Where(r => !TextCheck.IsBlank(r)).Select(r => ((string?)null, r.Trim())));
                 blankCaptions += refs.Count(TextCheck.IsBlank);

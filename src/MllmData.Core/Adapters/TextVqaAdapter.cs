@@ -39,7 +39,7 @@ public sealed class TextVqaAdapter : ISourceAdapter
         var ocr = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         if (context.Input("ocr") is { } ocrPath)
         {
-            foreach (var (item, _, unreadable) in Sample.Elements(context, ocrPath, JsonLayout.ArrayProperty, "data", cancellationToken))
+            foreach (var (item, where, unreadable) in Sample.Elements(context, ocrPath, JsonLayout.ArrayProperty, "data", cancellationToken))
             {
                 if (unreadable is { } reject)
                 {
@@ -49,7 +49,17 @@ public sealed class TextVqaAdapter : ISourceAdapter
                     continue;
                 }
 
-                if (item.Element.Id("image_id") is { } id && item.Element.Strings("ocr_tokens") is { } tokens)
+                // An entry whose id or tokens are of another kind is its own wrong-type reject: left out unseen, its image's
+                // questions would be missing-ocr with the cause nowhere.
+                var entry = new RecordFields(item.Element);
+                var (id, tokens) = (entry.Id("image_id"), entry.Texts("ocr_tokens"));
+                if (entry.Wrong is { } wrongEntry)
+                {
+                    yield return Sample.Reject(context, ocrPath, where, RejectReasons.WrongType, wrongEntry);
+                    continue;
+                }
+
+                if (id is not null && tokens is not null)
                 {
                     ocr[id] = tokens;
                 }
@@ -64,12 +74,24 @@ public sealed class TextVqaAdapter : ISourceAdapter
                 continue;
             }
 
-            var e = item.Element;
-            var qid = e.Id("question_id");
-            var question = e.Str("question");
+            // A field of another kind is wrong-type, not absent: a numeric answer left out would change the vote.
+            var f = new RecordFields(item.Element);
+            var qid = f.Id("question_id");
+            var question = f.Text("question");
+            var givenId = f.Id("image_id");
+            var named = f.Text("image");
+            var setName = f.Text("set_name") ?? f.Text("flickr_300k_split") ?? string.Empty;
+            var answers = f.Texts("answers");
+            var (width, height) = (f.Whole("image_width"), f.Whole("image_height"));
+            var ownTokens = hint ? f.Texts("ocr_tokens") : null;
+            if (f.Wrong is { } wrong)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.WrongType, wrong);
+                continue;
+            }
 
             // The older layout names the image file instead of giving an id.
-            var imageId = e.Id("image_id") ?? (e.Str("image") is { } file ? Path.GetFileNameWithoutExtension(file) : null);
+            var imageId = givenId ?? (named is { } file ? Path.GetFileNameWithoutExtension(file) : null);
             if (qid is null || question is null || imageId is null)
             {
                 var missing = qid is null ? "question_id" : question is null ? "question" : "image_id";
@@ -77,10 +99,8 @@ public sealed class TextVqaAdapter : ISourceAdapter
                 continue;
             }
 
-            var setName = e.Str("set_name") ?? e.Str("flickr_300k_split") ?? string.Empty;
             var folder = setName == "test" ? "test_images" : "train_images";
-            var image = e.Str("image") is { } named && e.Id("image_id") is null ? named : new ImagePattern(pattern, folder).Format(imageId)!;
-            var answers = e.Strings("answers");
+            var image = named is not null && givenId is null ? named : new ImagePattern(pattern, folder).Format(imageId)!;
             var answer = answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null;
             if (answer is null && answers is { Count: > 0 })
             {
@@ -98,7 +118,7 @@ public sealed class TextVqaAdapter : ISourceAdapter
             {
                 // The record's own tokens first, else the OCR file's; a prompt never says "none" in their place.
                 // Blank tokens (white space, invisible characters) are no words: a list of only those is no OCR.
-                var tokens = Visible(e.Strings("ocr_tokens")) is { Count: > 0 } own ? own : ocr.TryGetValue(imageId, out var t) && Visible(t) is { Count: > 0 } listed ? listed : null;
+                var tokens = Visible(ownTokens) is { Count: > 0 } own ? own : ocr.TryGetValue(imageId, out var t) && Visible(t) is { Count: > 0 } listed ? listed : null;
                 if (tokens is null)
                 {
                     yield return Sample.Reject(context, path, where, RejectReasons.MissingOcr,
@@ -111,7 +131,7 @@ public sealed class TextVqaAdapter : ISourceAdapter
             }
 
             yield return SourceItem.Of(Sample.Make(
-                context, Name, path, $"q{qid}", hint ? "vqa-ocr" : "vqa", [new ImageRef(image) { Width = e.Int("image_width"), Height = e.Int("image_height") }],
+                context, Name, path, $"q{qid}", hint ? "vqa-ocr" : "vqa", [new ImageRef(image) { Width = width, Height = height }],
                 [Sample.Question(question, answer, answer, slots)],
                 [new("question_id", qid), new("image_id", imageId)],
                 new() { ["answers"] = Sample.Array(answers ?? []), ["set_name"] = setName }));

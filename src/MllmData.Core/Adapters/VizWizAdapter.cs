@@ -37,16 +37,25 @@ public sealed class VizWizAdapter : ISourceAdapter
                 continue;
             }
 
-            var e = item.Element;
-            var image = e.Str("image");
-            var question = e.Str("question");
+            // A field of another kind is wrong-type, not absent: numeric answers left out would change the vote.
+            var f = new RecordFields(item.Element);
+            var image = f.Text("image");
+            var question = f.Text("question");
+            var answers = f.Texts("answers", "answer");
+            var answerable = f.Whole("answerable");
+            var answerType = f.Text("answer_type");
+            if (f.Wrong is { } wrong)
+            {
+                yield return Sample.Reject(context, path, where, RejectReasons.WrongType, wrong);
+                continue;
+            }
+
             if (image is null || question is null)
             {
                 yield return Sample.Reject(context, path, where, RejectReasons.MissingField, image is null ? "no \"image\"" : "no \"question\"");
                 continue;
             }
 
-            var answers = e.Strings("answers", "answer");
             var vote = answers is { Count: > 0 } ? VqaAnswers.MajorityVote(answers) : null;
             if (vote is null && answers is { Count: > 0 })
             {
@@ -54,7 +63,7 @@ public sealed class VizWizAdapter : ISourceAdapter
                 continue;
             }
 
-            var (answer, unanswerable) = Decide(e.Int("answerable"), e.Str("answer_type"), answers, vote);
+            var (answer, unanswerable) = Decide(answerable, answerType, answers, vote);
             if (answer is null && !unanswerable)
             {
                 Sample.NoAnswer(context, path, where);
@@ -75,7 +84,7 @@ public sealed class VizWizAdapter : ISourceAdapter
                 context, Name, path, id, "vqa", [new ImageRef(pattern.Format(image)!)],
                 [Sample.Question(question, answer, vote)],
                 [new("image", image)],
-                new() { ["answer_type"] = e.Str("answer_type"), ["answers"] = Sample.Array(answers ?? []) }));
+                new() { ["answer_type"] = answerType, ["answers"] = Sample.Array(answers ?? []) }));
         }
 
         await Task.CompletedTask.ConfigureAwait(false);

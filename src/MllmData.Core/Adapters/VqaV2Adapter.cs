@@ -124,6 +124,24 @@ public class VqaV2Adapter : ISourceAdapter
                         dataSubtype = reader.Text;
                         continue;
                     }
+
+                    // A split of another kind names no image folder: taking the file name's instead would be a guess (unless
+                    // --split names it).
+                    if (reader.TokenType != JsonTokenType.Null && context.Option("split") is null)
+                    {
+                        throw SubtypeOfAnotherKind(path, reader);
+                    }
+
+                    // Under --split it is not used: the rest of a list or object is passed over.
+                    if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                    {
+                        var depth = reader.Depth;
+                        while (reader.Read() && !(reader.Depth == depth && reader.TokenType is JsonTokenType.EndObject or JsonTokenType.EndArray))
+                        {
+                        }
+                    }
+
+                    continue;
                 }
 
                 reader.SkipValue();
@@ -144,6 +162,7 @@ public class VqaV2Adapter : ISourceAdapter
     /// </summary>
     private static string? SubtypeAfter(string path, string arrayName)
     {
+        InputDataException? wrong = null;
         try
         {
             using var reader = new StreamingJsonReader(File.OpenRead(path), path);
@@ -157,20 +176,36 @@ public class VqaV2Adapter : ISourceAdapter
             {
                 if (passed && reader.Text == "data_subtype")
                 {
-                    return reader.Read() && reader.TokenType == JsonTokenType.String ? reader.Text : null;
+                    if (reader.Read() && reader.TokenType is not (JsonTokenType.String or JsonTokenType.Null))
+                    {
+                        wrong = SubtypeOfAnotherKind(path, reader);
+                        break;
+                    }
+
+                    return reader.TokenType == JsonTokenType.String ? reader.Text : null;
                 }
 
                 passed |= reader.Text == arrayName;
                 reader.SkipValue();
             }
-
-            return null;
         }
         catch (Exception ex) when (ex is InputDataException or JsonException or IOException)
         {
             return null;
         }
+
+        return wrong is null ? null : throw wrong;
     }
+
+    private static InputDataException SubtypeOfAnotherKind(string path, StreamingJsonReader reader) =>
+        new(path, $"byte {reader.TokenPosition}", RejectReasons.WrongType, $"\"data_subtype\" is {reader.TokenType switch
+        {
+            JsonTokenType.Number => "a number",
+            JsonTokenType.True or JsonTokenType.False => "a boolean",
+            JsonTokenType.StartObject => "an object",
+            JsonTokenType.StartArray => "a list",
+            _ => reader.TokenType.ToString(),
+        }}, expected a string (the split naming the images, e.g. val2014)");
 
     private ImagePattern Pattern(SourceContext context, string questionsPath, string? dataSubtype)
     {

@@ -82,15 +82,7 @@ public sealed record AnswerKey(string QuestionId, IReadOnlyList<string> Answers,
         return list;
     }
 
-    internal static string Kind(JsonElement v) => v.ValueKind switch
-    {
-        JsonValueKind.Number => $"the number {v.GetRawText()}",
-        JsonValueKind.Array => "a list",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.True or JsonValueKind.False => $"the boolean {v.GetRawText()}",
-        JsonValueKind.Null => "null",
-        _ => "a string",
-    };
+    internal static string Kind(JsonElement v) => JsonKinds.Describe(v);
 
     private static string? ReadConstraint(string path, long line, string? value) =>
         value is null || Templates.AnswerConstraints.Types.Contains(value)

@@ -6,6 +6,12 @@ namespace MllmData.Json;
 /// <summary>One entry of a COCO-style file's <c>images</c> or <c>annotations</c> array, or why it could not be read.</summary>
 public sealed record CocoEntry<T>(T? Value, int Index, long Position, string? Error)
 {
+    /// <summary>
+    /// What could be read of an entry that has an <see cref="Error"/> (its other fields; null when it is no object or its
+    /// text is unreadable): a rejected object annotation may still say which image holds an object of which category.
+    /// </summary>
+    public T? Partial { get; init; }
+
     /// <summary>Position text for rejects: <c>images[3] (byte 120)</c>.</summary>
     public string Where(string array) => string.Create(CultureInfo.InvariantCulture, $"{array}[{Index}] (byte {Position})");
 }

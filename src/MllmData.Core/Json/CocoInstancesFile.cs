@@ -72,7 +72,7 @@ public static class CocoInstancesFile
         var index = 0;
         while (reader.TryReadValue(parse, out var dto, out var pos, out var error))
         {
-            handle(new CocoEntry<T>(error is null ? dto : null, index++, pos, error));
+            handle(new CocoEntry<T>(error is null ? dto : null, index++, pos, error) { Partial = error is null ? null : dto });
         }
     }
 }

@@ -182,7 +182,10 @@ public static class JsonRecord
     }
 }
 
-/// <summary>Tolerant field access on benchmark records: missing, null and wrong-typed fields read as absent.</summary>
+/// <summary>
+/// Tolerant field access, for JSON the tool wrote itself (manifests, shards): missing, null and wrong-typed fields read as
+/// absent. Benchmark records are read through <see cref="RecordFields"/>, where a field of another kind is an error.
+/// </summary>
 public static class JsonFields
 {
     public static string? Str(this JsonElement e, string name) =>
@@ -205,33 +208,4 @@ public static class JsonFields
             _ => null,
         };
     }
-
-    public static int? Int(this JsonElement e, string name) =>
-        e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var n) ? n : null;
-
-    /// <summary>Strings of an array field; objects in it contribute their <paramref name="objectField"/> (e.g. <c>answer</c>).</summary>
-    public static List<string>? Strings(this JsonElement e, string name, string? objectField = null)
-    {
-        if (!e.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.Array)
-        {
-            return null;
-        }
-
-        var list = new List<string>(v.GetArrayLength());
-        foreach (var x in v.EnumerateArray())
-        {
-            if (x.ValueKind == JsonValueKind.String)
-            {
-                list.Add(x.GetString()!);
-            }
-            else if (objectField is not null && x.ValueKind == JsonValueKind.Object && x.Str(objectField) is { } s)
-            {
-                list.Add(s);
-            }
-        }
-
-        return list;
-    }
-
-    public static bool Has(this JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null;
 }

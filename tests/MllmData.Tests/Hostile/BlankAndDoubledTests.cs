@@ -187,10 +187,10 @@ public class BlankTextAndDoubledKeysAgain
         Assert.True(r.Exit == 0, r.Error);
         Assert.Equal(
             [
-                ("wrong-type", "\"answer\" is string, not a whole number"),
-                ("wrong-type", "\"answer\" is 1.0, not a whole number"),
-                ("wrong-type", "\"choices\" is string, not a list"),
-                ("wrong-type", "\"question\" is number, not a string"),
+                ("wrong-type", "\"answer\" is a string, expected a whole number"),
+                ("wrong-type", "\"answer\" is the number 1.0, expected a whole number"),
+                ("wrong-type", "\"choices\" is a string, expected a list of strings"),
+                ("wrong-type", "\"question\" is the number 5, expected a string"),
                 ("missing-field", "no \"answer\" index within the choices"),
                 ("missing-field", "no \"answer\" index within the choices"),
             ],
