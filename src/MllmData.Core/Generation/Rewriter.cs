@@ -256,8 +256,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
         }
         else
         {
-            // The most words around the question first: a template whose text another's ends with is not taken for it.
-            candidates = brief.Values.OrderByDescending(c => c.Brief.Text.Length).ThenBy(c => c.Brief.Id, StringComparer.Ordinal);
+            candidates = _briefByLength;
         }
 
         var key = $"{(pending.Line["id"] is JsonValue idValue && idValue.TryGetValue<string>(out var recordId) ? recordId : pending.Seq.ToString(System.Globalization.CultureInfo.InvariantCulture))}\u001f{turn}";
@@ -277,6 +276,9 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             ids[turn] = instead;
         }
     }
+
+    /// <summary>The brief templates, most words around the question first: a template whose text another's ends with is not taken for it.</summary>
+    private readonly BriefTemplate[] _briefByLength = [.. (options.BriefTemplates?.Values ?? []).OrderByDescending(c => c.Brief.Text.Length).ThenBy(c => c.Brief.Id, StringComparer.Ordinal)];
 
     private long _unknownTemplates;
     private string? _unknownExample;
