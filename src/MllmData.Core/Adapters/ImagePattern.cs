@@ -39,6 +39,24 @@ public sealed partial class ImagePattern
     /// <summary>The file name for an image id, or null when the id cannot fill a numeric pattern.</summary>
     public string? Format(string imageId)
     {
+        // Benchmarks list an image's questions together: the last name made is given again, not made again.
+        if (_last is { } last && string.Equals(last.Id, imageId, StringComparison.Ordinal))
+        {
+            return last.Name;
+        }
+
+        var name = Make(imageId);
+        _last = new Made(imageId, name);
+        return name;
+    }
+
+    /// <summary>The last id formatted and its name (one reference, so a reader on another thread sees a matching pair).</summary>
+    private sealed record Made(string Id, string? Name);
+
+    private Made? _last;
+
+    private string? Make(string imageId)
+    {
         var sb = new StringBuilder(_prefix.Length + _suffix.Length + 16).Append(_prefix);
         if (_kind == 'd')
         {

@@ -410,14 +410,17 @@ public class VqaV2Adapter : ISourceAdapter
     private static Answered Answer(Question q, VqaAnnotationDto a, string mode)
     {
         // Votes count the processed answer (OK-VQA's "answer") and write what the annotator typed ("raw_answer").
-        var votes = a.Answers?.Select(x => new AnnotatorAnswer(x.Answer ?? x.RawAnswer, x.RawAnswer ?? x.Answer)) ?? [];
         var mc = TextCheck.IsBlank(a.MultipleChoiceAnswer) ? null : a.MultipleChoiceAnswer.Trim();
         var answer = mode == "majority"
-            ? VqaAnswers.MajorityVote(votes) ?? mc
-            : mc ?? VqaAnswers.MajorityVote(votes);
+            ? Vote(a) ?? mc
+            : mc ?? Vote(a);
         // The raw answer is the one the output came from: the file's multiple_choice_answer as written, or the vote's when that is blank.
         return new Answered(q, answer, mode == "majority" || mc is null ? answer : a.MultipleChoiceAnswer, a);
     }
+
+    /// <summary>The annotators' majority (made only when asked for: by the mode, or for a blank multiple_choice_answer).</summary>
+    private static string? Vote(VqaAnnotationDto a) =>
+        a.Answers is { } answers ? VqaAnswers.MajorityVote(answers.Select(x => new AnnotatorAnswer(x.Answer ?? x.RawAnswer, x.RawAnswer ?? x.Answer))) : null;
 
     private InstructionRecord MakeRecordCore(SourceContext context, string questionsPath, string? annotationsPath, ImagePattern pattern, Answered m, out string? image)
     {
@@ -441,9 +444,15 @@ public class VqaV2Adapter : ISourceAdapter
                 extra["question_type"] = a.QuestionType;
             }
 
-            if (a.Answers is { Count: > 0 })
+            if (a.Answers is { Count: > 0 } answers)
             {
-                extra["answers"] = new JsonArray([.. a.Answers.Select(x => (JsonNode?)JsonValue.Create(x.Answer))]);
+                var nodes = new JsonNode?[answers.Count];
+                for (var k = 0; k < nodes.Length; k++)
+                {
+                    nodes[k] = JsonValue.Create(answers[k].Answer);
+                }
+
+                extra["answers"] = new JsonArray(nodes);
             }
         }
 

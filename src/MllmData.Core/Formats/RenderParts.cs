@@ -27,6 +27,12 @@ internal static class RenderParts
             return text;
         }
 
+        if (images == 1)
+        {
+            // The common case, one string made.
+            return string.Concat(token, separator, text);
+        }
+
         var sb = new StringBuilder(text.Length + (images * (token.Length + separator.Length)));
         for (var k = 0; k < images; k++)
         {

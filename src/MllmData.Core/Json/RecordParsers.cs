@@ -492,7 +492,7 @@ public static class RecordParsers
             if (r.TokenType == JsonTokenType.String)
             {
                 // Some third-party files list answers as plain strings.
-                answers.Add(new VqaAnswerDto { Answer = r.GetString() });
+                answers.Add(new VqaAnswerDto { Answer = ShortStrings.Of(ref r) });
                 continue;
             }
 
@@ -589,7 +589,7 @@ public static class RecordParsers
         switch (r.TokenType)
         {
             case JsonTokenType.String:
-                value = r.GetString();
+                value = ShortStrings.Of(ref r);
                 return Ok;
             case JsonTokenType.Null:
                 return Ok;
@@ -664,11 +664,25 @@ public static class RecordParsers
     }
 
     /// <summary>An integral number as its digits (9.0 → "9"), else the number's text.</summary>
+    /// <summary>Slots of the per-thread table of recently read numeric ids (a power of two).</summary>
+    private const int RecentIds = 16;
+
+    [ThreadStatic]
+    private static (long, string)[]? t_recentIds;
+
     private static string NumberText(ref Utf8JsonReader r)
     {
         if (r.TryGetInt64(out var l))
         {
-            return l.ToString(CultureInfo.InvariantCulture);
+            // Questions and annotations name the same ids one after the other: the last few are given again, not made again.
+            var recent = t_recentIds ??= new (long, string)[RecentIds];
+            ref var slot = ref recent[(int)(l & (RecentIds - 1))];
+            if (slot.Item2 is null || slot.Item1 != l)
+            {
+                slot = (l, l.ToString(CultureInfo.InvariantCulture));
+            }
+
+            return slot.Item2;
         }
 
         var span = r.HasValueSequence ? r.ValueSequence.ToArray() : r.ValueSpan.ToArray();

@@ -622,14 +622,9 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
     /// <summary>Runs an item through the steps; the record that comes out, or null when it became a reject (another worker's: skipped).</summary>
     private static InstructionRecord? Through(SourceItem item, IReadOnlyList<IRecordStep> steps, RecordSink sink, bool owned = true)
     {
-        foreach (var step in steps)
+        for (var i = 0; i < steps.Count && item.Reject is null; i++)
         {
-            if (item.Reject is not null)
-            {
-                break;
-            }
-
-            item = step.Apply(item.Record!);
+            item = steps[i].Apply(item.Record!);
         }
 
         if (item.Reject is { } rejected)

@@ -50,7 +50,20 @@ public static partial class AnswerConstraints
     private static readonly string[] ClassifyOrder = [Letter, YesNo, Number, SingleWord, Sentence];
 
     /// <summary>The constraint tag of a template or suffix (one of <see cref="Types"/>), or null.</summary>
-    public static string? TagOf(InstructionTemplate template) => template.Tags.FirstOrDefault(Types.Contains);
+    public static string? TagOf(InstructionTemplate template)
+    {
+        // Once per rendered turn: a plain loop, no delegate made.
+        var tags = template.Tags;
+        for (var i = 0; i < tags.Count; i++)
+        {
+            if (Types.Contains(tags[i]))
+            {
+                return tags[i];
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>How many lettered options an <c>{options}</c> slot holds (0 without one).</summary>
     public static int OptionCount(IReadOnlyDictionary<string, string> slots) =>

@@ -113,18 +113,34 @@ public sealed partial record InstructionTemplate
             return _parts[0].Text;
         }
 
-        if (!_names.All(slots.ContainsKey))
-        {
-            return WithoutUnsetLines(slots);
-        }
-
-        var sb = new StringBuilder(Text.Length + 64);
+        var length = 0;
         foreach (var (part, isSlot) in _parts)
         {
-            sb.Append(isSlot ? (slots.TryGetValue(part, out var v) ? v : string.Empty) : part);
+            if (!isSlot)
+            {
+                length += part.Length;
+            }
+            else if (slots.TryGetValue(part, out var v))
+            {
+                length += v.Length;
+            }
+            else
+            {
+                return WithoutUnsetLines(slots);
+            }
         }
 
-        return sb.ToString();
+        // Once per rendered turn: the text is made in one string, with no builder.
+        return string.Create(length, (_parts, slots), static (span, state) =>
+        {
+            var at = 0;
+            foreach (var (part, isSlot) in state._parts)
+            {
+                var text = isSlot ? state.slots[part] : part;
+                text.AsSpan().CopyTo(span[at..]);
+                at += text.Length;
+            }
+        });
     }
 
     private string WithoutUnsetLines(IReadOnlyDictionary<string, string> slots)
