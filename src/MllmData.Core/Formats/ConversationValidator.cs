@@ -259,12 +259,26 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
     {
         if (reader.ValueIsEscaped || reader.HasValueSequence)
         {
-            var decoded = reader.GetString()!;
-            return (TextCheck.IsBlank(decoded), ValidationHelpers.Count(decoded, imageToken));
+            // Unescaped into a pooled buffer (every user message holds a "\n"), not into a string.
+            var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length);
+            try
+            {
+                var decoded = rented.AsSpan(0, reader.CopyString(rented));
+                return (TextCheck.IsBlankUtf8(decoded), Occurrences(decoded));
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
         }
 
         var body = reader.ValueSpan;
-        var blank = body.IndexOfAnyExcept(" \t\r\n"u8) < 0;
+        return (body.IndexOfAnyExcept(" \t\r\n"u8) < 0, Occurrences(body));
+    }
+
+    /// <summary>The image token's occurrences in UTF-8 text, counted as <see cref="ValidationHelpers.Count"/> counts them in a string.</summary>
+    private int Occurrences(ReadOnlySpan<byte> body)
+    {
         var count = 0;
         var token = _tokenUtf8.AsSpan();
         if (token.Length > 0)
@@ -277,7 +291,7 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
             }
         }
 
-        return (blank, count);
+        return count;
     }
 
     private static string Kind(JsonTokenType t) => t switch

@@ -37,6 +37,22 @@ public static class TextCheck
         return true;
     }
 
+    /// <summary>As <see cref="IsBlank(string?)"/>, for text in UTF-8 (a sequence that is not valid UTF-8 is not blank).</summary>
+    public static bool IsBlankUtf8(ReadOnlySpan<byte> utf8)
+    {
+        while (!utf8.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf8(utf8, out var r, out var used) != OperationStatus.Done || (!Rune.IsWhiteSpace(r) && !IsInvisible(r)))
+            {
+                return false;
+            }
+
+            utf8 = utf8[used..];
+        }
+
+        return true;
+    }
+
     /// <summary>
     /// Unicode's default-ignorable code points (zero-width spaces and joiners, direction marks and embeddings, the byte
     /// order mark, variation selectors, the combining grapheme joiner, Hangul fillers, Mongolian free variation selectors,

@@ -28,6 +28,7 @@ public class BlankTextAndDoubledKeysAgain
     {
         Assert.True(TextCheck.IsBlank(text));
         Assert.True(TextCheck.IsBlank(" " + text + "\u3000"));
+        Assert.True(TextCheck.IsBlankUtf8(System.Text.Encoding.UTF8.GetBytes(" " + text + "\u3000\n")));
         Assert.StartsWith("only invisible characters", TextCheck.BlankKind(text), StringComparison.Ordinal);
     }
 
@@ -38,6 +39,22 @@ public class BlankTextAndDoubledKeysAgain
     [InlineData("\U000110BD")]
     [InlineData("\ufff9")]
     public void Visible_Format_Characters_Are_Not_Blank(string text) => Assert.False(TextCheck.IsBlank(text));
+
+    [Fact]
+    public void Blank_Utf8_Text_Is_Blank_Text()
+    {
+        // The validator reads escaped messages as UTF-8 bytes: they are blank exactly when their string would be.
+        string[] texts = ["", " ", "\n\t\r ", "\u00a0", "\u200b\u2800", "\u3164 \u2800", "a", " a ", "\u0600", "\U0001F600", "\u00ad", "\ufeffx", "\u3000\u3000", "\u2028", "\u0085", "\u180e"];
+        foreach (var text in texts)
+        {
+            Assert.True(TextCheck.IsBlank(text) == TextCheck.IsBlankUtf8(System.Text.Encoding.UTF8.GetBytes(text)), $"U+{string.Join(" U+", text.EnumerateRunes().Select(r => r.Value.ToString("X4", System.Globalization.CultureInfo.InvariantCulture)))}");
+        }
+
+        // Bytes that are not UTF-8 are never blank (as a string decoded from them holds U+FFFD).
+        Assert.False(TextCheck.IsBlankUtf8([0x20, 0xC3]));
+        Assert.False(TextCheck.IsBlankUtf8([0xFF]));
+        Assert.True(TextCheck.IsBlankUtf8([]));
+    }
 
     [Fact]
     public void Null_Is_Blank_And_Blank_Votes_Do_Not_Win()
