@@ -115,16 +115,22 @@ public sealed class TemplateLibrary
         throw new UsageException($"unknown template pack '{idOrPath}'; known: {string.Join(", ", _packs.Keys.Order(StringComparer.Ordinal))}");
     }
 
+    /// <summary>
+    /// One reader for every pack file: building one costs more than reading a pack (its type descriptions are made by
+    /// reflection), and a build reads every pack of the folder. Used under <see cref="Json.YamlGate.Lock"/> only.
+    /// </summary>
+    private static readonly Lazy<IDeserializer> PackReader = new(() =>
+        new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).WithDuplicateKeyChecking().Build());
+
     public static TemplatePack LoadFile(string file)
     {
         PackFile? dto;
         try
         {
-            var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).WithDuplicateKeyChecking().Build();
             using var reader = new StreamReader(file);
             lock (Json.YamlGate.Lock)
             {
-                dto = deserializer.Deserialize<PackFile>(reader);
+                dto = PackReader.Value.Deserialize<PackFile>(reader);
             }
         }
         catch (YamlException ex)
