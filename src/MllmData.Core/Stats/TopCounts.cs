@@ -8,8 +8,11 @@ namespace MllmData.Stats;
 public sealed class TopCounts(int capacity)
 {
     private readonly Dictionary<string, (long Count, long Error)> _counts = new(StringComparer.Ordinal);
-    private readonly SortedSet<(long Count, string Key)> _order = new(Comparer<(long Count, string Key)>.Create((a, b) =>
-        a.Count != b.Count ? a.Count.CompareTo(b.Count) : string.CompareOrdinal(a.Key, b.Key)));
+    private static readonly Comparer<(long Count, string Key)> ByCount = Comparer<(long Count, string Key)>.Create((a, b) =>
+        a.Count != b.Count ? a.Count.CompareTo(b.Count) : string.CompareOrdinal(a.Key, b.Key));
+
+    /// <summary>The counters by count, made when the first key is evicted: until then every count is exact and no order is needed.</summary>
+    private SortedSet<(long Count, string Key)>? _order;
 
     /// <summary>Whether every count is exact (no key was ever evicted).</summary>
     public bool Exact { get; private set; } = true;
@@ -23,20 +26,24 @@ public sealed class TopCounts(int capacity)
         Total++;
         if (_counts.TryGetValue(key, out var c))
         {
-            _order.Remove((c.Count, key));
             _counts[key] = (c.Count + 1, c.Error);
-            _order.Add((c.Count + 1, key));
+            if (_order is not null)
+            {
+                _order.Remove((c.Count, key));
+                _order.Add((c.Count + 1, key));
+            }
+
             return;
         }
 
         if (_counts.Count < capacity)
         {
             _counts[key] = (1, 0);
-            _order.Add((1, key));
             return;
         }
 
         Exact = false;
+        _order ??= new SortedSet<(long Count, string Key)>(_counts.Select(kv => (kv.Value.Count, kv.Key)), ByCount);
         var min = _order.Min;
         _order.Remove(min);
         _counts.Remove(min.Key);

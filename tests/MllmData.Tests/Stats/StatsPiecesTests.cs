@@ -50,6 +50,43 @@ public sealed class StatsPiecesTests
     }
 
     [Theory]
+    [InlineData(1, 7)]
+    [InlineData(3, 11)]
+    [InlineData(8, 5)]
+    [InlineData(8, 23)]
+    public void TopCountsEvictAsSpaceSavingDoesBeforeAndAfterTheFirstEviction(int capacity, int seed)
+    {
+        // A plain Space-Saving beside it: the smallest (count, key) counter goes to a new key; checked after every add.
+        var top = new TopCounts(capacity);
+        var reference = new Dictionary<string, long>(StringComparer.Ordinal);
+        var random = new Random(seed);
+        for (var i = 0; i < 600; i++)
+        {
+            var key = "k" + (random.Next(4) == 0 ? random.Next(40) : random.Next(6)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            top.Add(key);
+            if (reference.TryGetValue(key, out var n))
+            {
+                reference[key] = n + 1;
+            }
+            else if (reference.Count < capacity)
+            {
+                reference[key] = 1;
+            }
+            else
+            {
+                var min = reference.OrderBy(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).First();
+                reference.Remove(min.Key);
+                reference[key] = min.Value + 1;
+            }
+
+            var expected = reference.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value)).ToList();
+            Assert.Equal(expected, top.Top(capacity));
+        }
+
+        Assert.False(top.Exact);
+    }
+
+    [Theory]
     [InlineData("Yes", "yes")]
     [InlineData(" no. ", "no")]
     [InlineData("No!", "no")]
