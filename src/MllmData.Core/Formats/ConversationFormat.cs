@@ -105,17 +105,27 @@ public abstract class ConversationFormat : IOutputFormat
         List<string> images = [];
         if (line.TryGetProperty(Shape.ImagesKey, out var img))
         {
-            images = img.ValueKind switch
+            if (img.ValueKind == JsonValueKind.Array)
             {
-                JsonValueKind.Array => [.. img.EnumerateArray().Select(e => e.GetString()!)],
-                JsonValueKind.String => [img.GetString()!],
-                _ => [],
-            };
+                images = new List<string>(img.GetArrayLength());
+                foreach (var e in img.EnumerateArray())
+                {
+                    images.Add(e.GetString()!);
+                }
+            }
+            else if (img.ValueKind == JsonValueKind.String)
+            {
+                images = [img.GetString()!];
+            }
         }
 
-        var messages = line.GetProperty(Shape.TurnsKey).EnumerateArray()
-            .Select(m => (Role: m.GetProperty(Shape.RoleKey).GetString()!, Text: m.GetProperty(Shape.ContentKey).GetString()!))
-            .ToList();
+        // Every line the card counts comes through here: plain loops, no delegates or iterators per line.
+        var list = line.GetProperty(Shape.TurnsKey);
+        var messages = new List<(string Role, string Text)>(list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0);
+        foreach (var m in list.EnumerateArray())
+        {
+            messages.Add((m.GetProperty(Shape.RoleKey).GetString()!, m.GetProperty(Shape.ContentKey).GetString()!));
+        }
         string? system = null;
         if (messages.Count > 0 && Shape.System is { } s && messages[0].Role == s)
         {

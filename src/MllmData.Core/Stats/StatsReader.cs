@@ -166,7 +166,13 @@ public static class StatsReader
             }
 
             id = record.Id;
-            images = [.. record.Images.Select(i => (i.Path, i.Inline ? i.Bytes : null, i.MediaType))];
+            images = new List<(string Path, byte[]? Bytes, string? Media)>(record.Images.Count);
+            for (var n = 0; n < record.Images.Count; n++)
+            {
+                var i = record.Images[n];
+                images.Add((i.Path, i.Inline ? i.Bytes : null, i.MediaType));
+            }
+
             var templates = Member(meta, "templates") is { ValueKind: JsonValueKind.Array } t ? t : (JsonElement?)null;
             var templateCount = templates?.GetArrayLength() ?? 0;
             turns = new List<TurnView>(record.Turns.Count);
