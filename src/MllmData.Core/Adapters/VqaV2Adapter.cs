@@ -447,13 +447,13 @@ public class VqaV2Adapter : ISourceAdapter
 
             if (a.Answers is { Count: > 0 } answers)
             {
-                var nodes = new JsonNode?[answers.Count];
-                for (var k = 0; k < nodes.Length; k++)
+                var texts = new string?[answers.Count];
+                for (var k = 0; k < texts.Length; k++)
                 {
-                    nodes[k] = JsonValue.Create(answers[k].Answer);
+                    texts[k] = answers[k].Answer;
                 }
 
-                extra["answers"] = new JsonArray(nodes);
+                extra["answers"] = ExtraValues.Texts(texts);
             }
         }
 

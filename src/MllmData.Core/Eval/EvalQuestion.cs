@@ -159,8 +159,7 @@ public static class EvalQuestion
         return new EvalReference(answers, answerType, choices, correct) { Constraint = turn.Constraint?.Type };
     }
 
-    private static List<string>? Strings(JsonObject? extra, string key) =>
-        extra?[key] is JsonArray a ? [.. a.Select(x => x is JsonValue v && v.TryGetValue<string>(out var s) ? s : null).OfType<string>()] : null;
+    private static List<string>? Strings(JsonObject? extra, string key) => Json.ExtraValues.TextsOf(extra?[key]);
 
     /// <summary>The option texts of an "A. first\nB. second" block, or null when it is not in that shape.</summary>
     public static List<string>? ParseOptions(string options)

@@ -163,3 +163,35 @@ public class TheReadAhead
     }
 
 }
+
+/// <summary>A list held as one node in <c>meta.extra</c> must write, clone and read back as the JSON list of nodes it replaces.</summary>
+public class TheExtraValues
+{
+    private static string Written(System.Text.Json.Nodes.JsonNode node)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            new System.Text.Json.Nodes.JsonObject { ["answers"] = node }.WriteTo(w);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    [Fact]
+    public void Should_Write_Clone_And_Read_As_The_List_Of_Nodes()
+    {
+        string?[] texts = ["yes", null, "say \"hi\"", "café ☕", "a\nb", "<image>", "\u2028", ""];
+        var asNodes = new System.Text.Json.Nodes.JsonArray([.. texts.Select(t => (System.Text.Json.Nodes.JsonNode?)System.Text.Json.Nodes.JsonValue.Create(t))]);
+        var asOne = ExtraValues.Texts([.. texts]);
+        Assert.Equal(Written(asNodes.DeepClone()), Written(asOne));
+        Assert.Equal(Written(asNodes.DeepClone()), Written(asOne.DeepClone()));
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(asNodes, asOne));
+
+        string[] kept = ["yes", "say \"hi\"", "café ☕", "a\nb", "<image>", "\u2028", ""];
+        Assert.Equal(kept, ExtraValues.TextsOf(asOne));
+        Assert.Equal(kept, ExtraValues.TextsOf(asNodes));
+        Assert.Null(ExtraValues.TextsOf(System.Text.Json.Nodes.JsonValue.Create("yes")));
+        Assert.Null(ExtraValues.TextsOf(null));
+    }
+}
