@@ -588,6 +588,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             }
         }
 
+        calls.Usage.WarnIfEstimated(log, "rewrite");
         var recipeSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"rewrite|{PromptVersion}|{calls.ModelName}|{options}")));
         if (part is not null)
         {
