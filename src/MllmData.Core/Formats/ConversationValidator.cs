@@ -129,13 +129,13 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
     }
 
     /// <summary>
-    /// Notes an image given as a URL (<c>scheme://</c>) where the consumer opens files only (LLaVA, LLaMA-Factory: no such
-    /// file can be found by that name, docs/consumers.md L6, F5); whether it did. <c>data:</c> URIs are left alone: a
-    /// Parquet shard's embedded image column is read back as one.
+    /// Notes an image given as a URL or another URI (<c>scheme://</c>, <c>mailto:</c>, ...) where the consumer opens files
+    /// only (LLaVA, LLaMA-Factory: no such file can be found by that name, docs/consumers.md L6, F5); whether it did.
+    /// <c>data:</c> URIs are left alone: a Parquet shard's embedded image column is read back as one.
     /// </summary>
     private bool UrlImage(ref Utf8JsonReader reader, List<Finding> findings)
     {
-        if (!imagesAreFiles || !(reader.ValueIsEscaped ? ImageUrls.HasScheme(reader.GetString()) : ImageUrls.HasScheme(reader.ValueSpan)))
+        if (!imagesAreFiles || !(reader.ValueIsEscaped ? ImageUrls.IsUrlOtherThanData(reader.GetString()) : ImageUrls.IsUrlOtherThanData(reader.ValueSpan)))
         {
             return false;
         }

@@ -398,7 +398,8 @@ public sealed class OpenAiChatValidator : IFormatValidator
 
         if (!url.StartsWith("data:", StringComparison.Ordinal))
         {
-            findings.Add(new(FindingCodes.WrongType, $"message {k} image url is neither http(s) nor a data URL"));
+            // A string of the right kind that names nothing OpenAI loads: the build's reject for such an image, not a type fault.
+            findings.Add(new(FindingCodes.BadImagePath, $"message {k} image url is neither http(s) nor a data URL"));
             return false;
         }
 

@@ -148,10 +148,12 @@ public class OpenAiChatValidatorMutationTests
     [InlineData("ftp://x/y.jpg")]
     [InlineData("HTTPS://x/y.jpg")]
     [InlineData("y.jpg")]
+    [InlineData("mailto:x@y")]
+    [InlineData("javascript:alert(1)")]
     [InlineData("Data:image/png;base64,AAAA")]
     public void Image_Urls_Are_Http_Https_Or_Data(string url)
     {
-        Assert.Equal(["wrong-type: message 0 image url is neither http(s) nor a data URL"], Check(WithImage(url)));
+        Assert.Equal(["bad-image-path: message 0 image url is neither http(s) nor a data URL"], Check(WithImage(url)));
     }
 
     [Theory]
