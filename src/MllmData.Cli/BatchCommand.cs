@@ -268,7 +268,10 @@ public static class BatchCommand
 
         var byStatus = string.Join(", ", state.Batches.GroupBy(b => b.Status).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Count()} {g.Key}"));
         await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"batches: {state.Batches.Count}{(byStatus.Length > 0 ? $" ({byStatus})" : string.Empty)}; round {state.Round}; {(state.Finished ? "finished" : "not finished")}")).ConfigureAwait(false);
-        await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"answers: {state.Usage.Answers} ({state.Usage.InputTokens} tokens in, {state.Usage.OutputTokens} tokens out, estimated cost {Cost(state.Usage.EstimatedCost)} at the batch price)")).ConfigureAwait(false);
+        var counted = state.Usage.EstimatedAnswers > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"; {state.Usage.EstimatedAnswers} answers without token usage, counted locally: {state.Usage.EstimatedInputTokens} in, {state.Usage.EstimatedOutputTokens} out")
+            : string.Empty;
+        await o.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"answers: {state.Usage.Answers} ({state.Usage.InputTokens} tokens in, {state.Usage.OutputTokens} tokens out, estimated cost {Cost(state.Usage.EstimatedCost)} at the batch price{counted})")).ConfigureAwait(false);
     }
 
     private static async Task PrintPlanAsync(TextWriter o, BatchPlan plan, string model, PriceTable prices)

@@ -73,14 +73,27 @@ public sealed class EvalQuestionFormat(bool sourceIds) : IOutputFormat
                 return;
             }
 
-            if (!record.TryGetProperty("question_id", out var id) || id.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
+            // A field of another kind is wrong-type, one left out missing-field (the adapters' codes), blank text empty-content.
+            if (!record.TryGetProperty("question_id", out var id) || id.ValueKind == JsonValueKind.Null)
             {
                 findings.Add(new(FindingCodes.MissingField, "no \"question_id\" (string or number)"));
             }
-
-            if (!record.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String || TextCheck.IsBlank(text.GetString()))
+            else if (id.ValueKind is not (JsonValueKind.String or JsonValueKind.Number))
             {
-                findings.Add(new(FindingCodes.EmptyContent, "\"text\" is missing or empty"));
+                findings.Add(new(FindingCodes.WrongType, $"\"question_id\" is {id.ValueKind}, expected a string or number"));
+            }
+
+            if (!record.TryGetProperty("text", out var text) || text.ValueKind == JsonValueKind.Null)
+            {
+                findings.Add(new(FindingCodes.MissingField, "\"text\" is missing"));
+            }
+            else if (text.ValueKind != JsonValueKind.String)
+            {
+                findings.Add(new(FindingCodes.WrongType, $"\"text\" is {text.ValueKind}, expected a string"));
+            }
+            else if (TextCheck.IsBlank(text.GetString()))
+            {
+                findings.Add(new(FindingCodes.EmptyContent, "\"text\" is empty"));
             }
 
             if (record.TryGetProperty("image", out var image) && (image.ValueKind != JsonValueKind.String || string.IsNullOrEmpty(image.GetString())))

@@ -14,7 +14,6 @@ public sealed record ConversationShape(
     string User,
     string Assistant,
     string? System,
-    string NonStringContentCode,
     bool ImagesFirst = false);
 
 /// <summary>
@@ -130,13 +129,13 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
     }
 
     /// <summary>
-    /// Notes an image given as a URL (<c>scheme://</c>) where the consumer opens files only (LLaVA, LLaMA-Factory: no such
-    /// file can be found by that name, docs/consumers.md L6, F5); whether it did. <c>data:</c> URIs are left alone: a
-    /// Parquet shard's embedded image column is read back as one.
+    /// Notes an image given as a URL or another URI (<c>scheme://</c>, <c>mailto:</c>, ...) where the consumer opens files
+    /// only (LLaVA, LLaMA-Factory: no such file can be found by that name, docs/consumers.md L6, F5); whether it did.
+    /// <c>data:</c> URIs are left alone: a Parquet shard's embedded image column is read back as one.
     /// </summary>
     private bool UrlImage(ref Utf8JsonReader reader, List<Finding> findings)
     {
-        if (!imagesAreFiles || !(reader.ValueIsEscaped ? ImageUrls.HasScheme(reader.GetString()) : ImageUrls.HasScheme(reader.ValueSpan)))
+        if (!imagesAreFiles || !(reader.ValueIsEscaped ? ImageUrls.IsUrlOtherThanData(reader.GetString()) : ImageUrls.IsUrlOtherThanData(reader.ValueSpan)))
         {
             return false;
         }
@@ -173,6 +172,7 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
             }
 
             string? role = null;
+            var roleKind = "missing";
             string contentKind = "missing";
             var empty = true;
             var count = 0;
@@ -181,6 +181,7 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
                 if (reader.ValueTextEquals(shape.RoleKey))
                 {
                     reader.Read();
+                    roleKind = Kind(reader.TokenType);
                     role = reader.TokenType != JsonTokenType.String ? null
                         : reader.ValueTextEquals(shape.User) ? shape.User
                         : reader.ValueTextEquals(shape.Assistant) ? shape.Assistant
@@ -205,9 +206,17 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
                 }
             }
 
+            // A field of another kind is wrong-type, one left out (or null) missing-field, as the adapters code them:
+            // neither is an empty message nor a role out of order.
             if (contentKind != "String")
             {
-                findings.Add(new(shape.NonStringContentCode, $"message {k} {shape.ContentKey} is {contentKind}, expected a string"));
+                findings.Add(new(Absent(contentKind) ? FindingCodes.MissingField : FindingCodes.WrongType, $"message {k} {shape.ContentKey} is {contentKind}, expected a string"));
+                continue;
+            }
+
+            if (roleKind != "String")
+            {
+                findings.Add(new(Absent(roleKind) ? FindingCodes.MissingField : FindingCodes.WrongType, $"message {k} {shape.RoleKey} is {roleKind}, expected a string"));
                 continue;
             }
 
@@ -293,6 +302,9 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
 
         return count;
     }
+
+    /// <summary>Whether a field's kind (as <see cref="Kind"/> says it) is a field left out: absent or null.</summary>
+    private static bool Absent(string kind) => kind is "missing" or "Null";
 
     private static string Kind(JsonTokenType t) => t switch
     {

@@ -124,8 +124,9 @@ public sealed record FormatCapabilities
     public bool ImagesAreFiles { get; init; }
 
     /// <summary>
-    /// Which image URLs (<c>scheme://</c> or <c>data:</c>, <see cref="ImageUrls.IsUrl"/>) the consumer can load: a record
-    /// with another one is rejected (<c>bad-image-path</c>) before it is written. Null: the format does not say (no check).
+    /// Which image URIs (<see cref="ImageUrls.IsUrl"/>) the consumer can load: a record with another one is rejected
+    /// (<c>bad-image-path</c>) before it is written. Null: the format does not say, and URLs with <c>//</c> and <c>data:</c>
+    /// URIs are taken (<see cref="ImageUrls.IsLocator"/>), other URIs refused.
     /// </summary>
     public Func<string, bool>? OpensUrl { get; init; }
 }

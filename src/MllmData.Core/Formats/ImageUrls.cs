@@ -2,15 +2,26 @@ using System.Text.RegularExpressions;
 
 namespace MllmData.Formats;
 
-/// <summary>Whether an image value is a URL or a <c>data:</c> URI rather than a file path (for consumers that open files only).</summary>
+/// <summary>
+/// Whether an image value is a URI (a URL, a <c>data:</c> URI, or any other scheme) rather than a file path, and which URIs
+/// name an image a consumer could load at all.
+/// </summary>
+/// <remarks>
+/// The rule is RFC 3986's: a value that starts (after white space) with a scheme, a letter then letters, digits, <c>+</c>,
+/// <c>-</c> or <c>.</c>, and a colon, is a URI: <c>https://a/b.jpg</c>, <c>data:image/png;base64,...</c>, but also
+/// <c>mailto:x@y</c>, <c>javascript:...</c>, <c>urn:isbn:...</c> and <c>http:b.jpg</c>. A scheme of one letter is a
+/// Windows drive (<c>C:\x.jpg</c>, <c>C:/x.jpg</c>, <c>C:x.jpg</c>, <c>C://x.jpg</c>) and stays a path. (RFC 3986 spells a
+/// relative path whose first segment holds a colon as <c>./a:b.jpg</c>; written so, it is a path here too.)
+/// </remarks>
 public static partial class ImageUrls
 {
-    /// <summary>
-    /// Any URL scheme (<c>https://</c>, <c>file://</c>, <c>s3://</c>, ...), as RFC 3986 spells one, after any white space; two
-    /// characters at least, so a Windows drive (<c>C://x.jpg</c>) stays a path.
-    /// </summary>
-    [GeneratedRegex(@"^\s*[A-Za-z][A-Za-z0-9+.-]+://")]
+    /// <summary>A URI scheme and its colon, after any white space; two characters at least, so a Windows drive stays a path.</summary>
+    [GeneratedRegex(@"^\s*[A-Za-z][A-Za-z0-9+.-]+:")]
     private static partial Regex Scheme();
+
+    /// <summary>A scheme followed by <c>//</c> and an authority: a URL that says where to fetch from.</summary>
+    [GeneratedRegex(@"^\s*[A-Za-z][A-Za-z0-9+.-]+://")]
+    private static partial Regex NetworkScheme();
 
     /// <summary>For consumers that open files only (LLaVA L6, LLaMA-Factory F5): no URL.</summary>
     public static bool NoUrl(string url) => false;
@@ -30,14 +41,28 @@ public static partial class ImageUrls
     public static bool OpenAiTakes(string url) =>
         url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || url.StartsWith("data:", StringComparison.OrdinalIgnoreCase);
 
-    public static bool IsUrl(ReadOnlySpan<char> path) =>
-        path.TrimStart().StartsWith("data:", StringComparison.OrdinalIgnoreCase) || HasScheme(path);
+    /// <summary>
+    /// What a consumer that loads URLs may take, when its format does not say which (<see cref="FormatCapabilities.OpensUrl"/>):
+    /// a URL with an authority (<c>scheme://</c>) or a <c>data:</c> URI. Other URIs (<c>mailto:</c>, <c>javascript:</c>,
+    /// <c>urn:</c>, <c>http:b.jpg</c>) name no image any consumer fetches.
+    /// </summary>
+    public static bool IsLocator(string url) => NetworkScheme().IsMatch(url) || IsData(url);
 
-    /// <summary>Whether the value starts with a URL scheme and <c>://</c> (a <c>data:</c> URI has none).</summary>
-    public static bool HasScheme(ReadOnlySpan<char> path) => Scheme().IsMatch(path);
+    /// <summary>Whether the value is a URI of any scheme rather than a file path (see the remarks of <see cref="ImageUrls"/>).</summary>
+    public static bool IsUrl(ReadOnlySpan<char> path) => Scheme().IsMatch(path);
+
+    /// <summary>The scheme of a URI as written (<c>mailto</c>), or null for a path.</summary>
+    public static string? SchemeOf(string path) =>
+        Scheme().Match(path) is { Success: true } m ? m.Value.Trim()[..^1] : null;
+
+    /// <summary>
+    /// Whether the value is a URI other than a <c>data:</c> one (for the validators of consumers that open files only; a
+    /// Parquet shard's embedded image column reads back as a <c>data:</c> URI).
+    /// </summary>
+    public static bool IsUrlOtherThanData(ReadOnlySpan<char> path) => IsUrl(path) && !IsData(path);
 
     /// <summary>The same for a JSON string value read in place (UTF-8, unescaped): only its start can hold a scheme.</summary>
-    public static bool HasScheme(ReadOnlySpan<byte> utf8)
+    public static bool IsUrlOtherThanData(ReadOnlySpan<byte> utf8)
     {
         Span<char> start = stackalloc char[Math.Min(utf8.Length, 64)];
         for (var i = 0; i < start.Length; i++)
@@ -45,6 +70,8 @@ public static partial class ImageUrls
             start[i] = (char)utf8[i];
         }
 
-        return HasScheme(start);
+        return IsUrlOtherThanData(start);
     }
+
+    private static bool IsData(ReadOnlySpan<char> path) => path.TrimStart().StartsWith("data:", StringComparison.OrdinalIgnoreCase);
 }

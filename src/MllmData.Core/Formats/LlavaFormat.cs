@@ -27,7 +27,7 @@ public sealed class LlavaFormat : ConversationFormat
     };
 
     protected override ConversationShape Shape { get; } =
-        new("llava", "image", "conversations", "from", "value", "human", "gpt", null, FindingCodes.EmptyContent, ImagesFirst: true);
+        new("llava", "image", "conversations", "from", "value", "human", "gpt", null, ImagesFirst: true);
 
     protected override string PlaceholderSeparator => "\n";
 

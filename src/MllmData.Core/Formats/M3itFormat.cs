@@ -108,13 +108,22 @@ public sealed class M3itFormat : IOutputFormat
 /// <summary>M3IT: instruction, inputs and outputs strings present; every image_base64_str entry decodes to an image.</summary>
 internal sealed class M3itValidator : IFormatValidator
 {
+    private static readonly string[] Fields = ["instruction", "inputs", "outputs"];
+
     public void Validate(JsonElement record, List<Finding> findings)
     {
-        foreach (var field in new[] { "instruction", "inputs", "outputs" })
+        foreach (var field in Fields)
         {
-            if (!record.TryGetProperty(field, out var v) || v.ValueKind != JsonValueKind.String)
+            if (!record.TryGetProperty(field, out var v) || v.ValueKind == JsonValueKind.Null)
             {
                 findings.Add(new(FindingCodes.MissingField, $"no \"{field}\" string"));
+                return;
+            }
+
+            // Present but of another kind: wrong-type, as the adapters code it, not a field left out.
+            if (v.ValueKind != JsonValueKind.String)
+            {
+                findings.Add(new(FindingCodes.WrongType, $"\"{field}\" is {v.ValueKind}, expected a string"));
                 return;
             }
         }
@@ -132,19 +141,20 @@ internal sealed class M3itValidator : IFormatValidator
         var i = 0;
         foreach (var image in images.EnumerateArray())
         {
+            if (image.ValueKind != JsonValueKind.String)
+            {
+                findings.Add(new(FindingCodes.WrongType, $"image {i} is {image.ValueKind}, expected a base64 string"));
+                return;
+            }
+
             byte[] bytes;
             try
             {
-                bytes = Convert.FromBase64String(image.GetString() ?? string.Empty);
+                bytes = Convert.FromBase64String(image.GetString()!);
             }
             catch (FormatException)
             {
                 findings.Add(new(FindingCodes.BadBase64, $"image {i} is not valid base64"));
-                return;
-            }
-            catch (InvalidOperationException)
-            {
-                findings.Add(new(FindingCodes.WrongType, $"image {i} is not a string"));
                 return;
             }
 

@@ -38,8 +38,21 @@ public sealed class OpenAiChatValidator : IFormatValidator
         var callIds = new HashSet<string>(StringComparer.Ordinal);
         foreach (var m in messages.EnumerateArray())
         {
-            var role = m.ValueKind == JsonValueKind.Object && m.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
-            if (role is null || !Roles.Contains(role))
+            // A message, a role or an id of another kind is wrong-type and one left out missing-field, as the adapters
+            // code them; an unknown role or an id no call waits for is a matter of order.
+            if (m.ValueKind != JsonValueKind.Object)
+            {
+                findings.Add(new(FindingCodes.WrongType, $"message {k} is {m.ValueKind}, expected an object"));
+                return;
+            }
+
+            if (!Field(m, "role", $"message {k}", findings, out var r))
+            {
+                return;
+            }
+
+            var role = r.GetString()!;
+            if (!Roles.Contains(role))
             {
                 findings.Add(new(FindingCodes.WrongRoleOrder, $"message {k} has role '{role}'"));
                 return;
@@ -47,7 +60,13 @@ public sealed class OpenAiChatValidator : IFormatValidator
 
             if (role == "tool")
             {
-                var id = m.TryGetProperty("tool_call_id", out var tid) && tid.ValueKind == JsonValueKind.String ? tid.GetString()! : null;
+                if (m.TryGetProperty("tool_call_id", out var tid) && tid.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+                {
+                    findings.Add(new(FindingCodes.WrongType, $"message {k} (tool) tool_call_id is {tid.ValueKind}, expected a string"));
+                    return;
+                }
+
+                var id = tid.ValueKind == JsonValueKind.String ? tid.GetString()! : null;
                 if (id is null || !pending.Remove(id))
                 {
                     findings.Add(new(FindingCodes.ToolCallIdMismatch, $"message {k} (tool) answers '{id}', which is not a call waiting for an answer"));
@@ -177,6 +196,11 @@ public sealed class OpenAiChatValidator : IFormatValidator
 
         foreach (var c in calls.EnumerateArray())
         {
+            if (WrongKind(c, k, findings))
+            {
+                return false;
+            }
+
             var id = c.ValueKind == JsonValueKind.Object && c.TryGetProperty("id", out var i) && i.ValueKind == JsonValueKind.String ? i.GetString() : null;
             if (string.IsNullOrEmpty(id) || !c.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != "function"
                 || !c.TryGetProperty("function", out var f) || f.ValueKind != JsonValueKind.Object
@@ -269,10 +293,21 @@ public sealed class OpenAiChatValidator : IFormatValidator
 
         foreach (var part in content.EnumerateArray())
         {
-            var type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var t) ? t.GetString() : null;
+            if (part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var t) && t.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                findings.Add(new(FindingCodes.WrongType, $"message {k} ({role}) has a content part whose type is {t.ValueKind}, expected a string"));
+                return false;
+            }
+
+            var type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out t) ? t.GetString() : null;
             if (type == "text")
             {
-                if (!part.TryGetProperty("text", out var text) || text.ValueKind != JsonValueKind.String || TextCheck.IsBlank(text.GetString()))
+                if (!Field(part, "text", $"message {k} text part", findings, out var text))
+                {
+                    return false;
+                }
+
+                if (TextCheck.IsBlank(text.GetString()))
                 {
                     findings.Add(new(FindingCodes.EmptyContent, $"message {k} has an empty text part"));
                     return false;
@@ -281,10 +316,23 @@ public sealed class OpenAiChatValidator : IFormatValidator
             else if (type == "image_url" && role == "user")
             {
                 images++;
-                if (!part.TryGetProperty("image_url", out var iu) || iu.ValueKind != JsonValueKind.Object
-                    || !iu.TryGetProperty("url", out var url) || url.ValueKind != JsonValueKind.String)
+                part.TryGetProperty("image_url", out var iu);
+                var url = iu.ValueKind == JsonValueKind.Object && iu.TryGetProperty("url", out var u) ? u : default;
+                if (iu.ValueKind is not (JsonValueKind.Object or JsonValueKind.Undefined or JsonValueKind.Null))
+                {
+                    findings.Add(new(FindingCodes.WrongType, $"message {k} image part's image_url is {iu.ValueKind}, expected an object"));
+                    return false;
+                }
+
+                if (url.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
                 {
                     findings.Add(new(FindingCodes.MissingField, $"message {k} has an image part without image_url.url"));
+                    return false;
+                }
+
+                if (url.ValueKind != JsonValueKind.String)
+                {
+                    findings.Add(new(FindingCodes.WrongType, $"message {k} image part's image_url.url is {url.ValueKind}, expected a string"));
                     return false;
                 }
 
@@ -303,6 +351,44 @@ public sealed class OpenAiChatValidator : IFormatValidator
         return true;
     }
 
+    /// <summary>
+    /// A string field of an object: missing-field when it is absent or null, wrong-type when it holds another kind (the
+    /// adapters' codes for the same faults); false after a finding.
+    /// </summary>
+    private static bool Field(JsonElement obj, string name, string where, List<Finding> findings, out JsonElement value)
+    {
+        if (!obj.TryGetProperty(name, out value) || value.ValueKind == JsonValueKind.Null)
+        {
+            findings.Add(new(FindingCodes.MissingField, $"{where} has no \"{name}\""));
+            return false;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            findings.Add(new(FindingCodes.WrongType, $"{where} \"{name}\" is {value.ValueKind}, expected a string"));
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>A tool call that is no object, or whose id, type or function name is of another kind (not left out or null): wrong-type.</summary>
+    private static bool WrongKind(JsonElement call, int k, List<Finding> findings)
+    {
+        string? wrong = call.ValueKind != JsonValueKind.Object ? $"a tool call that is {call.ValueKind}, expected an object"
+            : call.TryGetProperty("id", out var id) && id.ValueKind is not (JsonValueKind.String or JsonValueKind.Null) ? $"a tool call whose id is {id.ValueKind}, expected a string"
+            : call.TryGetProperty("type", out var type) && type.ValueKind is not (JsonValueKind.String or JsonValueKind.Null) ? $"a tool call whose type is {type.ValueKind}, expected a string"
+            : call.TryGetProperty("function", out var f) && f.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null) ? $"a tool call whose function is {f.ValueKind}, expected an object"
+            : f.ValueKind == JsonValueKind.Object && f.TryGetProperty("name", out var n) && n.ValueKind is not (JsonValueKind.String or JsonValueKind.Null) ? $"a tool call whose function.name is {n.ValueKind}, expected a string"
+            : null;
+        if (wrong is not null)
+        {
+            findings.Add(new(FindingCodes.WrongType, $"message {k} has {wrong}"));
+        }
+
+        return wrong is not null;
+    }
+
     private static bool Url(string url, int k, List<Finding> findings)
     {
         if (url.StartsWith("https://", StringComparison.Ordinal) || url.StartsWith("http://", StringComparison.Ordinal))
@@ -312,7 +398,8 @@ public sealed class OpenAiChatValidator : IFormatValidator
 
         if (!url.StartsWith("data:", StringComparison.Ordinal))
         {
-            findings.Add(new(FindingCodes.WrongType, $"message {k} image url is neither http(s) nor a data URL"));
+            // A string of the right kind that names nothing OpenAI loads: the build's reject for such an image, not a type fault.
+            findings.Add(new(FindingCodes.BadImagePath, $"message {k} image url is neither http(s) nor a data URL"));
             return false;
         }
 

@@ -23,7 +23,7 @@ public sealed class ShareGptFormat : ConversationFormat
     public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "json", "parquet"], InContextExamples = true, ToolUse = true, ReservedTags = ["<video>", "<audio>"], ImagesAreFiles = true, OpensUrl = ImageUrls.NoUrl };
 
     protected override ConversationShape Shape { get; } =
-        new("sharegpt", "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);
+        new("sharegpt", "images", "messages", "role", "content", "user", "assistant", "system");
 
     protected override string PlaceholderSeparator => string.Empty;
 

@@ -17,7 +17,7 @@ public sealed class SwiftFormat : ConversationFormat
     public override FormatCapabilities Capabilities { get; } = new() { SystemMessage = true, Containers = ["jsonl", "parquet"], InContextExamples = true, ToolUse = true, ReservedTags = ["<video>", "<audio>", "<bbox>", "<ref-object>"], OpensUrl = ImageUrls.SwiftLoads };
 
     protected override ConversationShape Shape { get; } =
-        new("swift", "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);
+        new("swift", "images", "messages", "role", "content", "user", "assistant", "system");
 
     protected override string PlaceholderSeparator => string.Empty;
 

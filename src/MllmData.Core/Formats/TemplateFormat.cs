@@ -52,9 +52,16 @@ internal sealed class TemplateFormValidator(string bos = "<BOS>", string eos = "
 {
     public void Validate(JsonElement record, List<Finding> findings)
     {
-        if (!record.TryGetProperty("text", out var t) || t.ValueKind != JsonValueKind.String)
+        if (!record.TryGetProperty("text", out var t) || t.ValueKind == JsonValueKind.Null)
         {
             findings.Add(new(FindingCodes.MissingField, "no \"text\" string"));
+            return;
+        }
+
+        // Present but of another kind: wrong-type, as the adapters code it, not a field left out.
+        if (t.ValueKind != JsonValueKind.String)
+        {
+            findings.Add(new(FindingCodes.WrongType, $"\"text\" is {t.ValueKind}, expected a string"));
             return;
         }
 

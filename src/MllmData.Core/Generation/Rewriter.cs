@@ -341,6 +341,12 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             }
         }
 
+        // A URL (or another URI) is no file under the root: said as what it is, not as a file that is missing.
+        if (ImageUrls.IsUrl(pathOrUrl))
+        {
+            throw new ImageUnavailableException(RejectReasons.BadImagePath, $"image {pathOrUrl} is a URI, not a file: the with-image prompt sends the bytes of image files under --image-root (URLs are not fetched)");
+        }
+
         var root = options.ImageRoot ?? throw new UsageException("the with-image prompt needs --image-root to read the images");
         var rootFull = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)) + Path.DirectorySeparatorChar;
         string full;
@@ -588,6 +594,7 @@ public sealed class Rewriter(TemplatePack pack, RewriteOptions options, ILogger 
             }
         }
 
+        calls.Usage.WarnIfEstimated(log, "rewrite");
         var recipeSha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"rewrite|{PromptVersion}|{calls.ModelName}|{options}")));
         if (part is not null)
         {

@@ -160,6 +160,7 @@ public static class SelfInstructRunner
 
         var usage = calls.Usage;
         var cost = calls.EstimatedCost;
+        usage.WarnIfEstimated(log, "self-instruct");
         var describe = JsonSerializer.Serialize(new { s.Adapter, s.Kinds, s.PerImage, s.FewShot, s.Temperature, s.MaxOutputTokens, s.Model, output.Format, output.Seed, generator.PromptVersions });
         if (split is not null)
         {

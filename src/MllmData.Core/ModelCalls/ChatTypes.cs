@@ -68,6 +68,12 @@ public sealed class ModelCallException : Exception
     /// </summary>
     public (int Input, int Output)? Billed { get; init; }
 
+    /// <summary>
+    /// The endpoint answered with a chat completion (a <c>choices</c> list) that could not be used: billed for its prompt
+    /// whether or not it says so, so a reply without <see cref="Billed"/> counts the prompt's own count, as an estimate.
+    /// </summary>
+    public bool Replied { get; init; }
+
     public bool Retryable => Kind is ModelFailure.RateLimited or ModelFailure.ServerError or ModelFailure.Timeout or ModelFailure.Transport or ModelFailure.Malformed;
 
     /// <summary>The reject reason code, e.g. <c>model-rate-limited</c>.</summary>

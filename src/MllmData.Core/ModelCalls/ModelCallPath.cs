@@ -55,6 +55,9 @@ public sealed class UsageCounters
     private long _inputTokens;
     private long _outputTokens;
     private long _failures;
+    private long _estimatedReplies;
+    private long _estimatedInputTokens;
+    private long _estimatedOutputTokens;
 
     /// <summary>Logical requests: prompts that went to the model (not answered from the cache), however many tries each took.</summary>
     public long Requests => Interlocked.Read(ref _requests);
@@ -73,6 +76,19 @@ public sealed class UsageCounters
     public long OutputTokens => Interlocked.Read(ref _outputTokens);
 
     public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>
+    /// Replies that said nothing, or only part, of what they spent (no <c>usage</c> section, or one without its prompt or
+    /// completion count): the missing counts are our own o200k counts, included in <see cref="InputTokens"/> and
+    /// <see cref="OutputTokens"/> and priced with them.
+    /// </summary>
+    public long EstimatedReplies => Interlocked.Read(ref _estimatedReplies);
+
+    /// <summary>The part of <see cref="InputTokens"/> that is our own count, not the provider's.</summary>
+    public long EstimatedInputTokens => Interlocked.Read(ref _estimatedInputTokens);
+
+    /// <summary>The part of <see cref="OutputTokens"/> that is our own count, not the provider's.</summary>
+    public long EstimatedOutputTokens => Interlocked.Read(ref _estimatedOutputTokens);
 
     internal void Request() => Interlocked.Increment(ref _requests);
 
@@ -99,7 +115,28 @@ public sealed class UsageCounters
         Interlocked.Add(ref _outputTokens, output);
     }
 
-    /// <summary>The <c>usage</c> section of a manifest.</summary>
+    /// <summary>One reply whose token counts are (in part) ours: the counted tokens, already in <see cref="Tokens"/>.</summary>
+    internal void Estimated(long input, long output)
+    {
+        Interlocked.Increment(ref _estimatedReplies);
+        Interlocked.Add(ref _estimatedInputTokens, input);
+        Interlocked.Add(ref _estimatedOutputTokens, output);
+    }
+
+    /// <summary>
+    /// The run's one warning that its token and cost figures are partly our own counts (nothing when every reply said what
+    /// it spent): a cost understated without a word is what a user of an endpoint that leaves <c>usage</c> out must not get.
+    /// </summary>
+    public void WarnIfEstimated(Serilog.ILogger log, string command)
+    {
+        if (EstimatedReplies > 0)
+        {
+            log.Warning(
+                "{Command}: {Replies} model replies gave no token usage (or only part of it); their tokens were counted with the o200k tokenizer ({In} in, {Out} out) and priced, so the usage and estimated cost are partly estimates (estimated_replies in the manifest's usage)",
+                command, EstimatedReplies, EstimatedInputTokens, EstimatedOutputTokens);
+        }
+    }
+
     /// <summary>The counters as a part of a job array records them (<c>mllmdata merge</c> sums them).</summary>
     public System.Text.Json.Nodes.JsonObject ToJson() => new()
     {
@@ -111,6 +148,9 @@ public sealed class UsageCounters
         ["failures"] = Failures,
         ["input_tokens"] = InputTokens,
         ["output_tokens"] = OutputTokens,
+        ["estimated_replies"] = EstimatedReplies,
+        ["estimated_input_tokens"] = EstimatedInputTokens,
+        ["estimated_output_tokens"] = EstimatedOutputTokens,
     };
 
     /// <summary>Adds a part's counters (as <see cref="ToJson"/> wrote them).</summary>
@@ -125,8 +165,12 @@ public sealed class UsageCounters
         Interlocked.Add(ref _failures, N("failures"));
         Interlocked.Add(ref _inputTokens, N("input_tokens"));
         Interlocked.Add(ref _outputTokens, N("output_tokens"));
+        Interlocked.Add(ref _estimatedReplies, N("estimated_replies"));
+        Interlocked.Add(ref _estimatedInputTokens, N("estimated_input_tokens"));
+        Interlocked.Add(ref _estimatedOutputTokens, N("estimated_output_tokens"));
     }
 
+    /// <summary>The <c>usage</c> section of a manifest.</summary>
     public void WriteTo(System.Text.Json.Utf8JsonWriter w, decimal? estimatedCost)
     {
         w.WriteStartObject("usage");
@@ -138,6 +182,9 @@ public sealed class UsageCounters
         w.WriteNumber("failures", Failures);
         w.WriteNumber("input_tokens", InputTokens);
         w.WriteNumber("output_tokens", OutputTokens);
+        w.WriteNumber("estimated_replies", EstimatedReplies);
+        w.WriteNumber("estimated_input_tokens", EstimatedInputTokens);
+        w.WriteNumber("estimated_output_tokens", EstimatedOutputTokens);
         if (estimatedCost is { } cost)
         {
             w.WriteNumber("estimated_cost_usd", decimal.Round(cost, 6));
@@ -302,10 +349,18 @@ public sealed class ModelCallPath : IDisposable
                 {
                     var reply = await _model.CompleteAsync(request, tryToken.Token).ConfigureAwait(false);
 
-                    // What the reply says it spent (our own count where it says nothing), held against the caps and
-                    // counted in the usage whether or not the text is then usable: the provider bills it either way.
-                    var (input, output) = (reply.InputTokens > 0 ? reply.InputTokens : promptTokens, reply.OutputTokens > 0 ? reply.OutputTokens : TokenCounter.Text(reply.Text));
+                    // What the reply says it spent (our own count where it says nothing, marked as estimated), held
+                    // against the caps and counted in the usage whether or not the text is then usable: the provider
+                    // bills it either way.
+                    var countedInput = reply.InputTokens > 0 ? 0 : promptTokens;
+                    var countedOutput = reply.OutputTokens > 0 ? 0 : TokenCounter.Text(reply.Text);
+                    var (input, output) = (reply.InputTokens > 0 ? reply.InputTokens : countedInput, reply.OutputTokens > 0 ? reply.OutputTokens : countedOutput);
                     Spent(hold, input, output);
+                    if (reply.InputTokens <= 0 || reply.OutputTokens <= 0)
+                    {
+                        Usage.Estimated(countedInput, countedOutput);
+                    }
+
                     return Checked(reply with { InputTokens = input, OutputTokens = output, FromCache = false });
                 }
                 catch (Exception ex) when (ex is OperationCanceledException or ModelCallException && !cancellationToken.IsCancellationRequested && deadline.IsCancellationRequested)
@@ -369,8 +424,8 @@ public sealed class ModelCallPath : IDisposable
             : result;
     }
 
-    /// <summary>What one HTTP attempt holds against the caps until its reply says what it spent.</summary>
-    private readonly record struct Hold(long Tokens, decimal Cost);
+    /// <summary>What one HTTP attempt holds against the caps until its reply says what it spent, and its prompt's own count.</summary>
+    private readonly record struct Hold(long Tokens, decimal Cost, int PromptTokens);
 
     /// <summary>
     /// Counts one HTTP attempt (a first try or a retry) against the caps before it is sent, at its worst case: its prompt
@@ -380,7 +435,7 @@ public sealed class ModelCallPath : IDisposable
     {
         lock (_budgetGate)
         {
-            var hold = new Hold(promptTokens + (long)maxOutputTokens, _prices.Cost(_model.Model, promptTokens, maxOutputTokens) ?? 0m);
+            var hold = new Hold(promptTokens + (long)maxOutputTokens, _prices.Cost(_model.Model, promptTokens, maxOutputTokens) ?? 0m, promptTokens);
             if (_settings.MaxRequests is { } maxRequests && _reservedRequests + 1 > maxRequests)
             {
                 throw new BudgetExceededException($"--max-requests {maxRequests} reached");
@@ -415,14 +470,25 @@ public sealed class ModelCallPath : IDisposable
     }
 
     /// <summary>
-    /// A failed attempt: a reply that still reports tokens spent them; an error status with no such report spent none;
-    /// a try that timed out or lost its connection may have been billed, so it keeps its worst case in the caps.
+    /// A failed attempt: a reply that still reports tokens spent them; a reply that says nothing of its prompt (an answer
+    /// without text, an empty <c>choices</c> list, no <c>usage</c>) was billed for it all the same, so the prompt's own count
+    /// stands in, marked as estimated; an error status with no such report spent none; a try that timed out or lost its
+    /// connection may have been billed, so it keeps its worst case in the caps.
     /// </summary>
     private void Settle(Hold hold, Exception failure)
     {
         if (failure is ModelCallException { Billed: { } billed })
         {
-            Spent(hold, billed.Input, billed.Output);
+            Spent(hold, billed.Input > 0 ? billed.Input : hold.PromptTokens, billed.Output);
+            if (billed.Input <= 0)
+            {
+                Usage.Estimated(hold.PromptTokens, 0);
+            }
+        }
+        else if (failure is ModelCallException { Replied: true })
+        {
+            Spent(hold, hold.PromptTokens, 0);
+            Usage.Estimated(hold.PromptTokens, 0);
         }
         else if (failure is ModelCallException { Status: not null })
         {

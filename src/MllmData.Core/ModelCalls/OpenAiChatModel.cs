@@ -148,7 +148,7 @@ public sealed class OpenAiChatModel : IChatModel
 
             if (choices.GetArrayLength() == 0 || choices[0].ValueKind != JsonValueKind.Object)
             {
-                throw new ModelCallException(ModelFailure.Malformed, "the response has an empty \"choices\" list") { Billed = BilledOf(root) };
+                throw new ModelCallException(ModelFailure.Malformed, "the response has an empty \"choices\" list") { Billed = BilledOf(root), Replied = true };
             }
 
             var choice = choices[0];
@@ -158,7 +158,7 @@ public sealed class OpenAiChatModel : IChatModel
                 : string.Empty;
             if (text.Length == 0)
             {
-                throw new ModelCallException(ModelFailure.EmptyAnswer, $"the model returned no text (finish reason {finish ?? "none"})") { Billed = BilledOf(root) };
+                throw new ModelCallException(ModelFailure.EmptyAnswer, $"the model returned no text (finish reason {finish ?? "none"})") { Billed = BilledOf(root), Replied = true };
             }
 
             return new ChatResult(text, Tokens(root, "prompt_tokens"), Tokens(root, "completion_tokens"), FromCache: false);

@@ -328,11 +328,8 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
             throw new UsageException($"--images {imageSettings.Mode}: source '{name}' needs --image-root");
         }
 
-        var steps = new List<IRecordStep>();
-        if (format.Capabilities.OpensUrl is not null)
-        {
-            steps.Add(new ImageUrlStep(format));
-        }
+        // Every format: one whose consumer's loader is not known still cannot load a mailto: or urn: image.
+        var steps = new List<IRecordStep> { new ImageUrlStep(format) };
 
         var stage = imageSettings.Active && s.ImageRoot is not null;
         if (s.ImageRoot is not null && !stage)

@@ -295,7 +295,11 @@ public static class StatsReport
         if (m["usage"] is JsonObject u)
         {
             var cost = u["estimated_cost_usd"] is JsonValue c ? I($"${(decimal)c}") : "unknown";
-            lines.Add(I($"model usage: {u["requests"]} requests, {u["cache_hits"]} cache hits, {u["input_tokens"]} tokens in, {u["output_tokens"]} tokens out, estimated cost {cost}"));
+            // Replies without a usage section were counted by the tool: said beside the figures they are part of.
+            var counted = u["estimated_replies"] is JsonValue e && (long)e > 0
+                ? I($" (of which {u["estimated_input_tokens"]} in and {u["estimated_output_tokens"]} out counted by the tool for {(long)e} replies without usage)")
+                : string.Empty;
+            lines.Add(I($"model usage: {u["requests"]} requests, {u["cache_hits"]} cache hits, {u["input_tokens"]} tokens in, {u["output_tokens"]} tokens out, estimated cost {cost}{counted}"));
         }
 
         lines.Add("percentiles: " + PercentileMethod);

@@ -331,6 +331,7 @@ public class TheBatchPath
         Assert.Equal(("completed", 6L, 1L), (done.Batches.Single().Status, done.Batches.Single().Completed, done.Batches.Single().Failed));
         Assert.Equal(ModelFailure.ClientError, done.Failed.Values.Single().Kind);
         Assert.Equal((6L, 6L * 50, 6L * 12), (done.Usage.Answers, done.Usage.InputTokens, done.Usage.OutputTokens));
+        Assert.Equal((0L, 0L, 0L), (done.Usage.EstimatedAnswers, done.Usage.EstimatedInputTokens, done.Usage.EstimatedOutputTokens));
         Assert.Equal(PriceTable.Load().Cost("gpt-4o-mini", 300, 72) / 2, done.Usage.EstimatedCost);
         Assert.Equal(syncCalls, server.ChatCalls);
 
@@ -773,6 +774,13 @@ public class TheBatchPath
             Assert.True(want.InputTokens > 50, $"{want.InputTokens}"); // counted locally, not the fake's 50
             Assert.Equal((want.Text, want.InputTokens, want.OutputTokens), (got.Text, got.InputTokens, got.OutputTokens));
         }
+
+        // The batch usage holds those counts too, priced, and says they are ours: never 0 tokens in for answers that had a prompt.
+        var usage = BatchState.Load(output).Usage;
+        var (promptTokens, outputTokens) = (answered.Sum(k => (long)expected.Get(k)!.InputTokens), answered.Sum(k => (long)expected.Get(k)!.OutputTokens));
+        Assert.Equal((6L, promptTokens, outputTokens), (usage.Answers, usage.InputTokens, usage.OutputTokens));
+        Assert.Equal((6L, promptTokens, outputTokens), (usage.EstimatedAnswers, usage.EstimatedInputTokens, usage.EstimatedOutputTokens));
+        Assert.Equal(PriceTable.Load().BatchCost("gpt-4o-mini", promptTokens, outputTokens), usage.EstimatedCost);
 
         AssertSameOutput(sync, output);
     }

@@ -93,7 +93,9 @@ public class TheImageRoot
         {
             // ms-swift fetches what starts with http once stripped, and decodes data: (S5); OpenAI takes http(s) and data:.
             // Any other scheme is a reject whether or not there is an image root (it was missing-image under a root).
-            string[] refused = format == "swift" ? ["jsonl-l2", "jsonl-l3", "jsonl-l4", "jsonl-l7"] : ["jsonl-l3", "jsonl-l4", "jsonl-l6"];
+            // (OpenAI: an upper-case HTTPS:// or DATA: passes the build's step but not the validator, whose finding is a
+            // bad-image-path as well: it was coded wrong-type.)
+            string[] refused = format == "swift" ? ["jsonl-l2", "jsonl-l3", "jsonl-l4", "jsonl-l7", "jsonl-l9"] : ["jsonl-l3", "jsonl-l4", "jsonl-l6", "jsonl-l2", "jsonl-l7", "jsonl-l9"];
             Assert.Equal(refused, rejects.Select(x => x.Str("position")));
             Assert.StartsWith($"image 'file:///etc/passwd' is a URL the {format} format's consumer cannot load (", rejects.Single(x => x.Str("position") == "jsonl-l3").Str("detail"), StringComparison.Ordinal);
 
@@ -103,13 +105,15 @@ public class TheImageRoot
             return;
         }
 
-        Assert.Equal(["jsonl-l1", "jsonl-l2", "jsonl-l3", "jsonl-l4", "jsonl-l5", "jsonl-l6", "jsonl-l7"], rejects.Select(x => x.Str("position")));
+        Assert.Equal(["jsonl-l1", "jsonl-l2", "jsonl-l3", "jsonl-l4", "jsonl-l5", "jsonl-l6", "jsonl-l7", "jsonl-l9"], rejects.Select(x => x.Str("position")));
         Assert.StartsWith("image 'http://example.com/a.jpg' is a URL, not a file: ", rejects[0].Str("detail"), StringComparison.Ordinal);
         Assert.Contains("opens image files under its image folder", rejects[0].Str("detail"), StringComparison.Ordinal);
 
-        // A file name, even one that starts like a scheme, is a file name.
+        // A scheme and a colon make a URI, slashes or not (RFC 3986): 'http:no-slashes.jpg' is no file name.
+        Assert.StartsWith("image 'http:no-slashes.jpg' is a 'http:' URI: it names no image file and no place to fetch one", rejects[^1].Str("detail"), StringComparison.Ordinal);
+
         // A Windows drive is no scheme. (Under the root, only the real file is there: the others are missing-image.)
-        Assert.Equal(withRoot ? 1 : 3, HostileFile.Records(outDir).Count);
+        Assert.Equal(withRoot ? 1 : 2, HostileFile.Records(outDir).Count);
         Assert.DoesNotContain(HostileFile.Records(outDir), x => x.GetRawText().Contains("example.com", StringComparison.Ordinal) || x.GetRawText().Contains("base64", StringComparison.Ordinal));
     }
 
@@ -132,7 +136,9 @@ public class TheImageRoot
     [Theory]
     [InlineData("llava", "{\"id\":\"1\",\"image\":\"http://x.org/a.jpg\",\"conversations\":[{\"from\":\"human\",\"value\":\"<image>\\nWhat?\"},{\"from\":\"gpt\",\"value\":\"a\"}]}", true)]
     [InlineData("llava", "{\"id\":\"1\",\"image\":[\"a.jpg\",\"s3:\\/\\/b\\/c.jpg\"],\"conversations\":[{\"from\":\"human\",\"value\":\"<image>\\n<image>\\nWhat?\"},{\"from\":\"gpt\",\"value\":\"a\"}]}", true)]
-    [InlineData("llava", "{\"id\":\"1\",\"image\":\"http:no-slashes.jpg\",\"conversations\":[{\"from\":\"human\",\"value\":\"<image>\\nWhat?\"},{\"from\":\"gpt\",\"value\":\"a\"}]}", false)]
+    [InlineData("llava", "{\"id\":\"1\",\"image\":\"http:no-slashes.jpg\",\"conversations\":[{\"from\":\"human\",\"value\":\"<image>\\nWhat?\"},{\"from\":\"gpt\",\"value\":\"a\"}]}", true)]
+    [InlineData("llava", "{\"id\":\"1\",\"image\":\"C:\\\\images\\\\a.jpg\",\"conversations\":[{\"from\":\"human\",\"value\":\"<image>\\nWhat?\"},{\"from\":\"gpt\",\"value\":\"a\"}]}", false)]
+    [InlineData("sharegpt", "{\"messages\":[{\"role\":\"user\",\"content\":\"<image>What?\"},{\"role\":\"assistant\",\"content\":\"a\"}],\"images\":[\"mailto:x@y.org\"]}", true)]
     [InlineData("sharegpt", "{\"messages\":[{\"role\":\"user\",\"content\":\"<image>What?\"},{\"role\":\"assistant\",\"content\":\"a\"}],\"images\":[\"HTTPS://x.org/a.jpg\"]}", true)]
     [InlineData("sharegpt", "{\"messages\":[{\"role\":\"user\",\"content\":\"<image>What?\"},{\"role\":\"assistant\",\"content\":\"a\"}],\"images\":[\"data:image/png;base64,AA\"]}", false)]
     [InlineData("swift", "{\"messages\":[{\"role\":\"user\",\"content\":\"<image>What?\"},{\"role\":\"assistant\",\"content\":\"a\"}],\"images\":[\"http://x.org/a.jpg\"]}", false)]

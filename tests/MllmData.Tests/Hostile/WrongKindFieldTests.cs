@@ -306,10 +306,12 @@ public class WrongKindFieldTests
 
     [Theory]
     [InlineData("""{"id": {"n": 1}, "image": "a.jpg", "conversations": [{"from": "human", "value": "<image>\nWhat is it?"}, {"from": "gpt", "value": "a cat"}]}""", "wrong-type", "as llava: \"id\" is an object, expected a number or string id")]
-    [InlineData("""{"id": "1", "image": "a.jpg", "conversations": [{"from": "human", "value": "<image>\nHow many?"}, {"from": "gpt", "value": 2}]}""", "empty-content", "as llava: message 1 value is Number, expected a string")]
+    [InlineData("""{"id": "1", "image": "a.jpg", "conversations": [{"from": "human", "value": "<image>\nHow many?"}, {"from": "gpt", "value": 2}]}""", "wrong-type", "as llava: message 1 value is Number, expected a string")]
     [InlineData("""{"id": "1", "conversations": "What is it?"}""", "wrong-type", "as llava: \"conversations\" is String, expected an array")]
     [InlineData("""{"messages": [{"role": "system", "content": 7}, {"role": "user", "content": "<image>What is it?"}, {"role": "assistant", "content": "a cat"}], "images": ["a.jpg"]}""", "wrong-type", "as sharegpt: message 0 content is Number, expected a string")]
     [InlineData("""{"messages": [{"role": "user", "content": "What is it?"}, {"role": "assistant", "content": {"text": "a cat"}}]}""", "wrong-type", "as sharegpt: message 1 content is Object, expected a string")]
+    [InlineData("""{"id": "1", "conversations": [{"from": "human", "value": "What is it?"}, {"from": 2, "value": "a cat"}]}""", "wrong-type", "as llava: message 1 from is Number, expected a string")]
+    [InlineData("""{"messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}, {"role": "assistant", "content": "a cat"}]}""", "wrong-type", "as openai: message 0 text part \"text\" is Number, expected a string")]
     public async Task An_Instruction_Line_With_A_Field_Of_Another_Kind_Is_Rejected_Naming_The_Field(string line, string reason, string detail)
     {
         // Before: a LLaVA id of another kind was replaced by the line number unseen, and a line whose turn held a number

@@ -132,7 +132,8 @@ public class TheOpenAiChatModelAgainstBadReplies
             Assert.Equal(PriceTable.Load().Cost("gpt-4o-mini", 60, 4), rig.Calls.EstimatedCost);
         }
 
-        // A choice without text, the same; a reply with no usage section adds nothing of its own.
+        // A choice without text, the same; a reply with no usage section is billed for its prompt all the same: our own
+        // count of it stands in, marked as an estimate (TheUsageOfRepliesWithoutUsage).
         using (var rig = new Rig(_ => new FakeReply(200, "{\"choices\": [{\"message\": {\"content\": \"\"}}], \"usage\": {\"prompt_tokens\": 30, \"completion_tokens\": 9}}")))
         {
             Assert.Equal("model-empty-answer", (await Assert.ThrowsAsync<ModelCallException>(rig.Ask)).ReasonCode);
@@ -142,7 +143,7 @@ public class TheOpenAiChatModelAgainstBadReplies
         using (var rig = new Rig(_ => FakeReply.EmptyChoices(), new CallSettings { MaxRetries = 0 }))
         {
             await Assert.ThrowsAsync<ModelCallException>(rig.Ask);
-            Assert.Equal((0L, 0L), (rig.Calls.Usage.InputTokens, rig.Calls.Usage.OutputTokens));
+            Assert.Equal(((long)TokenCounter.Prompt(Question), 0L, 1L), (rig.Calls.Usage.InputTokens, rig.Calls.Usage.OutputTokens, rig.Calls.Usage.EstimatedReplies));
         }
     }
 

@@ -10,9 +10,9 @@ namespace MllmData.Tests.Mutation;
 /// </summary>
 public class ConversationValidatorMutationTests
 {
-    private static readonly ConversationShape ShareGpt = new("sharegpt", "images", "messages", "role", "content", "user", "assistant", "system", FindingCodes.WrongType);
+    private static readonly ConversationShape ShareGpt = new("sharegpt", "images", "messages", "role", "content", "user", "assistant", "system");
 
-    private static readonly ConversationShape Llava = new("llava", "image", "conversations", "from", "value", "human", "gpt", null, FindingCodes.EmptyContent, ImagesFirst: true);
+    private static readonly ConversationShape Llava = new("llava", "image", "conversations", "from", "value", "human", "gpt", null, ImagesFirst: true);
 
     /// <summary>The findings as "code: message", checked to be the same from the bytes and from a parsed document.</summary>
     private static string[] Check(ConversationShape shape, string json, string token = "<image>")
@@ -123,23 +123,42 @@ public class ConversationValidatorMutationTests
 
     [Theory]
     [InlineData("7", "Number")]
-    [InlineData("null", "Null")]
     [InlineData("[\"a\"]", "Array")]
     [InlineData("{\"t\":1}", "Object")]
     [InlineData("true", "True")]
-    public void Content_That_Is_Not_A_String_Uses_The_Formats_Code(string content, string kind)
+    public void Content_That_Is_Not_A_String_Is_Wrong_Type_In_Every_Conversation_Format(string content, string kind)
     {
         Assert.Equal([$"wrong-type: message 1 content is {kind}, expected a string"],
             Check(ShareGpt, Sg($"[{Msg("user", "\"q\"")},{Msg("assistant", content)}]")));
-        Assert.Equal([$"empty-content: message 0 value is {kind}, expected a string"],
+        Assert.Equal([$"wrong-type: message 0 value is {kind}, expected a string"],
             Check(Llava, $"{{\"conversations\":[{{\"from\":\"human\",\"value\":{content}}},{{\"from\":\"gpt\",\"value\":\"a\"}}]}}"));
     }
 
-    [Fact]
-    public void A_Message_Without_Content_Is_Missing_It()
+    [Theory]
+    [InlineData("7", "Number")]
+    [InlineData("[\"user\"]", "Array")]
+    [InlineData("false", "False")]
+    public void A_Role_That_Is_Not_A_String_Is_Wrong_Type_Not_A_Role_Out_Of_Order(string role, string kind)
     {
-        Assert.Equal(["wrong-type: message 0 content is missing, expected a string"],
+        Assert.Equal([$"wrong-type: message 1 role is {kind}, expected a string"],
+            Check(ShareGpt, Sg($"[{Msg("user", "\"q\"")},{{\"role\":{role},\"content\":\"a\"}}]")));
+        Assert.Equal([$"wrong-type: message 0 from is {kind}, expected a string"],
+            Check(Llava, $"{{\"conversations\":[{{\"from\":{role},\"value\":\"q\"}},{{\"from\":\"gpt\",\"value\":\"a\"}}]}}"));
+    }
+
+    [Fact]
+    public void A_Message_Without_Content_Or_Role_Or_With_Null_Is_Missing_It()
+    {
+        Assert.Equal(["missing-field: message 0 content is missing, expected a string"],
             Check(ShareGpt, Sg("[{\"role\":\"user\"},{\"role\":\"assistant\",\"content\":\"a\"}]")));
+        Assert.Equal(["missing-field: message 1 content is Null, expected a string"],
+            Check(ShareGpt, Sg("[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":null}]")));
+        Assert.Equal(["missing-field: message 0 value is missing, expected a string"],
+            Check(Llava, "{\"conversations\":[{\"from\":\"human\"},{\"from\":\"gpt\",\"value\":\"a\"}]}"));
+        Assert.Equal(["missing-field: message 0 role is missing, expected a string"],
+            Check(ShareGpt, Sg("[{\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\"}]")));
+        Assert.Equal(["missing-field: message 1 from is Null, expected a string"],
+            Check(Llava, "{\"conversations\":[{\"from\":\"human\",\"value\":\"q\"},{\"from\":null,\"value\":\"a\"}]}"));
     }
 
     [Fact]
@@ -158,8 +177,8 @@ public class ConversationValidatorMutationTests
         Assert.Equal(["wrong-role-order: message 0 is from 'assistant', expected 'user'"], Check(ShareGpt, Sg($"[{Msg("assistant", "\"a\"")},{Msg("user", "\"q\"")}]")));
         Assert.Equal(["wrong-role-order: message 1 is from 'user', expected 'assistant'"], Check(ShareGpt, Sg($"[{Msg("user", "\"q\"")},{Msg("user", "\"q\"")}]")));
         Assert.Equal(["wrong-role-order: message 2 is from 'bot', expected 'user'"], Check(ShareGpt, Sg($"[{Msg("user", "\"q\"")},{Msg("assistant", "\"a\"")},{Msg("bot", "\"q\"")}]")));
-        Assert.Equal(["wrong-role-order: message 0 is from '', expected 'user'"], Check(ShareGpt, Sg("[{\"role\":5,\"content\":\"q\"}]")));
-        Assert.Equal(["wrong-role-order: message 0 is from '', expected 'user'"], Check(ShareGpt, Sg("[{\"content\":\"q\"}]")));
+        Assert.Equal(["wrong-type: message 0 role is Number, expected a string"], Check(ShareGpt, Sg("[{\"role\":5,\"content\":\"q\"}]")));
+        Assert.Equal(["missing-field: message 0 role is missing, expected a string"], Check(ShareGpt, Sg("[{\"content\":\"q\"}]")));
         Assert.Equal(["wrong-role-order: message 1 is from 'system', expected 'assistant'"], Check(ShareGpt, Sg($"[{Msg("user", "\"q\"")},{Msg("system", "\"s\"")}]")));
     }
 

@@ -226,14 +226,41 @@ public class FormatRulesMutationTests
     [InlineData("ftp://a/b.jpg", true)]
     [InlineData("s3://bucket/b.jpg", true)]
     [InlineData(" gs://bucket/b.jpg", true)]
+    [InlineData("mailto:x@y", true)]
+    [InlineData("javascript:alert(1)", true)]
+    [InlineData("urn:isbn:0451450523", true)]
+    [InlineData("http:no-slashes.jpg", true)]
+    [InlineData("tel:+1-555", true)]
+    [InlineData("a+b.c-d:x", true)]
     [InlineData("images/https://a", false)]
     [InlineData("C://x.jpg", false)]
+    [InlineData("C:\\x.jpg", false)]
+    [InlineData("C:/x.jpg", false)]
+    [InlineData("d:x.jpg", false)]
+    [InlineData("./a:b.jpg", false)]
+    [InlineData("2014:x.jpg", false)]
     [InlineData("coco/1.jpg", false)]
     [InlineData("data/1.jpg", false)]
     public void Urls_Are_Any_Scheme_And_Data_Uris_In_Any_Case_And_Paths_Are_The_Rest(string path, bool url)
     {
-        // One rule for every step that must tell a URL from a path (prefixing, the image root check, what a consumer loads).
+        // One rule for every step that must tell a URL from a path (prefixing, the image root check, what a consumer loads):
+        // RFC 3986's scheme and colon, of two characters at least (one letter is a Windows drive).
         Assert.Equal(url, ImageUrls.IsUrl(path));
+    }
+
+    [Theory]
+    [InlineData("https://a/b.jpg", true)]
+    [InlineData("s3://bucket/b.jpg", true)]
+    [InlineData("DATA:image/png;base64,AA==", true)]
+    [InlineData("mailto:x@y", false)]
+    [InlineData("javascript:alert(1)", false)]
+    [InlineData("urn:isbn:0451450523", false)]
+    [InlineData("http:no-slashes.jpg", false)]
+    public void Only_A_Url_With_An_Authority_Or_A_Data_Uri_Says_Where_An_Image_Is(string url, bool locator)
+    {
+        Assert.Equal(locator, ImageUrls.IsLocator(url));
+        Assert.Equal(url[..url.IndexOf(':', StringComparison.Ordinal)], ImageUrls.SchemeOf(" " + url));
+        Assert.Equal(url.StartsWith("DATA", StringComparison.Ordinal) ? false : true, ImageUrls.IsUrlOtherThanData(url));
     }
 
     [Theory]
@@ -243,6 +270,8 @@ public class FormatRulesMutationTests
     [InlineData("DATA:image/png;base64,AA==", false, false, true)]
     [InlineData("s3://bucket/b.jpg", false, false, false)]
     [InlineData("file:///x/b.jpg", false, false, false)]
+    [InlineData("mailto:x@y", false, false, false)]
+    [InlineData("http:b.jpg", false, false, false)]
     public void Each_Consumer_Loads_Only_The_Urls_Its_Loader_Takes(string url, bool llava, bool swift, bool openai)
     {
         Assert.Equal(llava, FormatRegistry.Get("llava").Capabilities.OpensUrl!(url));

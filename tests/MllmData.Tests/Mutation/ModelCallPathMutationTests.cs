@@ -13,16 +13,17 @@ public class ModelCallPathMutationTests
     public void Usage_Counters_Travel_Through_A_Part_Under_Their_Names_And_Add_Up()
     {
         // As the merge reads it: parsed from the part's file.
-        var part = System.Text.Json.Nodes.JsonNode.Parse("""{"requests":1,"http_attempts":2,"cache_hits":3,"retries":4,"rate_limited":5,"failures":6,"input_tokens":7,"output_tokens":8}""")!.AsObject();
+        var part = System.Text.Json.Nodes.JsonNode.Parse("""{"requests":1,"http_attempts":2,"cache_hits":3,"retries":4,"rate_limited":5,"failures":6,"input_tokens":7,"output_tokens":8,"estimated_replies":9,"estimated_input_tokens":10,"estimated_output_tokens":11}""")!.AsObject();
         var usage = new UsageCounters();
         usage.Add(part);
         Assert.Equal((1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L), (usage.Requests, usage.Attempts, usage.CacheHits, usage.Retries, usage.RateLimited, usage.Failures, usage.InputTokens, usage.OutputTokens));
+        Assert.Equal((9L, 10L, 11L), (usage.EstimatedReplies, usage.EstimatedInputTokens, usage.EstimatedOutputTokens));
         Assert.Equal(part.ToJsonString(), usage.ToJson().ToJsonString());
 
         // A second part adds to each; a part that leaves a counter out adds nothing to it.
         usage.Add(part);
         usage.Add(System.Text.Json.Nodes.JsonNode.Parse("""{"requests":100}""")!.AsObject());
-        Assert.Equal("""{"requests":102,"http_attempts":4,"cache_hits":6,"retries":8,"rate_limited":10,"failures":12,"input_tokens":14,"output_tokens":16}""", usage.ToJson().ToJsonString());
+        Assert.Equal("""{"requests":102,"http_attempts":4,"cache_hits":6,"retries":8,"rate_limited":10,"failures":12,"input_tokens":14,"output_tokens":16,"estimated_replies":18,"estimated_input_tokens":20,"estimated_output_tokens":22}""", usage.ToJson().ToJsonString());
     }
 
     /// <summary>No test here should take long; a hang (a slot never released) fails instead of blocking the run.</summary>
@@ -114,6 +115,7 @@ public class ModelCallPathMutationTests
             var expected = (TokenCounter.Prompt(Request(0)), TokenCounter.Text("three little words"));
             Assert.Equal(expected, (result.InputTokens, result.OutputTokens));
             Assert.Equal(expected, ((int)rig.Calls.Usage.InputTokens, (int)rig.Calls.Usage.OutputTokens));
+            Assert.Equal((1L, (long)expected.Item1, (long)expected.Item2), (rig.Calls.Usage.EstimatedReplies, rig.Calls.Usage.EstimatedInputTokens, rig.Calls.Usage.EstimatedOutputTokens));
         }
 
         using (var rig = new Rig(new Scripted((_, _) => Task.FromResult(new ChatResult("text", 1, 1, true))), new CallSettings()))
@@ -121,7 +123,7 @@ public class ModelCallPathMutationTests
             var result = await rig.Ask(0);
             Assert.Equal((1, 1, false), (result.InputTokens, result.OutputTokens, result.FromCache));
             await rig.Ask(1);
-            Assert.Equal((2L, 2L), (rig.Calls.Usage.InputTokens, rig.Calls.Usage.OutputTokens));
+            Assert.Equal((2L, 2L, 0L), (rig.Calls.Usage.InputTokens, rig.Calls.Usage.OutputTokens, rig.Calls.Usage.EstimatedReplies));
         }
     }
 
@@ -173,11 +175,12 @@ public class ModelCallPathMutationTests
         usage.Failure();
         usage.Tokens(11, 7);
         usage.Tokens(1, 2);
+        usage.Estimated(4, 0);
         var json = Write(usage, 0.12345678m);
         Assert.Equal(
-            ["requests", "http_attempts", "cache_hits", "retries", "rate_limited", "failures", "input_tokens", "output_tokens", "estimated_cost_usd"],
+            ["requests", "http_attempts", "cache_hits", "retries", "rate_limited", "failures", "input_tokens", "output_tokens", "estimated_replies", "estimated_input_tokens", "estimated_output_tokens", "estimated_cost_usd"],
             json.EnumerateObject().Select(p => p.Name));
-        Assert.Equal([1L, 3, 2, 2, 2, 1, 12, 9], json.EnumerateObject().Take(8).Select(p => p.Value.GetInt64()));
+        Assert.Equal([1L, 3, 2, 2, 2, 1, 12, 9, 1, 4, 0], json.EnumerateObject().Take(11).Select(p => p.Value.GetInt64()));
         Assert.Equal(0.123457m, json.GetProperty("estimated_cost_usd").GetDecimal());
         Assert.Equal(JsonValueKind.Null, Write(usage, null).GetProperty("estimated_cost_usd").ValueKind);
     }

@@ -62,14 +62,23 @@ public class OpenAiChatValidatorMutationTests
     }
 
     [Theory]
-    [InlineData("{\"content\":\"x\"}", "''")]
-    [InlineData("{\"role\":3,\"content\":\"x\"}", "''")]
     [InlineData("{\"role\":\"robot\",\"content\":\"x\"}", "'robot'")]
     [InlineData("{\"role\":\"User\",\"content\":\"x\"}", "'User'")]
-    [InlineData("\"user\"", "''")]
-    public void Unknown_Or_Missing_Roles_Stop_The_Check(string message, string shown)
+    public void Unknown_Roles_Stop_The_Check(string message, string shown)
     {
         Assert.Equal([$"wrong-role-order: message 1 has role {shown}"], Check($"[{M("user", "\"q\"")},{message},{M("assistant", "\"a\"")}]"));
+    }
+
+    [Theory]
+    [InlineData("{\"content\":\"x\"}", "missing-field: message 1 has no \"role\"")]
+    [InlineData("{\"role\":null,\"content\":\"x\"}", "missing-field: message 1 has no \"role\"")]
+    [InlineData("{\"role\":3,\"content\":\"x\"}", "wrong-type: message 1 \"role\" is Number, expected a string")]
+    [InlineData("{\"role\":[\"user\"],\"content\":\"x\"}", "wrong-type: message 1 \"role\" is Array, expected a string")]
+    [InlineData("\"user\"", "wrong-type: message 1 is String, expected an object")]
+    [InlineData("7", "wrong-type: message 1 is Number, expected an object")]
+    public void A_Missing_Role_Or_One_Of_Another_Kind_Is_Coded_As_The_Adapters_Code_It(string message, string finding)
+    {
+        Assert.Equal([finding], Check($"[{M("user", "\"q\"")},{message},{M("assistant", "\"a\"")}]"));
     }
 
     [Fact]
@@ -114,8 +123,9 @@ public class OpenAiChatValidatorMutationTests
     public void Content_Parts_Must_Be_Text_Or_A_Users_Image()
     {
         Assert.Equal(["empty-content: message 0 has no content parts"], Check($"[{M("user", "[]")},{M("assistant", "\"a\"")}]"));
-        Assert.Equal(["empty-content: message 0 has an empty text part"], Check($"[{M("user", "[{\"type\":\"text\"}]")},{M("assistant", "\"a\"")}]"));
-        Assert.Equal(["empty-content: message 0 has an empty text part"], Check($"[{M("user", "[{\"type\":\"text\",\"text\":5}]")},{M("assistant", "\"a\"")}]"));
+        Assert.Equal(["missing-field: message 0 text part has no \"text\""], Check($"[{M("user", "[{\"type\":\"text\"}]")},{M("assistant", "\"a\"")}]"));
+        Assert.Equal(["wrong-type: message 0 text part \"text\" is Number, expected a string"], Check($"[{M("user", "[{\"type\":\"text\",\"text\":5}]")},{M("assistant", "\"a\"")}]"));
+        Assert.Equal(["wrong-type: message 0 (user) has a content part whose type is Number, expected a string"], Check($"[{M("user", "[{\"type\":5,\"text\":\"q\"}]")},{M("assistant", "\"a\"")}]"));
         Assert.Equal(["empty-content: message 0 has an empty text part"], Check($"[{M("user", $"[{Text("ok")},{Text(" ")}]")},{M("assistant", "\"a\"")}]"));
         Assert.Equal(["wrong-type: message 1 (assistant) has a content part of type 'image_url'"], Check($"[{M("user", "\"q\"")},{M("assistant", $"[{Image("https://x/y.jpg")}]")}]"));
         Assert.Equal(["wrong-type: message 0 (user) has a content part of type 'audio'"], Check($"[{M("user", "[{\"type\":\"audio\"}]")},{M("assistant", "\"a\"")}]"));
@@ -124,23 +134,26 @@ public class OpenAiChatValidatorMutationTests
     }
 
     [Theory]
-    [InlineData("{\"type\":\"image_url\"}")]
-    [InlineData("{\"type\":\"image_url\",\"image_url\":\"https://x/y.jpg\"}")]
-    [InlineData("{\"type\":\"image_url\",\"image_url\":{}}")]
-    [InlineData("{\"type\":\"image_url\",\"image_url\":{\"url\":1}}")]
-    public void An_Image_Part_Needs_A_Url_String(string part)
+    [InlineData("{\"type\":\"image_url\"}", "missing-field: message 0 has an image part without image_url.url")]
+    [InlineData("{\"type\":\"image_url\",\"image_url\":{}}", "missing-field: message 0 has an image part without image_url.url")]
+    [InlineData("{\"type\":\"image_url\",\"image_url\":{\"url\":null}}", "missing-field: message 0 has an image part without image_url.url")]
+    [InlineData("{\"type\":\"image_url\",\"image_url\":\"https://x/y.jpg\"}", "wrong-type: message 0 image part's image_url is String, expected an object")]
+    [InlineData("{\"type\":\"image_url\",\"image_url\":{\"url\":1}}", "wrong-type: message 0 image part's image_url.url is Number, expected a string")]
+    public void An_Image_Part_Needs_A_Url_String(string part, string finding)
     {
-        Assert.Equal(["missing-field: message 0 has an image part without image_url.url"], Check($"[{M("user", $"[{part}]")},{M("assistant", "\"a\"")}]"));
+        Assert.Equal([finding], Check($"[{M("user", $"[{part}]")},{M("assistant", "\"a\"")}]"));
     }
 
     [Theory]
     [InlineData("ftp://x/y.jpg")]
     [InlineData("HTTPS://x/y.jpg")]
     [InlineData("y.jpg")]
+    [InlineData("mailto:x@y")]
+    [InlineData("javascript:alert(1)")]
     [InlineData("Data:image/png;base64,AAAA")]
     public void Image_Urls_Are_Http_Https_Or_Data(string url)
     {
-        Assert.Equal(["wrong-type: message 0 image url is neither http(s) nor a data URL"], Check(WithImage(url)));
+        Assert.Equal(["bad-image-path: message 0 image url is neither http(s) nor a data URL"], Check(WithImage(url)));
     }
 
     [Theory]

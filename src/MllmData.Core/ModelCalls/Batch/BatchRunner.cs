@@ -197,6 +197,7 @@ public sealed class BatchRunner(BatchEndpoint endpoint, BatchApi? api, ResponseC
         // Every batch is done: count what is still without an answer (fixing token counts the provider left out).
         var pass = await WalkAsync(work, state, (_, _) => Task.CompletedTask, ct).ConfigureAwait(false);
         state.UsageMissing.Clear();
+        state.Usage.EstimatedCost = prices.BatchCost(state.Model, state.Usage.InputTokens, state.Usage.OutputTokens);
         if (pass.Lines > 0 && options.SyncModel is null)
         {
             if (state.Round - 1 < options.MaxResubmits)
@@ -230,6 +231,13 @@ public sealed class BatchRunner(BatchEndpoint endpoint, BatchApi? api, ResponseC
 
         state.Finished = true;
         state.Save(dir);
+        if (state.Usage.EstimatedAnswers > 0)
+        {
+            log.Warning(
+                "batch collect: {Answers} answers gave no token usage (or only part of it); their tokens were counted with the o200k tokenizer ({In} in, {Out} out) and priced, so the batch usage and estimated cost are partly estimates (usage.estimated_answers in {State})",
+                state.Usage.EstimatedAnswers, state.Usage.EstimatedInputTokens, state.Usage.EstimatedOutputTokens, BatchState.FileName);
+        }
+
         Directory.Delete(folder, recursive: true);
         return new CollectOutcome(CollectStatus.Finished, stored, pass.Lines, state.Failed.Count);
     }
@@ -257,9 +265,13 @@ public sealed class BatchRunner(BatchEndpoint endpoint, BatchApi? api, ResponseC
             if (cache?.Get(key, settings.MaxResponseBytes) is { } answer)
             {
                 hits++;
-                if (state is not null && state.UsageMissing.Contains(key))
+                if (state is not null && state.UsageMissing.Remove(key))
                 {
-                    cache.Put(key, answer with { InputTokens = TokenCounter.Prompt(request) });
+                    // Counted here, once: the answer's prompt tokens join the batch usage as an estimate of ours.
+                    var counted = TokenCounter.Prompt(request);
+                    cache.Put(key, answer with { InputTokens = counted });
+                    state.Usage.InputTokens += counted;
+                    state.Usage.EstimatedInputTokens += counted;
                 }
 
                 continue;
@@ -345,10 +357,15 @@ public sealed class BatchRunner(BatchEndpoint endpoint, BatchApi? api, ResponseC
             var key = parsed.CustomId;
             if (parsed.Answer is { } result)
             {
-                var fresh = store.Get(key, settings.MaxResponseBytes) is null;
+                var earlier = store.Get(key, settings.MaxResponseBytes);
+                var fresh = earlier is null;
                 var output = result.OutputTokens > 0 ? result.OutputTokens : TokenCounter.Text(result.Text);
-                store.Put(key, result with { OutputTokens = output, FromCache = false });
-                if (result.InputTokens <= 0)
+
+                // An answer already stored keeps its prompt count where the line gives none; a fresh one without a count
+                // is counted on the next pass over the requests (only they say what the prompt was).
+                var input = result.InputTokens > 0 ? result.InputTokens : earlier?.InputTokens ?? 0;
+                store.Put(key, result with { InputTokens = input, OutputTokens = output, FromCache = false });
+                if (input <= 0)
                 {
                     state.UsageMissing.Add(key);
                 }
@@ -361,6 +378,11 @@ public sealed class BatchRunner(BatchEndpoint endpoint, BatchApi? api, ResponseC
                     state.Usage.Answers++;
                     state.Usage.InputTokens += Math.Max(0, result.InputTokens);
                     state.Usage.OutputTokens += output;
+                    if (result.InputTokens <= 0 || result.OutputTokens <= 0)
+                    {
+                        state.Usage.EstimatedAnswers++;
+                        state.Usage.EstimatedOutputTokens += result.OutputTokens > 0 ? 0 : output;
+                    }
                 }
 
                 continue;

@@ -190,6 +190,18 @@ public sealed class BatchUsage
     [JsonPropertyName("output_tokens")]
     public long OutputTokens { get; set; }
 
+    /// <summary>Answers whose lines gave no token usage, or only part of it: their missing counts are our own o200k counts.</summary>
+    [JsonPropertyName("estimated_answers")]
+    public long EstimatedAnswers { get; set; }
+
+    /// <summary>The part of <see cref="InputTokens"/> that is our own count.</summary>
+    [JsonPropertyName("estimated_input_tokens")]
+    public long EstimatedInputTokens { get; set; }
+
+    /// <summary>The part of <see cref="OutputTokens"/> that is our own count.</summary>
+    [JsonPropertyName("estimated_output_tokens")]
+    public long EstimatedOutputTokens { get; set; }
+
     [JsonPropertyName("estimated_cost_usd")]
     public decimal? EstimatedCost { get; set; }
 }
