@@ -6,69 +6,93 @@ namespace MllmData.Formats;
 /// <summary>Writes a record's provenance as a <c>meta</c> object, the same way in every format.</summary>
 public static class MetaWriter
 {
+    // Once per record: the names are encoded once, not transcoded and checked for escapes every time.
+    private static readonly JsonEncodedText NMeta = JsonEncodedText.Encode("meta");
+    private static readonly JsonEncodedText NSource = JsonEncodedText.Encode("source");
+    private static readonly JsonEncodedText NTask = JsonEncodedText.Encode("task");
+    private static readonly JsonEncodedText NAdapter = JsonEncodedText.Encode("adapter");
+    private static readonly JsonEncodedText NFile = JsonEncodedText.Encode("file");
+    private static readonly JsonEncodedText NIds = JsonEncodedText.Encode("ids");
+    private static readonly JsonEncodedText NSeed = JsonEncodedText.Encode("seed");
+    private static readonly JsonEncodedText NTemplates = JsonEncodedText.Encode("templates");
+    private static readonly JsonEncodedText NRawAnswers = JsonEncodedText.Encode("raw_answers");
+    private static readonly JsonEncodedText NImages = JsonEncodedText.Encode("images");
+    private static readonly JsonEncodedText NPath = JsonEncodedText.Encode("path");
+    private static readonly JsonEncodedText NWidth = JsonEncodedText.Encode("width");
+    private static readonly JsonEncodedText NHeight = JsonEncodedText.Encode("height");
+    private static readonly JsonEncodedText NFormat = JsonEncodedText.Encode("format");
+    private static readonly JsonEncodedText NSha256 = JsonEncodedText.Encode("sha256");
+    private static readonly JsonEncodedText NIcl = JsonEncodedText.Encode("icl");
+    private static readonly JsonEncodedText NOrder = JsonEncodedText.Encode("order");
+    private static readonly JsonEncodedText NExamples = JsonEncodedText.Encode("examples");
+    private static readonly JsonEncodedText NExtra = JsonEncodedText.Encode("extra");
+
     public static void Write(InstructionRecord record, Utf8JsonWriter w)
     {
         var p = record.Provenance;
-        w.WriteStartObject("meta");
-        w.WriteString("source", record.Source);
-        w.WriteString("task", record.Task);
-        w.WriteString("adapter", p.Adapter);
-        w.WriteString("file", p.File);
-        w.WriteStartObject("ids");
-        foreach (var (k, v) in p.Ids)
+        w.WriteStartObject(NMeta);
+        w.WriteString(NSource, record.Source);
+        w.WriteString(NTask, record.Task);
+        w.WriteString(NAdapter, p.Adapter);
+        w.WriteString(NFile, p.File);
+        w.WriteStartObject(NIds);
+        for (var k = 0; k < p.Ids.Count; k++)
         {
-            w.WriteString(k, v);
+            w.WriteString(p.Ids[k].Key, p.Ids[k].Value);
         }
 
         w.WriteEndObject();
         if (p.Seed is { } seed)
         {
-            w.WriteNumber("seed", seed);
+            w.WriteNumber(NSeed, seed);
         }
 
-        w.WriteStartArray("templates");
-        foreach (var t in record.Turns)
+        w.WriteStartArray(NTemplates);
+        var turns = record.Turns;
+        var anyRaw = false;
+        for (var k = 0; k < turns.Count; k++)
         {
-            w.WriteStringValue(t.TemplateId);
+            w.WriteStringValue(turns[k].TemplateId);
+            anyRaw |= turns[k].RawAnswer is not null;
         }
 
         w.WriteEndArray();
-        if (record.Turns.Any(t => t.RawAnswer is not null))
+        if (anyRaw)
         {
-            w.WriteStartArray("raw_answers");
-            foreach (var t in record.Turns)
+            w.WriteStartArray(NRawAnswers);
+            for (var k = 0; k < turns.Count; k++)
             {
-                w.WriteStringValue(t.RawAnswer);
+                w.WriteStringValue(turns[k].RawAnswer);
             }
 
             w.WriteEndArray();
         }
 
-        if (record.Images.Any(i => i.Width is not null || i.Sha256 is not null))
+        if (Described(record.Images))
         {
-            w.WriteStartArray("images");
+            w.WriteStartArray(NImages);
             foreach (var i in record.Images)
             {
                 w.WriteStartObject();
-                w.WriteString("path", i.Path);
+                w.WriteString(NPath, i.Path);
                 if (i.Width is { } width)
                 {
-                    w.WriteNumber("width", width);
+                    w.WriteNumber(NWidth, width);
                 }
 
                 if (i.Height is { } height)
                 {
-                    w.WriteNumber("height", height);
+                    w.WriteNumber(NHeight, height);
                 }
 
                 if (i.Format is { } format)
                 {
-                    w.WriteString("format", format);
+                    w.WriteString(NFormat, format);
                 }
 
                 if (i.Sha256 is { } sha)
                 {
-                    w.WriteString("sha256", sha);
+                    w.WriteString(NSha256, sha);
                 }
 
                 w.WriteEndObject();
@@ -80,9 +104,9 @@ public static class MetaWriter
         if (record.Examples.Count > 0)
         {
             // The in-context examples as placed (order matters to models), and how the order was chosen.
-            w.WriteStartObject("icl");
-            w.WriteString("order", record.ExampleOrder);
-            w.WriteStartArray("examples");
+            w.WriteStartObject(NIcl);
+            w.WriteString(NOrder, record.ExampleOrder);
+            w.WriteStartArray(NExamples);
             foreach (var e in record.Examples)
             {
                 w.WriteStringValue(e.Id);
@@ -94,10 +118,24 @@ public static class MetaWriter
 
         if (p.Extra is { Count: > 0 } extra)
         {
-            w.WritePropertyName("extra");
+            w.WritePropertyName(NExtra);
             extra.WriteTo(w);
         }
 
         w.WriteEndObject();
+    }
+
+    /// <summary>Whether any image has its size or hash known (then meta lists the images).</summary>
+    private static bool Described(IReadOnlyList<ImageRef> images)
+    {
+        for (var k = 0; k < images.Count; k++)
+        {
+            if (images[k].Width is not null || images[k].Sha256 is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
