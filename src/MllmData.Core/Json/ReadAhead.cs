@@ -45,6 +45,7 @@ public sealed class ReadAhead<T> : IDisposable
     /// <summary>As <see cref="StreamingJsonReader.TryReadValue{T}"/> on the reader: the next value, or false at the array's end.</summary>
     public bool TryReadValue(out T? value, out long position, out string? error)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         while (true)
         {
             if (_current is { } batch)

@@ -139,6 +139,7 @@ public class TheReadAhead
         Assert.True(at < stream.Length / 2, $"read {at} of {stream.Length} bytes for a consumer that took one value");
         reader.Dispose();
         Assert.Equal(at, stream.Position);
+        Assert.Throws<ObjectDisposedException>(() => reader.TryReadValue(out _, out _, out _));
     }
 
     [Fact]
