@@ -44,6 +44,19 @@ public class ConversationValidatorMutationTests
         Assert.Empty(Check(ShareGpt, Sg($"[{Msg("user", "\"x\"")},{Msg("assistant", "\"y\"")}]", "null")));
     }
 
+    [Theory]
+    [InlineData("\"<image> Compare this picture with the next one and say which is brighter: <image>\"", 2, 0)]
+    [InlineData("\"<image>\\nCompare this picture with the next one and say which is brighter:\\n<image>\"", 2, 0)]
+    [InlineData("\"<image>\\nA long question between the first placeholder and the second, escaped: \\u00e9 <image> and a third <image>\"", 2, 3)]
+    [InlineData("\"<image> plain text, far from the next one, and unescaped <image> then <image>\"", 3, 0)]
+    public void Placeholders_Far_Apart_Are_Each_Counted(string text, int images, int mismatch)
+    {
+        // Counted in the raw bytes or, when the message is escaped, in its unescaped bytes: every one, however far apart.
+        var list = string.Join(",", Enumerable.Range(0, images).Select(i => $"\"{i}.jpg\""));
+        var findings = Check(ShareGpt, Sg($"[{Msg("user", text)},{Msg("assistant", "\"the first\"")}]", $"[{list}]"));
+        Assert.Equal(mismatch == 0 ? [] : [$"placeholder-mismatch: {mismatch} <image> placeholders for {images} images"], findings);
+    }
+
     [Fact]
     public void A_Record_Without_Turns_Is_Missing_Them_And_Nothing_Else_Is_Said()
     {
