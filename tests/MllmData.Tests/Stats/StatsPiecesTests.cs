@@ -81,6 +81,7 @@ public sealed class StatsPiecesTests
 
             var expected = reference.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (kv.Key, kv.Value)).ToList();
             Assert.Equal(expected, top.Top(capacity));
+            Assert.Equal(i + 1, top.Total);
         }
 
         Assert.False(top.Exact);
