@@ -663,13 +663,13 @@ public static class RecordParsers
         return SkipCurrent(ref r);
     }
 
-    /// <summary>An integral number as its digits (9.0 → "9"), else the number's text.</summary>
     /// <summary>Slots of the per-thread table of recently read numeric ids (a power of two).</summary>
     private const int RecentIds = 16;
 
     [ThreadStatic]
     private static (long, string)[]? t_recentIds;
 
+    /// <summary>An integral number as its digits (9.0 → "9"), else the number's text.</summary>
     private static string NumberText(ref Utf8JsonReader r)
     {
         if (r.TryGetInt64(out var l))
