@@ -102,8 +102,9 @@ public abstract class ConversationFormat : IOutputFormat
 
     public virtual InstructionRecord Read(JsonElement line, LineOrigin origin, RenderOptions options)
     {
+        var keys = Keys;
         List<string> images = [];
-        if (line.TryGetProperty(Shape.ImagesKey, out var img))
+        if (line.TryGetProperty(keys.Images, out var img))
         {
             if (img.ValueKind == JsonValueKind.Array)
             {
@@ -120,11 +121,13 @@ public abstract class ConversationFormat : IOutputFormat
         }
 
         // Every line the card counts comes through here: plain loops, no delegates or iterators per line.
-        var list = line.GetProperty(Shape.TurnsKey);
+        var list = line.TryGetProperty(keys.Turns, out var found) ? found : throw new KeyNotFoundException($"no '{Shape.TurnsKey}' key");
         var messages = new List<(string Role, string Text)>(list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0);
         foreach (var m in list.EnumerateArray())
         {
-            messages.Add((m.GetProperty(Shape.RoleKey).GetString()!, m.GetProperty(Shape.ContentKey).GetString()!));
+            var role = m.TryGetProperty(keys.Role, out var r) ? r : throw new KeyNotFoundException($"no '{Shape.RoleKey}' key");
+            var content = m.TryGetProperty(keys.Content, out var c) ? c : throw new KeyNotFoundException($"no '{Shape.ContentKey}' key");
+            messages.Add((Role(role, keys), content.GetString()!));
         }
         string? system = null;
         if (messages.Count > 0 && Shape.System is { } s && messages[0].Role == s)
@@ -133,10 +136,49 @@ public abstract class ConversationFormat : IOutputFormat
             messages.RemoveAt(0);
         }
 
-        var id = line.TryGetProperty("id", out var i) && i.ValueKind is JsonValueKind.String or JsonValueKind.Number
+        var id = line.TryGetProperty("id"u8, out var i) && i.ValueKind is JsonValueKind.String or JsonValueKind.Number
             ? i.ToString()
             : string.Create(CultureInfo.InvariantCulture, $"line{origin.Line}");
         return ReadBack.Record(id, origin, images, system, Turns(messages, options.ImageToken));
+    }
+
+    /// <summary>A message's role: the shape's own string for its roles (no copy per line), otherwise the value as read.</summary>
+    private string Role(JsonElement role, Utf8Keys keys)
+    {
+        if (role.ValueKind == JsonValueKind.String)
+        {
+            if (role.ValueEquals(keys.User))
+            {
+                return Shape.User;
+            }
+
+            if (role.ValueEquals(keys.Assistant))
+            {
+                return Shape.Assistant;
+            }
+        }
+
+        return role.GetString()!;
+    }
+
+    /// <summary>The shape's names as UTF-8, to look keys up in a line without encoding a name per look-up.</summary>
+    private Utf8Keys Keys => _keys ??= new Utf8Keys(Shape);
+
+    private Utf8Keys? _keys;
+
+    private sealed class Utf8Keys(ConversationShape shape)
+    {
+        public byte[] Images { get; } = System.Text.Encoding.UTF8.GetBytes(shape.ImagesKey);
+
+        public byte[] Turns { get; } = System.Text.Encoding.UTF8.GetBytes(shape.TurnsKey);
+
+        public byte[] Role { get; } = System.Text.Encoding.UTF8.GetBytes(shape.RoleKey);
+
+        public byte[] Content { get; } = System.Text.Encoding.UTF8.GetBytes(shape.ContentKey);
+
+        public byte[] User { get; } = System.Text.Encoding.UTF8.GetBytes(shape.User);
+
+        public byte[] Assistant { get; } = System.Text.Encoding.UTF8.GetBytes(shape.Assistant);
     }
 
     private List<Turn> Turns(List<(string Role, string Text)> messages, string token)

@@ -14,7 +14,7 @@ public static class ReadBack
         Source = "instructions",
         Task = images.Count > 0 ? "instructions" : "text",
         System = system,
-        Images = [.. images.Select(Image)],
+        Images = Images(images),
         Turns = turns,
         Provenance = new Provenance
         {
@@ -24,15 +24,49 @@ public static class ReadBack
         },
     };
 
+    private static ImageRef[] Images(IReadOnlyList<string> images)
+    {
+        var refs = new ImageRef[images.Count];
+        for (var i = 0; i < refs.Length; i++)
+        {
+            refs[i] = Image(images[i]);
+        }
+
+        return refs;
+    }
+
     /// <summary>
     /// The text with its image placeholders taken out, each with the line break beside it, and the ends trimmed:
-    /// LLaVA's own preprocessing strips the token and the text around it the same way.
+    /// LLaVA's own preprocessing strips the token and the text around it the same way. The placeholders followed by a
+    /// line break go first, then those after one, then the rest.
     /// </summary>
     public static string WithoutPlaceholders(string text, string token)
     {
-        if (token.Length == 0 || !text.Contains(token, StringComparison.Ordinal))
+        var at = token.Length == 0 ? -1 : text.IndexOf(token, StringComparison.Ordinal);
+        if (at < 0)
         {
             return text;
+        }
+
+        if (text.IndexOf(token, at + token.Length, StringComparison.Ordinal) < 0)
+        {
+            // One placeholder (every line a build writes for one image): cut it and its line break in one copy. A token
+            // that the cut itself forms ("<ima" + "ge>") is left to the general way below.
+            var (start, end) = (at, at + token.Length);
+            if (end < text.Length && text[end] == '\n')
+            {
+                end++;
+            }
+            else if (start > 0 && text[start - 1] == '\n')
+            {
+                start--;
+            }
+
+            var cut = string.Concat(text.AsSpan(0, start), text.AsSpan(end));
+            if (!cut.Contains(token, StringComparison.Ordinal))
+            {
+                return cut.Trim();
+            }
         }
 
         return text.Replace(token + "\n", string.Empty, StringComparison.Ordinal)

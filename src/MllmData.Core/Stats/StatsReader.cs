@@ -116,14 +116,19 @@ public static class StatsReader
     public static DatasetStats Empty(IOutputFormat? format, QuestionFinder questions, string dir, JsonObject manifest, int tokenSample = DatasetStats.DefaultTokenSample) =>
         new(questions) { TokenSample = tokenSample, Folder = Path.GetFullPath(dir), Manifest = manifest, Readable = format is null or { Capabilities.Readable: true } };
 
-    /// <summary>One JSON line of a shard (its bytes, without the line break) into the figures.</summary>
-    public static void AddLine(DatasetStats stats, ReadOnlyMemory<byte> line, IOutputFormat? format, LineOrigin origin, RenderOptions options, string path)
+    /// <summary>
+    /// One JSON line of a shard (its bytes, without the line break) into the figures. <paramref name="written"/>: the line
+    /// comes straight from this build's writer, whose objects cannot repeat a key (fixed names, and meta from maps), so
+    /// the check for a repeated key, a fifth of the parse, is left out; a line read from a file is always checked.
+    /// </summary>
+    public static void AddLine(DatasetStats stats, ReadOnlyMemory<byte> line, IOutputFormat? format, LineOrigin origin, RenderOptions options, string path, bool written = false)
     {
         JsonDocument doc;
         try
         {
             // A key written twice would be counted from whichever copy the reader kept: the line is refused instead.
-            doc = JsonRecord.Parse(line, out var doubled) ?? throw new InputDataException(path, $"line {origin.Line}", "duplicate-key", doubled!);
+            doc = written ? JsonDocument.Parse(line)
+                : JsonRecord.Parse(line, out var doubled) ?? throw new InputDataException(path, $"line {origin.Line}", "duplicate-key", doubled!);
         }
         catch (JsonException ex)
         {
@@ -148,11 +153,12 @@ public static class StatsReader
     public static RecordView View(JsonElement element, IOutputFormat? format, LineOrigin origin, RenderOptions options, string file)
     {
         // meta is read where it lies in the line's document (no node tree): what a JsonObject view of it would give.
-        JsonElement? meta = element.TryGetProperty("meta", out var m) && m.ValueKind == JsonValueKind.Object ? m : null;
+        JsonElement? meta = element.TryGetProperty("meta"u8, out var m) && m.ValueKind == JsonValueKind.Object ? m : null;
+        var known = new MetaMembers(meta);
         format ??= FormatRegistry.Detect(element);
         List<TurnView> turns = [];
         List<(string Path, byte[]? Bytes, string? Media)> images = [];
-        string id = element.TryGetProperty("id", out var idValue) && idValue.ValueKind == JsonValueKind.String ? idValue.GetString()! : $"line{origin.Line}";
+        string id;
         if (format is { Capabilities.Readable: true })
         {
             Records.InstructionRecord record;
@@ -173,7 +179,7 @@ public static class StatsReader
                 images.Add((i.Path, i.Inline ? i.Bytes : null, i.MediaType));
             }
 
-            var templates = Member(meta, "templates") is { ValueKind: JsonValueKind.Array } t ? t : (JsonElement?)null;
+            var templates = known.Templates is { ValueKind: JsonValueKind.Array } t ? t : (JsonElement?)null;
             var templateCount = templates?.GetArrayLength() ?? 0;
             turns = new List<TurnView>(record.Turns.Count);
             for (var k = 0; k < record.Turns.Count; k++)
@@ -182,12 +188,16 @@ public static class StatsReader
                 turns.Add(new TurnView(turn.Instruction ?? string.Empty, turn.Input, turn.Output, k < templateCount ? TemplateId(templates!.Value[k]) : null));
             }
         }
-        else if (format is not null)
+        else
         {
-            images = [.. format.Images(JsonObject.Create(element)!).Select(p => (p, (byte[]?)null, (string?)null))];
+            id = element.TryGetProperty("id"u8, out var idValue) && idValue.ValueKind == JsonValueKind.String ? idValue.GetString()! : $"line{origin.Line}";
+            if (format is not null)
+            {
+                images = [.. format.Images(JsonObject.Create(element)!).Select(p => (p, (byte[]?)null, (string?)null))];
+            }
         }
 
-        var sizes = Member(meta, "images") is { ValueKind: JsonValueKind.Array } z ? z : (JsonElement?)null;
+        var sizes = known.Images is { ValueKind: JsonValueKind.Array } z ? z : (JsonElement?)null;
         var sizeCount = sizes?.GetArrayLength() ?? 0;
         var views = new List<ImageView>(images.Count);
         for (var k = 0; k < images.Count; k++)
@@ -198,13 +208,59 @@ public static class StatsReader
                 : new ImageView(p.Path, null, null) { Bytes = p.Bytes, MediaType = p.Media });
         }
 
-        return new RecordView(id, Text(Member(meta, "source")) ?? "(no meta)", Text(Member(meta, "task")) ?? "(no meta)", views, turns)
+        return new RecordView(id, Text(known.Source) ?? "(no meta)", Text(known.Task) ?? "(no meta)", views, turns)
         {
-            Rewritten = Member(meta, "rewrite") is { ValueKind: JsonValueKind.Object },
+            Rewritten = known.Rewrite is { ValueKind: JsonValueKind.Object },
             TurnsKnown = format is { Capabilities.Readable: true },
             HasMeta = meta is not null,
             ImagesKnown = format is not null,
         };
+    }
+
+    /// <summary>The members of <c>meta</c> stats reads, found in one pass: each the last of its name, as <see cref="Member"/> gives it.</summary>
+    private readonly struct MetaMembers
+    {
+        public MetaMembers(JsonElement? meta)
+        {
+            if (meta is not { } o)
+            {
+                return;
+            }
+
+            foreach (var p in o.EnumerateObject())
+            {
+                if (p.NameEquals("source"u8))
+                {
+                    Source = p.Value;
+                }
+                else if (p.NameEquals("task"u8))
+                {
+                    Task = p.Value;
+                }
+                else if (p.NameEquals("templates"u8))
+                {
+                    Templates = p.Value;
+                }
+                else if (p.NameEquals("images"u8))
+                {
+                    Images = p.Value;
+                }
+                else if (p.NameEquals("rewrite"u8))
+                {
+                    Rewrite = p.Value;
+                }
+            }
+        }
+
+        public JsonElement? Source { get; }
+
+        public JsonElement? Task { get; }
+
+        public JsonElement? Templates { get; }
+
+        public JsonElement? Images { get; }
+
+        public JsonElement? Rewrite { get; }
     }
 
     /// <summary>A member of an object, the last of its name as a node view keeps it; null when absent or when there is no object.</summary>

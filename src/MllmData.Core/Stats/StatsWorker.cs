@@ -29,6 +29,10 @@ public sealed class StatsWorker : IDisposable
     private bool _completed;
     private readonly CancellationToken _cancel;
 
+    /// <summary>The shard whose lines the worker is counting, and its name in messages (made once per shard).</summary>
+    private long _labelShard = -1;
+    private string _label = "";
+
     /// <summary>
     /// A worker for the lines of a build in the format named <paramref name="formatName"/> (as its manifest will name it).
     /// Once <paramref name="cancel"/> is set, lines are only drained and <see cref="Complete"/> reports the cancellation.
@@ -99,8 +103,13 @@ public sealed class StatsWorker : IDisposable
                 {
                     foreach (var (start, length, shard, number) in chunk.Lines)
                     {
-                        var origin = new LineOrigin($"shard {shard}", number);
-                        StatsReader.AddLine(_stats, chunk.Bytes.AsMemory(start, length), _format, origin, _options, origin.File);
+                        if (shard != _labelShard)
+                        {
+                            (_labelShard, _label) = (shard, $"shard {shard}");
+                        }
+
+                        var origin = new LineOrigin(_label, number);
+                        StatsReader.AddLine(_stats, chunk.Bytes.AsMemory(start, length), _format, origin, _options, origin.File, written: true);
                         garbage.AddLine(length);
                     }
                 }

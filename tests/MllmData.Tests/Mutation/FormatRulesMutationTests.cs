@@ -146,6 +146,39 @@ public class FormatRulesMutationTests
         Assert.Equal(expected, ReadBack.WithoutPlaceholders(text, "<image>"));
     }
 
+    [Theory]
+    [InlineData("<ima<image>\nge>\nWhat?", "What?")] // the cut forms a second token: taken out as well
+    [InlineData("\n<image>", "")]
+    [InlineData("<image>", "")]
+    [InlineData("a\n<image>\nb", "a\nb")]
+    [InlineData("a\n<image>b", "ab")]
+    public void One_Placeholder_Goes_With_The_Line_Break_After_It_Else_The_One_Before(string text, string expected)
+    {
+        Assert.Equal(expected, ReadBack.WithoutPlaceholders(text, "<image>"));
+    }
+
+    [Fact]
+    public void Taking_Placeholders_Out_Agrees_With_Three_Plain_Replacements_On_Random_Text()
+    {
+        // The reference: every "token + line break", then every "line break + token", then every token left, then trimmed.
+        static string Reference(string text, string token) => text.Contains(token, StringComparison.Ordinal)
+            ? text.Replace(token + "\n", "", StringComparison.Ordinal).Replace("\n" + token, "", StringComparison.Ordinal).Replace(token, "", StringComparison.Ordinal).Trim()
+            : text;
+        var random = new Random(7);
+        string[] pieces = ["<image>", "<ima", "ge>", "\n", " ", "a", "<", ">", "image"];
+        var differing = new List<string>();
+        for (var n = 0; n < 20_000; n++)
+        {
+            var text = string.Concat(Enumerable.Range(0, random.Next(0, 7)).Select(_ => pieces[random.Next(pieces.Length)]));
+            if (ReadBack.WithoutPlaceholders(text, "<image>") != Reference(text, "<image>"))
+            {
+                differing.Add(text);
+            }
+        }
+
+        Assert.Empty(differing);
+    }
+
     [Fact]
     public void An_Empty_Token_Leaves_The_Text_As_It_Is()
     {
