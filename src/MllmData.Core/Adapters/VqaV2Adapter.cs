@@ -222,10 +222,10 @@ public class VqaV2Adapter : ISourceAdapter
         while (reader.TryReadValue<VqaQuestionDto>(RecordParsers.VqaQuestion, out var dto, out var pos, out var error))
         {
             var i = index++;
-            var at = $"questions[{i}] (byte {pos})";
+            var at = new Place("questions", i, pos);
             if (error is not null)
             {
-                rejects.Add(Rejected(context, path, at, Sample.ReasonOf(error), error));
+                rejects.Add(Rejected(context, path, at.ToString(), Sample.ReasonOf(error), error));
                 Failed(failed, dto?.QuestionId, at, Sample.ReasonOf(error));
                 continue;
             }
@@ -233,7 +233,7 @@ public class VqaV2Adapter : ISourceAdapter
             if (dto!.QuestionId is null || dto.ImageId is null || dto.Question is null)
             {
                 var missing = dto.QuestionId is null ? "question_id" : dto.ImageId is null ? "image_id" : "question";
-                rejects.Add(Rejected(context, path, at, RejectReasons.MissingField, $"no \"{missing}\""));
+                rejects.Add(Rejected(context, path, at.ToString(), RejectReasons.MissingField, $"no \"{missing}\""));
                 Failed(failed, dto.QuestionId, at, RejectReasons.MissingField);
                 continue;
             }
@@ -247,7 +247,7 @@ public class VqaV2Adapter : ISourceAdapter
     }
 
     /// <summary>Notes a rejected question or annotation by its question id, when it has one.</summary>
-    private static void Failed(Dictionary<string, string>? failed, string? questionId, string at, string reason)
+    private static void Failed(Dictionary<string, string>? failed, string? questionId, Place at, string reason)
     {
         if (failed is not null && questionId is not null)
         {
@@ -255,22 +255,22 @@ public class VqaV2Adapter : ISourceAdapter
         }
     }
 
-    private static bool NextAnnotation(ReadAhead<VqaAnnotationDto> reader, SourceContext context, string path, ref int index, List<SourceItem> rejects, Dictionary<string, string> failed, out VqaAnnotationDto? annotation, out string? at)
+    private static bool NextAnnotation(ReadAhead<VqaAnnotationDto> reader, SourceContext context, string path, ref int index, List<SourceItem> rejects, Dictionary<string, string> failed, out VqaAnnotationDto? annotation, out Place at)
     {
         while (reader.TryReadValue(out var dto, out var pos, out var error))
         {
             var i = index++;
-            at = $"annotations[{i}] (byte {pos})";
+            at = new Place("annotations", i, pos);
             if (error is not null)
             {
-                rejects.Add(Rejected(context, path, at, Sample.ReasonOf(error), error));
+                rejects.Add(Rejected(context, path, at.ToString(), Sample.ReasonOf(error), error));
                 Failed(failed, dto?.QuestionId, at, Sample.ReasonOf(error));
                 continue;
             }
 
             if (dto!.QuestionId is null)
             {
-                rejects.Add(Rejected(context, path, at, RejectReasons.MissingField, "no \"question_id\""));
+                rejects.Add(Rejected(context, path, at.ToString(), RejectReasons.MissingField, "no \"question_id\""));
                 continue;
             }
 
@@ -279,8 +279,14 @@ public class VqaV2Adapter : ISourceAdapter
         }
 
         annotation = null;
-        at = null;
+        at = default;
         return false;
+    }
+
+    /// <summary>Where a question or an annotation is in its file, put in words only when a reject needs it.</summary>
+    private readonly record struct Place(string Array, int Index, long Position)
+    {
+        public override string ToString() => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Array}[{Index}] (byte {Position})");
     }
 
     private static SourceItem Rejected(SourceContext context, string file, string position, string reason, string detail) =>
@@ -321,7 +327,7 @@ public class VqaV2Adapter : ISourceAdapter
         using var annotations = new ReadAhead<VqaAnnotationDto>(OpenArray(context, annotationsPath, "annotations", out _), RecordParsers.VqaAnnotation, "mllmdata-annotations");
         var pattern = Pattern(context, questionsPath, subtype);
         var pendingQuestions = new Dictionary<string, Question>(StringComparer.Ordinal);
-        var pendingAnnotations = new Dictionary<string, (VqaAnnotationDto Dto, string At)>(StringComparer.Ordinal);
+        var pendingAnnotations = new Dictionary<string, (VqaAnnotationDto Dto, Place At)>(StringComparer.Ordinal);
 
         // Ids already joined (about two bytes each for numeric ids), so a repeat that comes after its pair met is still a
         // duplicate-id and not a question without an annotation (or an annotation without a question).
@@ -358,16 +364,16 @@ public class VqaV2Adapter : ISourceAdapter
             {
                 if (joined.Contains(ann!.QuestionId!))
                 {
-                    rejects.Add(Rejected(context, annotationsPath, at!, RejectReasons.DuplicateId, $"question_id {ann.QuestionId} has two annotations"));
+                    rejects.Add(Rejected(context, annotationsPath, at.ToString(), RejectReasons.DuplicateId, $"question_id {ann.QuestionId} has two annotations"));
                 }
                 else if (pendingQuestions.Remove(ann.QuestionId!, out var pq))
                 {
                     joined.Add(ann.QuestionId!);
                     matched.Add(Answer(pq, ann, answerMode));
                 }
-                else if (!pendingAnnotations.TryAdd(ann.QuestionId!, (ann, at!)))
+                else if (!pendingAnnotations.TryAdd(ann.QuestionId!, (ann, at)))
                 {
-                    rejects.Add(Rejected(context, annotationsPath, at!, RejectReasons.DuplicateId, $"question_id {ann.QuestionId} has two annotations"));
+                    rejects.Add(Rejected(context, annotationsPath, at.ToString(), RejectReasons.DuplicateId, $"question_id {ann.QuestionId} has two annotations"));
                 }
             }
 
@@ -400,7 +406,7 @@ public class VqaV2Adapter : ISourceAdapter
 
         foreach (var (id, a) in pendingAnnotations)
         {
-            yield return Rejected(context, annotationsPath, a.At, RejectReasons.NoQuestion, failedQuestions.TryGetValue(id, out var why)
+            yield return Rejected(context, annotationsPath, a.At.ToString(), RejectReasons.NoQuestion, failedQuestions.TryGetValue(id, out var why)
                 ? $"question_id {id}: its question in {questionsPath} was rejected ({why})"
                 : $"question_id {id} has no question in {questionsPath}");
         }

@@ -25,30 +25,48 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
 {
     private readonly byte[] _tokenUtf8 = System.Text.Encoding.UTF8.GetBytes(imageToken);
 
+    // The shape's names as UTF-8: compared with the line's bytes without encoding a name per comparison.
+    private readonly byte[] _imagesKey = System.Text.Encoding.UTF8.GetBytes(shape.ImagesKey);
+    private readonly byte[] _turnsKey = System.Text.Encoding.UTF8.GetBytes(shape.TurnsKey);
+    private readonly byte[] _roleKey = System.Text.Encoding.UTF8.GetBytes(shape.RoleKey);
+    private readonly byte[] _contentKey = System.Text.Encoding.UTF8.GetBytes(shape.ContentKey);
+    private readonly byte[] _user = System.Text.Encoding.UTF8.GetBytes(shape.User);
+    private readonly byte[] _assistant = System.Text.Encoding.UTF8.GetBytes(shape.Assistant);
+
     public void Validate(JsonElement record, List<Finding> findings) => Validate(JsonMarshal.GetRawUtf8Value(record), findings);
 
     /// <summary>
     /// The same checks straight on a record's UTF-8 bytes, one forward pass without a document; the build runs
     /// this on every record it writes.
     /// </summary>
-    public void Validate(ReadOnlySpan<byte> json, List<Finding> findings)
+    public void Validate(ReadOnlySpan<byte> json, List<Finding> findings) => Validate(json, findings, written: false);
+
+    /// <summary>
+    /// A line the build just wrote: its keys are not repeated, so the checks end once the images and the turns have both
+    /// been read (the rest, meta, is not read through).
+    /// </summary>
+    public void ValidateWritten(ReadOnlySpan<byte> json, List<Finding> findings) => Validate(json, findings, written: true);
+
+    private void Validate(ReadOnlySpan<byte> json, List<Finding> findings, bool written)
     {
         var imageFindings = new List<Finding>();
         var turnFindings = new List<Finding>();
+        var sawImages = false;
         var images = 0;
         var sawTurns = false;
         var placeholders = 0;
         var state = new TurnState();
         var reader = new Utf8JsonReader(json);
         reader.Read();
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        while (!(written && sawImages && sawTurns) && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals(shape.ImagesKey))
+            if (reader.ValueTextEquals(_imagesKey))
             {
+                sawImages = true;
                 reader.Read();
                 images = ImageCount(ref reader, imageFindings);
             }
-            else if (reader.ValueTextEquals(shape.TurnsKey))
+            else if (reader.ValueTextEquals(_turnsKey))
             {
                 sawTurns = true;
                 reader.Read();
@@ -178,17 +196,17 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
             var count = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals(shape.RoleKey))
+                if (reader.ValueTextEquals(_roleKey))
                 {
                     reader.Read();
                     roleKind = Kind(reader.TokenType);
                     role = reader.TokenType != JsonTokenType.String ? null
-                        : reader.ValueTextEquals(shape.User) ? shape.User
-                        : reader.ValueTextEquals(shape.Assistant) ? shape.Assistant
+                        : reader.ValueTextEquals(_user) ? shape.User
+                        : reader.ValueTextEquals(_assistant) ? shape.Assistant
                         : reader.GetString();
                     reader.Skip();
                 }
-                else if (reader.ValueTextEquals(shape.ContentKey))
+                else if (reader.ValueTextEquals(_contentKey))
                 {
                     reader.Read();
                     contentKind = reader.TokenType == JsonTokenType.String ? "String" : Kind(reader.TokenType);

@@ -19,6 +19,13 @@ public interface IFormatValidator
         using var doc = JsonDocument.ParseValue(ref reader);
         Validate(doc.RootElement, findings);
     }
+
+    /// <summary>
+    /// Checks a line this build's writer has just rendered: well-formed JSON whose objects never repeat a key. Gives the
+    /// findings <see cref="Validate(ReadOnlySpan{byte}, List{Finding})"/> gives; a validator may stop reading once
+    /// everything it checks has been read.
+    /// </summary>
+    void ValidateWritten(ReadOnlySpan<byte> json, List<Finding> findings) => Validate(json, findings);
 }
 
 /// <summary>Stable reason codes reported by validators and written to rejects; codes shared with adapters come from <see cref="RejectReasons"/>.</summary>

@@ -31,14 +31,15 @@ public static class MetaWriter
     {
         var p = record.Provenance;
         w.WriteStartObject(NMeta);
-        w.WriteString(NSource, record.Source);
-        w.WriteString(NTask, record.Task);
-        w.WriteString(NAdapter, p.Adapter);
-        w.WriteString(NFile, p.File);
+        // The same few strings on every record of a source: written from their encoded bytes.
+        Repeated(w, NSource, record.Source);
+        Repeated(w, NTask, record.Task);
+        Repeated(w, NAdapter, p.Adapter);
+        Repeated(w, NFile, p.File);
         w.WriteStartObject(NIds);
         for (var k = 0; k < p.Ids.Count; k++)
         {
-            w.WriteString(p.Ids[k].Key, p.Ids[k].Value);
+            w.WriteString(Json.EncodedNames.Of(p.Ids[k].Key, w), p.Ids[k].Value);
         }
 
         w.WriteEndObject();
@@ -52,7 +53,15 @@ public static class MetaWriter
         var anyRaw = false;
         for (var k = 0; k < turns.Count; k++)
         {
-            w.WriteStringValue(turns[k].TemplateId);
+            if (turns[k].TemplateId is { } template)
+            {
+                w.WriteStringValue(Json.EncodedNames.Of(template, w));
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
+
             anyRaw |= turns[k].RawAnswer is not null;
         }
 
@@ -123,6 +132,19 @@ public static class MetaWriter
         }
 
         w.WriteEndObject();
+    }
+
+    /// <summary>A string member whose value recurs from record to record; null as null.</summary>
+    private static void Repeated(Utf8JsonWriter w, JsonEncodedText name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, Json.EncodedNames.Of(value, w));
+        }
     }
 
     /// <summary>Whether any image has its size or hash known (then meta lists the images).</summary>

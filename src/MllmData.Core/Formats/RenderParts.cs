@@ -73,8 +73,8 @@ internal static class RenderParts
     public static void WriteMessage(Utf8JsonWriter w, string role, string text, string roleKey = "role", string contentKey = "content")
     {
         w.WriteStartObject();
-        w.WriteString(roleKey, role);
-        w.WriteString(contentKey, text);
+        w.WriteString(Json.EncodedNames.Of(roleKey, w), Json.EncodedNames.Of(role, w));
+        w.WriteString(Json.EncodedNames.Of(contentKey, w), text);
         w.WriteEndObject();
     }
 }

@@ -166,7 +166,7 @@ public sealed class RecordSink : IDisposable
 
         // Every record passes its format's validator before it is written.
         _findings.Clear();
-        _validator.Validate(_buffer.WrittenSpan, _findings);
+        _validator.ValidateWritten(_buffer.WrittenSpan, _findings);
 
         // Question-only evaluation records have no answer by design; in a training format the same record is a reject.
         if (_settings.Format is Eval.EvalQuestionFormat && record.Turns.All(t => t.Output is null))

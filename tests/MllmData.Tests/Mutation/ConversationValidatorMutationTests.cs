@@ -27,7 +27,32 @@ public class ConversationValidatorMutationTests
         }
 
         Assert.Equal(fromBytes, fromDocument);
+
+        // A line the build has just written (no key repeated) gets the same findings from the entry point that may stop early.
+        var written = new List<Finding>();
+        validator.ValidateWritten(Encoding.UTF8.GetBytes(json), written);
+        Assert.Equal(fromBytes, written);
         return [.. fromBytes.Select(f => $"{f.Code}: {f.Message}")];
+    }
+
+    [Fact]
+    public void A_Written_Line_Is_Read_Only_Until_Its_Images_And_Turns_Are_Both_Read()
+    {
+        // What follows them (meta) is the writer's own well-formed JSON, not read through: here it is cut short, which the
+        // full check reports and the written-line check never reaches.
+        var validator = new ConversationValidator(Llava);
+        var line = "{\"id\":\"a\",\"image\":\"a.jpg\",\"conversations\":[" + Msg("human", "\"<image>\\nQ?\"").Replace("role", "from").Replace("content", "value")
+            + "," + Msg("gpt", "\"A\"").Replace("role", "from").Replace("content", "value") + "],\"meta\":{\"x\":";
+        var written = new List<Finding>();
+        validator.ValidateWritten(Encoding.UTF8.GetBytes(line), written);
+        Assert.Empty(written);
+        Assert.ThrowsAny<JsonException>(() => validator.Validate(Encoding.UTF8.GetBytes(line), []));
+
+        // Without an image key (a text-only line) it reads to the end, so a placeholder without an image is still found.
+        var textOnly = "{\"id\":\"a\",\"conversations\":[{\"from\":\"human\",\"value\":\"<image>\\nQ?\"},{\"from\":\"gpt\",\"value\":\"A\"}],\"meta\":{\"x\":1}}";
+        var found = new List<Finding>();
+        validator.ValidateWritten(Encoding.UTF8.GetBytes(textOnly), found);
+        Assert.Equal(["placeholder-mismatch: 1 <image> placeholders for 0 images"], found.Select(f => $"{f.Code}: {f.Message}"));
     }
 
     private static string Sg(string messages, string images = "") =>

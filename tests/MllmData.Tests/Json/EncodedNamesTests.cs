@@ -1,0 +1,74 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using MllmData.Json;
+
+namespace MllmData.Tests.Json;
+
+/// <summary>Strings written from the per-thread cache of encoded strings come out byte for byte as the writer writes them itself.</summary>
+public class TheEncodedNames
+{
+    private static readonly string[] Texts =
+    [
+        "vqav2", "question_id", "data/é/ü.json", "a \"quoted\" name", "tab\there", "<script>&'", "日本語", "emoji 😀", "",
+        "line\nbreak", "back\\slash", "\u0001control",
+    ];
+
+    private static string Written(JavaScriptEncoder? encoder, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = encoder }))
+        {
+            w.WriteStartObject();
+            write(w);
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    public static TheoryData<bool> Encoders => new() { true, false };
+
+    [Theory]
+    [MemberData(nameof(Encoders))]
+    public void Names_And_Values_Are_Written_As_The_Writer_Writes_Them(bool relaxed)
+    {
+        var encoder = relaxed ? JavaScriptEncoder.UnsafeRelaxedJsonEscaping : null;
+        foreach (var text in Texts)
+        {
+            // Twice each, so the second write comes from the cache.
+            for (var round = 0; round < 2; round++)
+            {
+                var plain = Written(encoder, w => w.WriteString(text, text));
+                var cached = Written(encoder, w => w.WriteString(EncodedNames.Of(text, w), EncodedNames.Of(text, w)));
+                Assert.Equal(plain, cached);
+            }
+        }
+    }
+
+    [Fact]
+    public void One_String_Under_Two_Encoders_Is_Encoded_For_Each()
+    {
+        const string text = "<é>";
+        var strict = Written(null, w => w.WriteString("k", EncodedNames.Of(text, w)));
+        var relaxed = Written(JavaScriptEncoder.UnsafeRelaxedJsonEscaping, w => w.WriteString("k", EncodedNames.Of(text, w)));
+        Assert.Equal("{\"k\":\"\\u003C\\u00E9\\u003E\"}", strict);
+        Assert.Equal("{\"k\":\"<é>\"}", relaxed);
+        Assert.Equal(strict, Written(null, w => w.WriteString("k", EncodedNames.Of(text, w))));
+    }
+
+    [Fact]
+    public void More_Strings_Than_Slots_Each_Keep_Their_Own_Text()
+    {
+        // Strings that share a slot take turns in it: each is still written as itself.
+        var texts = Enumerable.Range(0, EncodedNames.Slots * 4).Select(i => $"name-{i}").ToList();
+        for (var round = 0; round < 3; round++)
+        {
+            foreach (var text in texts)
+            {
+                Assert.Equal($"{{\"k\":\"{text}\"}}", Written(null, w => w.WriteString("k", EncodedNames.Of(text, w))));
+            }
+        }
+    }
+}
