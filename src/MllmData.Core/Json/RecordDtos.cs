@@ -10,8 +10,11 @@ public sealed class VqaQuestionDto
     public string? Question { get; set; }
 }
 
-/// <summary>One of a VQA annotation's answers.</summary>
-public sealed class VqaAnswerDto
+/// <summary>One of a VQA annotation's answers (a value: ten per annotation, no object each).</summary>
+public readonly record struct VqaAnswer(string? Answer, string? RawAnswer);
+
+/// <summary>The fields of an answer object while it is read (one per annotation, reused for its answers).</summary>
+internal sealed class VqaAnswerDto
 {
     public string? Answer { get; set; }
 
@@ -31,7 +34,7 @@ public sealed class VqaAnnotationDto
 
     public string? MultipleChoiceAnswer { get; set; }
 
-    public List<VqaAnswerDto>? Answers { get; set; }
+    public List<VqaAnswer>? Answers { get; set; }
 }
 
 /// <summary>An entry of a COCO file's images array.</summary>

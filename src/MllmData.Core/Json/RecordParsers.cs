@@ -457,7 +457,7 @@ public static class RecordParsers
         return s;
     }
 
-    private static ParseStatus Answers(ref Utf8JsonReader r, out List<VqaAnswerDto>? answers, ref string? error)
+    private static ParseStatus Answers(ref Utf8JsonReader r, out List<VqaAnswer>? answers, ref string? error)
     {
         answers = null;
         if (!r.Read())
@@ -476,7 +476,8 @@ public static class RecordParsers
             return SkipCurrent(ref r);
         }
 
-        answers = new List<VqaAnswerDto>(10);
+        answers = new List<VqaAnswer>(10);
+        var fields = new VqaAnswerDto();
         while (true)
         {
             if (!r.Read())
@@ -492,7 +493,7 @@ public static class RecordParsers
             if (r.TokenType == JsonTokenType.String)
             {
                 // Some third-party files list answers as plain strings.
-                answers.Add(new VqaAnswerDto { Answer = ShortStrings.Of(ref r) });
+                answers.Add(new VqaAnswer(ShortStrings.Of(ref r), null));
                 continue;
             }
 
@@ -507,12 +508,13 @@ public static class RecordParsers
                 continue;
             }
 
-            if (Object(ref r, new VqaAnswerDto(), AnswerField, out var answer, ref error) == More)
+            (fields.Answer, fields.RawAnswer) = (null, null);
+            if (Object(ref r, fields, AnswerField, out _, ref error) == More)
             {
                 return More;
             }
 
-            answers.Add(answer!);
+            answers.Add(new VqaAnswer(fields.Answer, fields.RawAnswer));
         }
     }
 

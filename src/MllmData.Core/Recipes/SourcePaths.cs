@@ -87,6 +87,8 @@ public sealed class SourcePaths
             _shown.TryAdd(shown, shown);
         }
 
+        // A path shown as it was given is given back itself, so the record that holds it need not be copied.
+        shown = string.Equals(shown, path, StringComparison.Ordinal) ? path : shown;
         _lastIn = path;
         _lastOut = shown;
         return shown;

@@ -111,28 +111,31 @@ public sealed class TemplateEngine
             }
 
             var template = _candidates[SeededChoice.Pick(_seed, record.Id, i, _pack.Id, _candidates.Count)];
-            var instruction = template.Render(turn.Slots);
             var usesQuestion = template.PlaceholderNames().Contains("question");
 
             // The adapter may suggest a suffix (ScienceQA's chain-of-thought outputs) where the recipe takes the default.
             var suffix = _defaultSuffix && turn.SuffixHint is { } hint ? _pack.Suffixes.FirstOrDefault(s => s.Id == hint) ?? _suffix : _suffix;
             AnswerConstraint? constraint = null;
+            string? suffixText = null;
             if (_constraintPools is not null)
             {
                 // Every question turn gets the constraint its answer satisfies, on every turn; an answer no type fits gets none.
                 suffix = ConstraintSuffix(record.Id, i, turn);
                 if (suffix is not null)
                 {
-                    instruction = instruction.Length == 0 ? suffix.Text : instruction + "\n" + suffix.Text;
+                    suffixText = suffix.Text;
                     constraint = new AnswerConstraint(AnswerConstraints.TagOf(suffix)!, suffix.Id, suffix.Text);
                 }
             }
             else if (suffix is not null && !template.Tags.Contains("brief") && (i == 0 || _suffixTurns == SuffixTurns.Every))
             {
                 // A template that already asks for brevity needs no response-format suffix.
-                instruction = instruction.Length == 0 ? suffix.Text : instruction + "\n" + suffix.Text;
+                suffixText = suffix.Text;
                 constraint = AnswerConstraints.TagOf(suffix) is { } type ? new AnswerConstraint(type, suffix.Id, suffix.Text) : null;
             }
+
+            // The instruction and its suffix (on a line of its own) made as one string.
+            var instruction = template.Render(turn.Slots, suffixText);
 
             // A template may state a constraint itself (a custom pack's "{question} Answer yes or no.").
             constraint ??= AnswerConstraints.TagOf(template) is { } stated ? new AnswerConstraint(stated, template.Id, null) : null;

@@ -106,9 +106,15 @@ public sealed partial record InstructionTemplate
     /// (no key in <paramref name="slots"/>, e.g. a "Context: {context}" line for a problem without context) is
     /// left out; any other unset placeholder renders empty.
     /// </summary>
-    public string Render(IReadOnlyDictionary<string, string> slots)
+    public string Render(IReadOnlyDictionary<string, string> slots) => Render(slots, null);
+
+    /// <summary>
+    /// The rendered text with <paramref name="suffix"/> on a line of its own after it (the suffix alone when the text is
+    /// empty), made as one string; no suffix renders as <see cref="Render(IReadOnlyDictionary{string, string})"/>.
+    /// </summary>
+    public string Render(IReadOnlyDictionary<string, string> slots, string? suffix)
     {
-        if (_parts.Length == 1 && !_parts[0].IsSlot)
+        if (_parts.Length == 1 && !_parts[0].IsSlot && suffix is null)
         {
             return _parts[0].Text;
         }
@@ -126,12 +132,13 @@ public sealed partial record InstructionTemplate
             }
             else
             {
-                return WithoutUnsetLines(slots);
+                return WithSuffix(WithoutUnsetLines(slots), suffix);
             }
         }
 
         // Once per rendered turn: the text is made in one string, with no builder.
-        return string.Create(length, (_parts, slots), static (span, state) =>
+        var total = suffix is null ? length : length == 0 ? suffix.Length : length + 1 + suffix.Length;
+        return string.Create(total, (_parts, slots, suffix), static (span, state) =>
         {
             var at = 0;
             foreach (var (part, isSlot) in state._parts)
@@ -140,8 +147,20 @@ public sealed partial record InstructionTemplate
                 text.AsSpan().CopyTo(span[at..]);
                 at += text.Length;
             }
+
+            if (state.suffix is { } end)
+            {
+                if (at > 0)
+                {
+                    span[at++] = '\n';
+                }
+
+                end.AsSpan().CopyTo(span[at..]);
+            }
         });
     }
+
+    private static string WithSuffix(string text, string? suffix) => suffix is null ? text : text.Length == 0 ? suffix : text + "\n" + suffix;
 
     private string WithoutUnsetLines(IReadOnlyDictionary<string, string> slots)
     {

@@ -85,4 +85,19 @@ public class TheTemplateEngine
         Assert.Equal("Return {\"answer\": ...} for Q?", t.Render(new Dictionary<string, string> { ["question"] = "Q?" }));
         Assert.Equal(["question"], t.PlaceholderNames());
     }
+
+    [Theory]
+    [InlineData("Q: {question}", "Q: what?\nAnswer briefly.")]
+    [InlineData("Describe the image.", "Describe the image.\nAnswer briefly.")]
+    [InlineData("{question}", "what?\nAnswer briefly.")]
+    [InlineData("{options}", "Answer briefly.")] // an unset slot's line goes; the text left is empty: the suffix alone
+    [InlineData("{empty}", "Answer briefly.")] // a slot set to nothing: the text is empty, the suffix alone
+    [InlineData("{options}\nQ: {question}", "Q: what?\nAnswer briefly.")]
+    public void A_Suffix_Is_Rendered_On_A_Line_Of_Its_Own_In_The_Same_String(string text, string expected)
+    {
+        var t = new InstructionTemplate("t", text, []);
+        var slots = new Dictionary<string, string> { ["question"] = "what?", ["empty"] = "" };
+        Assert.Equal(expected, t.Render(slots, "Answer briefly."));
+        Assert.Equal(t.Render(slots), t.Render(slots, null));
+    }
 }

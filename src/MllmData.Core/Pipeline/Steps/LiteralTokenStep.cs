@@ -14,8 +14,10 @@ public sealed class LiteralTokenStep(string token, IReadOnlyList<string>? reserv
     {
         if (token.Length > 0)
         {
-            foreach (var turn in record.Turns)
+            for (var t = 0; t < record.Turns.Count; t++)
             {
+                var turn = record.Turns[t];
+
                 // A record without images (text-only data read back, Alpaca) has no placeholder to carry: any is literal.
                 if (Holds(turn, token, instruction: record.Images.Count == 0))
                 {
@@ -59,7 +61,34 @@ public sealed class LiteralTokenStep(string token, IReadOnlyList<string>? reserv
         turn.Output?.Contains(tag, StringComparison.Ordinal) == true && !HoldsBesideAnswer(turn, tag, instruction);
 
     private static bool HoldsBesideAnswer(Turn turn, string tag, bool instruction) =>
-        turn.Slots.Values.Any(v => v.Contains(tag, StringComparison.Ordinal))
+        SlotsHold(turn.Slots, tag)
         || turn.Input?.Contains(tag, StringComparison.Ordinal) == true
         || (instruction && turn.Instruction?.Contains(tag, StringComparison.Ordinal) == true);
+
+    /// <summary>Whether a slot value holds the tag (every turn of every record: no delegate, no boxed enumerator for the usual map).</summary>
+    private static bool SlotsHold(IReadOnlyDictionary<string, string> slots, string tag)
+    {
+        if (slots is Dictionary<string, string> map)
+        {
+            foreach (var value in map.Values)
+            {
+                if (value.Contains(tag, StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
+        foreach (var (_, value) in slots)
+        {
+            if (value.Contains(tag, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

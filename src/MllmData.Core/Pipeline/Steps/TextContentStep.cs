@@ -27,13 +27,10 @@ public sealed class TextContentStep : IRecordStep
                 return SourceItem.RejectedForAnswer(record, RejectReasons.EmptyAnswer, $"turn {t + 1}: the answer is {TextCheck.BlankKind(output)}");
             }
 
-            foreach (var (name, text) in Texts(turn))
+            if (FirstControl(turn) is var (name, text, at))
             {
-                if (TextCheck.ControlAt(text) is { } at)
-                {
-                    var detail = string.Create(CultureInfo.InvariantCulture, $"turn {t + 1}: the {name} holds the control character U+{(int)text[at]:X4} at character {at + 1}");
-                    return name == "answer" ? SourceItem.RejectedForAnswer(record, RejectReasons.ControlCharacters, detail) : SourceItem.Rejected(record, RejectReasons.ControlCharacters, detail);
-                }
+                var detail = string.Create(CultureInfo.InvariantCulture, $"turn {t + 1}: the {name} holds the control character U+{(int)text[at]:X4} at character {at + 1}");
+                return name == "answer" ? SourceItem.RejectedForAnswer(record, RejectReasons.ControlCharacters, detail) : SourceItem.Rejected(record, RejectReasons.ControlCharacters, detail);
             }
         }
 
@@ -42,26 +39,36 @@ public sealed class TextContentStep : IRecordStep
             : SourceItem.Of(record);
     }
 
-    private static IEnumerable<(string Name, string Text)> Texts(Turn turn)
+    /// <summary>
+    /// The first text of the turn holding a control character, in the order slots (as the turn lists them), instruction,
+    /// input, answer; null when there is none. Once per turn of every record: no iterator, no boxed enumerator.
+    /// </summary>
+    private static (string Name, string Text, int At)? FirstControl(Turn turn)
     {
-        foreach (var (slot, value) in turn.Slots)
+        if (turn.Slots is Dictionary<string, string> slots)
         {
-            yield return (slot, value);
+            foreach (var (slot, value) in slots)
+            {
+                if (TextCheck.ControlAt(value) is { } at)
+                {
+                    return (slot, value, at);
+                }
+            }
+        }
+        else
+        {
+            foreach (var (slot, value) in turn.Slots)
+            {
+                if (TextCheck.ControlAt(value) is { } at)
+                {
+                    return (slot, value, at);
+                }
+            }
         }
 
-        if (turn.Instruction is { } instruction)
-        {
-            yield return ("instruction", instruction);
-        }
-
-        if (turn.Input is { } input)
-        {
-            yield return ("input", input);
-        }
-
-        if (turn.Output is { } output)
-        {
-            yield return ("answer", output);
-        }
+        return Control("instruction", turn.Instruction) ?? Control("input", turn.Input) ?? Control("answer", turn.Output);
     }
+
+    private static (string Name, string Text, int At)? Control(string name, string? text) =>
+        text is not null && TextCheck.ControlAt(text) is { } at ? (name, text, at) : null;
 }
