@@ -51,8 +51,15 @@ public abstract class ConversationFormat : IOutputFormat
         {
             var turn = record.Turns[i];
             var text = i == 0 && record.Tools.Count > 0 ? ToolTraceText.FirstUserText(record, turn.UserText) : turn.UserText;
-            var user = i == 0 ? RenderParts.FirstUserText(record, text, options.ImageToken, PlaceholderSeparator) : text;
-            RenderParts.WriteMessage(w, Shape.User, user, Shape.RoleKey, Shape.ContentKey);
+            if (i == 0)
+            {
+                RenderParts.WriteFirstUserMessage(w, record, text, options.ImageToken, PlaceholderSeparator, Shape.User, Shape.RoleKey, Shape.ContentKey);
+            }
+            else
+            {
+                RenderParts.WriteMessage(w, Shape.User, text, Shape.RoleKey, Shape.ContentKey);
+            }
+
             if (record.Tools.Count > 0 && turn.Output is not null)
             {
                 // Tool-use: each call and its observation as an assistant and a user message, then the labelled answer.

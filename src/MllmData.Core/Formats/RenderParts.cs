@@ -69,6 +69,31 @@ internal static class RenderParts
     /// <summary>An in-context example's text without placeholders: its instruction and input, then its labelled answer.</summary>
     public static string ExampleText(IclExample example) => example.UserText + "\n" + ExampleAnswerLabel + example.Output;
 
+    /// <summary>
+    /// The first user message: <see cref="FirstUserText"/> as its content. Without in-context examples the placeholders
+    /// and the text are written one after the other into the same JSON string, without first being joined into one.
+    /// </summary>
+    public static void WriteFirstUserMessage(Utf8JsonWriter w, InstructionRecord record, string text, string token, string separator, string role, string roleKey, string contentKey)
+    {
+        if (record.Examples.Count > 0)
+        {
+            WriteMessage(w, role, FirstUserText(record, text, token, separator), roleKey, contentKey);
+            return;
+        }
+
+        w.WriteStartObject();
+        w.WriteString(Json.EncodedNames.Of(roleKey, w), Json.EncodedNames.Of(role, w));
+        w.WritePropertyName(Json.EncodedNames.Of(contentKey, w));
+        for (var k = record.Images.Count - record.ExampleImageCount; k > 0; k--)
+        {
+            w.WriteStringValueSegment(token, isFinalSegment: false);
+            w.WriteStringValueSegment(separator, isFinalSegment: false);
+        }
+
+        w.WriteStringValueSegment(text, isFinalSegment: true);
+        w.WriteEndObject();
+    }
+
     /// <summary><c>{"role": role, "content": text}</c>, or with other key names.</summary>
     public static void WriteMessage(Utf8JsonWriter w, string role, string text, string roleKey = "role", string contentKey = "content")
     {

@@ -12,25 +12,44 @@ namespace MllmData.Json;
 /// </summary>
 public static class EncodedNames
 {
-    /// <summary>Slots in a thread's cache; two strings that share a slot take turns in it.</summary>
-    internal const int Slots = 64;
+    /// <summary>Strings a thread keeps at most; past that the cache starts again (a pack of thousands of templates).</summary>
+    internal const int Capacity = 4096;
 
     [ThreadStatic]
-    private static Entry[]? t_entries;
+    private static Dictionary<Key, JsonEncodedText>? t_encoded;
 
     /// <summary><paramref name="text"/> encoded as <paramref name="w"/> would encode it.</summary>
     public static JsonEncodedText Of(string text, Utf8JsonWriter w)
     {
-        var encoder = w.Options.Encoder;
-        var entries = t_entries ??= new Entry[Slots];
-        ref var e = ref entries[RuntimeHelpers.GetHashCode(text) & (Slots - 1)];
-        if (!ReferenceEquals(e.Text, text) || !ReferenceEquals(e.Encoder, encoder))
+        var encoded = t_encoded ??= new Dictionary<Key, JsonEncodedText>();
+        var key = new Key(text, w.Options.Encoder);
+        if (!encoded.TryGetValue(key, out var value))
         {
-            e = new Entry(text, encoder, JsonEncodedText.Encode(text, encoder));
+            if (encoded.Count >= Capacity)
+            {
+                encoded.Clear();
+            }
+
+            encoded[key] = value = JsonEncodedText.Encode(text, key.Encoder);
         }
 
-        return e.Encoded;
+        return value;
     }
 
-    private readonly record struct Entry(string? Text, JavaScriptEncoder? Encoder, JsonEncodedText Encoded);
+    /// <summary>Strings kept by the calling thread now (for tests).</summary>
+    internal static int Kept => t_encoded?.Count ?? 0;
+
+    /// <summary>A string and an encoder, equal only to the same two objects.</summary>
+    private readonly struct Key(string text, JavaScriptEncoder? encoder) : IEquatable<Key>
+    {
+        public string Text { get; } = text;
+
+        public JavaScriptEncoder? Encoder { get; } = encoder;
+
+        public bool Equals(Key other) => ReferenceEquals(Text, other.Text) && ReferenceEquals(Encoder, other.Encoder);
+
+        public override bool Equals(object? obj) => obj is Key other && Equals(other);
+
+        public override int GetHashCode() => RuntimeHelpers.GetHashCode(Text) ^ (Encoder is null ? 0 : RuntimeHelpers.GetHashCode(Encoder));
+    }
 }

@@ -208,7 +208,7 @@ public static class StatsReader
                 : new ImageView(p.Path, null, null) { Bytes = p.Bytes, MediaType = p.Media });
         }
 
-        return new RecordView(id, Text(known.Source) ?? "(no meta)", Text(known.Task) ?? "(no meta)", views, turns)
+        return new RecordView(id, Recent.Source.Text(known.Source) ?? "(no meta)", Recent.Task.Text(known.Task) ?? "(no meta)", views, turns)
         {
             Rewritten = known.Rewrite is { ValueKind: JsonValueKind.Object },
             TurnsKnown = format is { Capabilities.Readable: true },
@@ -281,6 +281,44 @@ public static class StatsReader
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// The source and task of the lines a thread read last: a line of the same source gives back the same string, not a
+    /// new copy per line.
+    /// </summary>
+    private sealed class Recent
+    {
+        [ThreadStatic]
+        private static Recent? t_source;
+
+        [ThreadStatic]
+        private static Recent? t_task;
+
+        private byte[] _raw = [];
+        private string? _text;
+
+        public static Recent Source => t_source ??= new Recent();
+
+        public static Recent Task => t_task ??= new Recent();
+
+        /// <summary>As <see cref="StatsReader.Text"/>: a string value's text, the last one's string when its bytes are the same.</summary>
+        public string? Text(JsonElement? e)
+        {
+            if (e is not { ValueKind: JsonValueKind.String } value)
+            {
+                return StatsReader.Text(e);
+            }
+
+            var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+            if (_text is null || !raw.SequenceEqual(_raw))
+            {
+                _text = value.GetString();
+                _raw = raw.ToArray();
+            }
+
+            return _text;
+        }
     }
 
     /// <summary>A string value, as a cast of a JSON value to string gives it: null for absent, null, object or array; other kinds are not strings.</summary>

@@ -59,16 +59,25 @@ public class TheEncodedNames
     }
 
     [Fact]
-    public void More_Strings_Than_Slots_Each_Keep_Their_Own_Text()
+    public void More_Strings_Than_The_Cache_Keeps_Are_Each_Written_As_Themselves_And_The_Cache_Stays_Bounded()
     {
-        // Strings that share a slot take turns in it: each is still written as itself.
-        var texts = Enumerable.Range(0, EncodedNames.Slots * 4).Select(i => $"name-{i}").ToList();
-        for (var round = 0; round < 3; round++)
+        var texts = Enumerable.Range(0, EncodedNames.Capacity + 100).Select(i => $"name-{i}").ToList();
+        for (var round = 0; round < 2; round++)
         {
             foreach (var text in texts)
             {
                 Assert.Equal($"{{\"k\":\"{text}\"}}", Written(null, w => w.WriteString("k", EncodedNames.Of(text, w))));
+                Assert.InRange(EncodedNames.Kept, 1, EncodedNames.Capacity);
             }
         }
+    }
+
+    [Fact]
+    public void Equal_Text_In_Another_String_Object_Is_Written_The_Same()
+    {
+        var a = new string('é', 2);
+        var b = new string('é', 2);
+        Assert.Equal(Written(null, w => w.WriteString("k", EncodedNames.Of(a, w))), Written(null, w => w.WriteString("k", EncodedNames.Of(b, w))));
+        Assert.Equal("{\"k\":\"éé\"}", Written(JavaScriptEncoder.UnsafeRelaxedJsonEscaping, w => w.WriteString("k", EncodedNames.Of(b, w))));
     }
 }
