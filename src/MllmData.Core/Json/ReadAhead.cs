@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 
 namespace MllmData.Json;
@@ -26,8 +25,7 @@ public sealed class ReadAhead<T> : IDisposable
 
     private readonly StreamingJsonReader _reader;
     private readonly ValueParser<T> _parser;
-    private readonly BlockingCollection<Batch> _full = new(Batches);
-    private readonly CancellationTokenSource _stop = new();
+    private readonly Handoff<Batch> _full = new(Batches);
     private readonly Thread _thread;
     private Batch? _current;
     private int _next;
@@ -65,7 +63,7 @@ public sealed class ReadAhead<T> : IDisposable
                 }
             }
 
-            _current = _full.Take();
+            _current = _full.TryTake(out var next) ? next : throw new ObjectDisposedException(GetType().Name);
             _next = 0;
         }
     }
@@ -90,7 +88,11 @@ public sealed class ReadAhead<T> : IDisposable
                 batch.Items[batch.Count++] = (value, position, error);
                 if (batch.Count == BatchValues)
                 {
-                    _full.Add(batch, _stop.Token);
+                    if (!_full.Add(batch))
+                    {
+                        return; // the consumer is gone
+                    }
+
                     batch = new Batch();
                 }
             }
@@ -104,10 +106,6 @@ public sealed class ReadAhead<T> : IDisposable
                 batch.DrainFailure = ExceptionDispatchInfo.Capture(ex);
             }
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
-        {
-            return;
-        }
         catch (Exception ex)
         {
             // Given to the consumer where it happened: after the values read before it.
@@ -115,14 +113,7 @@ public sealed class ReadAhead<T> : IDisposable
         }
 
         batch.End = true;
-        try
-        {
-            _full.Add(batch, _stop.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            // The consumer is gone.
-        }
+        _full.Add(batch); // false when the consumer is gone
     }
 
     public void Dispose()
@@ -133,11 +124,9 @@ public sealed class ReadAhead<T> : IDisposable
         }
 
         _disposed = true;
-        _stop.Cancel();
+        _full.Abandon();
         _thread.Join();
         _reader.Dispose();
-        _full.Dispose();
-        _stop.Dispose();
     }
 
     private sealed class Batch

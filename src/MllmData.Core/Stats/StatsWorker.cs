@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using MllmData.Formats;
 
@@ -18,8 +17,9 @@ public sealed class StatsWorker : IDisposable
     /// <summary>Chunks in the pool: the most that are filled or in flight at once.</summary>
     public const int PoolChunks = 4;
 
-    private readonly BlockingCollection<Chunk> _full = new(PoolChunks);
-    private readonly BlockingCollection<Chunk> _free = new(PoolChunks);
+    // Hand-offs whose waits sleep at once (Json.Handoff): the writer, this worker and the readers share two cores.
+    private readonly Json.Handoff<Chunk> _full = new(PoolChunks);
+    private readonly Json.Handoff<Chunk> _free = new(PoolChunks);
     private readonly DatasetStats _stats;
     private readonly IOutputFormat? _format;
     private readonly RenderOptions _options;
@@ -45,7 +45,7 @@ public sealed class StatsWorker : IDisposable
         _stats = StatsReader.Empty(_format, questions, ".", []);
         for (var i = 0; i < PoolChunks; i++)
         {
-            _free.Add(new Chunk(), CancellationToken.None); // the hand-off itself is never cancelled: a cancelled worker drains
+            _free.Add(new Chunk()); // the hand-off itself is never cancelled: a cancelled worker drains
         }
 
         _thread = new Thread(Run) { IsBackground = true, Name = "mllmdata-stats" };
@@ -60,7 +60,12 @@ public sealed class StatsWorker : IDisposable
             Send();
         }
 
-        _current ??= _free.Take();
+        if (_current is null)
+        {
+            _free.TryTake(out var free);
+            _current = free;
+        }
+
         _current.Append(line, shard, number);
     }
 
@@ -74,7 +79,7 @@ public sealed class StatsWorker : IDisposable
                 Send();
             }
 
-            _full.CompleteAdding();
+            _full.Complete();
             _thread.Join();
             _completed = true;
         }
@@ -95,7 +100,7 @@ public sealed class StatsWorker : IDisposable
         // Lines with embedded images are large-object garbage here and in the build beside it (the chunk that carried them,
         // their parse, the build's own buffers): collected every 4 MB of them, as the Parquet writer does.
         var garbage = new Json.LargeGarbage(4L << 20);
-        foreach (var chunk in _full.GetConsumingEnumerable())
+        while (_full.TryTake(out var chunk))
         {
             if (_error is null && !_cancel.IsCancellationRequested)
             {
@@ -129,13 +134,10 @@ public sealed class StatsWorker : IDisposable
     {
         if (!_completed)
         {
-            _full.CompleteAdding();
+            _full.Complete();
             _thread.Join();
             _completed = true;
         }
-
-        _full.Dispose();
-        _free.Dispose();
     }
 
     private sealed class Chunk
