@@ -23,6 +23,9 @@ public abstract class ConversationFormat : IOutputFormat
     /// <summary>Key names and roles.</summary>
     protected abstract ConversationShape Shape { get; }
 
+    /// <summary>The key names and roles of the format's lines (for readers that go through a line's bytes themselves).</summary>
+    public ConversationShape Names => Shape;
+
     /// <summary>What follows each image placeholder at the start of the first user message.</summary>
     protected abstract string PlaceholderSeparator { get; }
 
