@@ -231,7 +231,12 @@ public static class BuildCommand
                 throw new UsageException("--num-shards: a recipe with a rewrite section builds and rewrites in one run; split it as `build --num-shards` + `merge`, then `rewrite --num-shards` + `merge`");
             }
 
+            // The recipe's canonical form (its sha256 keys the resume journal and the manifest) is first made while the
+            // template packs load: the serializer's set-up (metadata for every recipe type, compiled on first use) runs on
+            // the other core instead of after the packs.
+            var warm = Task.Run(() => RecipeLoader.Sha256(r), ct);
             var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
+            await warm.ConfigureAwait(false);
             if (r.SelfInstruct is { } generate)
             {
                 await SelfInstructRunner.RunAsync(generate, r, outDir, library, log, ct, split).ConfigureAwait(false);
