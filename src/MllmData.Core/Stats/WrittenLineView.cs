@@ -148,11 +148,10 @@ public sealed class WrittenLineView
             return null;
         }
 
-        // As the format's reader: a leading system message is not a turn; each user message is one, answered by the
-        // assistant message after it.
-        var first = _messages.Count > 0 && _shape.System is { } system && _messages[0].Role == system ? 1 : 0;
+        // As the format's reader: each user message is a turn, answered by the assistant message after it (a leading
+        // system message, which that reader sets aside, is no user message either).
         var turns = new List<TurnView>();
-        for (var k = first; k < _messages.Count; k++)
+        for (var k = 0; k < _messages.Count; k++)
         {
             if (_messages[k].Role != _shape.User)
             {

@@ -73,6 +73,9 @@ public class TheWrittenLineView
     [InlineData("""{"messages":[{"role":"user","content":"Q?"},{"role":"other","content":"?"},{"role":"user","content":"Q2"}],"images":null}""", "sharegpt")]
     [InlineData("""{"messages":[{"role":"user","content":"<image>\nQ?"},{"role":"assistant","content":"A"}],"images":["data:image/png;base64,iVBORw0KGgo="]}""", "sharegpt")]
     [InlineData("""{"id":"x","image":["a.jpg"],"conversations":[],"meta":{"templates":["t"],"source":"s"}}""", "llava")]
+    [InlineData("""{"id":{"n":[1,{"id":"no"}]},"other":{"conversations":[],"x":[1]},"image":{"a":"b"},"conversations":[{"from":"human","value":"Q?"},{"from":"gpt","value":"A"}],"meta":[{"source":"no"}],"more":"end"}""", "llava")]
+    [InlineData("""{"image":["a.jpg","b.jpg"],"conversations":[{"from":"human","value":"<image><image>Q?"},{"from":"gpt","value":"A"}],"meta":{"rewrite":{"templates":["no"]},"source":{"task":"no"},"task":["no"],"extra":{"images":[1]},"templates":["t"],"images":[[{"width":1}],{"path":{"width":9},"width":{"height":8},"height":4}]}}""", "llava")]
+    [InlineData("""{"image":["a.jpg","b.jpg","c.jpg"],"conversations":[{"from":"human","value":"Q?"},{"from":"gpt","value":"A"}],"meta":{"images":[7,{"width":3,"height":4},{"width":5}],"source":"s","task":"t"}}""", "llava")]
     public void Lines_Of_Every_Written_Shape_Read_As_The_Document_Way_Reads_Them(string line, string format)
     {
         AssertSame(line, format);
@@ -86,7 +89,16 @@ public class TheWrittenLineView
 
     [Theory]
     [InlineData("""{"messages":[{"role":"user","content":"Q"}],"messages":[]}""")] // a key twice
-    [InlineData("""{"images":["a.jpg"],"images":[]}""")]
+    [InlineData("""{"images":["a.jpg"],"images":[],"messages":[]}""")]
+    [InlineData("""{"id":"a","id":"b","messages":[]}""")]
+    [InlineData("""{"messages":[{"role":"user","content":"Q","content":"R"}]}""")]
+    [InlineData("""{"messages":[],"meta":{"task":"a","task":"b"}}""")]
+    [InlineData("""{"messages":[],"meta":{"templates":[],"templates":[]}}""")]
+    [InlineData("""{"messages":[],"meta":{"images":[],"images":[]}}""")]
+    [InlineData("""{"messages":[],"meta":{"rewrite":{},"rewrite":null}}""")]
+    [InlineData("""{"messages":[],"meta":{"images":[{"width":1,"width":2}]}}""")]
+    [InlineData("""{"messages":[],"meta":{"images":[{"height":1,"height":2}]}}""")]
+    [InlineData("""{"messages":[],"meta":{"images":[{"height":true}]}}""")]
     [InlineData("""{"messages":[{"role":null,"content":"Q"}]}""")] // a role that is not a string
     [InlineData("""{"messages":[{"role":"user","content":3}]}""")]
     [InlineData("""{"messages":[{"role":"user"}]}""")] // no content
