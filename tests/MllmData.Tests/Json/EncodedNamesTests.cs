@@ -73,6 +73,33 @@ public class TheEncodedNames
     }
 
     [Fact]
+    public void A_Thread_Keeps_Each_String_Once_And_Starts_Again_Past_Its_Capacity()
+    {
+        // On a thread of its own, so the count starts from nothing.
+        int afterTwo = 0, afterRepeat = 0, afterFull = 0, afterOneMore = 0;
+        var thread = new Thread(() =>
+        {
+            using var w = new Utf8JsonWriter(new ArrayBufferWriter<byte>());
+            EncodedNames.Of("first", w);
+            EncodedNames.Of("second", w);
+            afterTwo = EncodedNames.Kept;
+            EncodedNames.Of("first", w);
+            afterRepeat = EncodedNames.Kept;
+            for (var i = 2; i < EncodedNames.Capacity; i++)
+            {
+                EncodedNames.Of($"name-{i}", w);
+            }
+
+            afterFull = EncodedNames.Kept;
+            EncodedNames.Of("one more", w);
+            afterOneMore = EncodedNames.Kept;
+        });
+        thread.Start();
+        thread.Join();
+        Assert.Equal((2, 2, EncodedNames.Capacity, 1), (afterTwo, afterRepeat, afterFull, afterOneMore));
+    }
+
+    [Fact]
     public void Equal_Text_In_Another_String_Object_Is_Written_The_Same()
     {
         var a = new string('é', 2);

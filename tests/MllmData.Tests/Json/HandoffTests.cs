@@ -17,7 +17,8 @@ public class TheHandoff
         Assert.True(handoff.TryTake(out var b));
         Assert.False(handoff.TryTake(out var none));
         Assert.Equal((1, 2, 0), (a, b, none));
-        Assert.Throws<InvalidOperationException>(() => handoff.Add(3));
+        var late = Assert.Throws<InvalidOperationException>(() => handoff.Add(3));
+        Assert.Equal("the hand-off is complete: nothing more can be added", late.Message);
     }
 
     [Fact]
