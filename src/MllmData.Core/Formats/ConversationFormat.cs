@@ -23,8 +23,10 @@ public abstract class ConversationFormat : IOutputFormat
     /// <summary>Key names and roles.</summary>
     protected abstract ConversationShape Shape { get; }
 
-    /// <summary>The key names and roles of the format's lines (for readers that go through a line's bytes themselves).</summary>
-    public ConversationShape Names => Shape;
+    /// <summary>The key names and roles of the format's lines as UTF-8 (for readers that go through a line's bytes themselves).</summary>
+    public ConversationKeys Keys => _keys ??= new ConversationKeys(Shape);
+
+    private ConversationKeys? _keys;
 
     /// <summary>What follows each image placeholder at the start of the first user message.</summary>
     protected abstract string PlaceholderSeparator { get; }
@@ -137,7 +139,7 @@ public abstract class ConversationFormat : IOutputFormat
         {
             var role = m.TryGetProperty(keys.Role, out var r) ? r : throw new KeyNotFoundException($"no '{Shape.RoleKey}' key");
             var content = m.TryGetProperty(keys.Content, out var c) ? c : throw new KeyNotFoundException($"no '{Shape.ContentKey}' key");
-            messages.Add((Role(role, keys), content.GetString()!));
+            messages.Add((keys.RoleOf(role), content.GetString()!));
         }
         string? system = null;
         if (messages.Count > 0 && Shape.System is { } s && messages[0].Role == s)
@@ -150,45 +152,6 @@ public abstract class ConversationFormat : IOutputFormat
             ? i.ToString()
             : string.Create(CultureInfo.InvariantCulture, $"line{origin.Line}");
         return ReadBack.Record(id, origin, images, system, Turns(messages, options.ImageToken));
-    }
-
-    /// <summary>A message's role: the shape's own string for its roles (no copy per line), otherwise the value as read.</summary>
-    private string Role(JsonElement role, Utf8Keys keys)
-    {
-        if (role.ValueKind == JsonValueKind.String)
-        {
-            if (role.ValueEquals(keys.User))
-            {
-                return Shape.User;
-            }
-
-            if (role.ValueEquals(keys.Assistant))
-            {
-                return Shape.Assistant;
-            }
-        }
-
-        return role.GetString()!;
-    }
-
-    /// <summary>The shape's names as UTF-8, to look keys up in a line without encoding a name per look-up.</summary>
-    private Utf8Keys Keys => _keys ??= new Utf8Keys(Shape);
-
-    private Utf8Keys? _keys;
-
-    private sealed class Utf8Keys(ConversationShape shape)
-    {
-        public byte[] Images { get; } = System.Text.Encoding.UTF8.GetBytes(shape.ImagesKey);
-
-        public byte[] Turns { get; } = System.Text.Encoding.UTF8.GetBytes(shape.TurnsKey);
-
-        public byte[] Role { get; } = System.Text.Encoding.UTF8.GetBytes(shape.RoleKey);
-
-        public byte[] Content { get; } = System.Text.Encoding.UTF8.GetBytes(shape.ContentKey);
-
-        public byte[] User { get; } = System.Text.Encoding.UTF8.GetBytes(shape.User);
-
-        public byte[] Assistant { get; } = System.Text.Encoding.UTF8.GetBytes(shape.Assistant);
     }
 
     private List<Turn> Turns(List<(string Role, string Text)> messages, string token)

@@ -17,6 +17,38 @@ public sealed record ConversationShape(
     bool ImagesFirst = false);
 
 /// <summary>
+/// A conversation shape's key names and roles as UTF-8, for the readers that go through a line's bytes or elements
+/// (the validator, the format's reader, the card's one-pass reader): compared without encoding a name per comparison.
+/// </summary>
+public sealed class ConversationKeys(ConversationShape shape)
+{
+    public ConversationShape Shape { get; } = shape;
+
+    public byte[] Images { get; } = System.Text.Encoding.UTF8.GetBytes(shape.ImagesKey);
+
+    public byte[] Turns { get; } = System.Text.Encoding.UTF8.GetBytes(shape.TurnsKey);
+
+    public byte[] Role { get; } = System.Text.Encoding.UTF8.GetBytes(shape.RoleKey);
+
+    public byte[] Content { get; } = System.Text.Encoding.UTF8.GetBytes(shape.ContentKey);
+
+    public byte[] User { get; } = System.Text.Encoding.UTF8.GetBytes(shape.User);
+
+    public byte[] Assistant { get; } = System.Text.Encoding.UTF8.GetBytes(shape.Assistant);
+
+    /// <summary>The string role the reader is on: the shape's own string for its user and assistant roles (no copy per line).</summary>
+    public string RoleOf(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals(User) ? Shape.User : reader.ValueTextEquals(Assistant) ? Shape.Assistant : reader.GetString()!;
+
+    /// <summary>As <see cref="RoleOf(ref Utf8JsonReader)"/> for an element; a role that is not a string is read as <see cref="JsonElement.GetString"/> reads it.</summary>
+    public string RoleOf(JsonElement role) =>
+        role.ValueKind != JsonValueKind.String ? role.GetString()!
+        : role.ValueEquals(User) ? Shape.User
+        : role.ValueEquals(Assistant) ? Shape.Assistant
+        : role.GetString()!;
+}
+
+/// <summary>
 /// Checks a role/content conversation as trainers do: an optional leading system message, then user and
 /// assistant alternating and ending with the assistant, non-empty text, and exactly one image placeholder
 /// per image, none of them in an answer. LLaVA and ShareGPT/ms-swift differ only in names.
@@ -25,13 +57,7 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
 {
     private readonly byte[] _tokenUtf8 = System.Text.Encoding.UTF8.GetBytes(imageToken);
 
-    // The shape's names as UTF-8: compared with the line's bytes without encoding a name per comparison.
-    private readonly byte[] _imagesKey = System.Text.Encoding.UTF8.GetBytes(shape.ImagesKey);
-    private readonly byte[] _turnsKey = System.Text.Encoding.UTF8.GetBytes(shape.TurnsKey);
-    private readonly byte[] _roleKey = System.Text.Encoding.UTF8.GetBytes(shape.RoleKey);
-    private readonly byte[] _contentKey = System.Text.Encoding.UTF8.GetBytes(shape.ContentKey);
-    private readonly byte[] _user = System.Text.Encoding.UTF8.GetBytes(shape.User);
-    private readonly byte[] _assistant = System.Text.Encoding.UTF8.GetBytes(shape.Assistant);
+    private readonly ConversationKeys _keys = new(shape);
 
     public void Validate(JsonElement record, List<Finding> findings) => Validate(JsonMarshal.GetRawUtf8Value(record), findings);
 
@@ -60,13 +86,13 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
         reader.Read();
         while (!(written && sawImages && sawTurns) && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (reader.ValueTextEquals(_imagesKey))
+            if (reader.ValueTextEquals(_keys.Images))
             {
                 sawImages = true;
                 reader.Read();
                 images = ImageCount(ref reader, imageFindings);
             }
-            else if (reader.ValueTextEquals(_turnsKey))
+            else if (reader.ValueTextEquals(_keys.Turns))
             {
                 sawTurns = true;
                 reader.Read();
@@ -196,17 +222,14 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
             var count = 0;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                if (reader.ValueTextEquals(_roleKey))
+                if (reader.ValueTextEquals(_keys.Role))
                 {
                     reader.Read();
                     roleKind = Kind(reader.TokenType);
-                    role = reader.TokenType != JsonTokenType.String ? null
-                        : reader.ValueTextEquals(_user) ? shape.User
-                        : reader.ValueTextEquals(_assistant) ? shape.Assistant
-                        : reader.GetString();
+                    role = reader.TokenType != JsonTokenType.String ? null : _keys.RoleOf(ref reader);
                     reader.Skip();
                 }
-                else if (reader.ValueTextEquals(_contentKey))
+                else if (reader.ValueTextEquals(_keys.Content))
                 {
                     reader.Read();
                     contentKind = reader.TokenType == JsonTokenType.String ? "String" : Kind(reader.TokenType);

@@ -13,21 +13,15 @@ namespace MllmData.Stats;
 /// </summary>
 public sealed class WrittenLineView
 {
+    private readonly ConversationKeys _keys;
     private readonly ConversationShape _shape;
-    private readonly byte[] _images;
-    private readonly byte[] _turns;
-    private readonly byte[] _role;
-    private readonly byte[] _content;
     private readonly string _token;
     private readonly List<(string Role, string Text)> _messages = [];
 
     public WrittenLineView(ConversationFormat format, RenderOptions options)
     {
-        _shape = format.Names;
-        _images = Encoding.UTF8.GetBytes(_shape.ImagesKey);
-        _turns = Encoding.UTF8.GetBytes(_shape.TurnsKey);
-        _role = Encoding.UTF8.GetBytes(_shape.RoleKey);
-        _content = Encoding.UTF8.GetBytes(_shape.ContentKey);
+        _keys = format.Keys;
+        _shape = _keys.Shape;
         _token = options.ImageToken;
     }
 
@@ -76,7 +70,7 @@ public sealed class WrittenLineView
                 };
                 r.Skip();
             }
-            else if (r.ValueTextEquals(_images))
+            else if (r.ValueTextEquals(_keys.Images))
             {
                 if (sawImages)
                 {
@@ -106,7 +100,7 @@ public sealed class WrittenLineView
                     r.Skip();
                 }
             }
-            else if (r.ValueTextEquals(_turns))
+            else if (r.ValueTextEquals(_keys.Turns))
             {
                 if (sawTurns || !Messages(ref r))
                 {
@@ -199,7 +193,7 @@ public sealed class WrittenLineView
             string? role = null, text = null;
             while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
             {
-                if (r.ValueTextEquals(_role))
+                if (r.ValueTextEquals(_keys.Role))
                 {
                     r.Read();
                     if (role is not null || r.TokenType != JsonTokenType.String)
@@ -207,9 +201,9 @@ public sealed class WrittenLineView
                         return false;
                     }
 
-                    role = r.ValueTextEquals(_shape.User) ? _shape.User : r.ValueTextEquals(_shape.Assistant) ? _shape.Assistant : r.GetString()!;
+                    role = _keys.RoleOf(ref r);
                 }
-                else if (r.ValueTextEquals(_content))
+                else if (r.ValueTextEquals(_keys.Content))
                 {
                     r.Read();
                     if (text is not null || r.TokenType != JsonTokenType.String)
