@@ -53,11 +53,16 @@ public sealed class ConversationKeys(ConversationShape shape)
 /// assistant alternating and ending with the assistant, non-empty text, and exactly one image placeholder
 /// per image, none of them in an answer. LLaVA and ShareGPT/ms-swift differ only in names.
 /// </summary>
+/// <remarks>An instance keeps its scratch lists between lines: one thread uses it at a time.</remarks>
 public sealed class ConversationValidator(ConversationShape shape, string imageToken = "<image>", bool imagesAreFiles = false) : IFormatValidator
 {
     private readonly byte[] _tokenUtf8 = System.Text.Encoding.UTF8.GetBytes(imageToken);
 
     private readonly ConversationKeys _keys = new(shape);
+
+    // What one line's images and turns are found to lack, kept apart so the images' come first whatever the key order.
+    private readonly List<Finding> _imageFindings = [];
+    private readonly List<Finding> _turnFindings = [];
 
     public void Validate(JsonElement record, List<Finding> findings) => Validate(JsonMarshal.GetRawUtf8Value(record), findings);
 
@@ -75,8 +80,10 @@ public sealed class ConversationValidator(ConversationShape shape, string imageT
 
     private void Validate(ReadOnlySpan<byte> json, List<Finding> findings, bool written)
     {
-        var imageFindings = new List<Finding>();
-        var turnFindings = new List<Finding>();
+        var imageFindings = _imageFindings;
+        var turnFindings = _turnFindings;
+        imageFindings.Clear();
+        turnFindings.Clear();
         var sawImages = false;
         var images = 0;
         var sawTurns = false;

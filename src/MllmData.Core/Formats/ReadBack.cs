@@ -40,40 +40,44 @@ public static class ReadBack
     /// LLaVA's own preprocessing strips the token and the text around it the same way. The placeholders followed by a
     /// line break go first, then those after one, then the rest.
     /// </summary>
-    public static string WithoutPlaceholders(string text, string token)
+    public static string WithoutPlaceholders(string text, string token) =>
+        OnePlaceholderCut(text, token, out var none) ?? (none ? text : AllPlaceholdersCut(text, token));
+
+    /// <summary>As <see cref="WithoutPlaceholders(string, string)"/> for characters not yet made a string (one string is made).</summary>
+    public static string WithoutPlaceholders(ReadOnlySpan<char> text, string token) =>
+        OnePlaceholderCut(text, token, out var none) ?? (none ? text.ToString() : AllPlaceholdersCut(text.ToString(), token));
+
+    /// <summary>The text with its one placeholder cut, or null: when there is none (<paramref name="none"/>), or more, or the cut forms one.</summary>
+    private static string? OnePlaceholderCut(ReadOnlySpan<char> text, string token, out bool none)
     {
         var at = token.Length == 0 ? -1 : text.IndexOf(token, StringComparison.Ordinal);
-        if (at < 0)
+        none = at < 0;
+        if (none || text[(at + token.Length)..].Contains(token, StringComparison.Ordinal))
         {
-            return text;
+            return null;
         }
 
-        if (text.IndexOf(token, at + token.Length, StringComparison.Ordinal) < 0)
+        // One placeholder (every line a build writes for one image): cut it and its line break in one copy. A token
+        // that the cut itself forms ("<ima" + "ge>") is left to the general way.
+        var (start, end) = (at, at + token.Length);
+        if (end < text.Length && text[end] == '\n')
         {
-            // One placeholder (every line a build writes for one image): cut it and its line break in one copy. A token
-            // that the cut itself forms ("<ima" + "ge>") is left to the general way below.
-            var (start, end) = (at, at + token.Length);
-            if (end < text.Length && text[end] == '\n')
-            {
-                end++;
-            }
-            else if (start > 0 && text[start - 1] == '\n')
-            {
-                start--;
-            }
-
-            var cut = string.Concat(text.AsSpan(0, start), text.AsSpan(end));
-            if (!cut.Contains(token, StringComparison.Ordinal))
-            {
-                return cut.Trim();
-            }
+            end++;
+        }
+        else if (start > 0 && text[start - 1] == '\n')
+        {
+            start--;
         }
 
-        return text.Replace(token + "\n", string.Empty, StringComparison.Ordinal)
+        var cut = string.Concat(text[..start], text[end..]);
+        return cut.Contains(token, StringComparison.Ordinal) ? null : cut.Trim();
+    }
+
+    private static string AllPlaceholdersCut(string text, string token) =>
+        text.Replace(token + "\n", string.Empty, StringComparison.Ordinal)
             .Replace("\n" + token, string.Empty, StringComparison.Ordinal)
             .Replace(token, string.Empty, StringComparison.Ordinal)
             .Trim();
-    }
 
     /// <summary>The text without the lines (compared trimmed) in <paramref name="drop"/>; every other line as it was.</summary>
     public static string WithoutLines(string text, IReadOnlySet<string> drop) => EditLines(text, l => drop.Contains(l.Trim()) ? null : l);

@@ -69,7 +69,7 @@ public sealed class DatasetStats(QuestionFinder questions)
 
         var source = Group(BySource, record.Source);
         var task = Group(ByTask, record.Task);
-        GroupStats[] groups = [Overall, source, task];
+        var groups = GroupsOf(source, task);
         foreach (var g in groups)
         {
             g.AddRecord(record);
@@ -122,6 +122,20 @@ public sealed class DatasetStats(QuestionFinder questions)
                 Turns = [.. record.Turns.Take(4).Select(t => t with { Instruction = Cut(t.Instruction), Input = t.Input is null ? null : Cut(t.Input), Answer = t.Answer is null ? null : Cut(t.Answer) })],
             });
         }
+    }
+
+    // The groups a record counts in; records of one source and task come in runs, and a sampled record keeps the array
+    // (it is never changed), so one array serves the whole run.
+    private GroupStats[] _groups = [];
+
+    private GroupStats[] GroupsOf(GroupStats source, GroupStats task)
+    {
+        if (_groups.Length == 0 || !ReferenceEquals(_groups[1], source) || !ReferenceEquals(_groups[2], task))
+        {
+            _groups = [Overall, source, task];
+        }
+
+        return _groups;
     }
 
     /// <summary>Distinct answer and question texts remembered at once; the memory is cleared when full, so it stays bounded.</summary>
@@ -184,7 +198,7 @@ public sealed class DatasetStats(QuestionFinder questions)
             return;
         }
 
-        var key = (System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(record.Id)), order);
+        var key = (IdHash(record.Id), order);
         if (_sample.Count < TokenSample)
         {
             _sample.Enqueue(new Sampled(groups, record.Turns), key);
@@ -193,6 +207,19 @@ public sealed class DatasetStats(QuestionFinder questions)
         {
             _sample.DequeueEnqueue(new Sampled(groups, record.Turns), key);
         }
+    }
+
+    /// <summary>XxHash64 of the id's UTF-8 bytes (encoded on the stack when short).</summary>
+    internal static ulong IdHash(string id)
+    {
+        var max = System.Text.Encoding.UTF8.GetMaxByteCount(id.Length);
+        if (max > 512)
+        {
+            return System.IO.Hashing.XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(id));
+        }
+
+        Span<byte> bytes = stackalloc byte[max];
+        return System.IO.Hashing.XxHash64.HashToUInt64(bytes[..System.Text.Encoding.UTF8.GetBytes(id, bytes)]);
     }
 
     /// <summary>

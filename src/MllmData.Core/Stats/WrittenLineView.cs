@@ -16,7 +16,12 @@ public sealed class WrittenLineView
     private readonly ConversationKeys _keys;
     private readonly ConversationShape _shape;
     private readonly string _token;
-    private readonly List<(string Role, string Text)> _messages = [];
+    // Scratch kept between lines (the card reads one line at a time): the messages, the image strings, meta's members,
+    // and the characters of a user message while its placeholder is cut.
+    private readonly List<(string Role, string Text, bool Cut)> _messages = [];
+    private readonly List<string> _images = [];
+    private readonly Meta _meta = new();
+    private char[] _chars = new char[256];
 
     public WrittenLineView(ConversationFormat format, RenderOptions options)
     {
@@ -47,8 +52,10 @@ public sealed class WrittenLineView
         }
 
         string? id = null;
-        List<string> images = [];
-        var meta = new Meta();
+        var images = _images;
+        images.Clear();
+        var meta = _meta;
+        meta.Reset();
         bool sawId = false, sawImages = false, sawTurns = false, sawMeta = false;
         _messages.Clear();
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
@@ -144,25 +151,40 @@ public sealed class WrittenLineView
 
         // As the format's reader: each user message is a turn, answered by the assistant message after it (a leading
         // system message, which that reader sets aside, is no user message either).
-        var turns = new List<TurnView>();
+        var users = 0;
+        foreach (var m in _messages)
+        {
+            users += m.Role == _shape.User ? 1 : 0;
+        }
+
+        var turns = new TurnView[users];
+        var n = 0;
         for (var k = 0; k < _messages.Count; k++)
         {
-            if (_messages[k].Role != _shape.User)
+            var (role, text, cut) = _messages[k];
+            if (role != _shape.User)
             {
                 continue;
             }
 
             var output = k + 1 < _messages.Count && _messages[k + 1].Role == _shape.Assistant ? _messages[k + 1].Text : null;
-            var n = turns.Count;
-            turns.Add(new TurnView(ReadBack.WithoutPlaceholders(_messages[k].Text, _token), null, output, n < meta.Templates.Count ? meta.Templates[n] : null));
+            turns[n] = new TurnView(cut ? text : ReadBack.WithoutPlaceholders(text, _token), null, output, n < meta.Templates.Count ? meta.Templates[n] : null);
+            n++;
         }
 
-        var views = new List<ImageView>(images.Count);
+        var views = new ImageView[images.Count];
         for (var k = 0; k < images.Count; k++)
         {
-            var image = ReadBack.Image(images[k]);
             var (width, height) = k < meta.Sizes.Count ? meta.Sizes[k] : (null, null);
-            views.Add(new ImageView(image.Path, width, height) { Bytes = image.Inline ? image.Bytes : null, MediaType = image.MediaType });
+            if (!images[k].StartsWith("data:", StringComparison.Ordinal))
+            {
+                // A path or URL stands as it is (what ReadBack.Image gives it back as).
+                views[k] = new ImageView(images[k], width, height);
+                continue;
+            }
+
+            var image = ReadBack.Image(images[k]);
+            views[k] = new ImageView(image.Path, width, height) { Bytes = image.Inline ? image.Bytes : null, MediaType = image.MediaType };
         }
 
         return new RecordView(id ?? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"line{origin.Line}"), meta.Source ?? "(no meta)", meta.Task ?? "(no meta)", views, turns)
@@ -191,6 +213,7 @@ public sealed class WrittenLineView
             }
 
             string? role = null, text = null;
+            var cut = false;
             while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
             {
                 if (r.ValueTextEquals(_keys.Role))
@@ -211,7 +234,7 @@ public sealed class WrittenLineView
                         return false;
                     }
 
-                    text = r.GetString()!;
+                    (text, cut) = Content(ref r, role);
                 }
                 else
                 {
@@ -225,15 +248,53 @@ public sealed class WrittenLineView
                 return false;
             }
 
-            _messages.Add((role, text));
+            _messages.Add((role, text, cut));
         }
 
         return true;
     }
 
+    /// <summary>
+    /// A message's text. When its role came first (as a build writes it): a user message is read into scratch characters
+    /// and its image placeholder cut there, making one string where reading then cutting made two (cut is then true); an
+    /// answer, short and repeated across a dataset, comes from the thread's table of short strings.
+    /// </summary>
+    private (string Text, bool Cut) Content(ref Utf8JsonReader r, string? role)
+    {
+        if (role == _shape.Assistant)
+        {
+            return (Json.ShortStrings.Of(ref r)!, false);
+        }
+
+        if (role != _shape.User || r.HasValueSequence)
+        {
+            return (r.GetString()!, false);
+        }
+
+        // Unescaped, a value has at most as many UTF-16 characters as it has bytes.
+        if (_chars.Length < r.ValueSpan.Length)
+        {
+            _chars = new char[Math.Max(r.ValueSpan.Length, _chars.Length * 2)];
+        }
+
+        var length = r.CopyString(_chars);
+        return (ReadBack.WithoutPlaceholders(_chars.AsSpan(0, length), _token), true);
+    }
+
     /// <summary>What the card reads from <c>meta</c>: each member once, of the kind a build writes.</summary>
     private sealed class Meta
     {
+        /// <summary>Made ready for the next line's meta.</summary>
+        public void Reset()
+        {
+            Present = false;
+            Source = null;
+            Task = null;
+            Rewritten = false;
+            Templates.Clear();
+            Sizes.Clear();
+        }
+
         public bool Present { get; private set; }
 
         public string? Source { get; private set; }
@@ -314,7 +375,7 @@ public sealed class WrittenLineView
         private static bool Text(ref Utf8JsonReader r, out string? value)
         {
             r.Read();
-            value = r.TokenType == JsonTokenType.String ? r.GetString() : null;
+            value = r.TokenType == JsonTokenType.String ? Json.ShortStrings.Of(ref r) : null;
             var taken = r.TokenType is JsonTokenType.String or JsonTokenType.Null or JsonTokenType.StartObject or JsonTokenType.StartArray;
             r.Skip();
             return taken;
@@ -333,7 +394,7 @@ public sealed class WrittenLineView
             {
                 if (r.TokenType == JsonTokenType.String)
                 {
-                    Templates.Add(r.GetString());
+                    Templates.Add(Json.ShortStrings.Of(ref r));
                 }
                 else if (r.TokenType == JsonTokenType.Null)
                 {

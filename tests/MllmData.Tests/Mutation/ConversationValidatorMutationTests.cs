@@ -90,6 +90,45 @@ public class ConversationValidatorMutationTests
     }
 
     [Fact]
+    public void One_Validator_Over_Many_Lines_Says_Of_Each_Only_What_Is_Wrong_With_It()
+    {
+        // The validator keeps its scratch lists between lines: a bad line's findings must not reach the next line's.
+        var validator = new ConversationValidator(ShareGpt);
+        string[] lines =
+        [
+            // Turns before images, both wrong: the images' finding still comes first.
+            "{\"messages\":[{\"role\":\"user\",\"content\":7}],\"images\":[5]}",
+            Sg($"[{Msg("user", "\"<image>q\"")},{Msg("assistant", "\"a\"")}]", "[\"a.jpg\"]"),
+            "{\"images\":3}",
+            Sg($"[{Msg("user", "\"q\"")},{Msg("assistant", "\"a\"")}]"),
+        ];
+        string[][] expected =
+        [
+            ["wrong-type: \"images\" holds a non-string or empty entry", "wrong-type: message 0 content is Number, expected a string"],
+            [],
+            ["wrong-type: \"images\" is Number, expected a string or an array", "missing-field: no \"messages\""],
+            [],
+        ];
+        for (var round = 0; round < 2; round++)
+        {
+            for (var i = 0; i < lines.Length; i++)
+            {
+                var findings = new List<Finding>();
+                if (round == 0)
+                {
+                    validator.ValidateWritten(Encoding.UTF8.GetBytes(lines[i]), findings);
+                }
+                else
+                {
+                    validator.Validate(Encoding.UTF8.GetBytes(lines[i]), findings);
+                }
+
+                Assert.Equal(expected[i], findings.Select(f => $"{f.Code}: {f.Message}").ToArray());
+            }
+        }
+    }
+
+    [Fact]
     public void Image_Problems_Are_Reported_Before_A_Missing_Turns_Key()
     {
         Assert.Equal(["wrong-type: \"images\" is Number, expected a string or an array", "missing-field: no \"messages\""], Check(ShareGpt, "{\"images\":3}"));

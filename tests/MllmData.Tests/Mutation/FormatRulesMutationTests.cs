@@ -180,6 +180,32 @@ public class FormatRulesMutationTests
     }
 
     [Fact]
+    public void Characters_Not_Yet_A_String_Lose_Their_Placeholders_As_The_String_Does()
+    {
+        // The card cuts a user message while it is still characters: the same text as the string way, on random text.
+        var random = new Random(11);
+        string[] pieces = ["<image>", "<ima", "ge>", "\n", " ", "\t", "a", "<", ">", "image", "é"];
+        var differing = new List<string>();
+        for (var n = 0; n < 20_000; n++)
+        {
+            var text = string.Concat(Enumerable.Range(0, random.Next(0, 8)).Select(_ => pieces[random.Next(pieces.Length)]));
+            var token = n % 5 == 0 ? "" : "<image>";
+            if (ReadBack.WithoutPlaceholders(text.AsSpan(), token) != ReadBack.WithoutPlaceholders(text, token))
+            {
+                differing.Add(text);
+            }
+        }
+
+        Assert.Empty(differing);
+        Assert.Equal("What?", ReadBack.WithoutPlaceholders("<image>\nWhat?".AsSpan(), "<image>"));
+        Assert.Equal("a\nb", ReadBack.WithoutPlaceholders("a\n<image>\nb".AsSpan(), "<image>"));
+        Assert.Equal("ab", ReadBack.WithoutPlaceholders("a\n<image>b".AsSpan(), "<image>"));
+        Assert.Equal("What?", ReadBack.WithoutPlaceholders("<ima<image>\nge>\nWhat?".AsSpan(), "<image>"));
+        Assert.Equal("two", ReadBack.WithoutPlaceholders("<image>\n<image>\ntwo".AsSpan(), "<image>"));
+        Assert.Equal("  kept as it is ", ReadBack.WithoutPlaceholders("  kept as it is ".AsSpan(), "<image>"));
+    }
+
+    [Fact]
     public void An_Empty_Token_Leaves_The_Text_As_It_Is()
     {
         Assert.Equal("  a\n", ReadBack.WithoutPlaceholders("  a\n", ""));

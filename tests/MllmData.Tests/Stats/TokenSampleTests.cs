@@ -189,6 +189,42 @@ public sealed class TokenSampleTests
         Assert.Equal("What is it?", stats.Samples["src000"][0].Turns[0].Instruction);
     }
 
+    [Theory]
+    [InlineData("rec-0001")]
+    [InlineData("")]
+    [InlineData("vqav2-q\u00e9\u4e2d\ud83d\ude00")]
+    [InlineData("lone \ud800 surrogate")]
+    public void AnIdIsHashedByTheUtf8BytesOfItsText(string id)
+    {
+        Assert.Equal(Hash(id), DatasetStats.IdHash(id));
+        var longId = string.Concat(Enumerable.Repeat(id + "-x\u00e9", 200)); // past the stack's bound
+        Assert.Equal(Hash(longId), DatasetStats.IdHash(longId));
+    }
+
+    [Fact]
+    public void RecordsOfSourcesAndTasksInTurnsCountInTheirOwnGroupsOnly()
+    {
+        // Runs of one source and task share their groups; a change of either starts new ones, and a sampled record's
+        // tokens go to the groups it was read under, whichever came after it.
+        string[] order = ["a/vqa", "a/vqa", "b/vqa", "b/caption", "a/vqa", "a/caption", "b/caption", "b/caption"];
+        var lines = order.Select((g, i) => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        {
+            id = $"r{i}",
+            conversations = new[] { new { from = "human", value = $"Question number {i}?" }, new { from = "gpt", value = string.Join(' ', Enumerable.Repeat("w", i + 1)) } },
+            meta = new { source = g.Split('/')[0], task = g.Split('/')[1] },
+        })));
+        var stats = Gather(lines, sample: 0);
+        Assert.Equal((4L, 4L), (stats.BySource["a"].Records, stats.BySource["b"].Records));
+        Assert.Equal((4L, 4L), (stats.ByTask["vqa"].Records, stats.ByTask["caption"].Records));
+        Assert.Equal((4L, 4L, 8L), (stats.BySource["a"].AnswerTokens.N, stats.ByTask["caption"].AnswerTokens.N, stats.Overall.AnswerTokens.N));
+
+        // Answers of i+1 words: "a" holds records 0, 1, 4 and 5; "caption" holds 3, 5, 6 and 7.
+        int Tokens(params int[] records) => records.Sum(i => O200k.CountTokens(string.Join(' ', Enumerable.Repeat("w", i + 1))));
+        Assert.Equal(Tokens(0, 1, 4, 5), stats.BySource["a"].AnswerTokens.Sum);
+        Assert.Equal(Tokens(3, 5, 6, 7), stats.ByTask["caption"].AnswerTokens.Sum);
+        Assert.Equal(Tokens(2, 3, 6, 7), stats.BySource["b"].AnswerTokens.Sum);
+    }
+
     [Fact]
     public void TheJsonFiguresNameTheSample()
     {

@@ -82,6 +82,42 @@ public class TheWrittenLineView
     }
 
     [Fact]
+    public void One_Reader_Carries_Nothing_From_One_Line_To_The_Next()
+    {
+        // The reader keeps scratch (messages, images, meta's members, characters) between lines: every line of a mixed
+        // run, read by one reader, must still read as the document way reads that line alone.
+        var longQuestion = string.Concat(Enumerable.Repeat("word \\\"quoted\\\" \u00e9\\n ", 60));
+        string[] lines =
+        [
+            """{"id":"a","image":["x.jpg","y.jpg"],"conversations":[{"from":"human","value":"<image><image>\nQ?"},{"from":"gpt","value":"yes"}],"meta":{"source":"s1","task":"vqa","templates":["t1"],"images":[{"width":640,"height":480},{"width":3,"height":4}],"rewrite":{"model":"m"}}}""",
+            """{"id":"b","conversations":[{"from":"human","value":"Plain?"},{"from":"gpt","value":"no"}]}""",
+            "{\"id\":\"c\",\"image\":\"z.jpg\",\"conversations\":[{\"from\":\"human\",\"value\":\"<image>\\n" + longQuestion + "\"},{\"from\":\"gpt\",\"value\":\"yes\"}],\"meta\":{\"source\":\"s2\",\"task\":\"caption\"}}",
+            """{"id":"d","image":"data:image/png;base64,iVBORw0KGgo=","conversations":[{"value":"<image>\nContent first?","from":"human"},{"value":"A longer answer than the table keeps, as it is written here","from":"gpt"}],"meta":{"templates":[null]}}""",
+            """{"id":"e","image":"w.jpg","conversations":[{"from":"human","value":"\u003cimage>\nEscaped token?"},{"from":"gpt","value":"\u0079es"},{"from":"human","value":"Again?"},{"from":"gpt","value":"yes"}],"meta":{"source":"s1","templates":["t2","t3"]}}""",
+            """{"id":"f","conversations":[{"from":"human","value":"Q?"},{"from":"gpt","value":"A"}],"meta":{"source":"s1","task":"vqa"}}""",
+        ];
+        var format = Format("llava");
+        var options = new RenderOptions();
+        var reader = new WrittenLineView(format, options);
+        for (var round = 0; round < 2; round++)
+        {
+            for (var i = 0; i < lines.Length; i++)
+            {
+                var origin = new LineOrigin("shard 0", i + 1);
+                var view = reader.Read(Encoding.UTF8.GetBytes(lines[i]), origin);
+                Assert.NotNull(view);
+                Assert.Equal(DocumentWay(lines[i], format, options, origin), Describe(view));
+            }
+        }
+
+        var last = reader.Read(Encoding.UTF8.GetBytes(lines[2]), new LineOrigin("shard 0", 3))!;
+        Assert.Equal(("s2", "caption", false), (last.Source, last.Task, last.Rewritten));
+        Assert.Null(last.Turns[0].TemplateId);
+        Assert.StartsWith("word \"quoted\" \u00e9\n", last.Turns[0].Instruction, StringComparison.Ordinal);
+        Assert.Equal((null, null), (last.Images[0].Width, last.Images[0].Height));
+    }
+
+    [Fact]
     public void The_Image_Token_Of_The_Build_Is_The_One_Taken_Out()
     {
         AssertSame("""{"id":"a","image":"x.jpg","conversations":[{"from":"human","value":"<img>\nQ?"},{"from":"gpt","value":"A"}]}""", "llava", "<img>");
