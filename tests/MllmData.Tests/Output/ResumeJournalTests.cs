@@ -38,6 +38,54 @@ public class TheResumeJournal
     }
 
     [Fact]
+    public void Shards_Larger_Than_A_Chunk_Are_Noted_Whole_With_The_Hash_Of_Their_Bytes()
+    {
+        // Closed shards reach the disk, are hashed and are noted on the thread pool while the writer goes on; a run that
+        // stops after them (disposed, not completed) has every closed shard noted, with the hash of exactly its bytes.
+        var dir = TestPaths.NewTempDir();
+        string[] lines = [new('a', 700_000), new('b', 1_500_000), "short", new('c', 300_000), new('d', 1_048_575)];
+        Interrupted(dir, "big", lines);
+
+        var (journal, folder) = Resume(dir, "big");
+        using (folder)
+        {
+            Assert.Equal(2, journal.HeldShards);
+            Assert.Equal(4, journal.HeldRecords);
+            for (var i = 0; i < 2; i++)
+            {
+                var text = lines[2 * i] + "\n" + lines[(2 * i) + 1] + "\n";
+                var held = journal.Held(i)!;
+                Assert.Equal(Sha(text), held.Sha256);
+                Assert.Equal(text.Length, held.Bytes);
+                Assert.Equal(text, File.ReadAllText(held.Path));
+            }
+
+            Assert.Null(journal.Held(2));
+        }
+    }
+
+    [Fact]
+    public void A_Completed_Writer_Gives_Each_Shard_The_Hash_Of_Its_File()
+    {
+        var dir = TestPaths.NewTempDir();
+        var writer = new ShardWriter(dir, "t", 2);
+        string[] lines = [new('x', 1_200_000), "y", new('z', 2_000_001)];
+        foreach (var line in lines)
+        {
+            writer.WriteLine(Encoding.UTF8.GetBytes(line + "\n"));
+        }
+
+        var shards = writer.Complete();
+        Assert.Equal([Sha(lines[0] + "\n" + lines[1] + "\n"), Sha(lines[2] + "\n")], shards.Select(s => s.Sha256));
+        foreach (var shard in shards)
+        {
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(dir, shard.Path)))), shard.Sha256);
+        }
+
+        Assert.Empty(Directory.GetFiles(dir, "*.tmp"));
+    }
+
+    [Fact]
     public void A_Held_Shard_Is_Hashed_Not_Written_And_Its_File_Takes_The_Shards_Place()
     {
         var dir = TestPaths.NewTempDir();
