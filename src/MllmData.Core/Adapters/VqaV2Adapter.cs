@@ -432,7 +432,7 @@ public class VqaV2Adapter : ISourceAdapter
     private InstructionRecord MakeRecordCore(SourceContext context, string questionsPath, string? annotationsPath, ImagePattern pattern, Answered m, out string? image)
     {
         image = pattern.Format(m.Question.ImageId);
-        var ids = new List<KeyValuePair<string, string>>
+        var ids = new KeyValuePair<string, string>[]
         {
             new("question_id", m.Question.QuestionId),
             new("image_id", m.Question.ImageId),
@@ -473,7 +473,7 @@ public class VqaV2Adapter : ISourceAdapter
             [
                 new Turn
                 {
-                    Slots = new Dictionary<string, string>(1) { ["question"] = m.Question.Text.Trim() },
+                    Slots = new OneSlotDictionary("question", m.Question.Text.Trim()),
                     Output = m.Answer,
                     RawAnswer = m.Raw,
                 },

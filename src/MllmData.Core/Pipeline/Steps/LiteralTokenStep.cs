@@ -68,6 +68,11 @@ public sealed class LiteralTokenStep(string token, IReadOnlyList<string>? reserv
     /// <summary>Whether a slot value holds the tag (every turn of every record: no delegate, no boxed enumerator for the usual map).</summary>
     private static bool SlotsHold(IReadOnlyDictionary<string, string> slots, string tag)
     {
+        if (slots is OneSlotDictionary one)
+        {
+            return one.Value.Contains(tag, StringComparison.Ordinal);
+        }
+
         if (slots is Dictionary<string, string> map)
         {
             foreach (var value in map.Values)

@@ -45,7 +45,14 @@ public sealed class TextContentStep : IRecordStep
     /// </summary>
     private static (string Name, string Text, int At)? FirstControl(Turn turn)
     {
-        if (turn.Slots is Dictionary<string, string> slots)
+        if (turn.Slots is OneSlotDictionary one)
+        {
+            if (TextCheck.ControlAt(one.Value) is { } at)
+            {
+                return (one.Key, one.Value, at);
+            }
+        }
+        else if (turn.Slots is Dictionary<string, string> slots)
         {
             foreach (var (slot, value) in slots)
             {
