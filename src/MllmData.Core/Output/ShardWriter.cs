@@ -268,7 +268,7 @@ public sealed partial class ShardWriter : IDisposable
             var (journal, index) = (_journal, _done.Count);
             ToDisk(file, () =>
             {
-                finished.Sha = Sha256Of(finished.Temp);
+                finished.Sha = HashFile(finished.Temp);
                 journal?.ShardDone(index, finished.Temp, finished.Records, finished.Bytes, finished.Sha);
             });
         }
@@ -282,6 +282,13 @@ public sealed partial class ShardWriter : IDisposable
     /// <summary>Flushes a closed shard's file to disk and closes it after those before it, then does <paramref name="done"/>; a failure is given to <see cref="Complete"/>.</summary>
     private void ToDisk(Stream file, Action done)
     {
+        if (_durable.IsFaulted)
+        {
+            // An earlier shard could not be put on disk: the run stops at this close, not at the end.
+            file.Dispose();
+            WaitDurable();
+        }
+
         _durable = _durable.ContinueWith(
             before =>
             {
@@ -301,6 +308,9 @@ public sealed partial class ShardWriter : IDisposable
             TaskContinuationOptions.DenyChildAttach,
             TaskScheduler.Default);
     }
+
+    /// <summary>The sha256 of a closed shard's file (a test gives another, to fail the way to the disk).</summary>
+    internal Func<string, string> HashFile { get; init; } = Sha256Of;
 
     private static string Sha256Of(string path)
     {

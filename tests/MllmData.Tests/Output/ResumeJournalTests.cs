@@ -86,6 +86,35 @@ public class TheResumeJournal
     }
 
     [Fact]
+    public void A_Shard_That_Cannot_Reach_The_Disk_Stops_The_Writer_And_No_Shard_Gets_Its_Final_Name()
+    {
+        var dir = TestPaths.NewTempDir();
+        var hashed = 0;
+        var writer = new ShardWriter(dir, "t", 1)
+        {
+            HashFile = path =>
+            {
+                Interlocked.Increment(ref hashed);
+                throw new IOException($"{Path.GetFileName(path)}: no space left on device");
+            },
+        };
+        var error = Record.Exception(() =>
+        {
+            foreach (var line in "abcd")
+            {
+                writer.WriteLine(Encoding.UTF8.GetBytes(line + "\n"));
+            }
+
+            writer.Complete();
+        });
+        Assert.Equal(".t-00000.jsonl.tmp: no space left on device", Assert.IsType<IOException>(error).Message);
+        Assert.Equal(1, hashed); // the shards after the failed one are not hashed
+        Assert.Empty(Directory.GetFiles(dir, "t-*"));
+        writer.Dispose();
+        Assert.Empty(Directory.GetFiles(dir));
+    }
+
+    [Fact]
     public void A_Held_Shard_Is_Hashed_Not_Written_And_Its_File_Takes_The_Shards_Place()
     {
         var dir = TestPaths.NewTempDir();
