@@ -49,7 +49,8 @@ public static partial class ImageUrls
     public static bool IsLocator(string url) => NetworkScheme().IsMatch(url) || IsData(url);
 
     /// <summary>Whether the value is a URI of any scheme rather than a file path (see the remarks of <see cref="ImageUrls"/>).</summary>
-    public static bool IsUrl(ReadOnlySpan<char> path) => Scheme().IsMatch(path);
+    /// <remarks>A scheme ends at a colon: a path without one (every image of a VQA build) is answered without the pattern.</remarks>
+    public static bool IsUrl(ReadOnlySpan<char> path) => path.Contains(':') && Scheme().IsMatch(path);
 
     /// <summary>The scheme of a URI as written (<c>mailto</c>), or null for a path.</summary>
     public static string? SchemeOf(string path) =>

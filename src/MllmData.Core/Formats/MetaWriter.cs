@@ -128,7 +128,34 @@ public static class MetaWriter
         if (p.Extra is { Count: > 0 } extra)
         {
             w.WritePropertyName(NExtra);
-            extra.WriteTo(w);
+            Extra(w, extra);
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// <c>meta.extra</c> as <see cref="System.Text.Json.Nodes.JsonNode.WriteTo"/> writes it, with its names and its string
+    /// values (a VQA record's answer and question types, repeated across the dataset) written from their encoded bytes.
+    /// </summary>
+    private static void Extra(Utf8JsonWriter w, System.Text.Json.Nodes.JsonObject extra)
+    {
+        w.WriteStartObject();
+        foreach (var (name, node) in extra)
+        {
+            w.WritePropertyName(Json.EncodedNames.Of(name, w));
+            if (node is null)
+            {
+                w.WriteNullValue();
+            }
+            else if (node is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<string>(out var text))
+            {
+                w.WriteStringValue(Json.EncodedNames.Of(text, w));
+            }
+            else
+            {
+                node.WriteTo(w);
+            }
         }
 
         w.WriteEndObject();
