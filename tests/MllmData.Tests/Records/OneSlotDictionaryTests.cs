@@ -33,7 +33,7 @@ public class OneSlotDictionaryTests
             Assert.Equal([new KeyValuePair<string, string>("question", "What is it?")], ((System.Collections.IEnumerable)slots).Cast<KeyValuePair<string, string>>().ToList());
         }
 
-        Assert.Equal("no slot 'options'", Assert.Throws<KeyNotFoundException>(() => one["options"]).Message);
+        Assert.Equal("no slot 'options'", Assert.Throws<KeyNotFoundException>(() => new OneSlotDictionary("question", "q")["options"]).Message);
         Assert.Throws<ArgumentNullException>(() => new OneSlotDictionary(null!, "v"));
         Assert.Throws<ArgumentNullException>(() => new OneSlotDictionary("k", null!));
     }
