@@ -102,7 +102,17 @@ public static class BuildCommand
         // Settings of one source: a recipe holds its own, so beside --recipe these are mistakes, not overrides.
         Option[] sourceFlags = [adapter, input, map, imageRoot, imagePrefix, sourceName, templates, templateTags, suffix, suffixTurns, cotTrigger, constraints, .. adapterOptions];
 
-        command.SetAction((parse, ct) => CliApp.RunAsync(parse, globals, async log =>
+        command.SetAction((parse, ct) =>
+        {
+            // The template packs load on the other core while the command line becomes a recipe: the YAML reader's first
+            // use (its type descriptions, made by reflection) is most of the time before a build's first record. A folder
+            // that cannot be read is reported where the packs are first needed, after the recipe's own checks.
+            var packs = Task.Run(() => TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir))), ct);
+            return CliApp.RunAsync(parse, globals, log => Build(parse, log, packs, ct));
+        });
+        return command;
+
+        async Task<int> Build(ParseResult parse, Serilog.ILogger log, Task<TemplateLibrary> packs, CancellationToken ct)
         {
             Recipe r;
             var recipePath = parse.GetValue(recipe);
@@ -232,10 +242,10 @@ public static class BuildCommand
             }
 
             // The recipe's canonical form (its sha256 keys the resume journal and the manifest) is first made while the
-            // template packs load: the serializer's set-up (metadata for every recipe type, compiled on first use) runs on
+            // template packs finish loading: the serializer's set-up (metadata for every recipe type, compiled on first use) runs on
             // the other core instead of after the packs.
             var warm = Task.Run(() => RecipeLoader.Sha256(r), ct);
-            var library = TemplateLibrary.Load(TemplateLibrary.LocateRoot(parse.GetValue(globals.TemplatesDir)));
+            var library = await packs.ConfigureAwait(false);
             await warm.ConfigureAwait(false);
             if (r.SelfInstruct is { } generate)
             {
@@ -287,8 +297,7 @@ public static class BuildCommand
 
             await parse.InvocationConfiguration.Output.WriteLineAsync(result.ManifestPath).ConfigureAwait(false);
             return CliApp.Ok;
-        }));
-        return command;
+        }
     }
 
     private static SortedDictionary<string, string> ParsePairs(string flag, string[] values)

@@ -13,6 +13,27 @@ public class TheBuildCommand
             .Select(l => JsonDocument.Parse(l).RootElement.Clone())];
 
     [Fact]
+    public async Task A_Templates_Folder_That_Is_Not_There_Is_A_Usage_Error_After_The_Recipes_Own_Checks_And_Leaves_No_Output()
+    {
+        // The packs load on another thread while the command line becomes a recipe; what goes wrong there is still
+        // reported as it was, and a recipe mistake found first is the one reported.
+        var outDir = Path.Combine(TestPaths.NewTempDir(), "out");
+        var missing = Path.Combine(TestPaths.NewTempDir(), "no-templates-here");
+        string[] source = ["build", "--adapter", "coco-captions", "--input", $"captions={CocoCaptions}", "--templates-dir", missing, "--out", outDir];
+
+        var packs = await CliRunner.RunAsync([.. source, "--format", "llava"]);
+        Assert.Equal(1, packs.ExitCode);
+        Assert.Contains($"error: templates folder '{missing}' does not exist", packs.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+
+        var recipe = await CliRunner.RunAsync([.. source, "--format", "no-such-format"]);
+        Assert.Equal(1, recipe.ExitCode);
+        Assert.Contains("--format (format) must be one of", recipe.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("templates folder", recipe.Error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
     public async Task Should_Build_One_Record_Per_Caption_From_Real_Coco_Mini()
     {
         var outDir = TestPaths.NewTempDir();
