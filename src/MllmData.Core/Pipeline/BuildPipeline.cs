@@ -207,6 +207,8 @@ public sealed class BuildPipeline(TemplateLibrary templates, ILogger log)
                 }
             }
 
+            // The card's figures are finished on the second core while the last shard reaches the disk.
+            statsWorker?.Seal();
             written = sink.Complete();
             (sinkPart, sinkSha) = (sink.Part, sink.PartSha256);
             answers?.Complete();

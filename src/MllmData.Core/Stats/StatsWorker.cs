@@ -30,6 +30,9 @@ public sealed class StatsWorker : IDisposable
     private Chunk? _current;
     private ExceptionDispatchInfo? _error;
     private bool _completed;
+
+    /// <summary>Set by <see cref="Seal"/> before the hand-off completes: the worker then finishes the figures.</summary>
+    private volatile bool _sealed;
     private readonly CancellationToken _cancel;
 
     /// <summary>The shard whose lines the worker is counting, and its name in messages (made once per shard).</summary>
@@ -59,6 +62,11 @@ public sealed class StatsWorker : IDisposable
     /// <summary>One written line (without its line break), and its number within its shard (from 1).</summary>
     public void Add(ReadOnlySpan<byte> line, long shard, long number)
     {
+        if (_sealed)
+        {
+            throw new InvalidOperationException("a line was added after the last one (Seal)");
+        }
+
         if (_current is not null && !_current.Fits(line.Length))
         {
             Send();
@@ -73,17 +81,32 @@ public sealed class StatsWorker : IDisposable
         _current.Append(line, shard, number);
     }
 
+    /// <summary>
+    /// Says the last line has been added: once the worker has counted every line it finishes the figures on its own thread
+    /// (the token count, with the tokenizer's load), while the build puts its last shard on disk. Idempotent.
+    /// </summary>
+    public void Seal()
+    {
+        if (_sealed)
+        {
+            return;
+        }
+
+        if (_current is not null)
+        {
+            Send();
+        }
+
+        _sealed = true;
+        _full.Complete();
+    }
+
     /// <summary>Waits for every line to be counted and gives the figures (Folder and Manifest are the caller's to set).</summary>
     public DatasetStats Complete()
     {
         if (!_completed)
         {
-            if (_current is not null)
-            {
-                Send();
-            }
-
-            _full.Complete();
+            Seal();
             _thread.Join();
             _completed = true;
         }
@@ -139,6 +162,18 @@ public sealed class StatsWorker : IDisposable
 
             chunk.Reset();
             _free.Add(chunk);
+        }
+
+        if (_sealed && _error is null && !_cancel.IsCancellationRequested)
+        {
+            try
+            {
+                _stats.Finish(_cancel);
+            }
+            catch (Exception ex)
+            {
+                _error = ExceptionDispatchInfo.Capture(ex);
+            }
         }
     }
 

@@ -80,6 +80,45 @@ public sealed class StatsWorkerTests
     }
 
     [Fact]
+    public void A_Sealed_Worker_Finishes_The_Figures_Itself_And_They_Are_Those_Of_One_Sequential_Pass()
+    {
+        // More records than the token sample holds: the figures are finished past the full collection and the tokenizer's load.
+        var finder = new QuestionFinder(TemplateLibrary.Load(TemplateLibrary.LocateRoot(null)));
+        var format = FormatRegistry.All.First(f => f.Name == "llava");
+        var sequential = StatsReader.Empty(format, finder, ".", []);
+        using var worker = new StatsWorker("llava", finder, "<image>");
+        var records = DatasetStats.DefaultTokenSample + 1500;
+        for (var i = 0; i < records; i++)
+        {
+            var line = Encoding.UTF8.GetBytes(
+                $$$"""{"id":"r{{{i}}}","image":"a{{{i % 7}}}.jpg","conversations":[{"from":"human","value":"<image>\nWhat is on the table {{{i % 900}}}?\nReply with one word or a short phrase."},{"from":"gpt","value":"thing {{{i % 13}}}"}],"meta":{"source":"s{{{i % 2}}}","task":"vqa","templates":["vqa-short-01"]}}""");
+            StatsReader.AddLine(sequential, line, format, new LineOrigin("s", i + 1), new RenderOptions(), "s");
+            worker.Add(line, 0, i + 1);
+        }
+
+        worker.Seal();
+        worker.Seal();
+        Assert.Throws<InvalidOperationException>(() => worker.Add("{}"u8, 0, records + 1));
+        var gathered = worker.Complete();
+        Assert.Equal(records, gathered.Overall.Records);
+        Assert.Equal(DatasetStats.DefaultTokenSample, gathered.TokenRecords);
+        Assert.True(gathered.Overall.QuestionTokens.N > 0);
+        Assert.Equal(StatsReport.Json(sequential.Finish()), StatsReport.Json(gathered));
+        Assert.Same(gathered, worker.Complete());
+    }
+
+    [Fact]
+    public void A_Bad_Line_Before_The_Seal_Is_Still_Reported_When_The_Figures_Are_Asked_For()
+    {
+        using var worker = new StatsWorker("llava", new QuestionFinder(null), "<image>");
+        worker.Add("""{"id":"r0","conversations":[{"from":"human","value":"what?"},{"from":"gpt","value":"x"}]}"""u8, 0, 1);
+        worker.Add("{not json"u8, 0, 2);
+        worker.Seal();
+        var ex = Assert.Throws<InputDataException>(() => worker.Complete());
+        Assert.Contains("line 2", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ABadLineIsReportedWhenTheFiguresAreAskedForAndTheWriterNeverWaits()
     {
         using var worker = new StatsWorker("llava", new QuestionFinder(null), "<image>");
