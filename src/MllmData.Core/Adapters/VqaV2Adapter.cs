@@ -437,30 +437,10 @@ public class VqaV2Adapter : ISourceAdapter
             new("question_id", m.Question.QuestionId),
             new("image_id", m.Question.ImageId),
         };
-        JsonObject? extra = null;
+        VqaDetails? details = null;
         if (m.Annotation is { } a && context.IncludeDetail)
         {
-            extra = [];
-            if (a.AnswerType is not null)
-            {
-                extra["answer_type"] = a.AnswerType;
-            }
-
-            if (a.QuestionType is not null)
-            {
-                extra["question_type"] = a.QuestionType;
-            }
-
-            if (a.Answers is { Count: > 0 } answers)
-            {
-                var texts = new string?[answers.Count];
-                for (var k = 0; k < texts.Length; k++)
-                {
-                    texts[k] = answers[k].Answer;
-                }
-
-                extra["answers"] = ExtraValues.Texts(texts);
-            }
+            details = new VqaDetails(a.AnswerType, a.QuestionType, a.Answers);
         }
 
         return new InstructionRecord
@@ -478,7 +458,7 @@ public class VqaV2Adapter : ISourceAdapter
                     RawAnswer = m.Raw,
                 },
             ],
-            Provenance = new Provenance { Adapter = Name, File = questionsPath, AnswerFile = m.Annotation is null ? null : annotationsPath, Ids = ids, Extra = extra },
+            Provenance = new Provenance { Adapter = Name, File = questionsPath, AnswerFile = m.Annotation is null ? null : annotationsPath, Ids = ids, Details = details },
         };
     }
 

@@ -125,7 +125,14 @@ public static class MetaWriter
             w.WriteEndObject();
         }
 
-        if (p.Extra is { Count: > 0 } extra)
+        if (p.ExtraSet is null && p.Details is { Count: > 0 } details)
+        {
+            w.WritePropertyName(NExtra);
+            w.WriteStartObject();
+            details.WriteMembers(w);
+            w.WriteEndObject();
+        }
+        else if (p.ExtraSet is { Count: > 0 } extra)
         {
             w.WritePropertyName(NExtra);
             Extra(w, extra);
@@ -135,14 +142,16 @@ public static class MetaWriter
     }
 
     /// <summary>
-    /// <c>meta.extra</c> as <see cref="System.Text.Json.Nodes.JsonNode.WriteTo"/> writes it, with its names and its string
-    /// values (a VQA record's answer and question types, repeated across the dataset) written from their encoded bytes.
+    /// <c>meta.extra</c> as <see cref="System.Text.Json.Nodes.JsonNode.WriteTo"/> writes it, with its names and its short
+    /// string values (answer and question types, answers, repeated across the dataset) written from their encoded bytes,
+    /// and a list of texts held as one node (<see cref="Json.ExtraValues.Texts"/>) written item by item.
     /// </summary>
     private static void Extra(Utf8JsonWriter w, System.Text.Json.Nodes.JsonObject extra)
     {
         w.WriteStartObject();
-        foreach (var (name, node) in extra)
+        for (var i = 0; i < extra.Count; i++)
         {
+            var (name, node) = extra.GetAt(i);
             w.WritePropertyName(Json.EncodedNames.Of(name, w));
             if (node is null)
             {
@@ -150,7 +159,17 @@ public static class MetaWriter
             }
             else if (node is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<string>(out var text))
             {
-                w.WriteStringValue(Json.EncodedNames.Of(text, w));
+                Json.EncodedNames.WriteValue(w, text);
+            }
+            else if (node is System.Text.Json.Nodes.JsonValue list && list.TryGetValue<string?[]>(out var texts))
+            {
+                w.WriteStartArray();
+                foreach (var t in texts)
+                {
+                    Json.EncodedNames.WriteValue(w, t);
+                }
+
+                w.WriteEndArray();
             }
             else
             {

@@ -36,6 +36,27 @@ public static class EncodedNames
         return value;
     }
 
+    /// <summary>
+    /// Writes a string value (null as null) that may recur from record to record, such as an annotator's answer: from its
+    /// encoded bytes when it is short (<see cref="ShortStrings.MaxBytes"/> characters at most, the values the reader's
+    /// table hands out as one object each), else directly, so long texts, each seen once, do not crowd the cache.
+    /// </summary>
+    public static void WriteValue(Utf8JsonWriter w, string? text)
+    {
+        if (text is null)
+        {
+            w.WriteNullValue();
+        }
+        else if (text.Length <= ShortStrings.MaxBytes)
+        {
+            w.WriteStringValue(Of(text, w));
+        }
+        else
+        {
+            w.WriteStringValue(text);
+        }
+    }
+
     /// <summary>Strings kept by the calling thread now (for tests).</summary>
     internal static int Kept => t_encoded?.Count ?? 0;
 

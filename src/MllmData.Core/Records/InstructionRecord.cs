@@ -152,6 +152,38 @@ public sealed record Provenance
     /// <summary>Run seed used for template selection.</summary>
     public long? Seed { get; init; }
 
-    /// <summary>Adapter-specific details (other captions, answer votes, ...), in insertion order.</summary>
-    public JsonObject? Extra { get; init; }
+    private readonly JsonObject? _extra;
+
+    /// <summary>
+    /// Adapter-specific details (other captions, answer votes, ...), in insertion order: the object set here, else one made
+    /// from <see cref="Details"/> each time it is read.
+    /// </summary>
+    public JsonObject? Extra
+    {
+        get => _extra ?? Details?.ToObject();
+        init => _extra = value;
+    }
+
+    /// <summary>
+    /// Details a source gives on every record, held as plain values: <c>meta.extra</c> is written straight from them
+    /// when no <see cref="Extra"/> object is set (VQAv2's answer type, question type and ten answers would otherwise be a
+    /// tree of nodes per record, made to be written once).
+    /// </summary>
+    public IRecordDetails? Details { get; init; }
+
+    /// <summary>The <see cref="Extra"/> object set on this provenance, if any (not one made from <see cref="Details"/>).</summary>
+    internal JsonObject? ExtraSet => _extra;
+}
+
+/// <summary>A source's details of one record, written as the members of <c>meta.extra</c>; see <see cref="Provenance.Details"/>.</summary>
+public interface IRecordDetails
+{
+    /// <summary>Members written; none leaves <c>meta.extra</c> out.</summary>
+    int Count { get; }
+
+    /// <summary>Writes the members, byte for byte as <see cref="ToObject"/>'s would be, into an object the caller has opened.</summary>
+    void WriteMembers(System.Text.Json.Utf8JsonWriter w);
+
+    /// <summary>The members as a new object.</summary>
+    JsonObject ToObject();
 }

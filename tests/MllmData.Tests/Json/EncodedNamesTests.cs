@@ -99,6 +99,47 @@ public class TheEncodedNames
         Assert.Equal((2, 2, EncodedNames.Capacity, 1), (afterTwo, afterRepeat, afterFull, afterOneMore));
     }
 
+    [Theory]
+    [MemberData(nameof(Encoders))]
+    public void A_Value_Is_Kept_Only_When_Short_And_Is_Written_As_The_Writer_Writes_It(bool relaxed)
+    {
+        var encoder = relaxed ? JavaScriptEncoder.UnsafeRelaxedJsonEscaping : null;
+        var atBound = new string('a', ShortStrings.MaxBytes);
+        var pastBound = new string('b', ShortStrings.MaxBytes + 1);
+        int before = 0, afterAtBound = 0, afterPastBound = 0, afterNull = 0;
+        var written = new List<(string Plain, string Valued)>();
+        var thread = new Thread(() =>
+        {
+            // On a thread of its own, so the count starts from nothing.
+            before = EncodedNames.Kept;
+            foreach (var text in (string?[])[.. Texts, atBound, pastBound, null])
+            {
+                written.Add((Written(encoder, w => w.WriteString("k", text)), Written(encoder, w =>
+                {
+                    w.WritePropertyName("k");
+                    EncodedNames.WriteValue(w, text);
+                })));
+                if (ReferenceEquals(text, atBound))
+                {
+                    afterAtBound = EncodedNames.Kept;
+                }
+                else if (ReferenceEquals(text, pastBound))
+                {
+                    afterPastBound = EncodedNames.Kept;
+                }
+                else if (text is null)
+                {
+                    afterNull = EncodedNames.Kept;
+                }
+            }
+        });
+        thread.Start();
+        thread.Join();
+        Assert.All(written, x => Assert.Equal(x.Plain, x.Valued));
+        Assert.Equal("{\"k\":null}", written[^1].Valued);
+        Assert.Equal((0, Texts.Length + 1, Texts.Length + 1, Texts.Length + 1), (before, afterAtBound, afterPastBound, afterNull));
+    }
+
     [Fact]
     public void Equal_Text_In_Another_String_Object_Is_Written_The_Same()
     {
