@@ -175,7 +175,7 @@ public static class RecordParsers
         }
         else if (r.ValueTextEquals("question"u8))
         {
-            s = Str(ref r, "question", out v, ref error);
+            s = Text(ref r, "question", out v, ref error);
             d.Question = v;
         }
         else
@@ -316,7 +316,7 @@ public static class RecordParsers
         }
         else if (r.ValueTextEquals("caption"u8))
         {
-            s = Str(ref r, "caption", out v, ref error);
+            s = Text(ref r, "caption", out v, ref error);
             d.Caption = v;
         }
         else
@@ -580,7 +580,13 @@ public static class RecordParsers
     private static ParseStatus SkipCurrent(ref Utf8JsonReader r) =>
         r.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray && !r.TrySkip() ? More : Ok;
 
-    private static ParseStatus Str(ref Utf8JsonReader r, string field, out string? value, ref string? error)
+    /// <summary>A string value that recurs across records (an answer, a type): given again from the short-string table.</summary>
+    private static ParseStatus Str(ref Utf8JsonReader r, string field, out string? value, ref string? error) => Value(ref r, field, out value, ref error, recurs: true);
+
+    /// <summary>A string value of one record's own (a question, a caption): made as it is, not looked up first.</summary>
+    private static ParseStatus Text(ref Utf8JsonReader r, string field, out string? value, ref string? error) => Value(ref r, field, out value, ref error, recurs: false);
+
+    private static ParseStatus Value(ref Utf8JsonReader r, string field, out string? value, ref string? error, bool recurs)
     {
         value = null;
         if (!r.Read())
@@ -591,7 +597,7 @@ public static class RecordParsers
         switch (r.TokenType)
         {
             case JsonTokenType.String:
-                value = ShortStrings.Of(ref r);
+                value = recurs ? ShortStrings.Of(ref r) : r.GetString();
                 return Ok;
             case JsonTokenType.Null:
                 return Ok;
