@@ -36,7 +36,27 @@ internal sealed class JoinedIds
             return _other.Contains(Hash(id));
         }
 
-        return (_blocks.TryGetValue(n >> 16, out var b) && b.Contains((ushort)n)) || (_numbersHashed > 0 && _other.Contains(Hash(id)));
+        return (BlockOf(n >> 16) is { } b && b.Contains((ushort)n)) || (_numbersHashed > 0 && _other.Contains(Hash(id)));
+    }
+
+    // The block looked up last: a file's ids come in runs of one block (VQA's question ids are consecutive), and each is
+    // looked up twice, to be checked and to be added.
+    private ulong _lastKey = ulong.MaxValue;
+    private Block? _last;
+
+    private Block? BlockOf(ulong key)
+    {
+        if (key != _lastKey || _last is null)
+        {
+            if (!_blocks.TryGetValue(key, out var b))
+            {
+                return null;
+            }
+
+            (_lastKey, _last) = (key, b);
+        }
+
+        return _last;
     }
 
     public void Add(string id)
@@ -52,7 +72,7 @@ internal sealed class JoinedIds
             return;
         }
 
-        if (!_blocks.TryGetValue(n >> 16, out var b))
+        if (BlockOf(n >> 16) is not { } b)
         {
             if (_blocks.Count >= BlocksFirst && (long)_blocks.Count * SparseBelow > Count - _numbersHashed)
             {

@@ -6,6 +6,32 @@ namespace MllmData.Tests.Adapters;
 public sealed class JoinedIdsTests
 {
     [Fact]
+    public void Consecutive_Ids_Across_Block_Edges_And_Lookups_In_Blocks_Not_Made_Answer_Exactly()
+    {
+        // Runs of one block are looked up through the block asked for last; a block asked for and not there, or made
+        // since, must not leave a stale answer behind.
+        var ids = new JoinedIds();
+        string Id(long n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        for (long n = 65_530; n < 65_545; n++)
+        {
+            Assert.False(ids.Contains(Id(n)));
+            ids.Add(Id(n));
+            Assert.True(ids.Contains(Id(n)));
+            Assert.False(ids.Contains(Id(200_000 + n)));
+            Assert.True(ids.Contains(Id(n)));
+        }
+
+        Assert.Equal(15, ids.Count);
+        Assert.Equal(2, ids.Blocks);
+        Assert.True(ids.Contains("65535") && ids.Contains("65536") && !ids.Contains("65529") && !ids.Contains("65545"));
+        ids.Add("265535");
+        Assert.Equal(3, ids.Blocks);
+        Assert.True(ids.Contains("265535") && ids.Contains("65535") && !ids.Contains("265536") && ids.Contains("65540"));
+        ids.Add("65535");
+        Assert.Equal(16, ids.Count);
+    }
+
+    [Fact]
     public void AnswersAsAnExactSetOfIdTexts()
     {
         var rnd = new Random(7);
