@@ -20,6 +20,8 @@ public sealed class SourcePaths
     private readonly List<KeyValuePair<string, string>> _inDetails = [];
     private string? _lastIn;
     private string? _lastOut;
+    private string? _beforeIn;
+    private string? _beforeOut;
 
     private SourcePaths(string baseDir, bool fromFlags, IEnumerable<string> known)
     {
@@ -73,9 +75,16 @@ public sealed class SourcePaths
     /// <summary>The path as output shows it.</summary>
     public string Show(string path)
     {
-        // Records of one file come one after another: the last answer is usually the one asked for.
+        // Records of one file come one after another: one of the last two answers (a record's file and its answer file,
+        // VQAv2's questions and annotations) is usually the one asked for.
         if (ReferenceEquals(path, _lastIn))
         {
+            return _lastOut!;
+        }
+
+        if (ReferenceEquals(path, _beforeIn))
+        {
+            (_lastIn, _lastOut, _beforeIn, _beforeOut) = (_beforeIn, _beforeOut, _lastIn, _lastOut);
             return _lastOut!;
         }
 
@@ -89,6 +98,7 @@ public sealed class SourcePaths
 
         // A path shown as it was given is given back itself, so the record that holds it need not be copied.
         shown = string.Equals(shown, path, StringComparison.Ordinal) ? path : shown;
+        (_beforeIn, _beforeOut) = (_lastIn, _lastOut);
         _lastIn = path;
         _lastOut = shown;
         return shown;
