@@ -140,14 +140,13 @@ public sealed class StatsWorker : IDisposable
                             (_labelShard, _label) = (shard, $"shard {shard}");
                         }
 
-                        var origin = new LineOrigin(_label, number);
-                        if (_fast?.Read(chunk.Bytes.AsSpan(start, length), origin) is { } view)
+                        if (_fast?.Read(chunk.Bytes.AsSpan(start, length), number) is { } view)
                         {
                             _stats.Add(view);
                         }
                         else
                         {
-                            StatsReader.AddLine(_stats, chunk.Bytes.AsMemory(start, length), _format, origin, _options, origin.File, written: true);
+                            StatsReader.AddLine(_stats, chunk.Bytes.AsMemory(start, length), _format, new LineOrigin(_label, number), _options, _label, written: true);
                         }
 
                         garbage.AddLine(length);

@@ -31,11 +31,14 @@ public sealed class WrittenLineView
     }
 
     /// <summary>The view of <paramref name="line"/>, or null when the line is not one this reader takes.</summary>
-    public RecordView? Read(ReadOnlySpan<byte> line, LineOrigin origin)
+    public RecordView? Read(ReadOnlySpan<byte> line, LineOrigin origin) => Read(line, origin.Line);
+
+    /// <summary>The view of a line given by its number in its file (an id for a line without one), or null as above.</summary>
+    public RecordView? Read(ReadOnlySpan<byte> line, long number)
     {
         try
         {
-            return ReadCore(line, origin);
+            return ReadCore(line, number);
         }
         catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
         {
@@ -43,7 +46,7 @@ public sealed class WrittenLineView
         }
     }
 
-    private RecordView? ReadCore(ReadOnlySpan<byte> line, LineOrigin origin)
+    private RecordView? ReadCore(ReadOnlySpan<byte> line, long number)
     {
         var r = new Utf8JsonReader(line);
         if (!r.Read() || r.TokenType != JsonTokenType.StartObject)
@@ -187,7 +190,7 @@ public sealed class WrittenLineView
             views[k] = new ImageView(image.Path, width, height) { Bytes = image.Inline ? image.Bytes : null, MediaType = image.MediaType };
         }
 
-        return new RecordView(id ?? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"line{origin.Line}"), meta.Source ?? "(no meta)", meta.Task ?? "(no meta)", views, turns)
+        return new RecordView(id ?? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"line{number}"), meta.Source ?? "(no meta)", meta.Task ?? "(no meta)", views, turns)
         {
             Rewritten = meta.Rewritten,
             TurnsKnown = true,

@@ -185,9 +185,10 @@ public sealed class TemplateEngine
     /// <summary>True when every turn already has its instruction, so no template is needed.</summary>
     public static bool IsInstructed(InstructionRecord record)
     {
-        foreach (var t in record.Turns)
+        var turns = record.Turns;
+        for (var k = 0; k < turns.Count; k++)
         {
-            if (t.Instruction is null)
+            if (turns[k].Instruction is null)
             {
                 return false;
             }

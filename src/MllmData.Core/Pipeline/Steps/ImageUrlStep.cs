@@ -15,8 +15,11 @@ public sealed class ImageUrlStep(IOutputFormat format) : IRecordStep
 
     public SourceItem Apply(InstructionRecord record)
     {
-        foreach (var image in record.Images)
+        // By index: a foreach over the list's interface made an enumerator object per record.
+        var images = record.Images;
+        for (var k = 0; k < images.Count; k++)
         {
+            var image = images[k];
             if (!image.Inline && ImageUrls.IsUrl(image.Path) && !_opens(image.Path))
             {
                 var shown = image.Path.Length > 60 ? image.Path[..57] + "..." : image.Path;

@@ -14,7 +14,7 @@ public sealed class InlineImageStep(string outDir, ResumeJournal? journal = null
 
     public SourceItem Apply(InstructionRecord record)
     {
-        if (!record.Images.Any(i => i.Inline))
+        if (!AnyInline(record.Images))
         {
             return SourceItem.Of(record);
         }
@@ -41,5 +41,19 @@ public sealed class InlineImageStep(string outDir, ResumeJournal? journal = null
         }
 
         return SourceItem.Of(record with { Images = images });
+    }
+
+    /// <summary>Whether any image is inline, by index (no enumerator object per record).</summary>
+    private static bool AnyInline(IReadOnlyList<ImageRef> images)
+    {
+        for (var k = 0; k < images.Count; k++)
+        {
+            if (images[k].Inline)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
