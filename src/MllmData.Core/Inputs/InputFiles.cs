@@ -5,22 +5,30 @@ using MllmData.Json;
 
 namespace MllmData.Inputs;
 
-/// <summary>Opens input files for reading, and hashes each file once, on a background task, for the manifest.</summary>
+/// <summary>Opens input files for reading, and hashes each file once for the manifest.</summary>
 /// <remarks>
-/// Hashing reads the file a second time (from the page cache) on the other core, so it overlaps with
-/// parsing instead of adding to it.
+/// A file an adapter reads (with progress) is hashed from the bytes as they are read, by the first stream opened on it:
+/// a second pass over the file, on another thread, cost as much as a fifth of a large build's CPU at its start. A file
+/// that stream did not read to its end (a reader that stopped early), and one opened without progress (a stream its
+/// reader may seek in), is hashed apart, reading it again on a background task.
 /// </remarks>
 public sealed class InputFiles
 {
-    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _hashes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FileHash> _hashes = new(StringComparer.Ordinal);
 
     /// <summary>Progress is reported against the sum of the sizes of opened files.</summary>
     public Stream Open(string path, ProgressCounter? progress = null)
     {
         var inner = OpenChecked(path);
-        _ = _hashes.GetOrAdd(path, p => new Lazy<Task<string>>(() => Task.Run(() => HashFile(p)))).Value;
-        progress?.AddTotal(inner.Length);
-        return progress is null ? inner : new CountingReadStream(inner, progress);
+        var hash = _hashes.GetOrAdd(path, p => new FileHash(p));
+        if (progress is null)
+        {
+            hash.Apart();
+            return inner;
+        }
+
+        progress.AddTotal(inner.Length);
+        return hash.TryClaim() ? new HashingReadStream(inner, progress, hash) : new CountingReadStream(inner, progress);
     }
 
     /// <summary>
@@ -71,18 +79,97 @@ public sealed class InputFiles
         : new InputDataException(path, "-", "missing-file", "no such file");
 
     /// <summary>A file read by other means (a frame, an in-context pool) whose sha256 the manifest lists too.</summary>
-    public void Track(string path) => _ = _hashes.GetOrAdd(path, p => new Lazy<Task<string>>(() => Task.Run(() => HashFile(p)))).Value;
+    public void Track(string path) => _hashes.GetOrAdd(path, p => new FileHash(p)).Apart();
 
-    /// <summary>sha256 (lowercase hex) of every file opened, by path as given.</summary>
+    /// <summary>sha256 (lowercase hex) of every file opened, by path as given. Called once the files have been read.</summary>
     public async Task<IReadOnlyDictionary<string, string>> HashesAsync()
     {
         var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (path, task) in _hashes)
+        foreach (var (path, hash) in _hashes)
         {
-            result[path] = await task.Value.ConfigureAwait(false);
+            result[path] = await hash.Result().ConfigureAwait(false);
         }
 
         return result;
+    }
+
+    /// <summary>One file's sha256: taken by the stream that reads it whole, else by reading it apart.</summary>
+    private sealed class FileHash(string path)
+    {
+        private readonly Lock _gate = new();
+        private int _claimed;
+        private string? _read;
+        private Task<string>? _apart;
+
+        /// <summary>Whether the caller's stream is to hash the file as it reads it (no other stream does, or did).</summary>
+        public bool TryClaim() => Interlocked.CompareExchange(ref _claimed, 1, 0) == 0;
+
+        /// <summary>The claiming stream ended before the end of the file: a later stream may hash it.</summary>
+        public void Release() => Volatile.Write(ref _claimed, 0);
+
+        /// <summary>The claiming stream read the whole file.</summary>
+        public void Read(string hex) => Volatile.Write(ref _read, hex);
+
+        /// <summary>Starts hashing the file apart, unless it is already hashed or being hashed.</summary>
+        public void Apart() => _ = Separately();
+
+        public Task<string> Result() => Volatile.Read(ref _read) is { } hex ? Task.FromResult(hex) : Separately();
+
+        private Task<string> Separately()
+        {
+            lock (_gate)
+            {
+                return _apart ??= Task.Run(() => HashFile(path));
+            }
+        }
+    }
+
+    /// <summary>A stream that hashes the bytes it reads and reports them as progress; the hash is the file's once it reads to the end.</summary>
+    private sealed class HashingReadStream(FileStream inner, ProgressCounter progress, FileHash hash) : ReadOnlyStream<FileStream>(inner)
+    {
+        private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private bool _ended;
+
+        public override long Length => Inner.Length;
+
+        public override long Position
+        {
+            get => Inner.Position;
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(Span<byte> buffer)
+        {
+            var n = Inner.Read(buffer);
+            if (n > 0)
+            {
+                _sha.AppendData(buffer[..n]);
+                progress.AddDone(n);
+            }
+            else if (buffer.Length > 0 && !_ended)
+            {
+                _ended = true;
+                hash.Read(Convert.ToHexStringLower(_sha.GetHashAndReset()));
+            }
+
+            return n;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                if (!_ended)
+                {
+                    _ended = true;
+                    hash.Release();
+                }
+
+                _sha.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
     }
 
     private static async Task<string> HashFile(string path)
