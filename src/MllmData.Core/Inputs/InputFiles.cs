@@ -125,26 +125,17 @@ public sealed class InputFiles
     }
 
     /// <summary>A stream that hashes the bytes it reads and reports them as progress; the hash is the file's once it reads to the end.</summary>
-    private sealed class HashingReadStream(FileStream inner, ProgressCounter progress, FileHash hash) : ReadOnlyStream<FileStream>(inner)
+    private sealed class HashingReadStream(FileStream inner, ProgressCounter progress, FileHash hash) : CountingReadStream(inner, progress)
     {
         private readonly IncrementalHash _sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private bool _ended;
 
-        public override long Length => Inner.Length;
-
-        public override long Position
-        {
-            get => Inner.Position;
-            set => throw new NotSupportedException();
-        }
-
         public override int Read(Span<byte> buffer)
         {
-            var n = Inner.Read(buffer);
+            var n = base.Read(buffer);
             if (n > 0)
             {
                 _sha.AppendData(buffer[..n]);
-                progress.AddDone(n);
             }
             else if (buffer.Length > 0 && !_ended)
             {
@@ -178,7 +169,7 @@ public sealed class InputFiles
         return Convert.ToHexStringLower(await SHA256.HashDataAsync(fs).ConfigureAwait(false));
     }
 
-    private sealed class CountingReadStream(FileStream inner, ProgressCounter progress) : ReadOnlyStream<FileStream>(inner)
+    private class CountingReadStream(FileStream inner, ProgressCounter progress) : ReadOnlyStream<FileStream>(inner)
     {
         public override long Length => Inner.Length;
 
