@@ -127,6 +127,7 @@ public sealed class ResumeJournal : IDisposable
         if (resume)
         {
             ClearStaging(folder.Staging, keep: true);
+            SweepTemporaries(journal.KeptImages);
         }
 
         Directory.CreateDirectory(folder.StagingData);
@@ -396,6 +397,23 @@ public sealed class ResumeJournal : IDisposable
     }
 
     /// <summary>Empties the staging folder; a resume keeps the journal, the held shards and the kept images.</summary>
+    /// <summary>
+    /// Deletes the dot-named temporary files a killed run left among the kept images (an image being kept when the kill
+    /// came): a kept image is named by its sha256, so no such name is one, and they would take space until the end.
+    /// </summary>
+    private static void SweepTemporaries(string keptImages)
+    {
+        if (!Directory.Exists(keptImages))
+        {
+            return;
+        }
+
+        foreach (var file in Directory.EnumerateFiles(keptImages, ".*.tmp"))
+        {
+            File.Delete(file);
+        }
+    }
+
     private static void ClearStaging(string staging, bool keep)
     {
         if (!Directory.Exists(staging))
