@@ -33,6 +33,9 @@ public sealed class StatsWorker : IDisposable
 
     /// <summary>Set by <see cref="Seal"/> before the hand-off completes: the worker then finishes the figures.</summary>
     private volatile bool _sealed;
+
+    /// <summary>Whether the worker's own thread finished the figures (after a <see cref="Seal"/>); read after <see cref="Complete"/>.</summary>
+    internal bool FinishedHere { get; private set; }
     private readonly CancellationToken _cancel;
 
     /// <summary>The shard whose lines the worker is counting, and its name in messages (made once per shard).</summary>
@@ -168,6 +171,7 @@ public sealed class StatsWorker : IDisposable
             try
             {
                 _stats.Finish(_cancel);
+                FinishedHere = true;
             }
             catch (Exception ex)
             {

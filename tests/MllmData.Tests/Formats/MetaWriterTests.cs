@@ -96,6 +96,7 @@ public class MetaWriterTests
         { true, null, "what color", ["red"] },
         { false, "number", null, null },
         { true, null, null, [] },
+        { false, "yes/no", null, [] },
         { false, null, null, null },
     };
 

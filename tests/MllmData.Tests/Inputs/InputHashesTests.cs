@@ -23,10 +23,17 @@ public class TheInputHashes
     private static void ReadAll(Stream s, int chunk)
     {
         var buffer = new byte[chunk];
-        Assert.Equal(0, s.Read(buffer, 0, 0)); // an empty read is not the end of the file
-        while (s.Read(buffer, 0, buffer.Length) > 0)
+        var read = 0;
+        int n;
+        while ((n = s.Read(buffer, 0, buffer.Length)) > 0)
         {
+            if (++read == 2)
+            {
+                Assert.Equal(0, s.Read(buffer, 0, 0)); // an empty read in the middle is not the end of the file
+            }
         }
+
+        Assert.Equal(0, s.Read(buffer, 0, buffer.Length)); // nor is a second look past the end another file's worth
     }
 
     [Fact]
@@ -45,6 +52,27 @@ public class TheInputHashes
         var hashes = await files.HashesAsync();
         Assert.Equal(Sha(bytes), hashes[path]);
         Assert.Equal((300_000L, 300_000L), (progress.TotalBytes, progress.DoneBytes));
+    }
+
+    [Fact]
+    public async Task A_File_Read_Whole_Once_Keeps_That_Hash_When_Another_Stream_Reads_It_Changed()
+    {
+        // The first stream to read the file whole gives its hash; a stream opened after does not hash it again.
+        var (path, bytes) = NewFile(30_000, 6);
+        var files = new InputFiles();
+        var progress = new ProgressCounter();
+        using (var first = files.Open(path, progress))
+        {
+            ReadAll(first, 5000);
+        }
+
+        File.WriteAllBytes(path, [1, 1, 2, 3, 5, 8]);
+        using (var second = files.Open(path, progress))
+        {
+            ReadAll(second, 5000);
+        }
+
+        Assert.Equal(Sha(bytes), (await files.HashesAsync())[path]);
     }
 
     [Fact]

@@ -105,6 +105,29 @@ public sealed class StatsWorkerTests
         Assert.True(gathered.Overall.QuestionTokens.N > 0);
         Assert.Equal(StatsReport.Json(sequential.Finish()), StatsReport.Json(gathered));
         Assert.Same(gathered, worker.Complete());
+        Assert.True(worker.FinishedHere);
+    }
+
+    [Fact]
+    public void Complete_Seals_A_Worker_Not_Sealed_And_One_Disposed_Early_Finishes_Nothing()
+    {
+        var lines = Enumerable.Range(0, 50).Select(i => Encoding.UTF8.GetBytes($$$"""{"id":"r{{{i}}}","conversations":[{"from":"human","value":"what is {{{i}}}?"},{"from":"gpt","value":"x"}]}""")).ToList();
+        using (var worker = new StatsWorker("llava", new QuestionFinder(null), "<image>"))
+        {
+            for (var i = 0; i < lines.Count; i++)
+            {
+                worker.Add(lines[i], 0, i + 1);
+            }
+
+            var gathered = worker.Complete();
+            Assert.Equal((50L, 50L), (gathered.Overall.Records, gathered.TokenRecords));
+            Assert.True(worker.FinishedHere);
+        }
+
+        var dropped = new StatsWorker("llava", new QuestionFinder(null), "<image>");
+        dropped.Add(lines[0], 0, 1);
+        dropped.Dispose();
+        Assert.False(dropped.FinishedHere);
     }
 
     [Fact]
