@@ -396,7 +396,6 @@ public sealed class ResumeJournal : IDisposable
         return Convert.ToHexStringLower(SHA256.HashData(s)) == sha;
     }
 
-    /// <summary>Empties the staging folder; a resume keeps the journal, the held shards and the kept images.</summary>
     /// <summary>
     /// Deletes the dot-named temporary files a killed run left among the kept images (an image being kept when the kill
     /// came): a kept image is named by its sha256, so no such name is one, and they would take space until the end.
@@ -414,6 +413,7 @@ public sealed class ResumeJournal : IDisposable
         }
     }
 
+    /// <summary>Empties the staging folder; a resume keeps the journal, the held shards and the kept images.</summary>
     private static void ClearStaging(string staging, bool keep)
     {
         if (!Directory.Exists(staging))
