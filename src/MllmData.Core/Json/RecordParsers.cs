@@ -269,7 +269,7 @@ public static class RecordParsers
         }
         else if (r.ValueTextEquals("file_name"u8))
         {
-            s = Str(ref r, "file_name", out var v, ref error);
+            s = Text(ref r, "file_name", out var v, ref error);
             d.FileName = v;
         }
         else if (r.ValueTextEquals("width"u8))
@@ -289,7 +289,7 @@ public static class RecordParsers
         }
         else if (r.ValueTextEquals("open_images_id"u8))
         {
-            s = Str(ref r, "open_images_id", out var v, ref error);
+            s = Text(ref r, "open_images_id", out var v, ref error);
             d.OpenImagesId = v;
         }
         else
@@ -583,7 +583,7 @@ public static class RecordParsers
     /// <summary>A string value that recurs across records (an answer, a type): given again from the short-string table.</summary>
     private static ParseStatus Str(ref Utf8JsonReader r, string field, out string? value, ref string? error) => Value(ref r, field, out value, ref error, recurs: true);
 
-    /// <summary>A string value of one record's own (a question, a caption): made as it is, not looked up first.</summary>
+    /// <summary>A string value of one record's own (a question, a caption, an image's file name): made as it is, not looked up first.</summary>
     private static ParseStatus Text(ref Utf8JsonReader r, string field, out string? value, ref string? error) => Value(ref r, field, out value, ref error, recurs: false);
 
     private static ParseStatus Value(ref Utf8JsonReader r, string field, out string? value, ref string? error, bool recurs)

@@ -6,7 +6,7 @@ namespace MllmData.Tests.Json;
 
 /// <summary>
 /// Values that recur across records (answers, answer types) are given again as one string object from the short-string
-/// table; a record's own text (a question, a caption) is made as it is, never looked up there first.
+/// table; a record's own text (a question, a caption, an image's file name) is made as it is, never looked up there first.
 /// </summary>
 public class TheRecordParsersStrings
 {
@@ -28,6 +28,7 @@ public class TheRecordParsersStrings
         VqaQuestionDto? q1 = null, q2 = null;
         VqaAnnotationDto? a1 = null, a2 = null;
         CocoCaptionDto? c1 = null, c2 = null;
+        CocoImageDto? i1 = null, i2 = null;
         var thread = new Thread(() =>
         {
             q1 = Parse<VqaQuestionDto>("""{"question_id":1,"image_id":9,"question":"What is it?"}""", RecordParsers.VqaQuestion);
@@ -36,6 +37,8 @@ public class TheRecordParsersStrings
             a2 = Parse<VqaAnnotationDto>("""{"question_id":2,"image_id":9,"answer_type":"other","question_type":"what is","multiple_choice_answer":"cat","answers":[{"answer":"cat","answer_id":1}]}""", RecordParsers.VqaAnnotation);
             c1 = Parse<CocoCaptionDto>("""{"id":1,"image_id":9,"caption":"A cat."}""", RecordParsers.CocoCaption);
             c2 = Parse<CocoCaptionDto>("""{"id":2,"image_id":9,"caption":"A cat."}""", RecordParsers.CocoCaption);
+            i1 = Parse<CocoImageDto>("""{"id":1,"file_name":"0001.jpg","domain":"in-domain","open_images_id":"0a1b"}""", RecordParsers.CocoImage);
+            i2 = Parse<CocoImageDto>("""{"id":2,"file_name":"0001.jpg","domain":"in-domain","open_images_id":"0a1b"}""", RecordParsers.CocoImage);
         });
         thread.Start();
         thread.Join();
@@ -44,6 +47,12 @@ public class TheRecordParsersStrings
         Assert.NotSame(q1.Question, q2.Question);
         Assert.Equal(("A cat.", "A cat."), (c1!.Caption, c2!.Caption));
         Assert.NotSame(c1.Caption, c2.Caption);
+
+        // An image's file name and Open Images id name one image each; its domain is one of a few.
+        Assert.Equal(("0001.jpg", "0a1b"), (i2!.FileName, i2.OpenImagesId));
+        Assert.NotSame(i1!.FileName, i2.FileName);
+        Assert.NotSame(i1.OpenImagesId, i2.OpenImagesId);
+        Assert.Same(i1.Domain, i2.Domain);
 
         Assert.Equal("cat", a2!.Answers![0].Answer);
         Assert.Same(a1!.Answers![0].Answer, a2.Answers[0].Answer);
