@@ -30,10 +30,10 @@ public sealed class WrittenLineView
         _token = options.ImageToken;
     }
 
-    /// <summary>The view of <paramref name="line"/>, or null when the line is not one this reader takes.</summary>
-    public RecordView? Read(ReadOnlySpan<byte> line, LineOrigin origin) => Read(line, origin.Line);
-
-    /// <summary>The view of a line given by its number in its file (an id for a line without one), or null as above.</summary>
+    /// <summary>
+    /// The view of <paramref name="line"/>, line <paramref name="number"/> of its file (the id of a line without one), or
+    /// null when the line is not one this reader takes.
+    /// </summary>
     public RecordView? Read(ReadOnlySpan<byte> line, long number)
     {
         try

@@ -33,13 +33,13 @@ public class TheWrittenLineView
         var format = Format(formatName);
         var options = new RenderOptions { ImageToken = token };
         var origin = new LineOrigin("shard 0", 42);
-        var fast = new WrittenLineView(format, options).Read(Encoding.UTF8.GetBytes(line), origin);
+        var fast = new WrittenLineView(format, options).Read(Encoding.UTF8.GetBytes(line), origin.Line);
         Assert.NotNull(fast);
         Assert.Equal(DocumentWay(line, format, options, origin), Describe(fast));
     }
 
     private static RecordView? Fast(string line, string formatName = "sharegpt") =>
-        new WrittenLineView(Format(formatName), new RenderOptions()).Read(Encoding.UTF8.GetBytes(line), new LineOrigin("shard 0", 1));
+        new WrittenLineView(Format(formatName), new RenderOptions()).Read(Encoding.UTF8.GetBytes(line), 1);
 
     public static TheoryData<string, bool> Builds => new() { { "llava", false }, { "sharegpt", false }, { "swift", false }, { "llava", true }, { "sharegpt", true } };
 
@@ -104,13 +104,13 @@ public class TheWrittenLineView
             for (var i = 0; i < lines.Length; i++)
             {
                 var origin = new LineOrigin("shard 0", i + 1);
-                var view = reader.Read(Encoding.UTF8.GetBytes(lines[i]), origin);
+                var view = reader.Read(Encoding.UTF8.GetBytes(lines[i]), origin.Line);
                 Assert.NotNull(view);
                 Assert.Equal(DocumentWay(lines[i], format, options, origin), Describe(view));
             }
         }
 
-        var last = reader.Read(Encoding.UTF8.GetBytes(lines[2]), new LineOrigin("shard 0", 3))!;
+        var last = reader.Read(Encoding.UTF8.GetBytes(lines[2]), 3)!;
         Assert.Equal(("s2", "caption", false), (last.Source, last.Task, last.Rewritten));
         Assert.Null(last.Turns[0].TemplateId);
         Assert.StartsWith("word \"quoted\" \u00e9\n", last.Turns[0].Instruction, StringComparison.Ordinal);
